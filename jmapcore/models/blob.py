@@ -1,0 +1,1 @@
+"""Uploaded blobs (see jmapcore.blobs)."""

@@ -1,0 +1,1 @@
+"""Per-type JMAP state (see jmapcore.state)."""

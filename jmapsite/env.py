@@ -1,0 +1,81 @@
+"""Typed readers for the environment variables of the product README.
+
+Every variable has the default the README gives; nothing else reads os.environ.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+@dataclass(frozen=True)
+class ProxyEnv:
+    """The proxy's configuration as read from the environment at start."""
+
+    base_url: str
+    jmap_port: int
+    mgmt_port: int
+    mgmt_host: str
+    datadir: Path
+    home: Path
+    idle_timeout: int
+    sync_interval: int
+    debug: bool
+    secret_key: str
+    openbao_addr: str
+    openbao_token: str
+    openbao_role_id: str
+    openbao_secret_id: str
+    openbao_mount: str
+    openbao_key: str
+    google_client_id: str
+    google_client_secret: str
+    fastmail_client_id: str
+    database_url: str
+    redis_url: str
+    mgmt_token: str
+
+
+def read_env() -> ProxyEnv:
+    """Read every variable with its documented default."""
+    return ProxyEnv(
+        base_url=_str("BASEURL", "http://localhost:9000").rstrip("/"),
+        jmap_port=_int("JMAP_PORT", 9000),
+        mgmt_port=_int("JMAP_MGMT_PORT", 8080),
+        mgmt_host=_str("JMAP_MGMT_HOST", "127.0.0.1"),
+        datadir=Path(_str("JMAP_DATADIR", "/data")),
+        home=Path(_str("JMAP_HOME", str(SOURCE_DIR))),
+        idle_timeout=_int("JMAP_IDLE_TIMEOUT", 300),
+        sync_interval=_int("JMAP_SYNC_INTERVAL", 30),
+        debug="JMAP_DEBUG" in os.environ,
+        secret_key=_str("JMAP_SECRET_KEY"),
+        openbao_addr=_str("JMAP_OPENBAO_ADDR"),
+        openbao_token=_str("JMAP_OPENBAO_TOKEN"),
+        openbao_role_id=_str("JMAP_OPENBAO_ROLE_ID"),
+        openbao_secret_id=_str("JMAP_OPENBAO_SECRET_ID"),
+        openbao_mount=_str("JMAP_OPENBAO_MOUNT", "transit"),
+        openbao_key=_str("JMAP_OPENBAO_KEY", "jmap-credentials"),
+        google_client_id=_str("GOOGLE_CLIENT_ID"),
+        google_client_secret=_str("GOOGLE_CLIENT_SECRET"),
+        fastmail_client_id=_str("FASTMAIL_CLIENT_ID"),
+        database_url=_str("DATABASE_URL"),
+        redis_url=_str("REDIS_URL"),
+        mgmt_token=_str("JMAP_MGMT_TOKEN"),
+    )

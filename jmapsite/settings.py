@@ -1,0 +1,174 @@
+"""Settings for jmap-proxy, driven entirely by the environment (see jmapsite/env.py).
+
+Embedded default: SQLite in $JMAP_DATADIR, a filesystem Celery broker, no other
+server. Scale-out: DATABASE_URL (PostgreSQL) and REDIS_URL (Celery broker, cache,
+channel layer).
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from jmapsite.env import SOURCE_DIR, read_env
+
+ENV = read_env()
+BASE_DIR = SOURCE_DIR
+DATADIR: Path = ENV.datadir
+DATADIR.mkdir(parents=True, exist_ok=True)
+BLOB_DIR = DATADIR / "blobs"
+
+BASEURL = ENV.base_url
+JMAP_PORT = ENV.jmap_port
+JMAP_MGMT_PORT = ENV.mgmt_port
+JMAP_MGMT_HOST = ENV.mgmt_host
+JMAP_MGMT_TOKEN = ENV.mgmt_token
+JMAP_IDLE_TIMEOUT = ENV.idle_timeout
+JMAP_SYNC_INTERVAL = ENV.sync_interval
+JMAP_DEBUG = ENV.debug
+JMAP_HOME = ENV.home
+
+
+def _django_secret_key() -> str:
+    """A per-installation key for sessions and CSRF, kept in the data directory."""
+    path = DATADIR / "django-secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = secrets.token_urlsafe(50)
+        path.touch(mode=0o600)
+        path.write_text(value)
+        return value
+
+
+SECRET_KEY = _django_secret_key()
+DEBUG = False
+ALLOWED_HOSTS = ["*"]  # every URL we emit is built from BASEURL, never from Host
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "django_celery_beat",
+    "channels",
+    "jmapsite",
+    "accounts",
+    "jmapcore",
+    "backends",
+]
+
+MIDDLEWARE = [
+    "jmapsite.ports.PortRoutingMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+# The JMAP URLconf is the default: a request on an unknown port never sees
+# management URLs (jmapsite/ports.py).
+ROOT_URLCONF = "jmapsite.urls_jmap"
+MGMT_URLCONF = "jmapsite.urls_mgmt"
+ASGI_APPLICATION = "jmapsite.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if ENV.database_url:
+    DATABASES: dict[str, Any] = {"default": dj_database_url.parse(ENV.database_url, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATADIR / "accounts.sqlite3",
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+if ENV.redis_url:
+    CACHES: dict[str, Any] = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ENV.redis_url}
+    }
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [ENV.redis_url]}}
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "jmap_cache"}
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATADIR / "static"
+
+SESSION_COOKIE_NAME = "jmap_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = BASEURL.startswith("https://")
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
+
+# Celery: a filesystem broker in the data directory needs no daemon.
+CELERY_BROKER_URL = ENV.redis_url or "filesystem://"
+_BROKER_DIR = DATADIR / "broker"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
+    {}
+    if ENV.redis_url
+    else {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "daphne": {"level": "WARNING"},
+        "jmap.debug": {"level": "DEBUG" if JMAP_DEBUG else "WARNING"},
+    },
+}
