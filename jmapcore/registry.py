@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from jmapcore.context import CallContext
 
 Handler = Callable[["CallContext", dict[str, Any]], dict[str, Any]]
+# (account, blob ids) -> {blob id: [ids of objects of this type that use it]}
+BlobReferenceFinder = Callable[["Account", list[str]], dict[str, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class CapabilitySpec:
 
 METHODS: dict[str, MethodSpec] = {}
 CAPABILITIES: dict[str, CapabilitySpec] = {}
+# Data type name ("Email") -> (capability, finder), for Blob/lookup (RFC 9404 §4.3).
+BLOB_REFERENCES: dict[str, tuple[str, BlobReferenceFinder]] = {}
 
 
 def method(name: str, *, capability: str) -> Callable[[Handler], Handler]:
@@ -57,3 +61,13 @@ def capability(
 ) -> None:
     """Register a capability URN and how it appears in the session."""
     CAPABILITIES[urn] = CapabilitySpec(urn=urn, session_value=session_value, account_value=account_value)
+
+
+def blob_references(type_name: str, *, capability: str) -> Callable[[BlobReferenceFinder], BlobReferenceFinder]:
+    """Register how to find which objects of `type_name` reference given blobs."""
+
+    def register(finder: BlobReferenceFinder) -> BlobReferenceFinder:
+        BLOB_REFERENCES[type_name] = (capability, finder)
+        return finder
+
+    return register
