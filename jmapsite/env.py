@@ -51,6 +51,8 @@ class ProxyEnv:
     database_url: str
     redis_url: str
     mgmt_token: str
+    mgmt_allow: tuple[str, ...]
+    tls_ca_file: str
 
 
 def read_env() -> ProxyEnv:
@@ -78,4 +80,8 @@ def read_env() -> ProxyEnv:
         database_url=_str("DATABASE_URL"),
         redis_url=_str("REDIS_URL"),
         mgmt_token=_str("JMAP_MGMT_TOKEN"),
+        mgmt_allow=tuple(
+            part.strip() for part in _str("JMAP_MGMT_ALLOW", "127.0.0.0/8,::1/128").split(",") if part.strip()
+        ),
+        tls_ca_file=_str("JMAP_TLS_CA_FILE"),
     )

@@ -26,6 +26,10 @@ JMAP_PORT = ENV.jmap_port
 JMAP_MGMT_PORT = ENV.mgmt_port
 JMAP_MGMT_HOST = ENV.mgmt_host
 JMAP_MGMT_TOKEN = ENV.mgmt_token
+# Networks that may use the management API without JMAP_MGMT_TOKEN.
+JMAP_MGMT_ALLOW = ENV.mgmt_allow
+# Extra CA bundle trusted for backend TLS (self-signed servers, tests).
+JMAP_TLS_CA_FILE = ENV.tls_ca_file
 JMAP_IDLE_TIMEOUT = ENV.idle_timeout
 JMAP_SYNC_INTERVAL = ENV.sync_interval
 JMAP_DEBUG = ENV.debug
@@ -122,7 +126,12 @@ if ENV.redis_url:
     }
 else:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "jmap_cache"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "jmap_cache",
+            # Rate-limit counters and request slots live here: never evict them early.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -156,6 +165,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
         "store_processed": False,
     }
 )
+if not ENV.redis_url:
+    for _folder in ("queue", "processed"):
+        (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

@@ -10,7 +10,7 @@ urlpatterns = [
     path("session", session.session_view, name="jmap-session"),
     path("jmap/", api.api_view, name="jmap-api"),
     path("upload/<str:account_id>/", blob_views.upload_view, name="jmap-upload"),
-    path("download/<str:account_id>/<str:blob_id>/<str:name>", blob_views.download_view, name="jmap-download"),
+    path("download/<str:account_id>/<str:blob_id>/<path:name>", blob_views.download_view, name="jmap-download"),
     path("auth/", include("accounts.urls_auth")),
     path("", session.landing_view, name="jmap-landing"),
 ]

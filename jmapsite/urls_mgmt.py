@@ -10,6 +10,9 @@ from django.views.static import serve
 
 from jmapsite import monitoring
 
+# An unknown management path is a 404, not the admin's redirect to its login.
+admin.site.final_catch_all_view = False
+
 urlpatterns = [
     path("healthz", monitoring.healthz, name="healthz"),
     path("metrics", monitoring.metrics, name="metrics"),

@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.servers.ports",
     "tests.servers.dovecot",
     "tests.servers.openbao",
+    "tests.servers.proxy",
     "tests.personas",
 ]

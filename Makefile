@@ -1,0 +1,44 @@
+# jmap-proxy — the README's two set-up commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+JMAP_DATADIR ?= $(CURDIR)/data
+export JMAP_DATADIR
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_RUN_PACKAGES := python3-venv
+# Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
+APT_TEST_PACKAGES := dovecot-core dovecot-imapd redis-server postgresql openssl ca-certificates
+
+.PHONY: run test test-system-deps lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_RUN_PACKAGES); }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python manage.py runproxy
+
+test-system-deps:
+	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test: test-system-deps $(VENV)/.installed-dev
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+bench: $(VENV)/.installed-dev
+	$(VENV)/bin/python bench/foundation.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

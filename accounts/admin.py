@@ -1,0 +1,331 @@
+"""The operator's dashboard for logins, accounts and bearer tokens.
+
+Secrets never appear here: the backend password and OAuth tokens are left out
+of every form and shown only as their storage state ("set (enc1)", ...); a new
+password typed into the change form is sealed with the active scheme before it
+is stored. Token hashes are never shown either.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.hashers import make_password
+from django.db import models
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
+
+from accounts.models import Account, ApiToken, Pool
+from accounts.secrets import Scheme, stored_scheme
+
+admin.site.site_header = "jmap-proxy"
+admin.site.site_title = "jmap-proxy"
+admin.site.index_title = "Dashboard"
+
+SECRET_FIELDS = ("password", "oauth_access_token", "oauth_refresh_token")
+
+
+_SCHEME_LABELS = {Scheme.PLAIN: "plaintext", Scheme.ENC1: "enc1", Scheme.VAULT: "vault"}
+
+
+def secret_state(stored: str) -> str:
+    """How a secret column is stored, without revealing anything of it."""
+    if not stored:
+        return "unset"
+    return f"set ({_SCHEME_LABELS[stored_scheme(stored)]})"
+
+
+def _revoke_pools_tokens(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, pools: list[Pool]) -> None:
+    from accounts.tokens import token_revoke_all
+
+    revoked = sum(token_revoke_all(pool=pool) for pool in pools)
+    modeladmin.message_user(
+        request, f"Revoked {revoked} bearer token(s) of {len(pools)} login(s): {', '.join(p.login for p in pools)}."
+    )
+
+
+# --- pools -----------------------------------------------------------------
+
+
+class PoolAdminForm(forms.ModelForm):
+    new_password = forms.CharField(
+        label="New login password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current password. Stored as a hash only.",
+    )
+
+    class Meta:
+        model = Pool
+        exclude = ("password_hash",)
+
+
+@admin.register(Pool)
+class PoolAdmin(admin.ModelAdmin):
+    form = PoolAdminForm
+    list_display = ("login", "is_active", "account_count", "token_count", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("login",)
+    readonly_fields = ("password_state", "created_at")
+    actions = ("revoke_tokens",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pool]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _account_count=Count("accounts", distinct=True),
+                _token_count=Count("tokens", distinct=True),
+            )
+        )
+
+    @admin.display(description="accounts", ordering="_account_count")
+    def account_count(self, pool: Pool) -> int:
+        return int(getattr(pool, "_account_count", 0))
+
+    @admin.display(description="tokens", ordering="_token_count")
+    def token_count(self, pool: Pool) -> int:
+        return int(getattr(pool, "_token_count", 0))
+
+    @admin.display(description="login password")
+    def password_state(self, pool: Pool) -> str:
+        return "set" if pool.password_hash else "unset"
+
+    def save_model(self, request: HttpRequest, obj: Pool, form: forms.ModelForm, change: bool) -> None:
+        new_password = form.cleaned_data.get("new_password")
+        if new_password:
+            obj.password_hash = make_password(new_password)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Pool]) -> None:
+        _revoke_pools_tokens(self, request, list(queryset))
+
+
+# --- accounts --------------------------------------------------------------
+
+
+def _url_https(field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
+    # Backend URLs typed without a scheme mean https (and Django 6's default).
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+class AccountAdminForm(forms.ModelForm):
+    new_password = forms.CharField(
+        label="New backend password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the stored password. Encrypted with the active scheme before it is stored.",
+    )
+    clear_password = forms.BooleanField(label="Remove the stored backend password", required=False)
+
+    class Meta:
+        model = Account
+        exclude = (*SECRET_FIELDS, "modseq", "sync_progress")
+        formfield_callback = _url_https
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        new_password = cleaned.get("new_password")
+        self.sealed_password: str | None = None
+        if new_password and cleaned.get("clear_password"):
+            raise forms.ValidationError("Either set a new password or remove it, not both.")
+        if new_password:
+            from accounts.secrets import seal
+
+            try:
+                self.sealed_password = seal(new_password)
+            except Exception as exc:
+                # e.g. OpenBao unreachable: say so instead of failing the request.
+                raise forms.ValidationError(f"Could not encrypt the password: {type(exc).__name__}") from exc
+        return cleaned
+
+
+class HasErrorFilter(admin.SimpleListFilter):
+    title = "last sync"
+    parameter_name = "has_error"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("yes", "failed"), ("no", "no error")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> QuerySet[Account]:
+        if self.value() == "yes":
+            return queryset.exclude(last_sync_error="")
+        if self.value() == "no":
+            return queryset.filter(last_sync_error="")
+        return queryset
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    form = AccountAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # the admin's own form factory
+    list_display = (
+        "accountid",
+        "email",
+        "kind",
+        "backend",
+        "last_sync_at",
+        "sync_lag",
+        "last_error",
+        "pool",
+    )
+    list_filter = ("kind", "pool", HasErrorFilter)
+    list_select_related = ("pool",)
+    search_fields = ("accountid", "email", "username", "imap_host")
+    readonly_fields = (
+        "password_state",
+        "oauth_access_token_state",
+        "oauth_refresh_token_state",
+        "modseq",
+        "created_at",
+        "updated_at",
+        "last_sync_at",
+        "last_sync_error",
+        "last_sync_error_at",
+        "sync_progress",
+    )
+    fieldsets = (
+        (None, {"fields": ("accountid", "pool", "email", "name", "kind", "is_read_only")}),
+        (
+            "Credentials",
+            {
+                "fields": (
+                    "username",
+                    "password_state",
+                    "new_password",
+                    "clear_password",
+                    "auth_type",
+                    "oauth_access_token_state",
+                    "oauth_refresh_token_state",
+                )
+            },
+        ),
+        ("IMAP / SMTP", {"fields": ("imap_host", "imap_port", "imap_ssl", "smtp_host", "smtp_port", "smtp_ssl")}),
+        ("CalDAV / CardDAV", {"fields": ("caldav_url", "carddav_url")}),
+        ("JMAP passthrough", {"fields": ("session_url",)}),
+        (
+            "Sync",
+            {
+                "fields": (
+                    "modseq",
+                    "last_sync_at",
+                    "last_sync_error",
+                    "last_sync_error_at",
+                    "sync_progress",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+    actions = ("sync_now", "revoke_tokens")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> tuple[str, ...]:
+        # A JMAP accountId is an identifier clients keep (RFC 8620 §1.6.2): fixed once created.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "accountid") if obj is not None else fields
+
+    @admin.display(description="backend host")
+    def backend(self, account: Account) -> str:
+        return account.backend_host
+
+    @admin.display(description="sync lag", ordering="last_sync_at")
+    def sync_lag(self, account: Account) -> str:
+        if account.last_sync_at is None:
+            return "never synced"
+        return timesince(account.last_sync_at, timezone.now())
+
+    @admin.display(description="last error")
+    def last_error(self, account: Account) -> str:
+        return Truncator(account.last_sync_error).chars(80)
+
+    @admin.display(description="backend password")
+    def password_state(self, account: Account) -> str:
+        return secret_state(account.password)
+
+    @admin.display(description="OAuth access token")
+    def oauth_access_token_state(self, account: Account) -> str:
+        return secret_state(account.oauth_access_token)
+
+    @admin.display(description="OAuth refresh token")
+    def oauth_refresh_token_state(self, account: Account) -> str:
+        return secret_state(account.oauth_refresh_token)
+
+    def save_model(self, request: HttpRequest, obj: Account, form: forms.ModelForm, change: bool) -> None:
+        sealed = getattr(form, "sealed_password", None)
+        if sealed:
+            obj.password = sealed
+        elif form.cleaned_data.get("clear_password"):
+            obj.password = ""
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        from accounts.sync import account_sync_enqueue
+
+        accounts = list(queryset)
+        for account in accounts:
+            account_sync_enqueue(account=account)
+        self.message_user(request, f"Queued a sync of {len(accounts)} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Revoke tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        pools = list(Pool.objects.filter(accounts__in=queryset).distinct())
+        _revoke_pools_tokens(self, request, pools)
+
+
+# --- tokens ----------------------------------------------------------------
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "revoked"
+    parameter_name = "revoked"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("yes", "revoked"), ("no", "active")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
+        if self.value() == "yes":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(revoked_at__isnull=True)
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are issued by the management API, which shows a token once; here
+    they can be inspected (never their hash) and revoked."""
+
+    list_display = ("prefix", "pool", "name", "created_at", "last_used_at", "last_used_ip", "revoked")
+    list_filter = (RevokedFilter, "pool")
+    list_select_related = ("pool",)
+    search_fields = ("prefix", "name", "pool__login")
+    fields = ("prefix", "pool", "name", "created_at", "expires_at", "last_used_at", "last_used_ip", "revoked_at")
+    readonly_fields = ("prefix", "pool", "created_at", "last_used_at", "last_used_ip", "revoked_at")
+    actions = ("revoke",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="revoked", boolean=True, ordering="revoked_at")
+    def revoked(self, token: ApiToken) -> bool:
+        return token.revoked_at is not None
+
+    @admin.action(description="Revoke selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        from accounts.tokens import token_revoke
+
+        live = list(queryset.filter(revoked_at__isnull=True))
+        for token in live:
+            token_revoke(token=token)
+        self.message_user(request, f"Revoked {len(live)} token(s).", messages.SUCCESS)

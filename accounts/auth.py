@@ -1,0 +1,253 @@
+"""Who is calling: authentication of JMAP clients (RFC 8620 §1.6.1 leaves the
+method to the server; we accept three).
+
+- ``Authorization: Basic`` with a pool's ``login:password`` (RFC 7617), checked
+  against Pool.password_hash -- so it works whatever the credential-encryption
+  scheme;
+- ``Authorization: Bearer`` with an API token (RFC 6750), looked up by its SHA-256
+  hex digest (the token itself is never stored);
+- the session cookie set by /auth/login (Django session key ``jmap_pool_id``);
+  on POST and other unsafe methods it is refused when the browser says the
+  request comes from another origin (Origin / Sec-Fetch-Site), against CSRF.
+
+Failed password logins are counted per client address and per login
+(accounts.ratelimit); past the limit the answer is 429 with ``retry_after``.
+Bearer tokens are not rate-limited: they are 256-bit random values, and a stale
+token in a client must not lock its whole address out.
+
+Nothing here logs a password or a token.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, is_password_usable, make_password
+from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.module_loading import import_string
+
+from accounts.models import Account, ApiToken, Pool
+from accounts.ratelimit import client_address, failure_record, failures_blocked
+
+logger = logging.getLogger(__name__)
+
+SESSION_POOL_KEY = "jmap_pool_id"
+# A digest of the pool's password hash: changing the password ends every session.
+SESSION_AUTH_KEY = "jmap_pool_auth"
+LAST_USED_THROTTLE = timedelta(minutes=1)
+INVALID_CREDENTIALS = "invalid login or password"
+
+
+class AuthenticationFailed(Exception):
+    """The request is not authenticated.
+
+    ``status`` is 401 (no or bad credentials) or 429 (too many failures; then
+    ``retry_after`` is the number of seconds to wait). ``detail`` is safe to show
+    to the client and to log.
+    """
+
+    def __init__(self, status: int, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"AuthenticationFailed({self.status}, {self.detail!r}, retry_after={self.retry_after})"
+
+
+def authenticate_request(request: HttpRequest) -> Pool:
+    """The active Pool the request authenticates as, or AuthenticationFailed.
+
+    An Authorization header takes precedence over the session cookie. A request
+    that did not pass through SessionMiddleware has its session loaded from the
+    cookie here.
+    """
+    header = str(request.META.get("HTTP_AUTHORIZATION") or "").strip()
+    if header:
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            return _basic(request, value.strip())
+        if scheme == "bearer":
+            return _bearer(request, value.strip())
+        raise AuthenticationFailed(401, "unsupported Authorization scheme (use Basic or Bearer)")
+    session = _request_session(request)
+    if session is not None and SESSION_POOL_KEY in session and not _cookie_allowed(request):
+        raise AuthenticationFailed(401, "the session cookie is not accepted on a cross-site request")
+    pool = _session_pool(session)
+    if pool is None:
+        raise AuthenticationFailed(401, "authentication required")
+    return pool
+
+
+def pool_accounts(pool: Pool) -> dict[str, Account]:
+    """Every account of ``pool``, keyed by JMAP accountId, in accountId order."""
+    return {account.accountid: account for account in Account.objects.filter(pool=pool).order_by("accountid")}
+
+
+def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
+    """The active pool for ``login``/``password``, counting failures against limits.
+
+    Raises AuthenticationFailed 429 before any password check once the address or
+    the login is over its limit, else 401 on any mismatch. Takes the same time
+    whether or not the login exists (a hash is always computed).
+    """
+    retry_after = failures_blocked(address=address, login=login)
+    if retry_after is not None:
+        raise AuthenticationFailed(429, "too many failed logins; try again later", retry_after)
+    pool = Pool.objects.filter(login=login).first()
+    if pool is None or not is_password_usable(pool.password_hash):
+        make_password(password)  # same cost as a real check: no timing oracle for logins
+        ok = False
+    else:
+        ok = check_password(password, pool.password_hash, setter=_rehash_setter(pool))
+    if not ok:
+        failure_record(address=address, login=login)
+        logger.info("failed password login from %s", address or "unknown address")
+        raise AuthenticationFailed(401, INVALID_CREDENTIALS)
+    assert pool is not None
+    if not pool.is_active:
+        raise AuthenticationFailed(401, "this login is disabled")
+    return pool
+
+
+def _rehash_setter(pool: Pool) -> Callable[[str], None]:
+    def setter(raw_password: str) -> None:
+        # The hasher or its work factor changed: store the upgraded hash.
+        Pool.objects.filter(pk=pool.pk, password_hash=pool.password_hash).update(
+            password_hash=make_password(raw_password)
+        )
+
+    return setter
+
+
+def _basic(request: HttpRequest, value: str) -> Pool:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise AuthenticationFailed(401, "malformed Basic credentials") from None
+    login, colon, password = decoded.partition(":")
+    if not colon or not login:
+        raise AuthenticationFailed(401, "malformed Basic credentials")
+    return pool_credentials_check(login=login, password=password, address=client_address(request))
+
+
+def token_hash(token: str) -> str:
+    """How a bearer token is stored: its SHA-256 hex digest."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _bearer(request: HttpRequest, token: str) -> Pool:
+    if not token:
+        raise AuthenticationFailed(401, "empty Bearer token")
+    found = ApiToken.objects.select_related("pool").filter(token_hash=token_hash(token)).first()
+    if found is None:
+        raise AuthenticationFailed(401, "unknown Bearer token")
+    now = timezone.now()
+    if found.revoked_at is not None:
+        raise AuthenticationFailed(401, "this token was revoked")
+    if found.expires_at is not None and found.expires_at <= now:
+        raise AuthenticationFailed(401, "this token has expired")
+    if not found.pool.is_active:
+        raise AuthenticationFailed(401, "this login is disabled")
+    _token_touch(token=found, address=client_address(request), now=now)
+    return found.pool
+
+
+def _token_touch(*, token: ApiToken, address: str, now: datetime) -> None:
+    """Record last use, at most once a minute per token (one conditional UPDATE)."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_THROTTLE:
+        return
+    ip = _valid_ip(address)
+    ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_THROTTLE)
+    ).update(last_used_at=now, last_used_ip=ip)
+    token.last_used_at, token.last_used_ip = now, ip
+
+
+def _valid_ip(address: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+# Session cookie ----------------------------------------------------------------
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def base_origin() -> str:
+    """The origin (scheme://host[:port]) of BASEURL."""
+    parts = urlsplit(settings.BASEURL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _cookie_allowed(request: HttpRequest) -> bool:
+    """Whether a session cookie may authenticate this request.
+
+    Defence in depth against cross-site request forgery on top of SameSite=Lax
+    (which still lets sibling subdomains through): a state-changing request
+    carrying the cookie must not come from a foreign origin. Requests without
+    Origin or Sec-Fetch-Site (non-browser clients) are accepted.
+    """
+    if request.method in _SAFE_METHODS:
+        return True
+    origin = request.headers.get("Origin")
+    if origin and origin != base_origin():
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in {"same-origin", "none"}
+
+
+def _session_auth_digest(pool: Pool) -> str:
+    return salted_hmac("accounts.auth.session", pool.password_hash, algorithm="sha256").hexdigest()
+
+
+def _request_session(request: HttpRequest) -> SessionBase | None:
+    session = getattr(request, "session", None)
+    if session is not None:
+        return session
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not key:
+        return None
+    store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    return store(session_key=key)
+
+
+def _session_pool(session: SessionBase | None) -> Pool | None:
+    if session is None:
+        return None
+    pool_id = session.get(SESSION_POOL_KEY)
+    if pool_id is None:
+        return None
+    pool = Pool.objects.filter(pk=pool_id, is_active=True).first()
+    if pool is None:
+        return None
+    if not constant_time_compare(str(session.get(SESSION_AUTH_KEY, "")), _session_auth_digest(pool)):
+        return None
+    return pool
+
+
+def session_login(*, request: HttpRequest, pool: Pool) -> None:
+    """Bind the request's session to ``pool`` under a fresh session key (no fixation)."""
+    request.session.cycle_key()
+    request.session[SESSION_POOL_KEY] = pool.pk
+    request.session[SESSION_AUTH_KEY] = _session_auth_digest(pool)
+
+
+def session_logout(*, request: HttpRequest) -> None:
+    """Forget the session entirely (data and key)."""
+    request.session.flush()

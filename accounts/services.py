@@ -1,0 +1,440 @@
+"""Services for logins (pools) and accounts, shared by the management API, the
+management commands and the admin.
+
+Contracts
+---------
+- account_create() checks the backend first (unless check=False): it connects
+  and logs in (IMAP) or fetches the Session (JMAP passthrough) with the given
+  credentials, and creates nothing when that fails (BackendCheckFailed).
+- The backend password is stored sealed (accounts.secrets.seal); the JMAP login
+  password only as a Django password hash on the Pool.
+- Login (Pool) rules: by default an account gets a login of its own whose name
+  is the account's email and whose password is the backend password, unless a
+  separate login password is given. With ``pool_login`` the account joins that
+  existing login instead, so one login sees several accounts; the login's
+  password is then left as it is.
+- account_update() has PATCH semantics: only the given fields change. A new
+  backend password is sealed with the active scheme, and when the login
+  password was the same as the old backend password the login password follows
+  it (so "login password = backend password" stays true); an explicit
+  login_password always wins. Every update also re-seals the account's other
+  secrets with the active scheme (the product README's way to migrate
+  credentials immediately).
+- account_delete() removes the account; a login left without accounts is
+  removed too, with its tokens.
+
+Errors are ServiceError subclasses carrying the HTTP-like status the
+management API answers with; field names in errors are the model's and are
+translated to the README's names by accounts.schemas.
+"""
+from __future__ import annotations
+
+from typing import TypedDict
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import Account, ApiToken, Pool, SslMode
+from accounts.secret_fields import account_reseal
+from accounts.secrets import CryptoError, seal, unseal
+from backends.base import BackendError
+from backends.checks import DEFAULT_TIMEOUT, AccountFields, account_backend_check
+
+IMAPS_PORT, IMAP_PORT = 993, 143
+SUBMISSIONS_PORT, SUBMISSION_PORT = 465, 587
+
+# Fields whose change means the backend must be checked again.
+BACKEND_FIELDS = frozenset(
+    {"kind", "username", "password", "imap_host", "imap_port", "imap_ssl", "session_url", "auth_type"}
+)
+
+
+class ServiceError(Exception):
+    """A request the services refuse. `status` is the HTTP status to answer."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FieldsInvalid(ServiceError):
+    """One or more fields have bad values: `fields` maps field name -> why."""
+
+    status = 422
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {why}" for name, why in fields.items()))
+        self.fields = fields
+
+
+class AccountExists(ServiceError):
+    status = 409
+
+
+class LoginExists(ServiceError):
+    status = 409
+
+
+class AccountNotFound(ServiceError):
+    status = 404
+
+
+class TokenNotFound(ServiceError):
+    status = 404
+
+
+class BackendCheckFailed(ServiceError):
+    """The backend refused or could not be reached; 502 when it may be
+    temporary (unreachable, timeout), 422 when the settings are wrong."""
+
+    def __init__(self, error: BackendError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status = 422 if error.permanent else 502
+
+
+class AccountChanges(TypedDict, total=False):
+    """The fields account_update() may change (model names)."""
+
+    email: str
+    name: str
+    kind: str
+    username: str
+    password: str
+    imap_host: str
+    imap_port: int
+    imap_ssl: int
+    smtp_host: str
+    smtp_port: int
+    smtp_ssl: int
+    caldav_url: str
+    carddav_url: str
+    session_url: str
+    auth_type: str
+    is_read_only: bool
+    login_password: str
+
+
+# -- logins --------------------------------------------------------------------
+def pool_create(*, login: str, password: str) -> Pool:
+    """A new active login with `password` (hashed). LoginExists if taken."""
+    if Pool.objects.filter(login=login).exists():
+        raise LoginExists(f"login {login} already exists")
+    try:
+        with transaction.atomic():
+            return Pool.objects.create(login=login, password_hash=make_password(password))
+    except IntegrityError:
+        raise LoginExists(f"login {login} already exists") from None
+
+
+def pool_get(*, login: str) -> Pool:
+    """The login named `login`; FieldsInvalid on `pool` when there is none."""
+    pool = Pool.objects.filter(login=login).first()
+    if pool is None:
+        raise FieldsInvalid({"pool": f"no login named {login!r} exists"})
+    return pool
+
+
+def pool_get_or_create(*, login: str, password: str) -> tuple[Pool, bool]:
+    """The login named `login`, created with `password` if missing.
+
+    An existing login keeps its password. Returns (pool, created).
+    """
+    pool = Pool.objects.filter(login=login).first()
+    if pool is not None:
+        return pool, False
+    try:
+        return pool_create(login=login, password=password), True
+    except LoginExists:  # created concurrently
+        return Pool.objects.get(login=login), False
+
+
+def pool_password_set(*, pool: Pool, password: str) -> None:
+    """Set the login password (stored as a Django password hash)."""
+    pool.password_hash = make_password(password)
+    pool.save(update_fields=["password_hash"])
+
+
+# -- defaults and validation ------------------------------------------------------
+def ssl_port_defaults(
+    *, port: int | None, ssl: int | None, tls_port: int, plain_port: int, default_ssl: int
+) -> tuple[int, int]:
+    """Fill in whichever of port / SSL mode is missing from the other.
+
+    Implicit TLS goes with the TLS port (993, 465) and STARTTLS with the
+    plain one (143, 587); with neither given, `default_ssl`.
+    """
+    if ssl is None:
+        if port == plain_port:
+            ssl = int(SslMode.STARTTLS)
+        elif port == tls_port:
+            ssl = int(SslMode.TLS)
+        else:
+            ssl = default_ssl
+    if port is None:
+        port = tls_port if ssl == SslMode.TLS else plain_port
+    return port, ssl
+
+
+def _validation_fields(exc: ValidationError) -> dict[str, str]:
+    if hasattr(exc, "error_dict"):
+        return {name: " ".join(str(m) for e in errors for m in e.messages) for name, errors in exc.error_dict.items()}
+    return {"__all__": " ".join(exc.messages)}
+
+
+def _account_validate(account: Account) -> None:
+    """Model validation plus the rules that span fields; raises FieldsInvalid."""
+    errors: dict[str, str] = {}
+    try:
+        account.full_clean(exclude=["pool", "password", "oauth_access_token", "oauth_refresh_token"],
+                           validate_unique=False)
+    except ValidationError as exc:
+        errors.update(_validation_fields(exc))
+    if account.kind == Account.Kind.IMAP and not account.imap_host:
+        errors.setdefault("imap_host", "required for IMAP accounts")
+    if account.kind == Account.Kind.JMAP and not account.session_url:
+        errors.setdefault("session_url", "required for JMAP passthrough accounts")
+    for name in ("imap_port", "smtp_port"):
+        value = getattr(account, name)
+        if not 1 <= int(value) <= 65535:
+            errors.setdefault(name, "must be between 1 and 65535")
+    if errors:
+        raise FieldsInvalid(errors)
+
+
+def _check(fields: AccountFields, *, timeout: float) -> None:
+    try:
+        account_backend_check(account_fields=fields, timeout=timeout)
+    except BackendError as exc:
+        raise BackendCheckFailed(exc) from None
+
+
+def _fields_for_check(account: Account, *, password: str) -> AccountFields:
+    return AccountFields(
+        kind=account.kind,
+        username=account.username or account.email,
+        password=password,
+        imap_host=account.imap_host,
+        imap_port=account.imap_port,
+        imap_ssl=account.imap_ssl,
+        session_url=account.session_url,
+        auth_type=account.auth_type,
+    )
+
+
+# -- accounts ----------------------------------------------------------------------
+def account_create(
+    *,
+    accountid: str,
+    email: str,
+    password: str,
+    kind: str | None = None,
+    name: str = "",
+    username: str = "",
+    imap_host: str = "",
+    imap_port: int | None = None,
+    imap_ssl: int | None = None,
+    smtp_host: str = "",
+    smtp_port: int | None = None,
+    smtp_ssl: int | None = None,
+    caldav_url: str = "",
+    carddav_url: str = "",
+    session_url: str = "",
+    auth_type: str = Account.AuthType.BASIC,
+    is_read_only: bool = False,
+    login_password: str | None = None,
+    pool_login: str | None = None,
+    check: bool = True,
+    check_timeout: float = DEFAULT_TIMEOUT,
+) -> Account:
+    """Create an account (and its login unless `pool_login` names one); see module doc.
+
+    `kind` defaults to "jmap" when a session_url is given, else "imap";
+    `username` defaults to the email. Raises FieldsInvalid, AccountExists,
+    LoginExists or BackendCheckFailed; nothing is written when it raises.
+    """
+    if kind is None:
+        kind = Account.Kind.JMAP if session_url else Account.Kind.IMAP
+    # Defaults as the model's: IMAP over implicit TLS (RFC 8314 §3.3), SMTP
+    # submission with STARTTLS on 587 as in the README's example.
+    imap_port, imap_ssl = ssl_port_defaults(
+        port=imap_port, ssl=imap_ssl, tls_port=IMAPS_PORT, plain_port=IMAP_PORT, default_ssl=SslMode.TLS
+    )
+    smtp_port, smtp_ssl = ssl_port_defaults(
+        port=smtp_port, ssl=smtp_ssl, tls_port=SUBMISSIONS_PORT, plain_port=SUBMISSION_PORT,
+        default_ssl=SslMode.STARTTLS,
+    )
+    account = Account(
+        accountid=accountid, email=email, name=name, kind=kind, username=username or email,
+        imap_host=imap_host, imap_port=imap_port, imap_ssl=imap_ssl,
+        smtp_host=smtp_host, smtp_port=smtp_port, smtp_ssl=smtp_ssl,
+        caldav_url=caldav_url, carddav_url=carddav_url, session_url=session_url, auth_type=auth_type,
+        is_read_only=is_read_only,
+    )
+    errors: dict[str, str] = {}
+    try:
+        _account_validate(account)
+    except FieldsInvalid as exc:
+        errors.update(exc.fields)
+    if not password:
+        errors["password"] = "required"  # noqa: S105 - an error message, not a password
+    if pool_login is not None and login_password is not None:
+        why = "cannot be combined with pool: the existing login keeps its password"
+        errors["login_password"] = why
+    if errors:
+        raise FieldsInvalid(errors)
+    if Account.objects.filter(accountid=accountid).exists():
+        raise AccountExists(f"account {accountid} already exists")
+    if pool_login is not None:
+        pool_get(login=pool_login)  # fail before the (slow) backend check
+    elif Pool.objects.filter(login=email).exists():
+        raise LoginExists(
+            f"login {email} already exists; to add this account to it, set pool to {email!r}"
+        )
+
+    if check:
+        _check(_fields_for_check(account, password=password), timeout=check_timeout)
+
+    try:
+        with transaction.atomic():
+            if pool_login is not None:
+                account.pool = pool_get(login=pool_login)
+            else:
+                account.pool = pool_create(login=email, password=login_password or password)
+            account.password = seal(password)
+            account.save()
+    except IntegrityError:
+        # Lost a race with a concurrent create of the same accountid.
+        raise AccountExists(f"account {accountid} already exists") from None
+    return account
+
+
+def account_get(*, accountid: str) -> Account:
+    """The account with this JMAP accountId; AccountNotFound otherwise."""
+    account = Account.objects.select_related("pool").filter(accountid=accountid).first()
+    if account is None:
+        raise AccountNotFound(f"no account {accountid}")
+    return account
+
+
+def account_list(*, pool: Pool | None = None) -> list[Account]:
+    """Every account (of `pool` when given), ordered by accountid."""
+    accounts = Account.objects.select_related("pool").order_by("accountid")
+    if pool is not None:
+        accounts = accounts.filter(pool=pool)
+    return list(accounts)
+
+
+def _unsealed_or_none(stored: str) -> str | None:
+    try:
+        return unseal(stored)
+    except CryptoError:
+        return None
+
+
+def account_update(
+    *,
+    account: Account,
+    changes: AccountChanges,
+    check: bool = True,
+    check_timeout: float = DEFAULT_TIMEOUT,
+) -> Account:
+    """Change the given fields of `account` (PATCH); see the module doc.
+
+    The backend is checked again (unless check=False) when a field it depends
+    on changes. Raises FieldsInvalid or BackendCheckFailed; nothing is written
+    when it raises. Returns the updated account.
+    """
+    unknown = set(changes) - set(AccountChanges.__annotations__)
+    if unknown:
+        raise FieldsInvalid({name: "cannot be changed" for name in sorted(unknown)})
+    values = dict(changes)
+    login_password = values.pop("login_password", None)
+    new_password = values.pop("password", None)
+    if new_password is not None and not new_password:
+        raise FieldsInvalid({"password": "must not be empty"})
+    if login_password is not None and not login_password:
+        raise FieldsInvalid({"login_password": "must not be empty"})
+
+    draft = Account.objects.get(pk=account.pk)
+    for name, value in values.items():
+        setattr(draft, name, value)
+    _account_validate(draft)
+
+    backend_changed = new_password is not None or any(
+        getattr(draft, name) != getattr(account, name) for name in BACKEND_FIELDS if name in values
+    )
+    if check and backend_changed:
+        current = new_password if new_password is not None else _unsealed_or_none(draft.password)
+        if current is None:
+            raise FieldsInvalid({"password": "the stored password cannot be decrypted; send a new one"})
+        _check(_fields_for_check(draft, password=current), timeout=check_timeout)
+
+    with transaction.atomic():
+        locked = Account.objects.select_for_update().select_related("pool").get(pk=account.pk)
+        old_password = _unsealed_or_none(locked.password)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        if new_password is not None:
+            locked.password = seal(new_password)
+        locked.save()
+        pool = locked.pool
+        if login_password is not None:
+            pool_password_set(pool=pool, password=login_password)
+        elif (
+            new_password is not None
+            and old_password is not None
+            and check_password(old_password, pool.password_hash)
+        ):
+            pool_password_set(pool=pool, password=new_password)
+    account_reseal(account=locked)
+    return locked
+
+
+def account_delete(*, account: Account) -> None:
+    """Delete `account`; its login goes too when no other account is left in it."""
+    with transaction.atomic():
+        pool_id = account.pool_id
+        Account.objects.filter(pk=account.pk).delete()
+        if not Account.objects.filter(pool_id=pool_id).exists():
+            Pool.objects.filter(pk=pool_id).delete()
+
+
+# -- tokens (listing; issuing and revoking live in accounts.tokens) ---------------
+def account_token_list(*, account: Account) -> list[ApiToken]:
+    """The bearer tokens of the account's login, newest first."""
+    return list(ApiToken.objects.filter(pool_id=account.pool_id).order_by("-created_at", "-pk"))
+
+
+def token_get(*, token_id: int) -> ApiToken:
+    token = ApiToken.objects.select_related("pool").filter(pk=token_id).first()
+    if token is None:
+        raise TokenNotFound(f"no token {token_id}")
+    return token
+
+
+__all__ = [
+    "AccountChanges",
+    "AccountExists",
+    "AccountNotFound",
+    "BackendCheckFailed",
+    "FieldsInvalid",
+    "LoginExists",
+    "ServiceError",
+    "TokenNotFound",
+    "account_create",
+    "account_delete",
+    "account_get",
+    "account_list",
+    "account_token_list",
+    "account_update",
+    "pool_create",
+    "pool_get",
+    "pool_get_or_create",
+    "pool_password_set",
+    "ssl_port_defaults",
+    "token_get",
+]

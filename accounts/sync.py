@@ -1,0 +1,237 @@
+"""Account synchronisation: scheduling, the per-account lock, the outcome record.
+
+account_sync() is what a Celery worker runs for one account. It
+
+1. takes the account's sync lock (Django cache `add`, so it holds across
+   processes and machines sharing the cache); a sync already running means
+   this one is skipped, never run twice at once (DESIGN.md, "Sync");
+2. re-encrypts the account's stored secrets with the active scheme, so
+   plaintext and older ciphertexts migrate as accounts sync;
+3. runs the syncer registered for the account's kind (SYNCERS). At the
+   foundation stage every kind's syncer is the backend reachability check;
+   the IMAP sync engine replaces it with syncer_register(kind="imap", ...);
+4. records the outcome: last_sync_at and a cleared error, or last_sync_error
+   and last_sync_error_at (last_sync_at keeps the last success).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.crypto import CryptoError
+from accounts.models import Account
+from backends.base import BackendError
+
+log = logging.getLogger("jmap.sync")
+
+# How long a sync may hold its lock before another may start. A syncer doing a
+# long initial sync calls lock.extend() between batches to keep it.
+SYNC_LOCK_SECONDS = 600
+# Errors are stored for operators; a backend can say a lot, the admin needs little.
+ERROR_MAX_CHARS = 1000
+
+
+class AccountSyncLock:
+    """A lock on one account's sync, valid across processes sharing the cache.
+
+    The value is a random token so that only the holder releases it: a sync
+    that outlived its lock must not release the lock of the sync that followed.
+    """
+
+    def __init__(self, *, account_id: int, seconds: int = SYNC_LOCK_SECONDS) -> None:
+        self.key = account_sync_lock_key(account_id=account_id)
+        self.seconds = seconds
+        self.token = secrets.token_hex(16)
+        self.held = False
+
+    def acquire(self) -> bool:
+        self.held = bool(cache.add(self.key, self.token, timeout=self.seconds))
+        return self.held
+
+    def extend(self) -> bool:
+        """Restart the lock's timeout; False if it expired and someone else holds it."""
+        if cache.get(self.key) != self.token:
+            self.held = False
+            return False
+        cache.touch(self.key, timeout=self.seconds)
+        return True
+
+    def release(self) -> None:
+        if self.held and cache.get(self.key) == self.token:
+            cache.delete(self.key)
+        self.held = False
+
+
+def account_sync_lock_key(*, account_id: int) -> str:
+    return f"jmap:sync-lock:{account_id}"
+
+
+def _pending_key(account_id: int) -> str:
+    return f"jmap:sync-pending:{account_id}"
+
+
+class Syncer(Protocol):
+    """Brings the proxy's cache of one account up to date with its backend.
+
+    Raises BackendError when the backend refuses or fails; anything else
+    raised is treated as a bug (logged with traceback, recorded generically).
+    """
+
+    def __call__(self, *, account: Account, lock: AccountSyncLock) -> None: ...
+
+
+def account_check_sync(*, account: Account, lock: AccountSyncLock) -> None:
+    """The foundation-stage sync: prove the backend answers and accepts the
+    account's credentials (backends.checks)."""
+    from backends.checks import account_backend_check
+
+    account_backend_check(account=account)
+
+
+# Registry keyed by account kind (Account.Kind values).
+SYNCERS: dict[str, Syncer] = {kind: account_check_sync for kind in Account.Kind.values}
+
+
+def syncer_register(*, kind: str, syncer: Syncer) -> None:
+    """Make `syncer` the sync of every account of this kind."""
+    if kind not in Account.Kind.values:
+        raise ValueError(f"unknown account kind {kind!r}")
+    SYNCERS[kind] = syncer
+
+
+def syncer(kind: str) -> Callable[[Syncer], Syncer]:
+    """Decorator form of syncer_register."""
+
+    def register(func: Syncer) -> Syncer:
+        syncer_register(kind=kind, syncer=func)
+        return func
+
+    return register
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
+
+
+def account_sync_error_record(*, account: Account, error: str) -> None:
+    """Store a sync failure on the account (only the error columns are written)."""
+    now = timezone.now()
+    Account.objects.filter(pk=account.pk).update(last_sync_error=error, last_sync_error_at=now)
+    account.last_sync_error, account.last_sync_error_at = error, now
+
+
+def account_sync_success_record(*, account: Account) -> None:
+    now = timezone.now()
+    Account.objects.filter(pk=account.pk).update(last_sync_at=now, last_sync_error="", last_sync_error_at=None)
+    account.last_sync_at, account.last_sync_error, account.last_sync_error_at = now, "", None
+
+
+def _reseal(account: Account) -> None:
+    """Re-encrypt stored secrets with the active scheme (product README:
+    credentials migrate the next time each account syncs). A failure here must
+    not stop the sync: the old value stays readable until the next attempt."""
+    from accounts.secret_fields import account_reseal
+
+    try:
+        account_reseal(account=account)
+    except Exception as exc:
+        log.warning("account %s: could not re-encrypt secrets: %s", account.accountid, type(exc).__name__)
+
+
+def account_sync(*, account_id: int) -> None:
+    """Sync one account, unless a sync of it is already running (see module doc).
+
+    Never raises for backend failures or missing accounts: the outcome is on
+    the account row and in the log.
+    """
+    cache.delete(_pending_key(account_id))
+    lock = AccountSyncLock(account_id=account_id)
+    if not lock.acquire():
+        log.info("account #%s: sync already running, skipped", account_id)
+        return
+    try:
+        account = Account.objects.select_related("pool").filter(pk=account_id).first()
+        if account is None:
+            log.info("account #%s: gone before its sync ran", account_id)
+            return
+        _reseal(account)
+        run = SYNCERS.get(account.kind)
+        if run is None:
+            account_sync_error_record(account=account, error=f"no sync for accounts of kind {account.kind!r}")
+            return
+        try:
+            run(account=account, lock=lock)
+        except BackendError as exc:
+            log.warning("account %s: sync failed: %s", account.accountid, exc)
+            account_sync_error_record(account=account, error=_error_text(exc))
+        except CryptoError as exc:
+            # e.g. an enc1: value while JMAP_SECRET_KEY is unset: the operator can fix it.
+            log.warning("account %s: cannot read stored credentials: %s", account.accountid, exc)
+            account_sync_error_record(account=account, error=f"cannot read stored credentials: {_error_text(exc)}")
+        except Exception as exc:
+            log.exception("account %s: sync crashed", account.accountid)
+            account_sync_error_record(account=account, error=f"internal error during sync ({type(exc).__name__})")
+        else:
+            account_sync_success_record(account=account)
+            log.info("account %s: synced", account.accountid)
+    finally:
+        lock.release()
+
+
+def account_sync_enqueue(*, account: Account) -> None:
+    """Queue a sync of `account` for a worker.
+
+    Never raises: if the broker cannot take the message, the failure is
+    recorded on the account (the admin shows it) and logged.
+    """
+    _enqueue(account)
+
+
+def _enqueue(account: Account) -> bool:
+    from accounts.tasks import account_sync_task
+
+    try:
+        account_sync_task.delay(account.pk)
+    except Exception as exc:
+        log.warning("account %s: could not queue a sync: %s", account.accountid, exc)
+        account_sync_error_record(account=account, error=f"could not queue a sync: {_error_text(exc)}")
+        return False
+    return True
+
+
+def _pending_seconds() -> int:
+    # Long enough that a stopped worker doesn't let beat pile up one message per
+    # account per interval, short enough that a lost message is soon replaced.
+    return max(300, 10 * int(settings.JMAP_SYNC_INTERVAL))
+
+
+def accounts_sync_due(*, now: datetime) -> int:
+    """Queue a sync for every account of an active pool that has neither synced
+    nor failed within JMAP_SYNC_INTERVAL seconds before `now`. An account
+    already queued (and not yet started) is not queued again. Returns how many
+    syncs were queued."""
+    cutoff = now - timedelta(seconds=int(settings.JMAP_SYNC_INTERVAL))
+    due = (
+        Account.objects.filter(pool__is_active=True)
+        .filter(Q(last_sync_at__isnull=True) | Q(last_sync_at__lt=cutoff))
+        .filter(Q(last_sync_error_at__isnull=True) | Q(last_sync_error_at__lt=cutoff))
+        .order_by(F("last_sync_at").asc(nulls_first=True), "pk")
+    )
+    queued = 0
+    for account in due.iterator():
+        if not cache.add(_pending_key(account.pk), 1, timeout=_pending_seconds()):
+            continue
+        if _enqueue(account):
+            queued += 1
+        else:
+            cache.delete(_pending_key(account.pk))
+    return queued

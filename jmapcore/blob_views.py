@@ -1,0 +1,245 @@
+"""HTTP edges for binary data: the upload and download endpoints (RFC 8620 §6.1, §6.2).
+
+Both authenticate like the API (accounts.auth), only reach accounts of the
+caller's pool, and answer failures with RFC 7807 problem documents. The work
+is done by jmapcore.blobs.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from typing import IO, Any
+from urllib.parse import quote
+
+from django.core.cache import cache
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.auth import AuthenticationFailed, authenticate_request, pool_accounts
+from accounts.models import Account
+from jmapcore import blobs, limits
+from jmapcore.api import authentication_failed_response, problem_response
+from jmapcore.concurrency import SLOT_TTL, Slot, slot_acquire, slot_release
+from jmapcore.protocol.errors import RequestError
+from jmapsite.metrics import HTTP_REQUESTS
+
+logger = logging.getLogger("jmap.blobs")
+
+# Blob ids never change content (RFC 8620 §6: blobs are immutable), so a client may cache forever.
+CACHE_CONTROL = "private, immutable, max-age=31536000"
+_RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+# RFC 8187 attr-char, minus what quote() already leaves alone.
+_ATTR_SAFE = "!#$&+^`|"
+# A long upload renews its concurrency slot this often (the slot expires after SLOT_TTL).
+SLOT_RENEW_SECONDS = SLOT_TTL / 3
+
+
+def _problem(status: int, detail: str, *, type: str = "about:blank", title: str | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"type": type, "status": status, "detail": detail}
+    if title:
+        body["title"] = title
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
+def _method_not_allowed(allowed: str) -> JsonResponse:
+    response = _problem(405, f"use {allowed}", title="Method Not Allowed")
+    response["Allow"] = allowed
+    return response
+
+
+def _caller_account(request: HttpRequest, account_id: str) -> Account | HttpResponse:
+    """The account `account_id` of the authenticated caller's pool, or the error response."""
+    try:
+        pool = authenticate_request(request)
+    except AuthenticationFailed as exc:
+        return authentication_failed_response(exc)
+    account = pool_accounts(pool).get(account_id)
+    if account is None:
+        # Same answer whether the account exists elsewhere or not at all.
+        return _problem(404, "no such account", title="Not Found")
+    return account
+
+
+class _SlotKeepingReader:
+    """The request body as a stream; renews the upload slot while it is read."""
+
+    def __init__(self, request: HttpRequest, slot: Slot) -> None:
+        self._request = request
+        self._slot = slot
+        self._renewed_at = time.monotonic()
+
+    def read(self, size: int = -1) -> bytes:
+        if time.monotonic() - self._renewed_at >= SLOT_RENEW_SECONDS:
+            cache.touch(self._slot.key, SLOT_TTL)
+            self._renewed_at = time.monotonic()
+        return self._request.read(size)
+
+
+@csrf_exempt
+def upload_view(request: HttpRequest, account_id: str) -> HttpResponse:
+    """POST /upload/{accountId}/: store the body as a blob (RFC 8620 §6.1).
+
+    201 with {accountId, blobId, type, size}; 413 limit/maxSizeUpload when the
+    body is too large; 429 limit/maxConcurrentUpload when the pool already has
+    that many uploads running (counted across all processes).
+    """
+    HTTP_REQUESTS.labels(endpoint="upload").inc()
+    if request.method != "POST":
+        return _method_not_allowed("POST")
+    found = _caller_account(request, account_id)
+    if isinstance(found, HttpResponse):
+        return found
+    account = found
+
+    limit = blobs.upload_limit()
+    too_large = RequestError(
+        "limit", f"uploads are limited to {limit} octets", status=413, limit="maxSizeUpload"
+    )
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > limit:
+        # Refuse before reading anything the client is still sending.
+        return problem_response(too_large)
+
+    slot = slot_acquire(scope="upload", pool_id=account.pool_id, limit=limits.LIMITS.maxConcurrentUpload)
+    if slot is None:
+        busy = RequestError(
+            "limit", "too many uploads in progress for this login", status=429, limit="maxConcurrentUpload"
+        )
+        return problem_response(busy, headers={"Retry-After": "1"})
+    media_type = blobs.media_type_clean(request.META.get("CONTENT_TYPE"))
+    try:
+        blob = blobs.blob_store(account=account, data=_SlotKeepingReader(request, slot), type=media_type, limit=limit)
+    except blobs.BlobTooLarge:
+        return problem_response(too_large)
+    except OSError:
+        # Disk full, permissions...: the client gets a problem document, the log the details.
+        logger.exception("could not store an upload for account %s", account.accountid)
+        return _problem(500, "the upload could not be stored", title="Internal Server Error")
+    finally:
+        slot_release(slot=slot)
+    return JsonResponse(
+        {"accountId": account.accountid, "blobId": blob.blob_id, "type": media_type, "size": blob.size},
+        status=201,
+    )
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` with an ASCII fallback filename and the exact name per RFC 6266 §4.3 / RFC 8187."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    # Quotes, backslashes and controls cannot appear safely in the quoted fallback.
+    ascii_name = re.sub(r'[\x00-\x1f\x7f"\\]', "_", ascii_name).strip() or "download"
+    encoded = quote(name, safe=_ATTR_SAFE)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """(first, last) for a single satisfiable `Range: bytes=…` (RFC 9110 §14.1.2).
+
+    None means "ignore the header and send everything" (malformed or several
+    ranges); "unsatisfiable" means 416.
+    """
+    match = _RANGE_RE.fullmatch(header.strip())
+    if match is None:
+        return None
+    first_text, last_text = match.groups()
+    if not first_text and not last_text:
+        return None
+    if not first_text:
+        suffix = int(last_text)
+        if suffix == 0 or size == 0:
+            return "unsatisfiable"
+        return max(size - suffix, 0), size - 1
+    first = int(first_text)
+    if last_text and int(last_text) < first:
+        return None
+    if first >= size:
+        return "unsatisfiable"
+    last = int(last_text) if last_text else size - 1
+    return first, min(last, size - 1)
+
+
+def _file_slice(handle: IO[bytes], first: int, count: int) -> Iterator[bytes]:
+    try:
+        handle.seek(first)
+        while count > 0:
+            chunk = handle.read(min(blobs.CHUNK_SIZE, count))
+            if not chunk:
+                return
+            count -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def download_view(request: HttpRequest, account_id: str, blob_id: str, name: str) -> HttpResponseBase:
+    """GET /download/{accountId}/{blobId}/{name}?type=…: the blob's bytes (RFC 8620 §6.2).
+
+    404 for a blob the caller's account cannot see, whoever else has it.
+    Content-Type comes from `type` (invalid or missing: application/octet-stream),
+    the file name from `name`. HEAD, single byte ranges and If-None-Match work.
+    """
+    HTTP_REQUESTS.labels(endpoint="download").inc()
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed("GET, HEAD")
+    found = _caller_account(request, account_id)
+    if isinstance(found, HttpResponse):
+        return found
+    try:
+        opened = blobs.blob_open(account=found, blob_id=blob_id)
+    except blobs.BlobNotFound:
+        return _problem(404, "no such blob", title="Not Found")
+
+    etag = f'"{blob_id}"'
+    headers = {
+        "Content-Disposition": content_disposition(name),
+        "Cache-Control": CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+    }
+    media_type = blobs.media_type_clean(request.GET.get("type"))
+
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        opened.file.close()
+        not_modified = HttpResponse(status=304)
+        for header in ("Cache-Control", "ETag"):
+            not_modified[header] = headers[header]
+        return not_modified
+
+    wanted: tuple[int, int] | str | None = None
+    range_header = request.headers.get("Range")
+    if range_header and request.headers.get("If-Range", etag) == etag:
+        wanted = _byte_range(range_header, opened.size)
+    if wanted == "unsatisfiable":
+        opened.file.close()
+        unsatisfiable = _problem(416, "range outside the blob", title="Range Not Satisfiable")
+        unsatisfiable["Content-Range"] = f"bytes */{opened.size}"
+        return unsatisfiable
+
+    response: HttpResponseBase
+    if isinstance(wanted, tuple):
+        first, last = wanted
+        length = last - first + 1
+        if request.method == "HEAD":
+            opened.file.close()
+            response = HttpResponse(status=206, content_type=media_type)
+        else:
+            response = StreamingHttpResponse(
+                _file_slice(opened.file, first, length), status=206, content_type=media_type
+            )
+        response["Content-Range"] = f"bytes {first}-{last}/{opened.size}"
+        response["Content-Length"] = str(length)
+    elif request.method == "HEAD":
+        opened.file.close()
+        response = HttpResponse(content_type=media_type)
+        response["Content-Length"] = str(opened.size)
+    else:
+        response = FileResponse(opened.file, content_type=media_type)
+        response["Content-Length"] = str(opened.size)
+    for header, value in headers.items():
+        response[header] = value
+    return response

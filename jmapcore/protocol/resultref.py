@@ -1,0 +1,134 @@
+"""Result references (RFC 8620 §3.7) and the JSON Pointer they use (RFC 6901).
+
+An argument whose name starts with "#" holds a ResultReference
+{"resultOf", "name", "path"}: its value is taken from the response of an
+earlier call in the same request. The path is a JSON Pointer with one
+addition: on an array, the token "*" applies the rest of the pointer to every
+item and flattens arrays in the result by one level.
+
+Pure: no Django.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from jmapcore.protocol.envelope import Invocation
+from jmapcore.protocol.errors import MethodError
+
+_ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
+_BAD_ESCAPE = re.compile(r"~(?![01])")
+WILDCARD = "*"
+
+
+class PointerError(ValueError):
+    """The pointer is malformed or does not reference a value in the document."""
+
+
+def pointer_tokens(pointer: str) -> list[str]:
+    """Split a JSON Pointer into unescaped reference tokens (RFC 6901 §3, §4).
+
+    "" is the whole document. Any other pointer starts with "/". "~1" stands
+    for "/" and "~0" for "~" (unescaped in that order); any other "~" is an
+    error.
+    """
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise PointerError("a JSON Pointer must be empty or start with '/'")
+    tokens = pointer[1:].split("/")
+    for token in tokens:
+        if _BAD_ESCAPE.search(token):
+            raise PointerError(f"invalid '~' escape in token {token!r}")
+    return [token.replace("~1", "/").replace("~0", "~") for token in tokens]
+
+
+def _step(value: Any, token: str) -> Any:
+    if isinstance(value, dict):
+        if token not in value:
+            raise PointerError(f"no member {token!r}")
+        return value[token]
+    if isinstance(value, list):
+        if not _ARRAY_INDEX.match(token):
+            raise PointerError(f"{token!r} is not an array index")
+        index = int(token)
+        if index >= len(value):
+            raise PointerError(f"index {index} is past the end of an array of {len(value)}")
+        return value[index]
+    raise PointerError(f"cannot apply {token!r} to a {type(value).__name__}")
+
+
+def _evaluate(value: Any, tokens: Sequence[str]) -> Any:
+    # Iterative over plain tokens; recursion only at "*", which consumes a
+    # token each time, so the depth is bounded by the pointer's length.
+    for position, token in enumerate(tokens):
+        if token == WILDCARD and isinstance(value, list):
+            rest = tokens[position + 1 :]
+            flattened: list[Any] = []
+            for item in value:
+                result = _evaluate(item, rest)
+                if isinstance(result, list):
+                    flattened.extend(result)
+                else:
+                    flattened.append(result)
+            return flattened
+        value = _step(value, token)
+    return value
+
+
+def pointer_evaluate(document: Any, pointer: str) -> Any:
+    """Evaluate `pointer` against `document` (RFC 6901 with RFC 8620 §3.7 "*").
+
+    Raises PointerError when the pointer is malformed or references nothing.
+    """
+    return _evaluate(document, pointer_tokens(pointer))
+
+
+def _invalid(description: str) -> MethodError:
+    return MethodError("invalidResultReference", description)
+
+
+def result_reference_resolve(reference: Any, *, responses: Sequence[Invocation]) -> Any:
+    """The value a ResultReference points to (RFC 8620 §3.7).
+
+    `responses` are the method responses produced so far in this request, in
+    order. Raises MethodError invalidResultReference when the reference is
+    malformed, names no earlier call, names the wrong response, or its path
+    references nothing.
+    """
+    if not isinstance(reference, dict):
+        raise _invalid("a result reference must be an object")
+    result_of, name, path = reference.get("resultOf"), reference.get("name"), reference.get("path")
+    if not isinstance(result_of, str) or not isinstance(name, str) or not isinstance(path, str):
+        raise _invalid("a result reference needs string properties resultOf, name and path")
+    # RFC 8620 §3.7 step 1: the *first* response with that method call id.
+    response = next((r for r in responses if r.call_id == result_of), None)
+    if response is None:
+        raise _invalid(f"no earlier method call has id {result_of!r}")
+    if response.name != name:
+        raise _invalid(f"the response to {result_of!r} is {response.name!r}, not {name!r}")
+    try:
+        return pointer_evaluate(response.arguments, path)
+    except PointerError as exc:
+        raise _invalid(f"path {path!r} in the response to {result_of!r}: {exc}")
+
+
+def arguments_resolve(arguments: dict[str, Any], *, responses: Sequence[Invocation]) -> dict[str, Any]:
+    """Replace every "#name" argument by "name" with the referenced value.
+
+    Returns a new dict; `arguments` is left untouched. An argument given both
+    plainly and as a reference is invalidArguments (RFC 8620 §3.7).
+    """
+    if not any(key.startswith("#") for key in arguments):
+        return arguments
+    resolved: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if not key.startswith("#"):
+            resolved[key] = value
+            continue
+        plain = key[1:]
+        if plain in arguments:
+            raise MethodError("invalidArguments", f"argument {plain!r} is given both as a value and as {key!r}")
+        resolved[plain] = result_reference_resolve(value, responses=responses)
+    return resolved

@@ -1,0 +1,17 @@
+"""The one ASGI application behind both ports (served by daphne).
+
+HTTP goes to Django, whose PortRoutingMiddleware picks the URLconf by the port
+the request arrived on (jmapsite/ports.py).
+"""
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jmapsite.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
+
+application = ProtocolTypeRouter({"http": django_asgi_app})

@@ -1,0 +1,96 @@
+"""`manage.py runproxy`: prepare the data directory and start every process.
+
+Embedded default: web (both ports), Celery worker and beat, all on SQLite and
+the filesystem broker in $JMAP_DATADIR. In scale-out, run web-only processes
+(--web-only) as often as needed, and exactly one --beat-only.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from jmapsite.supervisor import ChildSpec, Supervisor, beat_argv, web_argv, worker_argv
+
+log = logging.getLogger("jmap.supervisor")
+
+
+def admin_bootstrap() -> str | None:
+    """Create the first dashboard user; return the file holding its password.
+
+    The password is written to a 0600 file, never to the log.
+    """
+    user_model = get_user_model()
+    if user_model.objects.filter(is_superuser=True).exists():
+        return None
+    password = secrets.token_urlsafe(18)
+    path = settings.DATADIR / "admin-password"
+    path.touch(mode=0o600)
+    path.write_text(password + "\n")
+    user_model.objects.create_superuser(username="admin", email="", password=password)
+    return str(path)
+
+
+class Command(BaseCommand):
+    help = "Start jmap-proxy: the JMAP and management ports, the Celery worker and beat."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--web-only", action="store_true", help="only the web process (scale-out)")
+        parser.add_argument("--worker-only", action="store_true", help="only a Celery worker (scale-out)")
+        parser.add_argument("--beat-only", action="store_true", help="only Celery beat (run exactly one)")
+        parser.add_argument("--no-setup", action="store_true", help="skip migrations and collectstatic")
+        parser.add_argument("--worker-concurrency", type=int, default=4)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.JMAP_PORT == settings.JMAP_MGMT_PORT:
+            raise CommandError("JMAP_PORT and JMAP_MGMT_PORT must differ")
+        if not options["no_setup"]:
+            self.prepare()
+        only = [k for k in ("web_only", "worker_only", "beat_only") if options[k]]
+        if len(only) > 1:
+            raise CommandError("choose at most one of --web-only, --worker-only, --beat-only")
+        specs: list[ChildSpec] = []
+        if not only or options["web_only"]:
+            specs.append(
+                ChildSpec(
+                    "web",
+                    web_argv(
+                        jmap_host="0.0.0.0",  # noqa: S104 - the JMAP port is public by design
+                        jmap_port=settings.JMAP_PORT,
+                        mgmt_host=settings.JMAP_MGMT_HOST,
+                        mgmt_port=settings.JMAP_MGMT_PORT,
+                    ),
+                )
+            )
+        if not only or options["worker_only"]:
+            specs.append(ChildSpec("worker", worker_argv(concurrency=options["worker_concurrency"])))
+        if not only or options["beat_only"]:
+            specs.append(ChildSpec("beat", beat_argv(datadir=settings.DATADIR)))
+        if not only or options["web_only"]:
+            self.stdout.write(
+                f"jmap-proxy: JMAP at {settings.BASEURL}/.well-known/jmap (port {settings.JMAP_PORT}), "
+                f"dashboard at http://{settings.JMAP_MGMT_HOST}:{settings.JMAP_MGMT_PORT}/"
+            )
+        supervisor = Supervisor.for_specs(specs, state_file=settings.DATADIR / "run" / "supervisor.json")
+        raise SystemExit(supervisor.run())
+
+    def prepare(self) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+            call_command("createcachetable", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        password_file = admin_bootstrap()
+        if password_file:
+            self.stdout.write(
+                f"First start: dashboard user 'admin' created; its password is in {password_file} "
+                "(change it in the dashboard, then delete the file)."
+            )
+        from jmapsite.schedule import periodic_tasks_install
+
+        periodic_tasks_install()

@@ -1,0 +1,53 @@
+"""Helpers for the accounts tests: switch encryption settings per test; every
+test starts with no cached OpenBao client, and ``clean_cache`` empties the
+rate-limit counters."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import cache
+from pytest_django.fixtures import Settings
+
+from accounts.crypto.vault import vault_forget_clients
+
+HEX_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+SetEnv = Callable[..., None]
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_vault_clients() -> Iterator[None]:
+    vault_forget_clients()
+    yield
+    vault_forget_clients()
+
+
+@pytest.fixture
+def clean_cache(db: None) -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def set_env(settings: Settings) -> SetEnv:
+    """``set_env(secret_key=..., openbao_addr=...)``: replace fields of settings.ENV
+    for this test (pytest-django restores settings afterwards)."""
+
+    def apply(**changes: str) -> None:
+        settings.ENV = dataclasses.replace(settings.ENV, **changes)
+
+    return apply
+
+
+@pytest.fixture
+def no_encryption(set_env: SetEnv) -> None:
+    set_env(secret_key="", openbao_addr="", openbao_token="", openbao_role_id="", openbao_secret_id="")
+
+
+@pytest.fixture
+def aes_only(set_env: SetEnv) -> str:
+    set_env(secret_key=HEX_KEY, openbao_addr="", openbao_token="", openbao_role_id="", openbao_secret_id="")
+    return HEX_KEY

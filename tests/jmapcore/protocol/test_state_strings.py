@@ -1,0 +1,54 @@
+"""State strings (jmapcore.protocol.state), pure."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from jmapcore.protocol.errors import MethodError
+from jmapcore.protocol.state import (
+    StatePosition,
+    query_state_decode,
+    query_state_encode,
+    state_decode,
+    state_encode,
+)
+
+modseqs = st.integers(0, 2**53)
+
+
+@given(modseqs, st.none() | st.integers(0, 2**40), st.data())
+def test_state_round_trips(modseq: int, row: int | None, data: st.DataObject) -> None:
+    origin = data.draw(st.none() | st.integers(0, modseq))
+    text = state_encode(modseq, row, origin)
+    assert state_decode(text) == StatePosition(modseq, row, origin)
+    assert state_decode(text).start == (modseq if origin is None else origin)
+
+
+@given(modseqs)
+def test_query_state_round_trips(modseq: int) -> None:
+    assert query_state_decode(query_state_encode(modseq)) == modseq
+
+
+@given(st.text(max_size=40) | st.integers() | st.none() | st.lists(st.text()))
+def test_anything_else_cannot_calculate_changes(garbage: object) -> None:
+    for decode in (state_decode, query_state_decode):
+        try:
+            decode(garbage)
+        except MethodError as error:
+            assert error.type == "cannotCalculateChanges"
+
+
+@pytest.mark.parametrize("text", ["s5-6", "S5", "s5.", "s-1", "q5", " s5", "s5\n", "s" + "1" * 16])
+def test_malformed_states(text: str) -> None:
+    with pytest.raises(MethodError):
+        state_decode(text)
+
+
+def test_state_and_query_state_are_distinct() -> None:
+    with pytest.raises(MethodError):
+        query_state_decode(state_encode(3))
+    with pytest.raises(MethodError):
+        state_decode(query_state_encode(3))
+    with pytest.raises(ValueError):
+        state_encode(3, origin=4)

@@ -1,0 +1,144 @@
+"""The proxy as a user starts it (`manage.py runproxy`, embedded defaults):
+both ports, the worker and beat, the first-start admin password, a real JMAP
+client (jmaplib) talking to it, and a clean stop."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import httpx
+import jmap
+import pytest
+from jmap.client import JMAPClient
+
+from tests.servers.proxy import ProxyProcess
+
+pytestmark = pytest.mark.slow
+
+MANAGEMENT_PATHS = [
+    "/healthz",
+    "/metrics",
+    "/api/accounts",
+    "/api/docs",
+    "/api/openapi.json",
+    "/login/",
+    "/accounts/account/",
+    "/django_celery_beat/periodictask/",
+    "/static/admin/css/base.css",
+]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on `port`, read from /proc/net/tcp{,6}."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_both_ports_answer_and_management_is_loopback_only(running_proxy: ProxyProcess) -> None:
+    assert listening_addresses(running_proxy.mgmt_port) == {"0100007F"}  # 127.0.0.1 only
+    assert listening_addresses(running_proxy.jmap_port) == {"00000000"}  # 0.0.0.0
+    health = httpx.get(running_proxy.mgmt_url + "/healthz").json()
+    assert health["status"] == "ok"
+    assert health["children"] == 3  # web, worker, beat
+    assert health["pid"] == running_proxy.process.pid
+    redirect = httpx.get(running_proxy.jmap_url + "/.well-known/jmap")
+    assert redirect.status_code in (301, 302, 307, 308)
+    assert redirect.headers["location"] == running_proxy.jmap_url + "/session"
+
+
+@pytest.mark.parametrize("path", MANAGEMENT_PATHS)
+def test_management_urls_are_not_on_the_jmap_port(running_proxy: ProxyProcess, path: str) -> None:
+    assert httpx.get(running_proxy.jmap_url + path).status_code == 404
+    assert httpx.get(running_proxy.mgmt_url + path).status_code != 404
+
+
+def test_first_start_creates_the_admin_without_logging_the_password(running_proxy: ProxyProcess) -> None:
+    password_file = running_proxy.datadir / "admin-password"
+    password = password_file.read_text().strip()
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert str(password_file) in running_proxy.log_text()
+    assert password not in running_proxy.log_text()
+    with httpx.Client(base_url=running_proxy.mgmt_url) as browser:
+        login_page = browser.get("/login/")
+        token = browser.cookies["csrftoken"]
+        answer = browser.post(
+            "/login/",
+            data={"username": "admin", "password": password, "csrfmiddlewaretoken": token, "next": "/"},
+            headers={"Referer": running_proxy.mgmt_url + "/login/"},
+        )
+        assert login_page.status_code == 200
+        assert answer.status_code == 302
+        assert "jmap-proxy" in browser.get("/").text
+
+
+def test_a_jmap_client_reaches_an_account_added_with_curl(running_proxy: ProxyProcess) -> None:
+    created = httpx.post(
+        running_proxy.mgmt_url + "/api/accounts",
+        json={
+            "accountid": "carol",
+            "email": "carol@example.test",
+            "type": "imap",
+            "username": "carol@example.test",
+            "password": "carol-secret",
+            "imapHost": "127.0.0.1",
+            "imapPort": 1,
+            "imapSSL": 0,
+            "check": False,
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert "carol-secret" not in created.text
+    client = JMAPClient.connect(
+        running_proxy.jmap_url + "/.well-known/jmap", auth=httpx.BasicAuth("carol@example.test", "carol-secret")
+    )
+    with client:
+        assert client.session.api_url == running_proxy.jmap_url + "/jmap/"
+        assert client.echo(greeting="hello", nested={"n": [1, 2]}) == {"greeting": "hello", "nested": {"n": [1, 2]}}
+        uploaded = client.upload(b"\x00binary\xffdata", content_type="application/octet-stream")
+        assert client.download(str(uploaded.blob_id)) == b"\x00binary\xffdata"
+    with pytest.raises(jmap.AuthenticationError):
+        JMAPClient.connect(running_proxy.jmap_url + "/session", auth=httpx.BasicAuth("carol@example.test", "wrong"))
+
+
+def test_background_worker_runs_a_requested_sync(running_proxy: ProxyProcess) -> None:
+    """POST …/sync goes through the file-based queue to the Celery worker, which
+    records the outcome: here the backend port is closed, so a precise error."""
+    httpx.post(
+        running_proxy.mgmt_url + "/api/accounts",
+        json={"accountid": "dave", "email": "dave@example.test", "username": "dave", "password": "pw",
+              "imapHost": "127.0.0.1", "imapPort": 1, "imapSSL": 0, "check": False},
+    ).raise_for_status()
+    assert httpx.post(running_proxy.mgmt_url + "/api/accounts/dave/sync").status_code in (200, 202)
+    deadline = time.monotonic() + 30
+    account: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        account = httpx.get(running_proxy.mgmt_url + "/api/accounts/dave").json()
+        if account.get("lastSyncError"):
+            break
+        time.sleep(0.2)
+    assert "127.0.0.1:1" in str(account.get("lastSyncError")), account
+
+
+def test_sigterm_stops_every_process(tmp_path: Path) -> None:
+    from tests.servers.proxy import proxy_start
+
+    proxy = proxy_start(tmp_path / "data")
+    proxy.wait_ready()
+    state = httpx.get(proxy.mgmt_url + "/healthz").json()
+    assert state["children"] == 3
+    children = list(json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"].values())
+    assert len(children) == 3
+    assert proxy.stop() == 0
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert not (tmp_path / "data" / "run" / "supervisor.json").exists()
