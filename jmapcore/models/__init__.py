@@ -1,6 +1,8 @@
 """jmapcore's tables: per-type state and tombstone horizon (state.py), uploaded
-blobs (blob.py). Each submodule owns its models; this package re-exports them."""
+blobs (blob.py), the mail cache (mail.py). Each submodule owns its models; this
+package re-exports them."""
 from __future__ import annotations
 
 from jmapcore.models.blob import *  # noqa: F403
+from jmapcore.models.mail import *  # noqa: F403
 from jmapcore.models.state import *  # noqa: F403
