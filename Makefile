@@ -6,7 +6,7 @@ export JMAP_DATADIR
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN_PACKAGES := python3-venv
 # Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
-APT_TEST_PACKAGES := dovecot-core dovecot-imapd redis-server postgresql openssl ca-certificates
+APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates
 
 .PHONY: run test test-system-deps lint bench clean
 

@@ -351,9 +351,12 @@ def account_update(
     unknown = set(changes) - set(AccountChanges.__annotations__)
     if unknown:
         raise FieldsInvalid({name: "cannot be changed" for name in sorted(unknown)})
-    values = dict(changes)
-    login_password = values.pop("login_password", None)
-    new_password = values.pop("password", None)
+    login_password = changes.get("login_password")
+    new_password = changes.get("password")
+    # The model fields to set as given; the two passwords are sealed/hashed below.
+    values: dict[str, object] = {
+        name: value for name, value in changes.items() if name not in ("login_password", "password")
+    }
     if new_password is not None and not new_password:
         raise FieldsInvalid({"password": "must not be empty"})
     if login_password is not None and not login_password:

@@ -56,10 +56,16 @@ class ProxyEnv:
 
 
 def read_env() -> ProxyEnv:
-    """Read every variable with its documented default."""
+    """Read every variable with its documented default.
+
+    BASEURL defaults to http://localhost:9000, or to the JMAP port when
+    JMAP_PORT moves it, so that an unconfigured proxy hands out session URLs
+    that reach it at least from the same machine.
+    """
+    jmap_port = _int("JMAP_PORT", 9000)
     return ProxyEnv(
-        base_url=_str("BASEURL", "http://localhost:9000").rstrip("/"),
-        jmap_port=_int("JMAP_PORT", 9000),
+        base_url=_str("BASEURL", f"http://localhost:{jmap_port}").rstrip("/"),
+        jmap_port=jmap_port,
         mgmt_port=_int("JMAP_MGMT_PORT", 8080),
         mgmt_host=_str("JMAP_MGMT_HOST", "127.0.0.1"),
         datadir=Path(_str("JMAP_DATADIR", "/data")),

@@ -21,5 +21,9 @@ class PortRoutingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.urlconf = settings.MGMT_URLCONF if is_management_request(request) else settings.ROOT_URLCONF
+        # HttpRequest.urlconf is the documented per-request URLconf hook
+        # (docs: "How Django processes a request"); django-stubs does not declare it.
+        request.urlconf = (  # type: ignore[attr-defined]
+            settings.MGMT_URLCONF if is_management_request(request) else settings.ROOT_URLCONF
+        )
         return self.get_response(request)

@@ -63,6 +63,10 @@ INSTALLED_APPS = [
     "django_prometheus",
     "django_celery_beat",
     "channels",
+    # Only for its static files: with "ninja" installed, /api/docs serves Swagger UI
+    # from the management port's /static/ instead of a public CDN, so the private
+    # port works offline and leaks nothing to a third party.
+    "ninja",
     "jmapsite",
     "accounts",
     "jmapcore",

@@ -2,12 +2,12 @@
 health and metrics. Never routed on the JMAP port (jmapsite/ports.py)."""
 from __future__ import annotations
 
-from accounts.mgmt_api import api as management_api
 from django.conf import settings
 from django.contrib import admin
 from django.urls import path, re_path
 from django.views.static import serve
 
+from accounts.mgmt_api import api as management_api
 from jmapsite import monitoring
 
 # An unknown management path is a 404, not the admin's redirect to its login.

@@ -5,6 +5,7 @@ from __future__ import annotations
 pytest_plugins = [
     "tests.servers.ports",
     "tests.servers.dovecot",
+    "tests.servers.smtp",
     "tests.servers.openbao",
     "tests.servers.proxy",
     "tests.personas",

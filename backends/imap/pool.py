@@ -8,7 +8,9 @@ process. A connection that raised mid-use is discarded, never handed out again
 are logged out by `imap_pool_reap()` (and lazily at the next checkout);
 JMAP_IDLE_TIMEOUT=0 keeps them open.
 
-Every failure to connect or log in is a BackendError (backends.imap.connection).
+Every failure to connect or log in is a BackendError (backends.imap.connection);
+so is a dropped connection (transient) or a command the server refuses with
+NO/BAD (permanent, with the server's words) inside the `with` block.
 """
 from __future__ import annotations
 
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from backends.imap.connection import imap_close, imap_open
+from backends.base import BackendError
+from backends.imap.connection import KIND, imap_close, imap_open, server_text
 
 if TYPE_CHECKING:
     from accounts.models import Account
@@ -112,6 +116,18 @@ def imap_session(*, account: Account) -> Iterator[IMAPClient]:
         client = imap_account_open(account=account)
     try:
         yield client
+    except (IMAPClientAbortError, OSError, EOFError) as exc:
+        imap_close(client)
+        raise BackendError(
+            f"connection to {account.imap_host}:{account.imap_port} dropped: {server_text(exc) or type(exc).__name__}",
+            permanent=False,
+            kind=KIND,
+        ) from None
+    except IMAPClientError as exc:
+        # A tagged NO or BAD: the server refused the command; the session is still usable
+        # but is not trusted again.
+        imap_close(client)
+        raise BackendError(f"the server refused: {server_text(exc)}", permanent=True, kind=KIND) from None
     except BaseException:
         imap_close(client)
         raise

@@ -2,4 +2,12 @@
 from __future__ import annotations
 
 import jmapcore.methods.blob  # noqa: F401
-from jmapcore.methods import core  # noqa: F401
+from jmapcore.methods import (  # noqa: F401
+    core,
+    email,
+    identity,
+    mailbox,
+    submission_capability,
+    thread,
+    vacation,
+)

@@ -4,5 +4,7 @@ package re-exports them."""
 from __future__ import annotations
 
 from jmapcore.models.blob import *  # noqa: F403
+from jmapcore.models.identity import *  # noqa: F403
 from jmapcore.models.mail import *  # noqa: F403
 from jmapcore.models.state import *  # noqa: F403
+from jmapcore.models.vacation import *  # noqa: F403

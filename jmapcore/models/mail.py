@@ -14,6 +14,10 @@
   index range scan.
 - `Thread`: a row per thread id, for Thread/get and Thread/changes; its emails
   are the live Email rows with that `thread_id`.
+- `ThreadRef`: the threading index (backends.imap.threading): one row per key
+  (a hashed Message-ID an email has or refers to, or a hashed base subject)
+  naming the thread it leads to, so that a new message finds its thread with
+  one indexed lookup, whichever of parent and reply arrives first.
 
 Only list-view metadata is cached; bodies and raw messages are fetched from
 IMAP on demand (jmapcore.blobs / backends.imap).
@@ -26,7 +30,7 @@ from django.db import models
 
 from jmapcore.datatypes.orm import JmapObject
 
-__all__ = ["Email", "Mailbox", "MailboxMessage", "Thread"]
+__all__ = ["Email", "Mailbox", "MailboxMessage", "Thread", "ThreadRef"]
 
 
 class Mailbox(JmapObject):
@@ -151,3 +155,29 @@ class MailboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mailbox_id}:{self.uid}"
+
+
+class ThreadRef(models.Model):
+    """A threading key of an account and the thread it leads to.
+
+    `key` is "m:" + hash of a Message-ID (registered both by the email that has
+    it and by every email that refers to it in In-Reply-To/References), or
+    "s:"/"r:" + hash of a base subject (any email / an email that looks like a
+    reply but whose chain is missing), see backends.imap.threading. `seen_at`
+    is the newest receivedAt of an email that registered the key (the subject
+    fallback only joins within a time window). Rows may point at a destroyed
+    thread; readers ignore those.
+    """
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    thread_id = models.CharField(max_length=255)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "key"], name="threadref_account_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.thread_id}"

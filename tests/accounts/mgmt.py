@@ -1,4 +1,5 @@
-"""Test clients for the management API.
+"""Test clients for the management API (the ``mgmt_api`` and ``jmap_port_client``
+fixtures are in conftest.py).
 
 Django's test client sets SERVER_PORT on every request (80, or 443 when
 secure), which overrides a SERVER_PORT given as a client default; PortClient
@@ -8,12 +9,16 @@ management (or JMAP) port.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
 from django.conf import settings
-from django.http import HttpResponse
 from django.test import Client
+
+if TYPE_CHECKING:
+    # What the test client really returns (an HttpResponse with .json(), .client, ...);
+    # the name exists only in django-stubs.
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
+    from django_stubs_ext import StrOrPromise
 
 
 class PortClient(Client):
@@ -21,15 +26,15 @@ class PortClient(Client):
         super().__init__(**defaults)
         self.server_port = str(port)
 
-    def generic(self, method: str, path: str, *args: Any, **extra: Any) -> HttpResponse:  # type: ignore[override]
+    def generic(self, method: str, path: StrOrPromise, *args: Any, **extra: Any) -> TestResponse:
         extra.setdefault("SERVER_PORT", self.server_port)
-        return super().generic(method, path, *args, **extra)  # type: ignore[return-value]
+        return super().generic(method, path, *args, **extra)
 
-    def post_json(self, path: str, body: object, **extra: Any) -> HttpResponse:
-        return self.post(path, data=json.dumps(body), content_type="application/json", **extra)  # type: ignore[return-value]
+    def post_json(self, path: str, body: object, **extra: Any) -> TestResponse:
+        return self.post(path, data=json.dumps(body), content_type="application/json", **extra)
 
-    def patch_json(self, path: str, body: object, **extra: Any) -> HttpResponse:
-        return self.patch(path, data=json.dumps(body), content_type="application/json", **extra)  # type: ignore[return-value]
+    def patch_json(self, path: str, body: object, **extra: Any) -> TestResponse:
+        return self.patch(path, data=json.dumps(body), content_type="application/json", **extra)
 
 
 def management_client(**defaults: Any) -> PortClient:
@@ -38,12 +43,3 @@ def management_client(**defaults: Any) -> PortClient:
     values.update(defaults)
     return PortClient(port=settings.JMAP_MGMT_PORT, **values)
 
-
-@pytest.fixture
-def mgmt_api(db: None) -> PortClient:
-    return management_client()
-
-
-@pytest.fixture
-def jmap_port_client(db: None) -> PortClient:
-    return PortClient(port=settings.JMAP_PORT, REMOTE_ADDR="127.0.0.1", HTTP_HOST="localhost")

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from accounts.auth import authenticate_request, pool_accounts
 from accounts.models import Account, Pool
 from accounts.secrets import unseal
-from tests.accounts.mgmt import PortClient, jmap_port_client, mgmt_api  # noqa: F401 - fixtures
+from tests.accounts.mgmt import PortClient
 from tests.servers.dovecot import DovecotServer, free_port
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,9 @@ ALICE = "alice@example.test"
 BOB = "bob@example.test"
 
 
-def imap_body(dovecot: DovecotServer, login: str, *, accountid: str, ssl: int = 2, **extra: object) -> dict[str, object]:
+def imap_body(
+    dovecot: DovecotServer, login: str, *, accountid: str, ssl: int = 2, **extra: object
+) -> dict[str, object]:
     port = dovecot.imaps_port if ssl == 2 else dovecot.imap_port
     return {
         "accountid": accountid,
@@ -205,7 +207,8 @@ def test_list_and_get(mgmt_api: PortClient) -> None:
 
 
 def test_patch_changes_only_given_fields_and_rechecks(mgmt_api: PortClient, dovecot_tls_trust: DovecotServer) -> None:
-    assert mgmt_api.post_json("/api/accounts", imap_body(dovecot_tls_trust, ALICE, accountid="alice")).status_code == 201
+    response = mgmt_api.post_json("/api/accounts", imap_body(dovecot_tls_trust, ALICE, accountid="alice"))
+    assert response.status_code == 201
     renamed = mgmt_api.patch_json("/api/accounts/alice", {"name": "Alice A."})
     assert renamed.status_code == 200, renamed.content
     assert renamed.json()["name"] == "Alice A." and renamed.json()["imapSSL"] == 2
@@ -233,7 +236,8 @@ def test_patch_password_moves_the_login_password_along(
 ) -> None:
     login = "carol@example.test"
     old = dovecot_tls_trust.user_add(login)
-    assert mgmt_api.post_json("/api/accounts", imap_body(dovecot_tls_trust, login, accountid="carol")).status_code == 201
+    response = mgmt_api.post_json("/api/accounts", imap_body(dovecot_tls_trust, login, accountid="carol"))
+    assert response.status_code == 201
     new = dovecot_tls_trust.user_add(login)  # the mailbox password changed on the server
     response = mgmt_api.patch_json("/api/accounts/carol", {"password": new})
     assert response.status_code == 200, response.content
@@ -256,7 +260,8 @@ def test_delete_removes_the_account_and_its_empty_login(mgmt_api: PortClient) ->
 def test_delete_keeps_a_login_that_still_has_accounts(mgmt_api: PortClient) -> None:
     base = {"password": "pw", "imapHost": "h", "check": False}
     assert mgmt_api.post_json("/api/accounts", {**base, "accountid": "a1", "email": ALICE}).status_code == 201
-    assert mgmt_api.post_json("/api/accounts", {**base, "accountid": "a2", "email": BOB, "pool": ALICE}).status_code == 201
+    response = mgmt_api.post_json("/api/accounts", {**base, "accountid": "a2", "email": BOB, "pool": ALICE})
+    assert response.status_code == 201
     assert mgmt_api.delete("/api/accounts/a1").status_code == 204
     assert list(Account.objects.filter(pool__login=ALICE).values_list("accountid", flat=True)) == ["a2"]
 

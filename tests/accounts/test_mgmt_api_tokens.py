@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.auth import AuthenticationFailed, authenticate_request
 from accounts.models import ApiToken
-from tests.accounts.mgmt import PortClient, mgmt_api  # noqa: F401 - fixture
+from tests.accounts.mgmt import PortClient
 from tests.personas import Persona
 
 pytestmark = pytest.mark.django_db

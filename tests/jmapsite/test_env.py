@@ -36,6 +36,11 @@ def test_defaults_are_the_readme_defaults(clean_env: pytest.MonkeyPatch) -> None
     assert env.mgmt_allow == ("127.0.0.0/8", "::1/128")
 
 
+def test_default_baseurl_follows_the_jmap_port(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("JMAP_PORT", "19000")
+    assert read_env().base_url == "http://localhost:19000"
+
+
 def test_every_variable_is_read(clean_env: pytest.MonkeyPatch) -> None:
     values = {
         "BASEURL": "https://jmap.example.com/", "JMAP_PORT": "9100", "JMAP_MGMT_PORT": "8180",

@@ -6,6 +6,8 @@ directory (nothing from /etc/dovecot is read) and runs `dovecot -F -c FILE` on
 
 - a plain IMAP listener that offers STARTTLS (RFC 3501 §6.2.1),
 - an implicit-TLS IMAPS listener (RFC 8314 §3.2),
+- an LMTP listener (RFC 2033) when dovecot-lmtpd is installed, through which
+  the test SMTP server (tests/servers/smtp.py) delivers into the mailboxes,
 
 using a server certificate issued by a throwaway test CA generated here with
 `cryptography`, so tests can trust exactly that CA (ca_file).
@@ -50,6 +52,14 @@ _CAPABILITIES_WITHOUT_CONDSTORE = (
     "LITERAL+ NOTIFY SPECIAL-USE"
 )
 
+_SPECIAL_USE_FOLDERS = (
+    "  mailbox Drafts {\n    special_use = \\Drafts\n    auto = subscribe\n  }",
+    "  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }",
+    "  mailbox Trash {\n    special_use = \\Trash\n    auto = subscribe\n  }",
+    "  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }",
+    "  mailbox Archive {\n    special_use = \\Archive\n    auto = subscribe\n  }",
+)
+
 DEFAULT_USERS: dict[str, str] = {
     "alice@example.test": "alice-imap-secret",
     "bob@example.test": "bob-imap-secret",
@@ -63,6 +73,12 @@ class DovecotOptions:
 
     tls: bool = True
     condstore: bool = True
+    # With condstore=True, qresync=False announces CONDSTORE but hides QRESYNC.
+    qresync: bool = True
+    # False hides PREVIEW (RFC 8970), so clients fall back to partial fetches.
+    preview: bool = True
+    # False leaves out the Drafts/Sent/... folders with special_use attributes.
+    special_use_folders: bool = True
     # Raw configuration appended at the end, for one-off needs of a test module.
     extra_config: str = ""
 
@@ -91,6 +107,10 @@ class DovecotServer:
     users: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _mtime: int = 0
+    # LMTP (RFC 2033) on 127.0.0.1; None when dovecot-lmtpd is not installed.
+    lmtp_port: int | None = None
+    # The test CA and the server certificate/key, for other test servers to reuse.
+    certificates: ServerCertificates | None = None
 
     # -- users -------------------------------------------------------------
     def user_add(self, login: str, password: str | None = None) -> str:
@@ -279,14 +299,39 @@ def _mail_user() -> tuple[int, int]:
     raise RuntimeError("no unprivileged account (nobody/dovecot) to own the test maildirs")
 
 
+def lmtp_available() -> bool:
+    """True when dovecot-lmtpd is installed (the LMTP delivery listener can run)."""
+    return Path("/usr/lib/dovecot/lmtp").exists()
+
+
+def capability_override(options: DovecotOptions) -> str:
+    """The imap_capability value for `options`, "" when Dovecot's default is right."""
+    if options.condstore and options.qresync and options.preview:
+        return ""
+    words = _CAPABILITIES_WITHOUT_CONDSTORE.split()
+    if options.condstore:
+        words.append("CONDSTORE")
+        if options.qresync:
+            words.append("QRESYNC")
+    if not options.preview:
+        words = [word for word in words if not word.startswith(("PREVIEW", "SNIPPET"))]
+    return " ".join(words)
+
+
 def dovecot_config(
-    *, options: DovecotOptions, directory: Path, imap_port: int, imaps_port: int | None, ca: ServerCertificates
+    *,
+    options: DovecotOptions,
+    directory: Path,
+    imap_port: int,
+    imaps_port: int | None,
+    ca: ServerCertificates,
+    lmtp_port: int | None = None,
 ) -> str:
     login_user, internal_user = _service_users()
     mail_uid, mail_gid = _mail_user()
     lines = [
         "# Written by tests/servers/dovecot.py; private to one test session.",
-        "protocols = imap",
+        "protocols = imap lmtp" if lmtp_port else "protocols = imap",
         "listen = 127.0.0.1",
         f"base_dir = {directory / 'run'}",
         f"state_dir = {directory / 'state'}",
@@ -312,11 +357,7 @@ def dovecot_config(
         "namespace inbox {",
         "  inbox = yes",
         "  separator = /",
-        "  mailbox Drafts {\n    special_use = \\Drafts\n    auto = subscribe\n  }",
-        "  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }",
-        "  mailbox Trash {\n    special_use = \\Trash\n    auto = subscribe\n  }",
-        "  mailbox Junk {\n    special_use = \\Junk\n    auto = subscribe\n  }",
-        "  mailbox Archive {\n    special_use = \\Archive\n    auto = subscribe\n  }",
+        *(_SPECIAL_USE_FOLDERS if options.special_use_folders else ()),
         "}",
         "passdb {",
         "  driver = passwd-file",
@@ -345,6 +386,17 @@ def dovecot_config(
         "}",
         "service stats {\n  chroot =\n}",
     ]
+    if lmtp_port:
+        # Delivery by the test SMTP server; the recipient is the passwd-file login.
+        lines += [
+            "service lmtp {",
+            "  inet_listener lmtp {",
+            "    address = 127.0.0.1",
+            f"    port = {lmtp_port}",
+            "  }",
+            "}",
+            "lmtp_save_to_detail_mailbox = no",
+        ]
     if options.tls:
         lines += [
             "ssl = yes",
@@ -354,8 +406,8 @@ def dovecot_config(
         ]
     else:
         lines.append("ssl = no")
-    if not options.condstore:
-        lines.append(f"imap_capability = {_CAPABILITIES_WITHOUT_CONDSTORE}")
+    if capability_override(options):
+        lines.append(f"imap_capability = {capability_override(options)}")
     if options.extra_config:
         lines.append(options.extra_config)
     return "\n".join(line for line in lines if line) + "\n"
@@ -394,6 +446,7 @@ def dovecot_start(options: DovecotOptions, *, users: dict[str, str] | None = Non
     ca = certificates_create(directory)
     imap_port = free_port()
     imaps_port = free_port() if options.tls else None
+    lmtp_port = free_port() if lmtp_available() else None
     server = DovecotServer(
         options=options,
         directory=directory,
@@ -404,11 +457,20 @@ def dovecot_start(options: DovecotOptions, *, users: dict[str, str] | None = Non
         passwd_file=directory / "users.passwd",
         log_file=directory / "dovecot.log",
         users=dict(users if users is not None else DEFAULT_USERS),
+        lmtp_port=lmtp_port,
+        certificates=ca,
     )
     _passwd_file_write(server.passwd_file, server.users, directory / "home")
     config_file = directory / "dovecot.conf"
     config_file.write_text(
-        dovecot_config(options=options, directory=directory, imap_port=imap_port, imaps_port=imaps_port, ca=ca)
+        dovecot_config(
+            options=options,
+            directory=directory,
+            imap_port=imap_port,
+            imaps_port=imaps_port,
+            ca=ca,
+            lmtp_port=lmtp_port,
+        )
     )
     with open(directory / "dovecot.stdout", "wb") as output:  # the child keeps its own copy of the fd
         server.process = subprocess.Popen(
@@ -418,7 +480,7 @@ def dovecot_start(options: DovecotOptions, *, users: dict[str, str] | None = Non
             stderr=subprocess.STDOUT,
         )
     try:
-        for port, greeting in ((imap_port, True), (imaps_port, False)):
+        for port, greeting in ((imap_port, True), (imaps_port, False), (lmtp_port, False)):
             if port:
                 _port_wait(
                     server.host, port, greeting=greeting, process=server.process, log_file=server.log_file, timeout=20

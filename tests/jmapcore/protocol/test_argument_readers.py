@@ -37,8 +37,8 @@ def test_ids() -> None:
     for bad in ("", "a b", "#k1", "x" * 256, 5, ["x"]):
         rejects(read_id, bad)
     rejects(read_id, None, required=True)
-    for bad in ("x", [5], ["ok", "not ok"], {"x": 1}):
-        rejects(read_ids, bad)
+    for bad_ids in ("x", [5], ["ok", "not ok"], {"x": 1}):
+        rejects(read_ids, bad_ids)
 
 
 def test_numbers() -> None:

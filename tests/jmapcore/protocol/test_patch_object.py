@@ -16,7 +16,12 @@ json_values = st.recursive(
     max_leaves=10,
 )
 
-TARGET = {"title": "t", "keywords": {"$seen": True, "a/b": True, "c~d": True}, "list": [1, {"x": 1}], "n": None}
+TARGET: dict[str, Any] = {
+    "title": "t",
+    "keywords": {"$seen": True, "a/b": True, "c~d": True},
+    "list": [1, {"x": 1}],
+    "n": None,
+}
 
 
 def invalid_patch(target: dict[str, Any], patch: Any) -> None:

@@ -1,0 +1,420 @@
+"""Turning one FETCH answer into the cached Email values (RFC 8621 §4.1).
+
+Everything here is pure (no database, no network) and total: malformed input
+(broken MIME, raw 8-bit headers, absurdly long headers, bad dates, unknown
+charsets) gives best-effort values, never an exception.
+
+- Header fields come from `BODY.PEEK[HEADER.FIELDS (...)]` (RFC 3501 §6.4.5);
+  encoded words are decoded (RFC 2047) and addresses become EmailAddress
+  objects `{"name": str | None, "email": str}` (RFC 8621 §4.1.2.3).
+- hasAttachment comes from BODYSTRUCTURE (RFC 3501 §7.4.2): a part with
+  disposition "attachment", or a leaf that is neither text nor multipart and not
+  shown inline.
+- preview comes from PREVIEW (RFC 8970) or from a short partial fetch of the
+  first text part; at most 256 characters with whitespace collapsed.
+- IMAP flags become JMAP keywords (RFC 8621 §4.1.1).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import email.utils
+import html
+import quopri
+import re
+from dataclasses import dataclass
+from email.header import decode_header
+from email.parser import HeaderParser
+from email.policy import compat32
+from typing import Any
+
+PREVIEW_MAX = 256
+# A header longer than this is cut before parsing: nobody reads it, and a
+# hostile one must not cost the sync seconds.
+HEADER_VALUE_MAX = 16_384
+ADDRESS_MAX = 500
+MESSAGE_ID_MAX = 255
+HEADER_FIELDS = (
+    "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "SUBJECT", "FROM", "TO", "CC", "BCC", "SENDER", "REPLY-TO", "DATE",
+)
+# System flags with a JMAP keyword (RFC 8621 §4.1.1); \Recent and \Deleted have none.
+FLAG_KEYWORDS = {
+    "\\seen": "$seen",
+    "\\flagged": "$flagged",
+    "\\answered": "$answered",
+    "\\draft": "$draft",
+}
+_NOT_KEYWORDS = frozenset({"\\recent", "\\deleted", "\\*"})
+_KEYWORD_FORBIDDEN = re.compile(r'[\x00-\x20\x7f()\{\]%*"\\]')
+_WHITESPACE = re.compile(r"\s+")
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]\s*|\[[^\[\]]{0,40}\]\s*)",
+    re.IGNORECASE,
+)
+_SUBJECT_TRAILER = re.compile(r"\s*\((?:fwd|fw)\)\s*$", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_STYLE = re.compile(r"<(style|script)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ParsedHeaders:
+    subject: str
+    base_subject: str
+    is_reply: bool
+    sent_at: dt.datetime | None
+    message_id: list[str] | None
+    in_reply_to: list[str] | None
+    references: list[str] | None
+    sender: list[dict[str, str | None]] | None
+    from_addr: list[dict[str, str | None]] | None
+    to: list[dict[str, str | None]] | None
+    cc: list[dict[str, str | None]] | None
+    bcc: list[dict[str, str | None]] | None
+    reply_to: list[dict[str, str | None]] | None
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """Where the first text part is, for a partial fetch when PREVIEW is missing."""
+
+    section: str
+    subtype: str
+    charset: str
+    encoding: str
+
+
+def bytes_text(raw: bytes) -> str:
+    """Header or body bytes as text: UTF-8 when valid, else Windows-1252 (the
+    usual charset of raw 8-bit headers), never failing."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def words_decode(value: str) -> str:
+    """Decode RFC 2047 encoded words; undecodable words stay as they are."""
+    if "=?" not in value:
+        return value
+    try:
+        parts = decode_header(value)
+    except Exception:
+        return value
+    pieces: list[str] = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            pieces.append(chunk)
+            continue
+        try:
+            pieces.append(chunk.decode(charset or "ascii", "replace"))
+        except (LookupError, TypeError):
+            pieces.append(chunk.decode("utf-8", "replace"))
+    # decode_header drops the whitespace between an encoded word and plain text.
+    return "".join(pieces) if len(parts) == 1 else _join_decoded(parts, pieces)
+
+
+def _join_decoded(parts: list[tuple[bytes | str, str | None]], pieces: list[str]) -> str:
+    out = ""
+    for (chunk, charset), piece in zip(parts, pieces, strict=True):
+        if out and not out.endswith(" ") and isinstance(chunk, bytes) and charset is None and not piece.startswith(" "):
+            out += " "
+        out += piece
+    return out
+
+
+def unfold(value: str) -> str:
+    return _WHITESPACE.sub(" ", value.replace("\r", "").replace("\n", "")).strip()
+
+
+def subject_base(subject: str) -> str:
+    """The base subject for threading (RFC 5256 §2.1, simplified): without
+    leading Re:/Fwd:/[list] prefixes and a trailing "(fwd)"."""
+    text = unfold(subject)
+    for _ in range(20):
+        stripped = _SUBJECT_TRAILER.sub("", _SUBJECT_PREFIX.sub("", text, count=1))
+        if stripped == text:
+            break
+        text = stripped
+    return text.strip()
+
+
+def subject_is_reply(subject: str) -> bool:
+    return bool(_REPLY_PREFIX.match(subject))
+
+
+def addresses_parse(value: str | None) -> list[dict[str, str | None]] | None:
+    """An address-list header as EmailAddress objects (RFC 8621 §4.1.2.3); None when absent."""
+    if value is None:
+        return None
+    value = value[:HEADER_VALUE_MAX]
+    try:
+        pairs = email.utils.getaddresses([value])
+    except Exception:
+        return []
+    result: list[dict[str, str | None]] = []
+    for name, address in pairs[:ADDRESS_MAX]:
+        name = unfold(words_decode(name)) if name else ""
+        address = address.strip()
+        if not name and not address:
+            continue
+        result.append({"name": name or None, "email": address})
+    return result
+
+
+def message_ids_parse(value: str | None, *, lenient: bool = False) -> list[str] | None:
+    """A msg-id list (RFC 5322 §3.6.4) without angle brackets; None when absent."""
+    if value is None:
+        return None
+    found = [item[:MESSAGE_ID_MAX] for item in _MESSAGE_ID.findall(value[:HEADER_VALUE_MAX])]
+    if not found and lenient and value.strip():
+        found = [value.strip().split()[0][:MESSAGE_ID_MAX]]
+    return found or None
+
+
+def date_parse(value: str | None) -> dt.datetime | None:
+    """The Date header as an aware datetime (RFC 5322 §3.3); None when absent or bad."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip()[:200])
+    except Exception:
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return None
+    return parsed
+
+
+def headers_parse(raw: bytes | None) -> ParsedHeaders:
+    """The cached header values of one message from its header-fields fetch."""
+    text = bytes_text(raw or b"")
+    try:
+        message = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
+        fields: dict[str, str] = {}
+        for name, value in message.items():
+            key = name.strip().lower()
+            if key not in fields:
+                fields[key] = str(value)[:HEADER_VALUE_MAX]
+    except Exception:
+        fields = {}
+    subject = unfold(words_decode(unfold(fields["subject"]))) if "subject" in fields else ""
+    return ParsedHeaders(
+        subject=subject,
+        base_subject=subject_base(subject),
+        is_reply=subject_is_reply(subject),
+        sent_at=date_parse(fields.get("date")),
+        message_id=message_ids_parse(fields.get("message-id"), lenient=True),
+        in_reply_to=message_ids_parse(fields.get("in-reply-to")),
+        references=message_ids_parse(fields.get("references")),
+        sender=addresses_parse(fields.get("sender")),
+        from_addr=addresses_parse(fields.get("from")),
+        to=addresses_parse(fields.get("to")),
+        cc=addresses_parse(fields.get("cc")),
+        bcc=addresses_parse(fields.get("bcc")),
+        reply_to=addresses_parse(fields.get("reply-to")),
+    )
+
+
+def addresses_text(addresses: list[dict[str, str | None]] | None) -> str:
+    """Lower-cased "name <email>" text of an address list, for the address filters."""
+    if not addresses:
+        return ""
+    parts = []
+    for item in addresses:
+        name, address = item.get("name") or "", item.get("email") or ""
+        parts.append(f"{name} <{address}>" if name else f"<{address}>")
+    return ", ".join(parts).lower()
+
+
+# -- flags -----------------------------------------------------------------------
+
+
+def flags_text(flags: Any) -> list[str]:
+    """FETCH FLAGS as strings, without \\Recent (it belongs to one session,
+    RFC 3501 §2.3.2, and would make every scan look like a change)."""
+    if not isinstance(flags, tuple | list):
+        return []
+    texts = [flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag) for flag in flags]
+    return [text for text in texts if text.lower() != "\\recent"]
+
+
+def flags_deleted(flags: list[str]) -> bool:
+    return any(flag.lower() == "\\deleted" for flag in flags)
+
+
+def flags_unread(flags: list[str]) -> bool:
+    return not any(flag.lower() == "\\seen" for flag in flags)
+
+
+def flags_keywords(flags: list[str]) -> dict[str, bool]:
+    """IMAP flags as JMAP keywords (RFC 8621 §4.1.1): system flags map to their
+    $keywords, other keywords are lower-cased; \\Recent and \\Deleted are dropped."""
+    keywords: dict[str, bool] = {}
+    for flag in flags:
+        lowered = flag.lower()
+        if lowered in FLAG_KEYWORDS:
+            keywords[FLAG_KEYWORDS[lowered]] = True
+        elif lowered in _NOT_KEYWORDS or lowered.startswith("\\"):
+            continue
+        elif lowered and not _KEYWORD_FORBIDDEN.search(lowered) and len(lowered) <= 255:
+            keywords[lowered] = True
+    return keywords
+
+
+# -- BODYSTRUCTURE ------------------------------------------------------------
+
+
+def _lower(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace").lower()
+    return str(value).lower() if isinstance(value, str) else ""
+
+
+def _params(value: Any) -> dict[str, str]:
+    if not isinstance(value, tuple | list):
+        return {}
+    items = list(value)
+    return {_lower(items[i]): _lower(items[i + 1]) for i in range(0, len(items) - 1, 2)}
+
+
+def _is_multipart(part: Any) -> bool:
+    return isinstance(part, tuple | list) and bool(part) and isinstance(part[0], list | tuple)
+
+
+def _disposition(part: Any) -> str:
+    """The Content-Disposition type of a body part, "" when none (RFC 3501 §7.4.2)."""
+    if _is_multipart(part):
+        return ""
+    kind, subtype = _lower(part[0]), _lower(part[1]) if len(part) > 1 else ""
+    if kind == "text":
+        index = 9
+    elif kind == "message" and subtype in ("rfc822", "global"):
+        index = 11
+    else:
+        index = 8
+    value = part[index] if len(part) > index else None
+    if isinstance(value, tuple | list) and value:
+        return _lower(value[0])
+    return ""
+
+
+def _multipart_parts(part: Any) -> list[Any]:
+    if not _is_multipart(part):
+        return []
+    first = part[0]
+    # IMAPClient gives multipart bodies as ([child, child, ...], subtype, ...).
+    if first and _is_leaf_or_multipart(first[0]):
+        return list(first)
+    return [first]
+
+
+def _is_leaf_or_multipart(value: Any) -> bool:
+    return isinstance(value, tuple | list)
+
+
+def _multipart_subtype(part: Any) -> str:
+    return _lower(part[1]) if _is_multipart(part) and len(part) > 1 else ""
+
+
+def bodystructure_has_attachment(structure: Any) -> bool:
+    """hasAttachment (RFC 8621 §4.1.4) from BODYSTRUCTURE; False when unparsable."""
+    try:
+        return _has_attachment(structure, in_related=False, depth=0)
+    except Exception:
+        return False
+
+
+def _has_attachment(part: Any, *, in_related: bool, depth: int) -> bool:
+    if depth > 30 or not isinstance(part, tuple | list) or not part:
+        return False
+    if _is_multipart(part):
+        related = _multipart_subtype(part) == "related"
+        return any(_has_attachment(child, in_related=related, depth=depth + 1) for child in _multipart_parts(part))
+    disposition = _disposition(part)
+    if disposition == "attachment":
+        return True
+    if disposition == "inline":
+        return False
+    kind = _lower(part[0])
+    if kind in ("text", "multipart"):
+        return False
+    # A leaf without disposition in multipart/related is an inline resource.
+    return not in_related
+
+
+def bodystructure_text_part(structure: Any) -> TextPart | None:
+    """The first text/plain part (else text/html) and its section number."""
+    try:
+        found = _text_parts(structure, prefix="", depth=0)
+    except Exception:
+        return None
+    for wanted in ("plain", "html"):
+        for part in found:
+            if part.subtype == wanted:
+                return part
+    return None
+
+
+def _text_parts(part: Any, *, prefix: str, depth: int) -> list[TextPart]:
+    if depth > 30 or not isinstance(part, tuple | list) or not part:
+        return []
+    if _is_multipart(part):
+        found: list[TextPart] = []
+        for index, child in enumerate(_multipart_parts(part), start=1):
+            found.extend(_text_parts(child, prefix=f"{prefix}{index}.", depth=depth + 1))
+        return found
+    if _lower(part[0]) != "text" or _disposition(part) == "attachment":
+        return []
+    section = prefix[:-1] if prefix else "1"
+    params = _params(part[2] if len(part) > 2 else None)
+    encoding = _lower(part[5]) if len(part) > 5 else ""
+    return [TextPart(section=section, subtype=_lower(part[1]), charset=params.get("charset", ""), encoding=encoding)]
+
+
+# -- preview --------------------------------------------------------------------------
+
+
+def preview_clean(text: str) -> str:
+    """Whitespace collapsed, at most PREVIEW_MAX characters (RFC 8621 §4.1.4)."""
+    return _WHITESPACE.sub(" ", text).strip()[:PREVIEW_MAX]
+
+
+def preview_from_part(raw: bytes | None, part: TextPart) -> str:
+    """A preview from the first bytes of a text part (transfer-decoded, charset-decoded)."""
+    if not raw:
+        return ""
+    data = raw
+    try:
+        if part.encoding == "base64":
+            cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+            data = base64.b64decode(cleaned[: len(cleaned) - len(cleaned) % 4])
+        elif part.encoding == "quoted-printable":
+            data = quopri.decodestring(data.rsplit(b"=", 1)[0] if data[-3:].count(b"=") else data)
+    except (binascii.Error, ValueError):
+        data = raw
+    try:
+        text = data.decode(part.charset or "utf-8", "replace")
+    except LookupError:
+        text = bytes_text(data)
+    if part.subtype == "html":
+        text = html.unescape(_TAGS.sub(" ", _STYLE.sub(" ", text)))
+    return preview_clean(text)
+
+
+def preview_value(value: Any) -> str:
+    """The PREVIEW fetch item (RFC 8970 §3) as text; NIL gives ""."""
+    if isinstance(value, tuple | list):  # "PREVIEW (FUZZY) ..." in the draft syntax
+        value = value[-1] if value else None
+    if isinstance(value, bytes):
+        return preview_clean(bytes_text(value))
+    if isinstance(value, str):
+        return preview_clean(value)
+    return ""

@@ -1,0 +1,358 @@
+"""Writing what the sync learnt about messages into the mail cache.
+
+All functions run inside the caller's `state_change_atomic` and get its
+modseq; they use bulk queries only (no per-message SELECT), so a batch of a
+thousand new messages costs a dozen queries.
+
+Email identity (DESIGN.md "The cache and state"):
+
+- one IMAP message (folder, UID) is a MailboxMessage; its Email is found by
+  EMAILID (RFC 8474 §5.1) where the server offers OBJECTID — then copies in
+  several folders are one Email — else every new message is a new Email,
+  except that it takes over an *orphan*: a live Email whose every location
+  vanished in this sync (moved by another client, UIDVALIDITY reset) and that
+  has the same Message-ID, size and INTERNALDATE;
+- an orphan not taken over by the end of the sync is destroyed (orphans_destroy);
+- blobId of the raw message is "M" + EMAILID when the server gives one, else
+  "M" + the random part of the Email id: opaque, stable, never reused.
+
+Keywords of an Email are those of the location written last (copies normally
+share their flags).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import Account
+from backends.imap import message_parse as mp
+from backends.imap.threading import ThreadInput, threads_apply, threads_assign, threads_prune
+from jmapcore.datatypes.orm import jmap_id_new
+from jmapcore.models.mail import Email, Mailbox, MailboxMessage
+
+EMAIL_ID_PREFIX = "e"
+BLOB_ID_PREFIX = "M"
+CHUNK = 2000
+
+
+@dataclass
+class FetchedMessage:
+    """One new message as fetched, ready to store."""
+
+    uid: int
+    flags: list[str]
+    modseq: int
+    received_at: dt.datetime
+    size: int
+    headers: mp.ParsedHeaders
+    preview: str
+    has_attachment: bool
+    email_id: str = ""  # EMAILID
+    thread_id: str = ""  # THREADID
+
+
+def _chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def mailbox_jmap_ids(*, account: Account) -> dict[int, str]:
+    return dict(Mailbox.objects.filter(account=account, destroyed=False).values_list("pk", "jmap_id"))
+
+
+def emails_mailbox_ids_refresh(*, account: Account, email_pks: Iterable[int], modseq: int) -> list[int]:
+    """Recompute mailbox_ids of `email_pks` from their locations; returns the
+    pks left without any location (orphans, destroyed later unless matched)."""
+    pks = sorted(set(email_pks))
+    if not pks:
+        return []
+    names = mailbox_jmap_ids(account=account)
+    boxes: dict[int, dict[str, bool]] = {}
+    for chunk in _chunks(pks):
+        for email_pk, mailbox_pk in MailboxMessage.objects.filter(email_id__in=chunk).values_list(
+            "email_id", "mailbox_id"
+        ):
+            if mailbox_pk in names:
+                boxes.setdefault(email_pk, {})[names[mailbox_pk]] = True
+    changed: list[Email] = []
+    for chunk in _chunks([pk for pk in pks if pk in boxes]):
+        for email in Email.objects.filter(pk__in=chunk).only("pk", "mailbox_ids", "updated_modseq"):
+            if email.mailbox_ids != boxes[email.pk]:
+                email.mailbox_ids = boxes[email.pk]
+                email.updated_modseq = modseq
+                changed.append(email)
+    if changed:
+        Email.objects.bulk_update(changed, ["mailbox_ids", "updated_modseq"], batch_size=CHUNK)
+    return [pk for pk in pks if pk not in boxes]
+
+
+def locations_remove(*, account: Account, locations: QuerySet[MailboxMessage], modseq: int) -> int:
+    """Delete `locations` (expunged, \\Deleted, folder gone or reset); returns how many."""
+    rows = list(locations.values_list("pk", "email_id"))
+    if not rows:
+        return 0
+    for chunk in _chunks([pk for pk, _ in rows]):
+        MailboxMessage.objects.filter(pk__in=chunk).delete()
+    emails_mailbox_ids_refresh(account=account, email_pks=[email_pk for _, email_pk in rows], modseq=modseq)
+    return len(rows)
+
+
+def flags_apply(
+    *, account: Account, mailbox: Mailbox, changes: dict[int, tuple[list[str], int]], modseq: int
+) -> int:
+    """Store new flags for cached UIDs of `mailbox`: {uid: (flags, modseq)}.
+    Emails whose keywords change are marked updated. Returns changed locations."""
+    if not changes:
+        return 0
+    locations: list[MailboxMessage] = []
+    for chunk in _chunks(sorted(changes)):
+        locations.extend(
+            MailboxMessage.objects.filter(mailbox=mailbox, uid__in=chunk).only(
+                "pk", "uid", "email_id", "flags", "is_unread", "server_modseq"
+            )
+        )
+    changed_locations: list[MailboxMessage] = []
+    keywords: dict[int, dict[str, bool]] = {}
+    for location in locations:
+        flags, server_modseq = changes[location.uid]
+        if sorted(location.flags) == sorted(flags) and location.server_modseq == server_modseq:
+            continue
+        location.flags = flags
+        location.is_unread = mp.flags_unread(flags)
+        location.server_modseq = server_modseq
+        changed_locations.append(location)
+        keywords[location.email_id] = mp.flags_keywords(flags)
+    if not changed_locations:
+        return 0
+    MailboxMessage.objects.bulk_update(changed_locations, ["flags", "is_unread", "server_modseq"], batch_size=CHUNK)
+    emails: list[Email] = []
+    for chunk in _chunks(sorted(keywords)):
+        for email in Email.objects.filter(pk__in=chunk).only("pk", "keywords", "updated_modseq"):
+            if email.keywords != keywords[email.pk]:
+                email.keywords = keywords[email.pk]
+                email.updated_modseq = modseq
+                emails.append(email)
+    if emails:
+        Email.objects.bulk_update(emails, ["keywords", "updated_modseq"], batch_size=CHUNK)
+    return len(changed_locations)
+
+
+CountValues = tuple[int, int, int, int]
+
+
+def mailbox_counts_compute(*, mailboxes: Iterable[Mailbox]) -> dict[int, CountValues]:
+    """The four counts (RFC 8621 §2) of the `mailboxes` whose cached counts are
+    stale, with one grouped query: {mailbox pk: (totalEmails, unreadEmails,
+    totalThreads, unreadThreads)}. unreadThreads counts threads with an unread
+    email in the mailbox."""
+    boxes = {box.pk: box for box in mailboxes}
+    if not boxes:
+        return {}
+    counted = {
+        row["mailbox_id"]: row
+        for row in MailboxMessage.objects.filter(mailbox_id__in=list(boxes))
+        .values("mailbox_id")
+        .annotate(
+            te=Count("email_id", distinct=True),
+            ue=Count("email_id", distinct=True, filter=Q(is_unread=True)),
+            tt=Count("thread_id", distinct=True),
+            ut=Count("thread_id", distinct=True, filter=Q(is_unread=True)),
+        )
+    }
+    stale: dict[int, CountValues] = {}
+    for pk, box in boxes.items():
+        row = counted.get(pk, {})
+        values = (row.get("te", 0), row.get("ue", 0), row.get("tt", 0), row.get("ut", 0))
+        if values != (box.total_emails, box.unread_emails, box.total_threads, box.unread_threads):
+            stale[pk] = values
+    return stale
+
+
+def mailbox_counts_save(*, mailboxes: Iterable[Mailbox], counts: dict[int, CountValues], modseq: int) -> None:
+    """Store counts from mailbox_counts_compute; those mailboxes get
+    updated_modseq = `modseq` (not props_modseq: only counts moved)."""
+    changed = []
+    for box in mailboxes:
+        if box.pk in counts:
+            box.total_emails, box.unread_emails, box.total_threads, box.unread_threads = counts[box.pk]
+            box.updated_modseq = modseq
+            changed.append(box)
+    if changed:
+        Mailbox.objects.bulk_update(
+            changed, ["total_emails", "unread_emails", "total_threads", "unread_threads", "updated_modseq"]
+        )
+
+
+def mailbox_counts_refresh(*, mailboxes: Iterable[Mailbox], modseq: int) -> bool:
+    """Recompute and store the counts of `mailboxes` at `modseq` (inside the
+    caller's transaction); True when any count changed."""
+    boxes = list(mailboxes)
+    counts = mailbox_counts_compute(mailboxes=boxes)
+    mailbox_counts_save(mailboxes=boxes, counts=counts, modseq=modseq)
+    return bool(counts)
+
+
+def _matches_find(
+    *, account: Account, messages: list[FetchedMessage], orphans_possible: bool
+) -> dict[int, Email]:
+    """{uid: existing Email} for new messages that continue a cached Email."""
+    found: dict[int, Email] = {}
+    email_ids = sorted({message.email_id for message in messages if message.email_id})
+    if email_ids:
+        by_object: dict[str, Email] = {}
+        for chunk in _chunks(email_ids):
+            for email in Email.objects.filter(account=account, destroyed=False, imap_object_id__in=chunk):
+                by_object[email.imap_object_id] = email
+        for message in messages:
+            if message.email_id in by_object:
+                found[message.uid] = by_object[message.email_id]
+    if not orphans_possible:
+        return found
+    wanted = sorted(
+        {
+            message.headers.message_id[0][:255]
+            for message in messages
+            if message.uid not in found and message.headers.message_id
+        }
+    )
+    candidates: dict[tuple[str, int, dt.datetime], list[Email]] = {}
+    for chunk in _chunks(wanted):
+        orphans = Email.objects.filter(
+            account=account, destroyed=False, message_id_first__in=chunk, locations__isnull=True
+        )
+        for email in orphans:
+            key = (email.message_id_first, email.size, email.received_at.astimezone(dt.UTC))
+            candidates.setdefault(key, []).append(email)
+    for message in messages:
+        if message.uid in found or not message.headers.message_id:
+            continue
+        key = (message.headers.message_id[0][:255], message.size, message.received_at.astimezone(dt.UTC))
+        pool = candidates.get(key)
+        if pool:
+            found[message.uid] = pool.pop(0)
+    return found
+
+
+def _email_new(*, account: Account, mailbox: Mailbox, message: FetchedMessage, thread_id: str, modseq: int) -> Email:
+    headers = message.headers
+    jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
+    return Email(
+        account=account,
+        jmap_id=jmap_id,
+        created_modseq=modseq,
+        updated_modseq=modseq,
+        thread_id=thread_id,
+        blob_id=BLOB_ID_PREFIX + (message.email_id or jmap_id[len(EMAIL_ID_PREFIX):]),
+        imap_object_id=message.email_id,
+        imap_thread_id=message.thread_id,
+        mailbox_ids={mailbox.jmap_id: True},
+        keywords=mp.flags_keywords(message.flags),
+        size=message.size,
+        received_at=message.received_at,
+        sent_at=headers.sent_at,
+        subject=headers.subject,
+        base_subject=headers.base_subject,
+        preview=message.preview,
+        has_attachment=message.has_attachment,
+        message_id=headers.message_id,
+        message_id_first=(headers.message_id or [""])[0][:255],
+        in_reply_to=headers.in_reply_to,
+        references=headers.references,
+        sender=headers.sender,
+        from_addr=headers.from_addr,
+        to=headers.to,
+        cc=headers.cc,
+        bcc=headers.bcc,
+        reply_to=headers.reply_to,
+        from_text=mp.addresses_text(headers.from_addr),
+        to_text=mp.addresses_text(headers.to),
+        cc_text=mp.addresses_text(headers.cc),
+        bcc_text=mp.addresses_text(headers.bcc),
+    )
+
+
+def messages_store(
+    *, account: Account, mailbox: Mailbox, messages: list[FetchedMessage], modseq: int, orphans_possible: bool
+) -> int:
+    """Store one batch of new messages of `mailbox`; returns how many locations
+    were added. Already cached UIDs and \\Deleted messages are skipped."""
+    cached: set[int] = set()
+    for chunk in _chunks(sorted(message.uid for message in messages)):
+        cached.update(MailboxMessage.objects.filter(mailbox=mailbox, uid__in=chunk).values_list("uid", flat=True))
+    messages = [m for m in messages if m.uid not in cached and not mp.flags_deleted(m.flags)]
+    if not messages:
+        return 0
+    matches = _matches_find(account=account, messages=messages, orphans_possible=orphans_possible)
+    fresh = [message for message in messages if message.uid not in matches]
+    plan = threads_assign(
+        account=account,
+        items=[
+            ThreadInput(
+                message_ids=message.headers.message_id or [],
+                parent_ids=[*(message.headers.in_reply_to or []), *(message.headers.references or [])],
+                base_subject=message.headers.base_subject,
+                is_reply=message.headers.is_reply,
+                received_at=message.received_at,
+            )
+            for message in fresh
+        ],
+    )
+    threads_apply(account=account, plan=plan, modseq=modseq)
+    emails = [
+        _email_new(account=account, mailbox=mailbox, message=message, thread_id=thread_id, modseq=modseq)
+        for message, thread_id in zip(fresh, plan.thread_ids, strict=True)
+    ]
+    Email.objects.bulk_create(emails, batch_size=500)
+    by_uid: dict[int, Email] = {message.uid: email for message, email in zip(fresh, emails, strict=True)}
+    continued: dict[int, Email] = {}
+    for message in messages:
+        email = matches.get(message.uid)
+        if email is None:
+            continue
+        by_uid[message.uid] = email
+        email.keywords = mp.flags_keywords(message.flags)
+        email.updated_modseq = modseq
+        continued[email.pk] = email
+    MailboxMessage.objects.bulk_create(
+        [
+            MailboxMessage(
+                account=account,
+                mailbox=mailbox,
+                email_id=by_uid[message.uid].pk,
+                uid=message.uid,
+                flags=message.flags,
+                server_modseq=message.modseq,
+                received_at=by_uid[message.uid].received_at,
+                thread_id=by_uid[message.uid].thread_id,
+                is_unread=mp.flags_unread(message.flags),
+            )
+            for message in messages
+        ],
+        batch_size=1000,
+    )
+    if continued:
+        Email.objects.bulk_update(list(continued.values()), ["keywords", "updated_modseq"])
+        emails_mailbox_ids_refresh(account=account, email_pks=list(continued), modseq=modseq)
+    return len(messages)
+
+
+def orphans_destroy(*, account: Account, modseq: int) -> int:
+    """Destroy every live Email with no location left (tombstones, RFC 8620 §5.2);
+    their threads are pruned. Returns how many were destroyed."""
+    rows = list(
+        Email.objects.filter(account=account, destroyed=False, locations__isnull=True).values_list("pk", "thread_id")
+    )
+    if not rows:
+        return 0
+    for chunk in _chunks([pk for pk, _ in rows]):
+        Email.objects.filter(pk__in=chunk).update(destroyed=True, updated_modseq=modseq, mailbox_ids={})
+    threads_prune(account=account, thread_ids=[thread_id for _, thread_id in rows], modseq=modseq)
+    return len(rows)
+
+
+def orphans_exist(*, account: Account) -> bool:
+    return Email.objects.filter(account=account, destroyed=False, locations__isnull=True).exists()

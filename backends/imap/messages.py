@@ -1,0 +1,375 @@
+"""Per-folder message sync (RFC 3501, RFC 7162 CONDSTORE/QRESYNC, RFC 8474, RFC 8970).
+
+A folder is synced in two steps, so that one account sync can see a message
+moved by another client (expunged in A, new in B) as the same Email:
+
+1. `folder_changes_read` — flags and expunges of cached messages, and the list
+   of UIDs still to fetch. It picks the cheapest path the server allows:
+
+   - skip: STATUS (UIDNEXT UIDVALIDITY HIGHESTMODSEQ) equals what the cache
+     recorded and the initial fetch is complete — no SELECT at all;
+   - QRESYNC (RFC 7162 §3.2.5): `EXAMINE folder (QRESYNC (uidvalidity modseq))`
+     answers VANISHED (EARLIER) and FETCH (FLAGS MODSEQ) for what changed;
+   - CONDSTORE (RFC 7162 §3.1): `UID FETCH 1:* (FLAGS) (CHANGEDSINCE modseq)`
+     plus `UID SEARCH ALL` compared with the cached UIDs for expunges;
+   - neither: `UID FETCH 1:* (FLAGS)` compared with the cache. Without
+     CONDSTORE a flag change leaves STATUS as it was, so such servers are
+     scanned at every sync (there is no cheaper way to see flag changes).
+
+   A message with \\Deleted is treated as not there. A changed UIDVALIDITY
+   (RFC 3501 §2.3.1.1) drops the folder's locations and refetches it; the
+   emails are taken over again by Message-ID + size + INTERNALDATE.
+
+2. `folder_messages_fetch` — the new UIDs, newest first, in batches of
+   BATCH_SIZE: UID, FLAGS, INTERNALDATE, RFC822.SIZE, BODYSTRUCTURE, the header
+   fields the cache needs, PREVIEW where offered (else a 2 KiB partial fetch of
+   the first text part), MODSEQ with CONDSTORE, EMAILID/THREADID with
+   OBJECTID. Whole messages are never downloaded. Each batch is one
+   transaction at one modseq. Progress is the cache itself: a killed sync
+   resumes by fetching the UIDs that are on the server but not cached.
+   ENVELOPE is not fetched: the header fields carry the same data and parsing
+   it would double the client-side cost of a large initial sync.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from imapclient import IMAPClient
+
+from accounts.models import Account
+from backends.base import BackendError
+from backends.imap import message_parse as mp
+from backends.imap.connection import KIND
+from backends.imap.message_store import (
+    FetchedMessage,
+    flags_apply,
+    locations_remove,
+    mailbox_counts_compute,
+    mailbox_counts_refresh,
+    mailbox_counts_save,
+    messages_store,
+)
+from backends.imap.sync_commands import (
+    Capabilities,
+    FolderStatus,
+    folder_examine,
+    folder_status,
+    sequence_set_format,
+    uid_fetch,
+    uid_search,
+)
+from jmapcore.models.mail import Mailbox, MailboxMessage
+from jmapcore.state import state_change_atomic, state_change_publish, type_state_touch
+
+BATCH_SIZE = 1000
+PARTIAL_OCTETS = 2048
+# Recount a folder's totals every this many batches of a long initial fetch.
+COUNTS_EVERY_BATCHES = 10
+HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(mp.HEADER_FIELDS) + ")]"
+
+
+@dataclass
+class SyncContext:
+    """What one account sync shares between folders."""
+
+    account: Account
+    client: IMAPClient
+    caps: Capabilities
+    # Called between batches; returns False when the sync must stop (lock lost).
+    keep_going: Callable[[], bool] = lambda: True
+    batch_size: int = BATCH_SIZE
+    orphans_possible: bool = False
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FolderWork:
+    """What step 1 found for one folder and step 2 must do."""
+
+    mailbox: Mailbox
+    status: FolderStatus
+    to_fetch: list[int]  # newest first
+    path: str  # "skip" | "qresync" | "condstore" | "scan" | "initial"
+
+
+class SyncStopped(BackendError):
+    """The sync lost its lock (another one may run now) and stopped between batches."""
+
+    def __init__(self) -> None:
+        super().__init__("sync stopped: its lock expired", permanent=False, kind=KIND)
+
+
+def _touch_mailbox_state(ctx: SyncContext, modseq: int) -> None:
+    type_state_touch(account=ctx.account, type_name="Mailbox", modseq=modseq)
+    state_change_publish(account=ctx.account, type_names=["Mailbox"])
+
+
+def _uidvalidity_reset(ctx: SyncContext, mailbox: Mailbox, status: FolderStatus) -> None:
+    """RFC 3501 §2.3.1.1: old UIDs mean nothing now; drop them and refetch."""
+    with state_change_atomic(account=ctx.account, type_names=["Email"]) as modseq:
+        removed = locations_remove(
+            account=ctx.account, locations=MailboxMessage.objects.filter(mailbox=mailbox), modseq=modseq
+        )
+        mailbox.uidvalidity = status.uidvalidity
+        mailbox.uidnext = mailbox.highestmodseq = mailbox.synced_uid = 0
+        mailbox.save(update_fields=["uidvalidity", "uidnext", "highestmodseq", "synced_uid"])
+        if mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
+            _touch_mailbox_state(ctx, modseq)
+    if removed:
+        ctx.orphans_possible = True
+
+
+def _is_unchanged(ctx: SyncContext, mailbox: Mailbox, status: FolderStatus) -> bool:
+    if mailbox.uidvalidity != status.uidvalidity or mailbox.uidnext != status.uidnext:
+        return False
+    if mailbox.synced_uid < status.uidnext - 1:
+        return False  # an initial fetch is still incomplete
+    if ctx.caps.condstore and status.highestmodseq:
+        return mailbox.highestmodseq == status.highestmodseq
+    # Without CONDSTORE only an empty folder is known not to have changed flags.
+    return status.messages == 0 and mailbox.total_emails == 0
+
+
+def _changed_values(data: dict[bytes, Any]) -> tuple[list[str], int]:
+    modseq = data.get(b"MODSEQ")
+    number = int(modseq[0]) if isinstance(modseq, tuple | list) and modseq else 0
+    return mp.flags_text(data.get(b"FLAGS")), number
+
+
+def folder_changes_read(*, ctx: SyncContext, mailbox: Mailbox, status: FolderStatus | None) -> FolderWork | None:
+    """Step 1 for one folder (see the module docstring); applies flag changes
+    and expunges to the cache. None for a folder that cannot be selected."""
+    if not mailbox.is_selectable:
+        return None
+    client, caps = ctx.client, ctx.caps
+    if status is None:
+        status = folder_status(client=client, caps=caps, name=mailbox.imap_name)
+    if mailbox.uidvalidity and status.uidvalidity and mailbox.uidvalidity != status.uidvalidity:
+        _uidvalidity_reset(ctx, mailbox, status)
+    if _is_unchanged(ctx, mailbox, status):
+        return FolderWork(mailbox=mailbox, status=status, to_fetch=[], path="skip")
+
+    cached_all: dict[int, list[str]] | None = None
+    changed: dict[int, tuple[list[str], int]] = {}
+    server_uids: set[int] | None = None
+    vanished: set[int] = set()
+    fresh_start = mailbox.uidvalidity != status.uidvalidity or not MailboxMessage.objects.filter(
+        mailbox=mailbox
+    ).exists()
+    if fresh_start:
+        path = "initial"
+        folder_examine(client=client, caps=caps, name=mailbox.imap_name)
+    elif caps.qresync and mailbox.highestmodseq:
+        path = "qresync"
+        selected = folder_examine(
+            client=client, caps=caps, name=mailbox.imap_name, qresync=(mailbox.uidvalidity, mailbox.highestmodseq)
+        )
+        vanished = set(selected.vanished)
+        changed = {uid: _changed_values(data) for uid, data in selected.changed.items()}
+    elif caps.condstore and mailbox.highestmodseq:
+        path = "condstore"
+        folder_examine(client=client, caps=caps, name=mailbox.imap_name)
+        fetched = uid_fetch(
+            client=client, uids="1:*", items=["FLAGS", "MODSEQ"], modifiers=f"CHANGEDSINCE {mailbox.highestmodseq}"
+        )
+        changed = {uid: _changed_values(data) for uid, data in fetched.items()}
+        server_uids = set(uid_search(client=client, caps=caps, criteria="ALL"))
+    else:
+        path = "scan"
+        folder_examine(client=client, caps=caps, name=mailbox.imap_name)
+        fetched = uid_fetch(client=client, uids="1:*", items=["FLAGS", *(["MODSEQ"] if caps.condstore else [])])
+        changed = {uid: _changed_values(data) for uid, data in fetched.items()}
+        server_uids = set(changed)
+
+    if fresh_start:
+        cached: dict[int, list[str]] = {}
+    elif server_uids is not None:
+        cached_all = dict(MailboxMessage.objects.filter(mailbox=mailbox).values_list("uid", "flags"))
+        cached = cached_all
+    else:
+        wanted = sorted(set(changed) | vanished)
+        cached = {}
+        for start in range(0, len(wanted), 2000):
+            cached.update(
+                MailboxMessage.objects.filter(mailbox=mailbox, uid__in=wanted[start : start + 2000]).values_list(
+                    "uid", "flags"
+                )
+            )
+
+    gone = {uid for uid in vanished if uid in cached}
+    if server_uids is not None:
+        gone.update(uid for uid in cached if uid not in server_uids)
+    flag_changes: dict[int, tuple[list[str], int]] = {}
+    to_fetch: set[int] = set()
+    for uid, (flags, modseq) in changed.items():
+        if uid in gone:
+            continue
+        if mp.flags_deleted(flags):
+            if uid in cached:
+                gone.add(uid)
+            continue
+        if uid in cached:
+            if sorted(cached[uid]) != sorted(flags):
+                flag_changes[uid] = (flags, modseq)
+        elif path != "scan" or uid <= mailbox.synced_uid:
+            to_fetch.add(uid)
+    if status.uidnext - 1 > mailbox.synced_uid or fresh_start:
+        if path == "scan":
+            newer = [uid for uid, (flags, _) in changed.items() if uid > mailbox.synced_uid and not
+                     mp.flags_deleted(flags)]
+        else:
+            newer = uid_search(client=client, caps=caps, criteria=f"UID {mailbox.synced_uid + 1}:* UNDELETED")
+        if not fresh_start and cached_all is None:
+            known = set(
+                MailboxMessage.objects.filter(mailbox=mailbox, uid__gt=mailbox.synced_uid).values_list(
+                    "uid", flat=True
+                )
+            )
+        else:
+            known = set(cached)
+        to_fetch.update(uid for uid in newer if uid > mailbox.synced_uid and uid not in known)
+    to_fetch -= set(cached)
+
+    if gone or flag_changes:
+        with state_change_atomic(account=ctx.account, type_names=["Email"]) as modseq:
+            if gone:
+                locations_remove(
+                    account=ctx.account,
+                    locations=MailboxMessage.objects.filter(mailbox=mailbox, uid__in=sorted(gone)),
+                    modseq=modseq,
+                )
+                ctx.orphans_possible = True
+            flags_apply(account=ctx.account, mailbox=mailbox, changes=flag_changes, modseq=modseq)
+            if mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
+                _touch_mailbox_state(ctx, modseq)
+    if mailbox.uidvalidity != status.uidvalidity:
+        mailbox.uidvalidity = status.uidvalidity
+        mailbox.save(update_fields=["uidvalidity"])
+    return FolderWork(mailbox=mailbox, status=status, to_fetch=sorted(to_fetch, reverse=True), path=path)
+
+
+def _fetch_items(caps: Capabilities) -> list[str]:
+    items = ["FLAGS", "INTERNALDATE", "RFC822.SIZE", "BODYSTRUCTURE", HEADER_ITEM]
+    if caps.condstore:
+        items.append("MODSEQ")
+    if caps.preview:
+        items.append("PREVIEW")
+    if caps.objectid:
+        items += ["EMAILID", "THREADID"]
+    return items
+
+
+def _header_bytes(data: dict[bytes, Any]) -> bytes | None:
+    for key, value in data.items():
+        if key.startswith(b"BODY[HEADER.FIELDS") and isinstance(value, bytes):
+            return value
+    return None
+
+
+def _object_id(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        value = value[0] if value else b""
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    return str(value) if value else ""
+
+
+def _received_at(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+    return timezone.now().replace(microsecond=0)
+
+
+def message_from_fetch(*, uid: int, data: dict[bytes, Any], preview: str | None = None) -> FetchedMessage:
+    """One FETCH answer as a FetchedMessage; never raises on malformed data."""
+    structure = data.get(b"BODYSTRUCTURE")
+    size = data.get(b"RFC822.SIZE")
+    flags, modseq = _changed_values(data)
+    return FetchedMessage(
+        uid=uid,
+        flags=flags,
+        modseq=modseq,
+        received_at=_received_at(data.get(b"INTERNALDATE")),
+        size=int(size) if isinstance(size, int) else 0,
+        headers=mp.headers_parse(_header_bytes(data)),
+        preview=preview if preview is not None else mp.preview_value(data.get(b"PREVIEW")),
+        has_attachment=mp.bodystructure_has_attachment(structure),
+        email_id=_object_id(data.get(b"EMAILID")),
+        thread_id=_object_id(data.get(b"THREADID")),
+    )
+
+
+def _previews_fetch(ctx: SyncContext, fetched: dict[int, dict[bytes, Any]]) -> dict[int, str]:
+    """Without PREVIEW: a partial fetch of each message's first text part, one
+    UID FETCH per distinct section number."""
+    by_section: dict[str, list[int]] = {}
+    parts: dict[int, mp.TextPart] = {}
+    for uid, data in fetched.items():
+        part = mp.bodystructure_text_part(data.get(b"BODYSTRUCTURE"))
+        if part is not None:
+            parts[uid] = part
+            by_section.setdefault(part.section, []).append(uid)
+    previews: dict[int, str] = {}
+    for section, uids in by_section.items():
+        answer = uid_fetch(
+            client=ctx.client, uids=sequence_set_format(uids), items=[f"BODY.PEEK[{section}]<0.{PARTIAL_OCTETS}>"]
+        )
+        for uid, data in answer.items():
+            raw = next((value for key, value in data.items() if key.startswith(b"BODY[")), None)
+            if uid in parts:
+                previews[uid] = mp.preview_from_part(raw if isinstance(raw, bytes) else None, parts[uid])
+    return previews
+
+
+def _progress_write(ctx: SyncContext) -> None:
+    Account.objects.filter(pk=ctx.account.pk).update(sync_progress=dict(ctx.progress))
+    ctx.account.sync_progress = dict(ctx.progress)
+
+
+def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
+    """Step 2 for one folder; returns how many messages were stored. Records
+    the folder's UIDNEXT/HIGHESTMODSEQ only once every new UID is in."""
+    mailbox, status = work.mailbox, work.status
+    if work.path == "skip":
+        return 0
+    stored = 0
+    if work.to_fetch:
+        selected = folder_examine(client=ctx.client, caps=ctx.caps, name=mailbox.imap_name)
+        if selected.uidvalidity and selected.uidvalidity != mailbox.uidvalidity:
+            return 0  # changed since step 1: the next sync resets the folder
+        items = _fetch_items(ctx.caps)
+        for number, start in enumerate(range(0, len(work.to_fetch), ctx.batch_size), start=1):
+            if not ctx.keep_going():
+                raise SyncStopped
+            batch = work.to_fetch[start : start + ctx.batch_size]
+            fetched = uid_fetch(client=ctx.client, uids=sequence_set_format(batch), items=items)
+            previews = {} if ctx.caps.preview else _previews_fetch(ctx, fetched)
+            messages = [
+                message_from_fetch(uid=uid, data=data, preview=previews.get(uid, "" if not ctx.caps.preview else None))
+                for uid, data in fetched.items()
+            ]
+            with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
+                stored += messages_store(
+                    account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
+                    orphans_possible=ctx.orphans_possible,
+                )
+                if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
+                    _touch_mailbox_state(ctx, modseq)
+            ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
+            _progress_write(ctx)
+    counts = mailbox_counts_compute(mailboxes=[mailbox])
+    if counts:
+        with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:
+            mailbox_counts_save(mailboxes=[mailbox], counts=counts, modseq=modseq)
+    mailbox.synced_uid = max([mailbox.synced_uid, status.uidnext - 1, *work.to_fetch[:1]])
+    mailbox.uidnext = status.uidnext
+    mailbox.highestmodseq = status.highestmodseq
+    mailbox.uidvalidity = status.uidvalidity
+    mailbox.save(update_fields=["synced_uid", "uidnext", "highestmodseq", "uidvalidity"])
+    return stored

@@ -1,0 +1,116 @@
+"""The IMAP account sync (DESIGN.md "Sync"): `imap_account_sync`.
+
+Registered as the syncer of kind "imap" (accounts.sync) when this module is
+imported (backends.apps imports it at startup). One run:
+
+1. CAPABILITY, ENABLE QRESYNC where offered (RFC 7162 §3.2.3);
+2. LIST with SPECIAL-USE, subscriptions and — with LIST-STATUS — every
+   folder's STATUS in the same command (RFC 5258, RFC 6154, RFC 5819), then
+   the Mailbox rows (backends.imap.folders);
+3. for every folder, flags and expunges (backends.imap.messages step 1);
+4. for every folder, the new messages, newest first, in batches (step 2),
+   extending the sync lock between batches and writing progress to
+   Account.sync_progress: {"state": "running"|"done", "mailboxes": n,
+   "done": folders finished, "messages": fetched so far, "total": to fetch};
+5. emails left without any location are destroyed (moves by another client
+   were matched in step 4 first, so they keep their ids).
+
+A sync that finds nothing new costs CAPABILITY (cached by IMAPClient), one
+LIST-STATUS and nothing else on a QRESYNC/CONDSTORE server.
+"""
+from __future__ import annotations
+
+import logging
+
+from accounts.models import Account
+from accounts.sync import AccountSyncLock, syncer_register
+from backends.imap.folders import mailboxes_sync
+from backends.imap.message_store import orphans_destroy, orphans_exist
+from backends.imap.messages import BATCH_SIZE, FolderWork, SyncContext, folder_changes_read, folder_messages_fetch
+from backends.imap.pool import imap_session
+from backends.imap.sync_commands import Capabilities, capabilities_enable, folders_list, imap_errors
+from jmapcore.state import state_change_atomic
+
+log = logging.getLogger("jmap.sync.imap")
+
+
+def _progress_save(account: Account, progress: dict[str, object]) -> None:
+    Account.objects.filter(pk=account.pk).update(sync_progress=dict(progress))
+    account.sync_progress = dict(progress)
+
+
+def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, batch_size: int = BATCH_SIZE) -> None:
+    """Bring the mail cache of `account` up to date with its IMAP server.
+
+    Raises BackendError on server failures (the cache keeps everything already
+    committed; the next run continues from there) and SyncStopped when the
+    lock was lost between batches.
+    """
+    previous = account.sync_progress if isinstance(account.sync_progress, dict) else {}
+    interrupted = previous.get("state") == "running"
+    with imap_session(account=account) as client:
+        # imaplib formats every protocol line for its debug log whether or not
+        # anyone listens; with 100k messages that is seconds of CPU.
+        client._imap.debug = 5 if logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG) else 0
+        caps = Capabilities.of(client)
+        if caps.qresync and not getattr(client, "_jmap_qresync_enabled", False):
+            # ENABLE is only valid in the authenticated state (RFC 5161 §3.1).
+            if client._imap.state == "SELECTED":
+                with imap_errors("UNSELECT"):
+                    client.unselect_folder() if caps.has("UNSELECT") else client.close_folder()
+            capabilities_enable(client=client, caps=caps)
+        listings = folders_list(client=client, caps=caps)
+        folders = mailboxes_sync(account=account, listings=listings)
+        statuses = {item.name: item.status for item in listings}
+        if "INBOX" not in statuses:
+            statuses["INBOX"] = next((item.status for item in listings if item.name.upper() == "INBOX"), None)
+
+        ctx = SyncContext(
+            account=account,
+            client=client,
+            caps=caps,
+            keep_going=(lambda: lock.extend()) if lock is not None else (lambda: True),
+            batch_size=batch_size,
+            orphans_possible=bool(folders.detached_messages) or (interrupted and orphans_exist(account=account)),
+        )
+        selectable = [box for box in folders.mailboxes if box.is_selectable]
+        works: list[FolderWork] = []
+        for mailbox in selectable:
+            work = folder_changes_read(ctx=ctx, mailbox=mailbox, status=statuses.get(mailbox.imap_name))
+            if work is not None:
+                works.append(work)
+        total = sum(len(work.to_fetch) for work in works)
+        if total or interrupted:
+            ctx.progress = {"state": "running", "mailboxes": len(works), "done": 0, "messages": 0, "total": total}
+            _progress_save(account, ctx.progress)
+        # Inbox first, then the other roles: recent, important mail is available soonest.
+        works.sort(key=lambda work: (work.mailbox.sort_order, work.mailbox.imap_name))
+        for work in works:
+            folder_messages_fetch(ctx=ctx, work=work)
+            if ctx.progress:
+                ctx.progress["done"] = ctx.progress.get("done", 0) + 1
+        if ctx.orphans_possible:
+            _orphans_finish(account)
+    if ctx.progress or previous.get("state") != "done":
+        _progress_save(
+            account,
+            {
+                "state": "done",
+                "mailboxes": len(works),
+                "done": len(works),
+                "messages": ctx.progress.get("messages", 0),
+                "total": ctx.progress.get("total", 0),
+            },
+        )
+    log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
+
+
+def _orphans_finish(account: Account) -> None:
+    if not orphans_exist(account=account):
+        return
+    # Counts do not change: the orphans no longer had a location.
+    with state_change_atomic(account=account, type_names=["Email", "Thread"]) as modseq:
+        orphans_destroy(account=account, modseq=modseq)
+
+
+syncer_register(kind="imap", syncer=imap_account_sync)

@@ -1,0 +1,222 @@
+"""Thread ids for new emails (RFC 8621 §3), decided from the cache alone.
+
+Keys (jmapcore.models.mail.ThreadRef), all hashed to a fixed length:
+
+- "m:" + Message-ID: registered by an email for its own Message-ID and for
+  every id in its In-Reply-To and References (RFC 5322 §3.6.4). A new email
+  joins the thread any of its ids leads to. Because replies register their
+  parents' ids, it works whichever arrives first (an initial sync fetches
+  newest first, so replies usually come before what they answer).
+- "s:" + base subject: registered by every email; looked up by an email that
+  looks like a reply (Re:/Fwd: prefix, or In-Reply-To/References) whose chain
+  leads nowhere known (a client that drops References).
+- "r:" + base subject: registered by such broken-chain replies; looked up by
+  a non-reply email with that subject (the original, arriving after its reply).
+
+Subject matches only count within SUBJECT_WINDOW of the key's newest email.
+When one email's keys lead to several threads, the threads merge into the
+oldest (lowest creation modseq): the others become tombstones and their emails
+move (their threadId changes, so Email/changes and Thread/changes show it).
+
+Thread ids are never reused: keys that lead to a destroyed thread are ignored.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from accounts.models import Account
+from jmapcore.datatypes.orm import jmap_id_new
+from jmapcore.models.mail import Email, MailboxMessage, Thread, ThreadRef
+
+SUBJECT_WINDOW = dt.timedelta(days=30)
+THREAD_ID_PREFIX = "t"
+# SQLite allows 32766 bound parameters; stay far below.
+LOOKUP_CHUNK = 5000
+
+
+@dataclass
+class ThreadInput:
+    """What threading needs to know of one new email."""
+
+    message_ids: list[str]
+    parent_ids: list[str]  # In-Reply-To then References
+    base_subject: str
+    is_reply: bool
+    received_at: dt.datetime
+
+
+@dataclass
+class ThreadPlan:
+    """The outcome of threads_assign, applied by threads_apply."""
+
+    thread_ids: list[str]  # one per input, in order
+    created: list[str] = field(default_factory=list)
+    merged: dict[str, str] = field(default_factory=dict)  # existing destroyed thread -> the one it joins
+    joined: set[str] = field(default_factory=set)  # existing threads that gained emails
+    refs: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)  # key -> (thread, seen_at)
+
+
+def key_hash(prefix: str, value: str) -> str:
+    return prefix + hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _subject_key(subject: str) -> str:
+    return " ".join(subject.casefold().split())
+
+
+def _keys_of(item: ThreadInput) -> tuple[list[str], str, str]:
+    ids = [key_hash("m:", value) for value in [*item.message_ids, *item.parent_ids] if value]
+    subject = _subject_key(item.base_subject)
+    if not subject:
+        return ids, "", ""
+    return ids, key_hash("s:", subject), key_hash("r:", subject)
+
+
+class _Threads:
+    """Union-find over thread ids with an age order (lower = older)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.age: dict[str, tuple[int, int]] = {}
+
+    def find(self, thread_id: str) -> str:
+        root = thread_id
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while self.parent.get(thread_id, thread_id) != root:
+            self.parent[thread_id], thread_id = root, self.parent[thread_id]
+        return root
+
+    def union(self, ids: Iterable[str]) -> str:
+        roots = sorted({self.find(thread_id) for thread_id in ids}, key=lambda tid: self.age[tid])
+        keep = roots[0]
+        for other in roots[1:]:
+            self.parent[other] = keep
+        return keep
+
+
+def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
+    """Choose a thread for every item (see the module docstring); reads only."""
+    per_item = [_keys_of(item) for item in items]
+    wanted: set[str] = set()
+    for ids, subject_any, subject_reply in per_item:
+        wanted.update(ids)
+        if subject_any:
+            wanted.update((subject_any, subject_reply))
+    known: dict[str, tuple[str, dt.datetime]] = {}
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        rows = ThreadRef.objects.filter(account=account, key__in=ordered[start : start + LOOKUP_CHUNK])
+        for key, thread_id, seen_at in rows.values_list("key", "thread_id", "seen_at"):
+            known[key] = (thread_id, seen_at)
+    threads = _Threads()
+    live_ids = sorted({thread_id for thread_id, _ in known.values()})
+    existing: set[str] = set()
+    for start in range(0, len(live_ids), LOOKUP_CHUNK):
+        thread_rows = Thread.objects.filter(
+            account=account, jmap_id__in=live_ids[start : start + LOOKUP_CHUNK], destroyed=False
+        ).values_list("jmap_id", "created_modseq", "pk")
+        for jmap_id, created_modseq, pk in thread_rows:
+            threads.age[jmap_id] = (created_modseq, pk)
+            existing.add(jmap_id)
+    known = {key: value for key, value in known.items() if value[0] in existing}
+
+    plan = ThreadPlan(thread_ids=[])
+    assigned: list[str] = []
+    fresh = 0
+    for item, (ids, subject_any, subject_reply) in zip(items, per_item, strict=True):
+        found = {threads.find(known[key][0]) for key in ids if key in known}
+        looks_reply = item.is_reply or bool(item.parent_ids)
+        if not found and subject_any:
+            probe = subject_any if looks_reply else subject_reply
+            hit = known.get(probe)
+            if hit is not None and abs(item.received_at - hit[1]) <= SUBJECT_WINDOW:
+                found = {threads.find(hit[0])}
+        if not found:
+            thread_id = jmap_id_new(THREAD_ID_PREFIX)
+            fresh += 1
+            threads.age[thread_id] = (1 << 62, fresh)  # younger than every existing thread
+            plan.created.append(thread_id)
+        else:
+            thread_id = threads.union(found)
+        registered = list(ids)
+        if subject_any:
+            registered.append(subject_any)
+            if looks_reply and not any(key in known for key in ids):
+                registered.append(subject_reply)
+        for key in registered:
+            previous = known.get(key)
+            seen_at = item.received_at if previous is None else max(previous[1], item.received_at)
+            known[key] = (thread_id, seen_at)
+            plan.refs[key] = (thread_id, seen_at)
+        assigned.append(thread_id)
+
+    plan.thread_ids = [threads.find(thread_id) for thread_id in assigned]
+    for thread_id in list(threads.age):
+        root = threads.find(thread_id)
+        if root == thread_id:
+            continue
+        if thread_id in existing:
+            plan.merged[thread_id] = root
+        elif thread_id in plan.created:
+            plan.created.remove(thread_id)
+    plan.joined = {thread_id for thread_id in plan.thread_ids if thread_id in existing}
+    plan.joined.update(root for root in plan.merged.values() if root in existing)
+    plan.refs = {key: (threads.find(thread_id), seen_at) for key, (thread_id, seen_at) in plan.refs.items()}
+    return plan
+
+
+def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
+    """Write a ThreadPlan at `modseq` (inside the caller's state_change_atomic):
+    new Thread rows, merges (emails move, losing threads become tombstones),
+    joined threads marked updated, and the ThreadRef index."""
+    if plan.created:
+        Thread.objects.bulk_create(
+            [
+                Thread(account=account, jmap_id=thread_id, created_modseq=modseq, updated_modseq=modseq)
+                for thread_id in plan.created
+            ]
+        )
+    for old, keep in plan.merged.items():
+        Email.objects.filter(account=account, thread_id=old).update(thread_id=keep, updated_modseq=modseq)
+        MailboxMessage.objects.filter(account=account, thread_id=old).update(thread_id=keep)
+        ThreadRef.objects.filter(account=account, thread_id=old).update(thread_id=keep)
+        Thread.objects.filter(account=account, jmap_id=old).update(destroyed=True, updated_modseq=modseq)
+    if plan.joined:
+        Thread.objects.filter(account=account, jmap_id__in=sorted(plan.joined)).update(updated_modseq=modseq)
+    if plan.refs:
+        ThreadRef.objects.bulk_create(
+            [
+                ThreadRef(account=account, key=key, thread_id=thread_id, seen_at=seen_at)
+                for key, (thread_id, seen_at) in plan.refs.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "key"],
+            update_fields=["thread_id", "seen_at"],
+        )
+
+
+def threads_prune(*, account: Account, thread_ids: Iterable[str], modseq: int) -> None:
+    """After emails were destroyed or moved out of `thread_ids`: a thread left
+    without live emails becomes a tombstone, the others are marked updated
+    (their emailIds changed)."""
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return
+    alive = set(
+        Email.objects.filter(account=account, thread_id__in=ids, destroyed=False)
+        .values_list("thread_id", flat=True)
+        .distinct()
+    )
+    empty = [thread_id for thread_id in ids if thread_id not in alive]
+    if empty:
+        Thread.objects.filter(account=account, jmap_id__in=empty, destroyed=False).update(
+            destroyed=True, updated_modseq=modseq
+        )
+    if alive:
+        Thread.objects.filter(account=account, jmap_id__in=sorted(alive), destroyed=False).update(
+            updated_modseq=modseq
+        )

@@ -1,0 +1,223 @@
+"""Email/get (RFC 8621 §4.2): list-view properties from the cache, everything
+that needs the message itself (headers, header:*, body parts, bodyValues)
+from the raw message, fetched from IMAP once per email and parsed."""
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import Account
+from jmapcore.context import CallContext
+from jmapcore.datatypes.standard import reference_resolve
+from jmapcore.datatypes.values import utc_date_dump
+from jmapcore.limits import LIMITS
+from jmapcore.mail.message_source import email_message
+from jmapcore.mime.headers import header_form_allowed, header_property_parse
+from jmapcore.models.mail import Email
+from jmapcore.protocol.arguments import read_bool, read_ids, read_strings, read_unsigned_int
+from jmapcore.protocol.errors import MethodError
+from jmapcore.state import type_state_get
+
+CACHED = {
+    "id",
+    "blobId",
+    "threadId",
+    "mailboxIds",
+    "keywords",
+    "size",
+    "receivedAt",
+    "messageId",
+    "inReplyTo",
+    "references",
+    "sender",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "replyTo",
+    "subject",
+    "sentAt",
+    "hasAttachment",
+    "preview",
+}
+BODY = {"headers", "bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"}
+DEFAULT_PROPERTIES = [
+    "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "messageId", "inReplyTo",
+    "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt", "hasAttachment",
+    "preview", "bodyValues", "textBody", "htmlBody", "attachments",
+]
+BODY_PART_PROPERTIES = {
+    "partId", "blobId", "size", "headers", "name", "type", "charset", "disposition", "cid", "language",
+    "location", "subParts",
+}
+DEFAULT_BODY_PROPERTIES = [
+    "partId", "blobId", "size", "name", "type", "charset", "disposition", "cid", "language", "location",
+]
+
+
+def cached_value(email: Email, name: str) -> Any:
+    """A list-view property straight from the cache row."""
+    match name:
+        case "id":
+            return email.jmap_id
+        case "blobId":
+            return email.blob_id
+        case "threadId":
+            return email.thread_id
+        case "mailboxIds":
+            return dict(email.mailbox_ids)
+        case "keywords":
+            return dict(email.keywords)
+        case "size":
+            return email.size
+        case "receivedAt":
+            return utc_date_dump(email.received_at)
+        case "sentAt":
+            return _date_with_offset(email)
+        case "messageId":
+            return email.message_id
+        case "inReplyTo":
+            return email.in_reply_to
+        case "references":
+            return email.references
+        case "from":
+            return email.from_addr
+        case "replyTo":
+            return email.reply_to
+        case "subject":
+            return email.subject
+        case "hasAttachment":
+            return email.has_attachment
+        case "preview":
+            return email.preview
+    return getattr(email, name)
+
+
+def _date_with_offset(email: Email) -> str | None:
+    if email.sent_at is None:
+        return None
+    return email.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _properties(args: dict[str, Any]) -> list[str]:
+    properties = read_strings(args, "properties")
+    if properties is None:
+        return list(DEFAULT_PROPERTIES)
+    for name in properties:
+        if name in CACHED or name in BODY:
+            continue
+        parsed = header_property_parse(name) if name.startswith("header:") else None
+        if parsed is None:
+            raise MethodError("invalidArguments", f"properties: unknown {name}")
+        field, form, _all = parsed
+        if not header_form_allowed(field, form):
+            raise MethodError("invalidArguments", f"properties: {name}: that form does not apply to {field}")
+    return list(dict.fromkeys(properties))
+
+
+def _body_properties(args: dict[str, Any]) -> list[str]:
+    properties = read_strings(args, "bodyProperties")
+    if properties is None:
+        return list(DEFAULT_BODY_PROPERTIES)
+    for name in properties:
+        if name in BODY_PART_PROPERTIES:
+            continue
+        parsed = header_property_parse(name) if name.startswith("header:") else None
+        if parsed is None:
+            raise MethodError("invalidArguments", f"bodyProperties: unknown {name}")
+    return list(dict.fromkeys(properties))
+
+
+def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Email/get with properties, bodyProperties, fetchTextBodyValues,
+    fetchHTMLBodyValues, fetchAllBodyValues and maxBodyValueBytes."""
+    account = ctx.account(args.get("accountId"))
+    ids = read_ids(args, "ids", references=True)
+    properties = _properties(args)
+    body_properties = _body_properties(args)
+    fetch_text = read_bool(args, "fetchTextBodyValues", default=False)
+    fetch_html = read_bool(args, "fetchHTMLBodyValues", default=False)
+    fetch_all = read_bool(args, "fetchAllBodyValues", default=False)
+    max_bytes = read_unsigned_int(args, "maxBodyValueBytes", default=0) or 0
+    state = type_state_get(account=account, type_name="Email")
+    limit = LIMITS.maxObjectsInGet
+    rows: list[Email]
+    not_found: list[str] = []
+    live = Email.objects.filter(account=account, destroyed=False)
+    if ids is None:
+        rows = list(live.order_by("-received_at", "-pk")[: limit + 1])
+        if len(rows) > limit:
+            raise MethodError("requestTooLarge", f"more than {limit} emails; ask for ids")
+    else:
+        if len(ids) > limit:
+            raise MethodError("requestTooLarge", f"at most {limit} ids per Email/get")
+        wanted = list(dict.fromkeys(ids))
+        resolved = {raw: reference_resolve(ctx, raw) for raw in wanted}
+        found = {row.jmap_id: row for row in live.filter(jmap_id__in={real for real in resolved.values() if real})}
+        rows = []
+        for raw in wanted:
+            real = resolved[raw]
+            if real is not None and real in found:
+                rows.append(found.pop(real))
+            elif real is None or real not in {row.jmap_id for row in rows}:
+                not_found.append(raw)
+    needs_message = any(name not in CACHED for name in properties)
+    result = []
+    for email in rows:
+        item: dict[str, Any] = {"id": email.jmap_id}
+        for name in properties:
+            if name in CACHED:
+                item[name] = cached_value(email, name)
+        if needs_message:
+            item.update(
+                _message_properties(
+                    account=account,
+                    email=email,
+                    properties=properties,
+                    body_properties=body_properties,
+                    fetch=(
+                        "all" if fetch_all else None,
+                        "text" if fetch_text else None,
+                        "html" if fetch_html else None,
+                    ),
+                    max_bytes=max_bytes,
+                )
+            )
+        result.append(item)
+    return {"accountId": account.accountid, "state": state, "list": result, "notFound": not_found}
+
+
+def _message_properties(
+    *,
+    account: Account,
+    email: Email,
+    properties: list[str],
+    body_properties: list[str],
+    fetch: tuple[str | None, str | None, str | None],
+    max_bytes: int,
+) -> dict[str, Any]:
+    """The properties that need the message: parsed once, from IMAP (or the disk cache)."""
+    message, part_blob_id = email_message(account=account, email=email)
+    values: dict[str, Any] = {}
+    for name in properties:
+        if name == "headers":
+            values[name] = message.headers
+        elif name == "bodyStructure":
+            values[name] = message.body_structure(part_blob_id, body_properties)
+        elif name == "textBody":
+            values[name] = message.text_body(part_blob_id, body_properties)
+        elif name == "htmlBody":
+            values[name] = message.html_body(part_blob_id, body_properties)
+        elif name == "attachments":
+            values[name] = message.attachments(part_blob_id, body_properties)
+        elif name.startswith("header:"):
+            parsed = header_property_parse(name)
+            assert parsed is not None
+            field, form, every = parsed
+            values[name] = message.header(field, form, every)
+    if "bodyValues" in properties:
+        part_ids: list[str] = []
+        for which in fetch:
+            if which is not None:
+                part_ids.extend(message.fetch_parts(which))
+        values["bodyValues"] = message.body_values(dict.fromkeys(part_ids), max_bytes)
+    return values

@@ -1,0 +1,251 @@
+"""Email/query and Email/queryChanges (RFC 8621 §4.4, §4.5).
+
+Filtering and sorting run in SQL on the cache; collapseThreads keeps the first
+email of each thread in the sorted results. The commonest list view — one
+mailbox, newest first — reads the MailboxMessage (mailbox, receivedAt) index
+and stops as soon as the window is full, so its cost does not grow with the
+size of the mailbox.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Account
+from jmapcore.context import CallContext
+from jmapcore.datatypes.sql import filter_to_q
+from jmapcore.datatypes.standard import reference_resolve
+from jmapcore.datatypes.values import InvalidValue
+from jmapcore.limits import COLLATION_ALGORITHMS
+from jmapcore.mail.email_filters import FILTER_NAMES, IMMUTABLE_FILTERS, condition_q
+from jmapcore.mail.email_search import email_server_search
+from jmapcore.mail.email_sorts import IMMUTABLE_SORTS, SORT_NAMES, sort_terms
+from jmapcore.models.mail import Email, MailboxMessage
+from jmapcore.protocol.arguments import (
+    read_bool,
+    read_id,
+    read_int,
+    read_positive_int,
+    read_string,
+    read_unsigned_int,
+)
+from jmapcore.protocol.errors import MethodError
+from jmapcore.protocol.query import (
+    Comparator,
+    Filter,
+    FilterCondition,
+    anchor_index,
+    filter_condition_names,
+    filter_parse,
+    limit_effective,
+    sort_parse,
+    window_start,
+)
+from jmapcore.protocol.state import query_state_decode, query_state_encode
+from jmapcore.state import type_state_position
+
+MAX_QUERY_LIMIT = 5000
+MAX_QUERY_CHANGES = 20000
+CHUNK = 1000
+
+
+class _Searcher:
+    """Runs each distinct server search once per query."""
+
+    def __init__(self) -> None:
+        self.done: dict[tuple[str, ...], set[int]] = {}
+
+    def __call__(self, account: Account, criteria: list[str]) -> set[int]:
+        key = tuple(criteria)
+        if key not in self.done:
+            self.done[key] = email_server_search(account=account, criteria=criteria)
+        return self.done[key]
+
+
+def _parse(args: dict[str, Any]) -> tuple[Filter | None, list[Comparator]]:
+    parsed = filter_parse(args.get("filter"), condition_properties=FILTER_NAMES)
+    comparators = sort_parse(args.get("sort"), sortable=SORT_NAMES, collations=COLLATION_ALGORITHMS)
+    return parsed, comparators
+
+
+def _where(account: Account, parsed: Filter | None) -> Q:
+    searcher = _Searcher()
+
+    def one(name: str, value: Any) -> Q:
+        try:
+            return condition_q(account, name, value, search=searcher)
+        except InvalidValue as error:
+            raise MethodError("invalidArguments", f"filter {name}: {error}") from None
+
+    return filter_to_q(parsed, one)
+
+
+def _order(account: Account, comparators: list[Comparator]) -> list[Any]:
+    order: list[Any] = []
+    for comparator in comparators:
+        order.extend(sort_terms(account, comparator))
+    # RFC 8621 §4.4.2: without a sort the order is the server's choice; newest first.
+    if not comparators:
+        order.append("-received_at")
+    order.append("-pk")
+    return order
+
+
+def _fast_mailbox(parsed: Filter | None, comparators: list[Comparator]) -> str | None:
+    """The mailbox id when the query is exactly "inMailbox X, by receivedAt"."""
+    if not isinstance(parsed, FilterCondition) or set(parsed.values) != {"inMailbox"}:
+        return None
+    if len(comparators) > 1 or (comparators and (comparators[0].property != "receivedAt" or comparators[0].extra)):
+        return None
+    value = parsed.values["inMailbox"]
+    return value if isinstance(value, str) else None
+
+
+def _rows(account: Account, parsed: Filter | None, comparators: list[Comparator]) -> Iterator[tuple[str, str]]:
+    """(email id, thread id) of every result in order, read in chunks."""
+    mailbox_id = _fast_mailbox(parsed, comparators)
+    qs: QuerySet[Any]
+    if mailbox_id is not None:
+        ascending = bool(comparators) and comparators[0].is_ascending
+        direction = "" if ascending else "-"
+        qs = (
+            MailboxMessage.objects.filter(account=account, mailbox__jmap_id=mailbox_id, mailbox__account=account)
+            .filter(email__destroyed=False)
+            .order_by(f"{direction}received_at", f"{direction}email_id")
+            .values_list("email__jmap_id", "thread_id")
+        )
+    else:
+        qs = (
+            Email.objects.filter(account=account, destroyed=False)
+            .filter(_where(account, parsed))
+            .order_by(*_order(account, comparators))
+            .values_list("jmap_id", "thread_id")
+        )
+    start = 0
+    seen: set[str] = set()
+    while True:
+        chunk = list(qs[start : start + CHUNK])
+        for email_id, thread_id in chunk:
+            # An email in several folders appears once per folder in the fast path.
+            if email_id not in seen:
+                seen.add(email_id)
+                yield email_id, thread_id
+        if len(chunk) < CHUNK:
+            return
+        start += CHUNK
+
+
+def _collapsed(rows: Iterator[tuple[str, str]], collapse: bool) -> Iterator[str]:
+    threads: set[str] = set()
+    for email_id, thread_id in rows:
+        if collapse:
+            if thread_id in threads:
+                continue
+            threads.add(thread_id)
+        yield email_id
+
+
+def email_query(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Email/query (RFC 8621 §4.4, RFC 8620 §5.5)."""
+    account = ctx.account(args.get("accountId"))
+    parsed, comparators = _parse(args)
+    collapse = read_bool(args, "collapseThreads", default=False)
+    position = read_int(args, "position", default=0)
+    anchor = read_id(args, "anchor", references=True)
+    anchor_offset = read_int(args, "anchorOffset", default=0)
+    requested = read_unsigned_int(args, "limit")
+    calculate_total = read_bool(args, "calculateTotal", default=False)
+    modseq, _ = type_state_position(account=account, type_name="Email")
+    limit, capped = limit_effective(requested, MAX_QUERY_LIMIT)
+    ids_iter = _collapsed(_rows(account, parsed, comparators), collapse)
+
+    total: int | None = None
+    if anchor is not None or calculate_total or position < 0:
+        every = list(ids_iter)
+        total = len(every)
+        index = anchor_index(every, reference_resolve(ctx, anchor) or anchor) if anchor is not None else None
+        start = window_start(total=total, position=position, anchor_index=index, anchor_offset=anchor_offset)
+        ids = every[start : start + limit]
+    else:
+        start = position
+        ids = []
+        for index, email_id in enumerate(ids_iter):
+            if index >= start + limit:
+                break
+            if index >= start:
+                ids.append(email_id)
+    response: dict[str, Any] = {
+        "accountId": account.accountid,
+        "queryState": query_state_encode(modseq),
+        "canCalculateChanges": True,
+        "position": start,
+        "ids": ids,
+        "collapseThreads": collapse,
+    }
+    if calculate_total:
+        response["total"] = total
+    if capped and (requested is not None or len(ids) == limit):
+        response["limit"] = limit
+    return response
+
+
+def email_query_changes(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Email/queryChanges (RFC 8621 §4.5, RFC 8620 §5.6).
+
+    Every email changed since the old state that existed then is in
+    `removed`; every changed email in the current results is in `added`.
+    With collapseThreads a thread's representative can change without the
+    email itself changing, so every email of a changed thread counts as changed.
+    """
+    account = ctx.account(args.get("accountId"))
+    parsed, comparators = _parse(args)
+    collapse = read_bool(args, "collapseThreads", default=False)
+    since_raw = read_string(args, "sinceQueryState", required=True)
+    assert since_raw is not None
+    max_changes = read_positive_int(args, "maxChanges")
+    up_to_id = read_id(args, "upToId", references=True)
+    calculate_total = read_bool(args, "calculateTotal", default=False)
+    since = query_state_decode(since_raw)
+    current, horizon = type_state_position(account=account, type_name="Email")
+    if since > current:
+        raise MethodError("cannotCalculateChanges", "query state is not from this server")
+    if since < horizon:
+        raise MethodError("cannotCalculateChanges", "query state is older than the retained change history")
+    changed = Email.objects.filter(account=account, updated_modseq__gt=since, updated_modseq__lte=current)
+    if changed.count() > MAX_QUERY_CHANGES:
+        raise MethodError("cannotCalculateChanges", "too many changes; run the query again")
+    columns = ("jmap_id", "created_modseq", "destroyed", "thread_id")
+    rows = list(changed.order_by("updated_modseq", "pk").values_list(*columns))
+    if collapse:
+        threads = {thread_id for _, _, _, thread_id in rows}
+        extra = Email.objects.filter(account=account, thread_id__in=threads, created_modseq__lte=since).exclude(
+            jmap_id__in=[row[0] for row in rows]
+        )
+        rows.extend(extra.values_list(*columns))
+    removed = [jmap_id for jmap_id, created, _destroyed, _thread in rows if created <= since]
+    live_changed = {jmap_id for jmap_id, _created, destroyed, _thread in rows if not destroyed}
+    if max_changes is not None and len(removed) > max_changes:
+        raise MethodError("tooManyChanges")
+    results = list(_collapsed(_rows(account, parsed, comparators), collapse))
+    added = [{"id": jmap_id, "index": index} for index, jmap_id in enumerate(results) if jmap_id in live_changed]
+    used = filter_condition_names(parsed) | {comparator.property for comparator in comparators}
+    if up_to_id is not None and not collapse and used <= IMMUTABLE_FILTERS | IMMUTABLE_SORTS:
+        real = reference_resolve(ctx, up_to_id)
+        if real in results:
+            last = results.index(real)
+            added = [item for item in added if item["index"] <= last]
+    if max_changes is not None and len(removed) + len(added) > max_changes:
+        raise MethodError("tooManyChanges")
+    response: dict[str, Any] = {
+        "accountId": account.accountid,
+        "oldQueryState": since_raw,
+        "newQueryState": query_state_encode(current),
+        "removed": removed,
+        "added": added,
+        "collapseThreads": collapse,
+    }
+    if calculate_total:
+        response["total"] = len(results)
+    return response
