@@ -8,5 +8,6 @@ pytest_plugins = [
     "tests.servers.smtp",
     "tests.servers.openbao",
     "tests.servers.proxy",
+    "tests.servers.tcp_relay",
     "tests.personas",
 ]

@@ -195,7 +195,12 @@ def date_parse(value: str | None) -> dt.datetime | None:
 
 def headers_parse(raw: bytes | None) -> ParsedHeaders:
     """The cached header values of one message from its header-fields fetch."""
-    text = bytes_text(raw or b"")
+    raw = raw or b""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Raw 8-bit headers: each line may come from another program and charset.
+        text = "\n".join(bytes_text(line) for line in raw.split(b"\n"))
     try:
         message = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
         fields: dict[str, str] = {}

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import logging
 
+from imapclient import IMAPClient
+
 from accounts.models import Account
 from accounts.sync import AccountSyncLock, syncer_register
 from backends.imap.folders import mailboxes_sync
 from backends.imap.message_store import orphans_destroy, orphans_exist
 from backends.imap.messages import BATCH_SIZE, FolderWork, SyncContext, folder_changes_read, folder_messages_fetch
 from backends.imap.pool import imap_session
-from backends.imap.sync_commands import Capabilities, capabilities_enable, folders_list, imap_errors
+from backends.imap.sync_commands import Capabilities, capabilities_enable, folder_examine, folders_list, imap_errors
 from jmapcore.state import state_change_atomic
 
 log = logging.getLogger("jmap.sync.imap")
@@ -53,12 +55,11 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # anyone listens; with 100k messages that is seconds of CPU.
         client._imap.debug = 5 if logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG) else 0
         caps = Capabilities.of(client)
-        if caps.qresync and not getattr(client, "_jmap_qresync_enabled", False):
-            # ENABLE is only valid in the authenticated state (RFC 5161 §3.1).
-            if client._imap.state == "SELECTED":
-                with imap_errors("UNSELECT"):
-                    client.unselect_folder() if caps.has("UNSELECT") else client.close_folder()
-            capabilities_enable(client=client, caps=caps)
+        # ENABLE is only valid in the authenticated state (RFC 5161 §3.1), and
+        # STATUS of the selected folder may answer from the stale selected view
+        # (RFC 3501 §6.3.10), so nothing stays selected between syncs.
+        _unselect(client, caps)
+        capabilities_enable(client=client, caps=caps)
         listings = folders_list(client=client, caps=caps)
         folders = mailboxes_sync(account=account, listings=listings)
         statuses = {item.name: item.status for item in listings}
@@ -91,6 +92,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
                 ctx.progress["done"] = ctx.progress.get("done", 0) + 1
         if ctx.orphans_possible:
             _orphans_finish(account)
+        _unselect(client, caps)
     if ctx.progress or previous.get("state") != "done":
         _progress_save(
             account,
@@ -103,6 +105,19 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             },
         )
     log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
+
+
+def _unselect(client: IMAPClient, caps: Capabilities) -> None:
+    if client._imap.state != "SELECTED":
+        return
+    with imap_errors("UNSELECT"):
+        if caps.has("UNSELECT"):
+            client.unselect_folder()
+        else:
+            # CLOSE of a read-write folder would expunge; of a read-only one it
+            # does not (RFC 3501 §6.4.2), so switch to EXAMINE first.
+            folder_examine(client=client, caps=caps, name="INBOX")
+            client.close_folder()
 
 
 def _orphans_finish(account: Account) -> None:

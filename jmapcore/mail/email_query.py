@@ -229,7 +229,9 @@ def email_query_changes(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any
     if max_changes is not None and len(removed) > max_changes:
         raise MethodError("tooManyChanges")
     results = list(_collapsed(_rows(account, parsed, comparators), collapse))
-    added = [{"id": jmap_id, "index": index} for index, jmap_id in enumerate(results) if jmap_id in live_changed]
+    added: list[dict[str, Any]] = [
+        {"id": jmap_id, "index": index} for index, jmap_id in enumerate(results) if jmap_id in live_changed
+    ]
     used = filter_condition_names(parsed) | {comparator.property for comparator in comparators}
     if up_to_id is not None and not collapse and used <= IMMUTABLE_FILTERS | IMMUTABLE_SORTS:
         real = reference_resolve(ctx, up_to_id)

@@ -21,6 +21,7 @@ from jmapcore.mail.email_store import email_store
 from jmapcore.mail.email_update import email_destroy, email_patch_read, email_update
 from jmapcore.mail.keywords import keywords_validate
 from jmapcore.mail.message_source import email_raw
+from jmapcore.mime.build import BlobNotFound as MimeBlobNotFound
 from jmapcore.mime.build import EmailInvalid, email_build
 from jmapcore.models.mail import Email
 from jmapcore.protocol.arguments import is_id, is_id_or_reference, read_bool, read_list, read_object, read_string
@@ -37,6 +38,8 @@ SERVER_SET = ("id", "blobId", "threadId", "size", "hasAttachment", "preview")
 def _error_json(error: Exception) -> dict[str, Any]:
     if isinstance(error, SetErrorException):
         return error.error.to_json()
+    if isinstance(error, MimeBlobNotFound):
+        return SetError("blobNotFound", error.description, extra={"notFound": list(error.not_found)}).to_json()
     if isinstance(error, EmailInvalid):
         return SetError("invalidProperties", error.description, properties=list(error.properties)).to_json()
     if isinstance(error, BackendError):
@@ -162,16 +165,16 @@ def email_set(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         if real in doomed:
             not_updated[key] = SetError("willDestroy").to_json()
             continue
-        email = live.filter(jmap_id=real).first() if real else None
-        if email is None:
+        target = live.filter(jmap_id=real).first() if real else None
+        if target is None:
             not_updated[key] = SetError("notFound").to_json()
             continue
         try:
             keywords, mailbox_ids = email_patch_read(
-                email=email, patch=patch, resolve=lambda value: reference_resolve(ctx, value) or value
+                email=target, patch=patch, resolve=lambda value: reference_resolve(ctx, value) or value
             )
             if keywords is not None or mailbox_ids is not None:
-                email_update(account=account, email=email, keywords=keywords, mailbox_ids=mailbox_ids)
+                email_update(account=account, email=target, keywords=keywords, mailbox_ids=mailbox_ids)
         except Exception as error:
             not_updated[key] = _error_json(error)
             continue
@@ -181,12 +184,12 @@ def email_set(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     not_destroyed: dict[str, Any] = {}
     for raw_id, real in destroy_ids:
         key = real or raw_id
-        email = live.filter(jmap_id=real).first() if real else None
-        if email is None:
+        victim = live.filter(jmap_id=real).first() if real else None
+        if victim is None:
             not_destroyed[key] = SetError("notFound").to_json()
             continue
         try:
-            email_destroy(account=account, email=email)
+            email_destroy(account=account, email=victim)
         except Exception as error:
             not_destroyed[key] = _error_json(error)
             continue

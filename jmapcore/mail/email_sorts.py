@@ -23,7 +23,7 @@ IMMUTABLE_SORTS = frozenset({*COLUMNS, *TEXT_COLUMNS})
 
 
 def _ordered(expression: Any, ascending: bool) -> OrderBy:
-    return expression.asc() if ascending else expression.desc()  # type: ignore[no-any-return]
+    return expression.asc() if ascending else expression.desc()
 
 
 def _keyword(comparator: Comparator) -> str:

@@ -7,6 +7,7 @@ from jmapcore.methods import (  # noqa: F401
     email,
     identity,
     mailbox,
+    quota,
     submission_capability,
     thread,
     vacation,

@@ -13,14 +13,19 @@ from jmapcore.registry import CAPABILITIES, capability
 
 SUBMISSION_CAPABILITY = "urn:ietf:params:jmap:submission"
 VACATION_CAPABILITY = "urn:ietf:params:jmap:vacationresponse"
+# The longest hold a client may ask for with FUTURERELEASE (RFC 4865): 7 days.
+MAX_DELAYED_SEND = 7 * 24 * 3600
 
 
 def submission_account_value(account: Account) -> dict[str, Any] | None:
-    """RFC 8621 §1.3.2: no delayed send (FUTURERELEASE is not offered), and no
-    SMTP extensions advertised to clients. Offered for IMAP/SMTP accounts."""
+    """RFC 8621 §1.3.2: delayed send up to MAX_DELAYED_SEND seconds, through the
+    FUTURERELEASE extension (RFC 4865 HOLDFOR/HOLDUNTIL on mailFrom), which
+    the proxy implements itself by holding the message (jmapcore.mail.
+    submission_send), whatever the SMTP server offers. Offered for IMAP/SMTP
+    accounts."""
     if account.kind != Account.Kind.IMAP:
         return None
-    return {"maxDelayedSend": 0, "submissionExtensions": {}}
+    return {"maxDelayedSend": MAX_DELAYED_SEND, "submissionExtensions": {"FUTURERELEASE": []}}
 
 
 def vacation_account_value(account: Account) -> dict[str, Any] | None:

@@ -3,12 +3,12 @@ of a persona pointing at it, and a second IMAP client ("another client") to
 change the mailbox behind the proxy's back."""
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import format_datetime, make_msgid
-import datetime as dt
 
 import pytest
 from imapclient import IMAPClient

@@ -86,14 +86,14 @@ def test_blobs_download_whole_message_and_part(alice_mail: MailUser, jmap_client
         HTTP_AUTHORIZATION=alice_mail.auth,
     )
     assert whole.status_code == 200
-    assert b"".join(whole.streaming_content if whole.streaming else [whole.content]) == MULTIPART
+    assert b"".join(whole) == MULTIPART
     pdf = email["attachments"][0]
     part = jmap_client.get(
         f"/download/{alice_mail.account_id}/{pdf['blobId']}/plan.pdf?accept=application/pdf",
         HTTP_AUTHORIZATION=alice_mail.auth,
     )
     assert part.status_code == 200
-    assert b"".join(part.streaming_content if part.streaming else [part.content]) == b"%PDF-1.4\n"
+    assert b"".join(part) == b"%PDF-1.4\n"
 
 
 def test_unknown_property_and_foreign_ids(alice_mail: MailUser, bob_mail: MailUser) -> None:
