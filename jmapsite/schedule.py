@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
+SUBMISSION_SEND_EVERY = 10
+
 
 @dataclass(frozen=True)
 class PeriodicSpec:
@@ -29,6 +31,11 @@ def periodic_specs() -> list[PeriodicSpec]:
         PeriodicSpec("sync due accounts", "accounts.tasks.accounts_sync_due_task", interval, "seconds", interval),
         PeriodicSpec("purge expired uploads", "jmapsite.tasks.blobs_purge_task", 1, "hours", 3600),
         PeriodicSpec("purge old tombstones", "jmapsite.tasks.tombstones_purge_task", 1, "days", 86400),
+        # Delayed sends (RFC 8621 §7 sendAt) go out within SUBMISSION_SEND_EVERY of their time.
+        PeriodicSpec(
+            "send due submissions", "jmapsite.tasks.submissions_send_due_task", SUBMISSION_SEND_EVERY, "seconds",
+            SUBMISSION_SEND_EVERY,
+        ),
     ]
 
 

@@ -27,3 +27,14 @@ def tombstones_purge_task() -> int:
     from jmapcore.state import tombstones_purge
 
     return tombstones_purge(older_than=timezone.now() - TOMBSTONE_RETENTION)
+
+
+@shared_task
+def submissions_send_due_task() -> int:
+    """Send the delayed EmailSubmissions whose sendAt has come (RFC 8621 §7,
+    RFC 4865 FUTURERELEASE); run by beat every few seconds."""
+    from django.utils import timezone
+
+    from jmapcore.mail.submission_send import submissions_send_due
+
+    return submissions_send_due(now=timezone.now())

@@ -46,6 +46,7 @@ class _Idle:
 
 _lock = threading.Lock()
 _idle: dict[int, list[_Idle]] = {}
+_reaper: threading.Thread | None = None
 
 
 def _fingerprint(account: Account) -> tuple[object, ...]:
@@ -92,7 +93,29 @@ def _checkout(account: Account) -> IMAPClient | None:
     return found
 
 
+def _reaper_loop() -> None:
+    """Close expired idle connections even when nobody checks one out again."""
+    while True:
+        timeout = int(settings.JMAP_IDLE_TIMEOUT)
+        # Short naps: an expired connection is closed within a few seconds of expiry.
+        time.sleep(min(5.0, max(1.0, timeout / 4)) if timeout > 0 else 5.0)
+        try:
+            imap_pool_reap()
+        except Exception:  # noqa: S112 - a failed LOGOUT must not stop the reaper
+            continue
+
+
+def _reaper_ensure() -> None:
+    global _reaper
+    with _lock:
+        if _reaper is not None and _reaper.is_alive():
+            return
+        _reaper = threading.Thread(target=_reaper_loop, name="imap-pool-reaper", daemon=True)
+        _reaper.start()
+
+
 def _checkin(account: Account, client: IMAPClient) -> None:
+    _reaper_ensure()
     with _lock:
         entries = _idle.setdefault(account.pk, [])
         if len(entries) < MAX_IDLE_PER_ACCOUNT:

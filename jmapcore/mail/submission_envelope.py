@@ -118,7 +118,8 @@ def hold_release(*, mail_from: dict[str, Any], now: datetime, max_delay: int) ->
 
 def smtp_mail_parameters(mail_from: dict[str, Any]) -> dict[str, str | None]:
     """The mailFrom parameters to send to the SMTP server: all but the holds."""
-    return {key: item for key, item in (mail_from.get("parameters") or {}).items() if key.upper() not in HOLD_PARAMETERS}
+    parameters = mail_from.get("parameters") or {}
+    return {key: item for key, item in parameters.items() if key.upper() not in HOLD_PARAMETERS}
 
 
 def header_addresses(raw: bytes, name: str) -> list[str]:

@@ -5,6 +5,7 @@ import jmapcore.methods.blob  # noqa: F401
 from jmapcore.methods import (  # noqa: F401
     core,
     email,
+    email_submission,
     identity,
     mailbox,
     quota,

@@ -199,19 +199,31 @@ def test_flagging_sets_flagged_on_the_server(alice_client: JMAPClient, e2e_alice
     """Email/set with the patch keywords/$flagged (RFC 8621 §4.1.1) reaches the
     IMAP server as \\Flagged (RFC 3501 §2.3.2) before the call returns."""
     email_id = story.need("email_id", "test_reads_mail_another_client_appended")
-    message_id = story["message_id"]
+    message_id, inbox = story["message_id"], story["mailboxes"]["inbox"]
+    with alice_client.batch() as batch:
+        before = batch.mail.email.get(ids=[], properties=["id"])
     with alice_client.batch() as batch:
         changed = batch.mail.email.set(update={email_id: keyword_patch(add=["$flagged"])})
     assert not changed.result.has_errors, changed.result.not_updated
     assert email_id in changed.result.updated
+    assert changed.result.old_state == before.result.state
+    assert changed.result.new_state != changed.result.old_state
 
     flags = imap_flags(e2e_alice, "INBOX", message_id)
     assert len(flags) == 1 and b"\\Flagged" in flags[0], flags
     assert b"\\Seen" not in flags[0]
 
+    # What a caching client does next (RFC 8620 §5.2, RFC 8621 §4.4.1).
     with alice_client.batch() as batch:
+        changes = batch.mail.email.changes(since_state=before.result.state)
         got = batch.mail.email.get(ids=[email_id], properties=["keywords"])
+        flagged = batch.mail.email.query(filter={"inMailbox": inbox, "hasKeyword": "$flagged"})
+        unflagged = batch.mail.email.query(filter={"inMailbox": inbox, "notKeyword": "$flagged"})
+    assert changes.result.updated == [email_id] and changes.result.created == [] == changes.result.destroyed
+    assert changes.result.new_state == changed.result.new_state
     assert got.result.items[0].keywords == {"$flagged": True}
+    assert list(flagged.result.ids) == [email_id]
+    assert email_id not in unflagged.result.ids
     story["flagged"] = True
 
 
@@ -238,6 +250,44 @@ def test_move_to_archive_moves_on_the_server(alice_client: JMAPClient, e2e_alice
     assert item.subject == story["subject"]
     assert email_id in email_ids_in(alice_client, mailboxes["archive"])
     assert email_id not in email_ids_in(alice_client, mailboxes["inbox"])
+    # RFC 8621 §2.1: the counts follow the move (alice's INBOX held only this one).
+    with alice_client.batch() as batch:
+        boxes = batch.mail.mailbox.get(
+            ids=[mailboxes["inbox"], mailboxes["archive"]], properties=["totalEmails", "unreadEmails"]
+        )
+    counts = {box.id: (box.total_emails, box.unread_emails) for box in boxes.result.items}
+    assert counts == {mailboxes["inbox"]: (0, 0), mailboxes["archive"]: (1, 1)}
+    story["archived"] = True
+
+
+def test_change_by_another_client_is_seen(alice_client: JMAPClient, e2e_alice: E2EPerson, story: Story) -> None:
+    """Another IMAP client marks the archived message \\Seen; after a sync the
+    proxy reports it through Email/changes (RFC 8620 §5.2) as an update to the
+    same id, with $seen among its keywords and the unread count down to 0."""
+    story.need("archived", "test_move_to_archive_moves_on_the_server")
+    email_id, message_id, archive = story["email_id"], story["message_id"], story["mailboxes"]["archive"]
+    with alice_client.batch() as batch:
+        before = batch.mail.email.get(ids=[], properties=["id"])
+    with e2e_alice.imap() as imap:
+        imap.select_folder("Archive")
+        uids = imap.search(["HEADER", "Message-ID", message_id])
+        assert len(uids) == 1
+        imap.add_flags(uids, [b"\\Seen"])
+
+    def seen() -> Any:
+        with alice_client.batch() as batch:
+            got = batch.mail.email.get(ids=[email_id], properties=["keywords"])
+        return got.result.items and (got.result.items[0].keywords or {}).get("$seen")
+
+    wait_for(seen, poke=e2e_alice.sync, what="$seen after another client set \\Seen")
+    with alice_client.batch() as batch:
+        changes = batch.mail.email.changes(since_state=before.result.state)
+        box = batch.mail.mailbox.get(ids=[archive], properties=["totalEmails", "unreadEmails"])
+        got = batch.mail.email.get(ids=[email_id], properties=["keywords", "mailboxIds"])
+    assert email_id in changes.result.updated and changes.result.destroyed == []
+    assert (box.result.items[0].total_emails, box.result.items[0].unread_emails) == (1, 0)
+    assert got.result.items[0].keywords == {"$flagged": True, "$seen": True}
+    assert got.result.items[0].mailbox_ids == {archive: True}
 
 
 def test_compose_a_draft(
@@ -271,10 +321,16 @@ def test_compose_a_draft(
 
     with alice_client.batch() as batch:
         got = batch.mail.email.get(
-            ids=[draft_id], properties=["mailboxIds", "keywords", "subject", "messageId", "to"]
+            ids=[draft_id],
+            properties=["mailboxIds", "keywords", "subject", "messageId", "to", "from", "textBody", "bodyValues"],
+            fetchTextBodyValues=True,
         )
     assert got.result.not_found == []
     draft = got.result.items[0]
+    assert [a.email for a in draft.from_ or []] == [e2e_alice.login]
+    assert draft.text_body and draft.body_values
+    body = draft.body_values[draft.text_body[0].part_id or ""].value
+    assert body.replace("\r\n", "\n") == text
     assert draft.mailbox_ids == {mailboxes["drafts"]: True}
     assert draft.keywords == {"$draft": True, "$seen": True}
     assert draft.subject == subject

@@ -28,13 +28,14 @@ def installed() -> dict[str, tuple[str, int, str, int | None, bool]]:
     }
 
 
-def test_install_creates_the_three_periodic_tasks(settings: Settings) -> None:
+def test_install_creates_the_periodic_tasks(settings: Settings) -> None:
     settings.JMAP_SYNC_INTERVAL = 30
     periodic_tasks_install()
     assert installed() == {
         "sync due accounts": ("accounts.tasks.accounts_sync_due_task", 30, "seconds", 30, True),
         "purge expired uploads": ("jmapsite.tasks.blobs_purge_task", 1, "hours", 3600, True),
         "purge old tombstones": ("jmapsite.tasks.tombstones_purge_task", 1, "days", 86400, True),
+        "send due submissions": ("jmapsite.tasks.submissions_send_due_task", 10, "seconds", 10, True),
     }
 
 
@@ -86,7 +87,7 @@ def test_schedule_is_visible_in_the_dashboard(mgmt_client: Client) -> None:
     url = reverse("admin:django_celery_beat_periodictask_changelist", urlconf=settings.MGMT_URLCONF)
     response = mgmt_client.get(url)
     assert response.status_code == 200
-    for name in ("sync due accounts", "purge expired uploads", "purge old tombstones"):
+    for name in ("sync due accounts", "purge expired uploads", "purge old tombstones", "send due submissions"):
         assert name.encode() in response.content
 
 

@@ -1,0 +1,118 @@
+"""One initial sync into a fresh proxy database, for bench/mail.py (run as a child process).
+
+Usage: JMAP_DATADIR=<empty dir> python bench/_mail_sync.py HOST PORT LOGIN PASSWORD
+       [--noop N] [--profile FILE]
+
+Applies the migrations to the SQLite database in $JMAP_DATADIR (not timed),
+creates the IMAP account "bench" (plain IMAP, no backend check), then times
+accounts.sync.account_sync() — the service a Celery worker runs — until it
+returns, i.e. until every message is committed to the cache and queryable.
+Then N syncs that find nothing new, each timed, with their SQL query count
+and IMAP command count. Prints one JSON object on the last line of stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import imaplib
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jmapsite.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("login")
+    parser.add_argument("password")
+    parser.add_argument("--noop", type=int, default=3)
+    parser.add_argument("--profile", default="")
+    opts = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+    from accounts.models import Account
+    from accounts.services import account_create
+    from accounts.sync import account_sync
+    from jmapcore.models.mail import Email, Mailbox, MailboxMessage
+
+    account = account_create(
+        accountid="bench", email=opts.login, password=opts.password, username=opts.login,
+        imap_host=opts.host, imap_port=opts.port, imap_ssl=0, check=False,
+    )
+
+    # IMAP commands sent, counted at imaplib's single entry point.
+    sent = [0]
+    original_command = imaplib.IMAP4._command
+
+    def counting_command(self: imaplib.IMAP4, name: str, *args: object) -> object:
+        sent[0] += 1
+        return original_command(self, name, *args)
+
+    imaplib.IMAP4._command = counting_command  # type: ignore[method-assign]
+
+    profiler = cProfile.Profile() if opts.profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    account_sync(account_id=account.pk)
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(opts.profile)
+    initial = time.perf_counter() - start
+    initial_commands = sent[0]
+    account.refresh_from_db()
+    if account.last_sync_error:
+        raise SystemExit(f"initial sync failed: {account.last_sync_error}")
+    locations = MailboxMessage.objects.filter(account=account).count()
+    emails = Email.objects.filter(account=account, destroyed=False).count()
+    mailboxes = Mailbox.objects.filter(account=account, destroyed=False).count()
+    db_bytes = sum(p.stat().st_size for p in Path(os.environ["JMAP_DATADIR"]).glob("accounts.sqlite3*"))
+
+    noops: list[dict[str, float | int]] = []
+    for _ in range(opts.noop):
+        sent[0] = 0
+        with CaptureQueriesContext(connection) as queries:
+            begin = time.perf_counter()
+            account_sync(account_id=account.pk)
+            seconds = time.perf_counter() - begin
+        noops.append({"seconds": seconds, "queries": len(queries.captured_queries), "imap_commands": sent[0]})
+    account.refresh_from_db()
+    if account.last_sync_error:
+        raise SystemExit(f"no-op sync failed: {account.last_sync_error}")
+    print(
+        json.dumps(
+            {
+                "initial_seconds": initial,
+                "initial_imap_commands": initial_commands,
+                "locations": locations,
+                "emails": emails,
+                "mailboxes": mailboxes,
+                "db_bytes": db_bytes,
+                "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "noop": noops,
+                "account_pk": account.pk,
+                "accountid": account.accountid,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
