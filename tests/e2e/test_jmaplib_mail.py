@@ -33,6 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
 SUBMISSION = "urn:ietf:params:jmap:submission"
+# Another domain: the test SMTP server accepts and records it without delivering.
+BCC_ADDRESS = "records@audit.example.net"
 
 
 # -- shared state of the story -------------------------------------------------------
@@ -307,6 +309,7 @@ def test_compose_a_draft(
                     "keywords": {"$draft": True, "$seen": True},
                     "from": [{"name": "Alice", "email": e2e_alice.login}],
                     "to": [{"name": "Bob", "email": e2e_bob.login}],
+                    "bcc": [{"email": BCC_ADDRESS}],
                     "subject": subject,
                     "textBody": [{"partId": "body", "type": "text/plain"}],
                     "bodyValues": {"body": {"value": text}},
@@ -346,9 +349,10 @@ def test_compose_a_draft(
 def test_send_the_draft_to_bob(
     alice_client: JMAPClient, e2e_alice: E2EPerson, e2e_bob: E2EPerson, smtp_server: SmtpServer, story: Story
 ) -> None:
-    """EmailSubmission/set (RFC 8621 §7.5) sends the draft over SMTP (STARTTLS);
-    onSuccessUpdateEmail moves it from Drafts to Sent and drops $draft, on the
-    IMAP server too."""
+    """EmailSubmission/set (RFC 8621 §7.5) sends the draft over SMTP (STARTTLS),
+    with the envelope taken from the headers, Bcc included in RCPT TO but not in
+    the transmitted header (RFC 8621 §7.5, RFC 5322 §3.6.3); onSuccessUpdateEmail
+    moves it from Drafts to Sent and drops $draft, on the IMAP server too."""
     draft_id = story.need("draft_id", "test_compose_a_draft")
     mailboxes, message_id = story["mailboxes"], story["draft_message_id"]
 
@@ -382,15 +386,35 @@ def test_send_the_draft_to_bob(
     submission = result.created["send"]
     assert submission.id
     # RFC 8621 §7.5: the implicit Email/set of onSuccessUpdateEmail follows, same call id.
-    assert sent.extra, "no implicit Email/set response for onSuccessUpdateEmail"
+    implicit = [answer for answer in sent.extra if answer.name == "Email/set"]
+    assert len(implicit) == 1, [(answer.name, answer.arguments) for answer in sent.extra]
+    assert implicit[0].method_call_id == sent.call_id
+    assert draft_id in (implicit[0].arguments.get("updated") or {}), implicit[0].arguments
+    assert not implicit[0].arguments.get("notUpdated"), implicit[0].arguments
 
-    # What left over SMTP: one transaction from alice to bob, under TLS (smtpSSL 3).
+    # RFC 8621 §7: the submission, read back; no delayed send, so it is final.
+    with alice_client.batch() as batch:
+        read_back = batch.submission.email_submission.get(ids=[submission.id])
+    assert read_back.result.not_found == []
+    stored = read_back.result.items[0]
+    assert stored.email_id == draft_id and stored.identity_id == identity_id
+    assert stored.undo_status == "final"
+    assert stored.envelope is not None
+    assert stored.envelope.mail_from.email == e2e_alice.login
+    assert {address.email for address in stored.envelope.rcpt_to} == {e2e_bob.login, BCC_ADDRESS}
+
+    # What left over SMTP: one transaction from alice to bob (and the Bcc), under TLS (smtpSSL 3).
     transmissions = smtp_server.transmissions_containing(story["marker"].encode())
     assert len(transmissions) == 1, transmissions
-    assert transmissions[0].tls and transmissions[0].starttls
-    assert transmissions[0].mail_from == e2e_alice.login
-    assert transmissions[0].rcpt_tos == (e2e_bob.login,)
-    assert f"Subject: {story['draft_subject']}".encode() in transmissions[0].data
+    transmission = transmissions[0]
+    assert transmission.tls and transmission.starttls
+    assert transmission.login == e2e_alice.login
+    assert transmission.mail_from == e2e_alice.login
+    assert sorted(transmission.rcpt_tos) == sorted([e2e_bob.login, BCC_ADDRESS])
+    assert transmission.delivered == (e2e_bob.login,)
+    headers = transmission.data.split(b"\r\n\r\n", 1)[0]
+    assert f"Subject: {story['draft_subject']}".encode() in headers
+    assert b"\nbcc:" not in headers.lower() and BCC_ADDRESS.encode() not in transmission.data
 
     with alice_client.batch() as batch:
         got = batch.mail.email.get(ids=[draft_id], properties=["mailboxIds", "keywords"])
@@ -460,6 +484,33 @@ def test_errors_and_isolation_over_raw_json(
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["type"] == "urn:ietf:params:jmap:error:notJSON"
     assert response.json()["status"] == 400
+
+    # Valid JSON that is not a Request (§3.3): notRequest; an unknown capability in `using`: unknownCapability.
+    for body, problem in (
+        ({"methodCalls": "nope"}, "notRequest"),
+        ({"using": [CORE, "urn:example:no-such-capability"], "methodCalls": []}, "unknownCapability"),
+    ):
+        response = api_post(e2e_alice, api_url, body)
+        assert response.status_code == 400, (problem, response.status_code, response.text)
+        assert response.json()["type"] == f"urn:ietf:params:jmap:error:{problem}", response.text
+
+    # No credentials, or a wrong password: 401 with a challenge, no JMAP answer.
+    for auth in (None, (e2e_alice.login, "not-her-password")):
+        response = httpx.post(
+            api_url, json={"using": [CORE], "methodCalls": [["Core/echo", {}, "e"]]}, auth=auth, timeout=HTTP_TIMEOUT
+        )
+        assert response.status_code == 401, response.text
+        assert "www-authenticate" in response.headers
+
+    # A mail method whose capability is missing from `using` (§3.6.2): unknownMethod.
+    response = api_post(
+        e2e_alice,
+        api_url,
+        {"using": [CORE], "methodCalls": [["Mailbox/get", {"accountId": e2e_alice.accountid, "ids": None}, "u"]]},
+    )
+    assert response.status_code == 200, response.text
+    name, arguments, call_id = response.json()["methodResponses"][0]
+    assert (name, arguments.get("type"), call_id) == ("error", "unknownMethod", "u"), arguments
 
     # An unknown method: an error invocation with the same call id, siblings still run.
     response = api_post(

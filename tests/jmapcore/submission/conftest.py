@@ -30,6 +30,17 @@ class Sender(MailUser):
     def request(self, *calls: list[Any]) -> list[list[Any]]:
         return method_responses(api_post(self.client, self.auth, jmap_request(*calls, using=USING)))
 
+    def submission_set(self, **arguments: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """EmailSubmission/set: (its response, the implicit Email/set response or None)."""
+        responses = self.request(["EmailSubmission/set", {"accountId": self.account_id, **arguments}, "s0"])
+        name, result, _ = responses[0]
+        assert name == "EmailSubmission/set", result
+        if len(responses) == 1:
+            return result, None
+        [(implicit_name, implicit, _)] = responses[1:]
+        assert implicit_name == "Email/set", implicit
+        return result, implicit
+
     def identity_id(self) -> str:
         [identity] = self.ok("Identity/get")["list"]
         return str(identity["id"])

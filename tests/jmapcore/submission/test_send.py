@@ -77,12 +77,12 @@ def test_draft_sent_to_bob_moves_to_sent(alice: Sender, bob: Sender, smtp_tls_tr
 
 def test_on_success_destroy_email(alice: Sender, bob: Sender) -> None:
     email_id, subject = alice.draft_create(to=[bob.login])
-    submitted = alice.ok(
-        "EmailSubmission/set",
+    submitted, implicit = alice.submission_set(
         create={"s": {"identityId": alice.identity_id(), "emailId": email_id}},
         onSuccessDestroyEmail=["#s"],
     )
     assert submitted["created"]["s"]["undoStatus"] == "final"
+    assert implicit is not None and implicit["destroyed"] == [email_id]
     assert alice.ok("Email/get", ids=[email_id])["notFound"] == [email_id]
     assert _folder_subjects(alice, "Drafts") == []
     assert bob.inbox_subjects() == [subject]
@@ -90,19 +90,17 @@ def test_on_success_destroy_email(alice: Sender, bob: Sender) -> None:
 
 def test_on_success_is_skipped_when_the_submission_fails(alice: Sender) -> None:
     email_id, _ = alice.draft_create(to=["reject-me@example.org"])
-    responses = alice.request(["EmailSubmission/set", {
-        "accountId": alice.account_id,
-        "create": {"s": {"identityId": alice.identity_id(), "emailId": email_id}},
-        "onSuccessDestroyEmail": ["#s"],
-    }, "0"])
-    [(name, result, _)] = responses  # no implicit Email/set
-    assert name == "EmailSubmission/set"
+    result, implicit = alice.submission_set(
+        create={"s": {"identityId": alice.identity_id(), "emailId": email_id}},
+        onSuccessDestroyEmail=["#s"],
+    )
+    assert implicit is None
     assert result["notCreated"]["s"]["type"] == "invalidRecipients"
     assert alice.ok("Email/get", ids=[email_id], properties=["id"])["list"] == [{"id": email_id}]
 
 
 def test_session_advertises_delayed_send(alice: Sender) -> None:
-    response = alice.client.get("/.well-known/jmap", HTTP_AUTHORIZATION=alice.auth)
+    response = alice.client.get("/.well-known/jmap", HTTP_AUTHORIZATION=alice.auth, follow=True)
     session = response.json()
     capability = session["accounts"][alice.account_id]["accountCapabilities"]["urn:ietf:params:jmap:submission"]
     assert capability == {"maxDelayedSend": 7 * 24 * 3600, "submissionExtensions": {"FUTURERELEASE": []}}
