@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from jmap import CreationRef
 from jmap.client import JMAPClient
 from jmap.core.errors import MethodError
 from jmap.core.patch import keyword_patch, mailbox_patch
@@ -566,7 +565,11 @@ def test_errors_and_isolation_over_raw_json(
         {
             "using": [CORE, MAIL],
             "methodCalls": [
-                ["Email/get", {"accountId": e2e_alice.accountid, "ids": [bob_email.id], "properties": ["subject"]}, "a"],
+                [
+                    "Email/get",
+                    {"accountId": e2e_alice.accountid, "ids": [bob_email.id], "properties": ["subject"]},
+                    "a",
+                ],
                 ["Email/get", {"accountId": e2e_bob.accountid, "ids": [bob_email.id]}, "b"],
                 ["Mailbox/get", {"accountId": e2e_alice.accountid, "ids": [bob_inbox.id]}, "c"],
             ],
