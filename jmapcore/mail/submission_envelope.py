@@ -109,6 +109,8 @@ def hold_release(*, mail_from: dict[str, Any], now: datetime, max_delay: int) ->
         if parsed.tzinfo is None:
             raise InvalidValue("mailFrom: HOLDUNTIL needs a time zone (RFC 3339)")
         release = parsed.astimezone(UTC)
+        if release.microsecond:  # sendAt has whole seconds; never release early
+            release = release.replace(microsecond=0) + timedelta(seconds=1)
         if release > now + timedelta(seconds=max_delay):
             raise InvalidValue(f"mailFrom: HOLDUNTIL is more than maxDelayedSend ({max_delay}s) away")
     else:

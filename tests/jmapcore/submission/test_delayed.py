@@ -35,7 +35,7 @@ def _utc(value: str) -> datetime:
 
 def test_held_submission_is_pending_and_not_sent(alice: Sender, bob: Sender, smtp_tls_trust: SmtpServer) -> None:
     before = timezone.now()
-    submission_id, subject, created = _held(alice, bob, parameters={"HOLDFOR": "3600"})
+    _, subject, created = _held(alice, bob, parameters={"HOLDFOR": "3600"})
     assert created["undoStatus"] == "pending"
     assert created["deliveryStatus"] is None
     send_at = _utc(created["sendAt"])

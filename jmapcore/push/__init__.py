@@ -1,0 +1,13 @@
+"""Push (RFC 8620 §7, RFC 8887): one stream of StateChange events per account,
+read by EventSource, WebSocket and PushSubscription.
+
+- `changes`: the StateChange value, coalescing, pushState strings;
+- `positions`: the database reads (account modseqs, types that moved since);
+- `feed`: the process-local hub and `feed_subscribe` / `account_changes`, the
+  one async interface every push transport reads;
+- `source_poll` (embedded: poll Account.modseq) and `source_channels`
+  (REDIS_URL: a channels_redis group per account) feed the hub;
+- `publish`: the after-commit subscriber that sends each StateChange out of the
+  process that wrote it;
+- `eventsource`, `websocket`, `ws_auth`, `routing`: the transports.
+"""
