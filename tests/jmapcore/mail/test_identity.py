@@ -10,7 +10,7 @@ from django.test import Client
 
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.limits import CORE_CAPABILITY
-from jmapcore.methods.submission_capability import SUBMISSION_CAPABILITY
+from jmapcore.methods.submission_capability import MAX_DELAYED_SEND, SUBMISSION_CAPABILITY
 from jmapcore.models.identity import Identity
 from jmapcore.protocol.state import state_encode
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
@@ -84,7 +84,11 @@ def test_session_advertises_submission(jmap_client: Client, alice: Persona) -> N
     session = json.loads(response.content)
     assert SUBMISSION_CAPABILITY in session["capabilities"]
     account_caps = session["accounts"][alice.account_id]["accountCapabilities"]
-    assert account_caps[SUBMISSION_CAPABILITY] == {"maxDelayedSend": 0, "submissionExtensions": {}}
+    # The proxy holds delayed sends itself (RFC 8621 §1.3.2, RFC 4865 FUTURERELEASE).
+    assert account_caps[SUBMISSION_CAPABILITY] == {
+        "maxDelayedSend": MAX_DELAYED_SEND,
+        "submissionExtensions": {"FUTURERELEASE": []},
+    }
 
 
 def test_create_for_a_foreign_address_is_forbidden_from(alice_ids: Identities) -> None:

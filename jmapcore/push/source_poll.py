@@ -1,0 +1,74 @@
+"""Embedded mode's change source: poll the watched accounts' modseq.
+
+Without Redis there is no channel between processes, yet syncs commit in the
+Celery worker, not in the web process holding the EventSource. So while
+anyone listens, this process asks every POLL_SECONDS, in one indexed query,
+for the modseq of every watched account; for those that moved it reads the
+TypeState rows that moved (jmapcore.push.positions) and delivers them. A
+write committed by this very process pokes the poller (jmapcore.push.publish),
+so its own API writes are heard at once. Nothing runs while nobody listens.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from jmapcore.push.feed import ChangeHub
+from jmapcore.push.positions import positions_advance
+
+logger = logging.getLogger("jmap.push")
+
+POLL_SECONDS = 0.3
+ERROR_BACKOFF_SECONDS = 2.0
+
+
+class PollSource:
+    def __init__(self, *, hub: ChangeHub, interval: float = POLL_SECONDS) -> None:
+        self.hub = hub
+        self.interval = interval
+        self._since: dict[int, int] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def watch(self, positions: Mapping[int, int]) -> None:
+        for pk, modseq in positions.items():
+            self._since.setdefault(pk, modseq)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="jmap-push-poll")
+
+    async def unwatch(self, account_pks: set[int]) -> None:
+        for pk in account_pks:
+            self._since.pop(pk, None)
+
+    async def close(self) -> None:
+        self._since.clear()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def poke(self, account_pk: int) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while self._since:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            since = dict(self._since)
+            try:
+                now, moved = await self.hub.db(positions_advance, since=since)
+            except Exception:
+                logger.exception("polling account modseqs failed")
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                continue
+            for pk, modseq in now.items():
+                if pk not in self._since or modseq == since[pk]:
+                    continue
+                self._since[pk] = max(modseq, self._since[pk])
+                types = moved.get(pk)
+                if types:
+                    self.hub.deliver(account_pk=pk, modseq=modseq, types=types)
