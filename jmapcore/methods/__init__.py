@@ -8,6 +8,7 @@ from jmapcore.methods import (  # noqa: F401
     email_submission,
     identity,
     mailbox,
+    push_subscription,
     quota,
     submission_capability,
     thread,
