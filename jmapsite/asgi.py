@@ -1,7 +1,8 @@
 """The one ASGI application behind both ports (served by daphne).
 
 HTTP goes to Django, whose PortRoutingMiddleware picks the URLconf by the port
-the request arrived on (jmapsite/ports.py).
+the request arrived on (jmapsite/ports.py). WebSockets (RFC 8887) go to
+jmapcore.push.routing, which serves them on the JMAP port only.
 """
 from __future__ import annotations
 
@@ -14,4 +15,6 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up first)
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from jmapcore.push.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application()})

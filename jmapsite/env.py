@@ -25,6 +25,11 @@ def _str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip() or default
 
 
+def _flag(name: str) -> bool:
+    """On when set to anything but empty, 0, false, no or off."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 @dataclass(frozen=True)
 class ProxyEnv:
     """The proxy's configuration as read from the environment at start."""
@@ -53,6 +58,8 @@ class ProxyEnv:
     mgmt_token: str
     mgmt_allow: tuple[str, ...]
     tls_ca_file: str
+    push_allow_private: bool = False
+    push_allow_http: bool = False
 
 
 def read_env() -> ProxyEnv:
@@ -90,4 +97,6 @@ def read_env() -> ProxyEnv:
             part.strip() for part in _str("JMAP_MGMT_ALLOW", "127.0.0.0/8,::1/128").split(",") if part.strip()
         ),
         tls_ca_file=_str("JMAP_TLS_CA_FILE"),
+        push_allow_private=_flag("JMAP_PUSH_ALLOW_PRIVATE"),
+        push_allow_http=_flag("JMAP_PUSH_ALLOW_HTTP"),
     )

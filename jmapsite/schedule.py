@@ -36,6 +36,9 @@ def periodic_specs() -> list[PeriodicSpec]:
             "send due submissions", "jmapsite.tasks.submissions_send_due_task", SUBMISSION_SEND_EVERY, "seconds",
             SUBMISSION_SEND_EVERY,
         ),
+        PeriodicSpec(
+            "purge expired push subscriptions", "jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600
+        ),
     ]
 
 

@@ -34,6 +34,10 @@ JMAP_IDLE_TIMEOUT = ENV.idle_timeout
 JMAP_SYNC_INTERVAL = ENV.sync_interval
 JMAP_DEBUG = ENV.debug
 JMAP_HOME = ENV.home
+# PushSubscription URLs (RFC 8620 §7.2) to private/loopback addresses, and
+# over plain http, are refused unless the operator allows them.
+JMAP_PUSH_ALLOW_PRIVATE = ENV.push_allow_private
+JMAP_PUSH_ALLOW_HTTP = ENV.push_allow_http
 
 
 def _django_secret_key() -> str:

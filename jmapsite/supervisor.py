@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from jmapcore.limits import LIMITS
+
 log = logging.getLogger("jmap.supervisor")
 
 RESTART_DELAY_MAX = 30.0
+# Incoming WebSocket message limit (RFC 8887): a little over maxSizeRequest, so
+# that a too-large request gets a "limit" RequestError rather than a dropped socket.
+WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -49,6 +54,10 @@ def web_argv(*, jmap_host: str, jmap_port: int, mgmt_host: str, mgmt_port: int) 
         "-e", f"tcp:{jmap_port}:interface={twisted_interface(jmap_host)}",
         "-e", f"tcp:{mgmt_port}:interface={twisted_interface(mgmt_host)}",
         "--application-close-timeout", "30",
+        # daphne's 1 MiB default would cut JMAP WebSocket requests far below
+        # maxSizeRequest; the consumer answers a RequestError up to this size.
+        "--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE),
+        "--websocket-max-frame-size", str(WEBSOCKET_MAX_MESSAGE),
         "jmapsite.asgi:application",
     ]  # fmt: skip
 

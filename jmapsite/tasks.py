@@ -38,3 +38,14 @@ def submissions_send_due_task() -> int:
     from jmapcore.mail.submission_send import submissions_send_due
 
     return submissions_send_due(now=timezone.now())
+
+
+@shared_task
+def push_subscriptions_purge_task() -> int:
+    """Delete expired PushSubscriptions (RFC 8620 §7.2 "MAY automatically
+    destroy") and ones disabled after failed deliveries."""
+    from django.utils import timezone
+
+    from jmapcore.pushsub.subscriptions import push_subscriptions_purge
+
+    return push_subscriptions_purge(now=timezone.now())

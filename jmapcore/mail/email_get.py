@@ -10,6 +10,7 @@ from jmapcore.context import CallContext
 from jmapcore.datatypes.standard import reference_resolve
 from jmapcore.datatypes.values import utc_date_dump
 from jmapcore.limits import LIMITS
+from jmapcore.mail.message_properties import MESSAGE_PROPERTIES, message_property_values
 from jmapcore.mail.message_source import email_message
 from jmapcore.mime.headers import header_form_allowed, header_property_parse
 from jmapcore.models.mail import Email
@@ -39,7 +40,7 @@ CACHED = {
     "hasAttachment",
     "preview",
 }
-BODY = {"headers", "bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"}
+BODY = MESSAGE_PROPERTIES
 DEFAULT_PROPERTIES = [
     "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "messageId", "inReplyTo",
     "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt", "hasAttachment",
@@ -161,6 +162,7 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             elif real is None or real not in {row.jmap_id for row in rows}:
                 not_found.append(raw)
     needs_message = any(name not in CACHED for name in properties)
+    fetch = [which for which, on in (("all", fetch_all), ("text", fetch_text), ("html", fetch_html)) if on]
     result = []
     for email in rows:
         item: dict[str, Any] = {"id": email.jmap_id}
@@ -174,11 +176,7 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                     email=email,
                     properties=properties,
                     body_properties=body_properties,
-                    fetch=(
-                        "all" if fetch_all else None,
-                        "text" if fetch_text else None,
-                        "html" if fetch_html else None,
-                    ),
+                    fetch=fetch,
                     max_bytes=max_bytes,
                 )
             )
@@ -192,32 +190,16 @@ def _message_properties(
     email: Email,
     properties: list[str],
     body_properties: list[str],
-    fetch: tuple[str | None, str | None, str | None],
+    fetch: list[str],
     max_bytes: int,
 ) -> dict[str, Any]:
     """The properties that need the message: parsed once, from IMAP (or the disk cache)."""
     message, part_blob_id = email_message(account=account, email=email)
-    values: dict[str, Any] = {}
-    for name in properties:
-        if name == "headers":
-            values[name] = message.headers
-        elif name == "bodyStructure":
-            values[name] = message.body_structure(part_blob_id, body_properties)
-        elif name == "textBody":
-            values[name] = message.text_body(part_blob_id, body_properties)
-        elif name == "htmlBody":
-            values[name] = message.html_body(part_blob_id, body_properties)
-        elif name == "attachments":
-            values[name] = message.attachments(part_blob_id, body_properties)
-        elif name.startswith("header:"):
-            parsed = header_property_parse(name)
-            assert parsed is not None
-            field, form, every = parsed
-            values[name] = message.header(field, form, every)
-    if "bodyValues" in properties:
-        part_ids: list[str] = []
-        for which in fetch:
-            if which is not None:
-                part_ids.extend(message.fetch_parts(which))
-        values["bodyValues"] = message.body_values(dict.fromkeys(part_ids), max_bytes)
-    return values
+    return message_property_values(
+        message=message,
+        part_blob_id=part_blob_id,
+        properties=properties,
+        body_properties=body_properties,
+        fetch=fetch,
+        max_bytes=max_bytes,
+    )

@@ -7,6 +7,7 @@ from jmapcore.blobs import BlobError
 from jmapcore.context import CallContext
 from jmapcore.limits import LIMITS
 from jmapcore.mail.email_get import BODY_PART_PROPERTIES, DEFAULT_BODY_PROPERTIES
+from jmapcore.mail.message_properties import message_property_values
 from jmapcore.mail.message_source import message_bytes, part_blob_id
 from jmapcore.mime.headers import header_form_allowed, header_property_parse
 from jmapcore.mime.parse import ParsedMessage, message_parse
@@ -46,9 +47,17 @@ def parsed_email_json(
 ) -> dict[str, Any]:
     """One parsed message as an Email object limited to `properties`."""
     metadata = message.metadata()
-    name_part = lambda part_id: part_blob_id(blob_id, part_id)  # noqa: E731
-    result: dict[str, Any] = {}
+    result: dict[str, Any] = message_property_values(
+        message=message,
+        part_blob_id=lambda part_id: part_blob_id(blob_id, part_id),
+        properties=properties,
+        body_properties=body_properties,
+        fetch=fetch,
+        max_bytes=max_bytes,
+    )
     for name in properties:
+        if name in result:
+            continue
         if name in STORAGE_ONLY:
             result[name] = None
         elif name == "blobId":
@@ -59,28 +68,9 @@ def parsed_email_json(
             result[name] = message.has_attachment
         elif name == "preview":
             result[name] = message.preview
-        elif name == "headers":
-            result[name] = message.headers
-        elif name == "bodyStructure":
-            result[name] = message.body_structure(name_part, body_properties)
-        elif name == "textBody":
-            result[name] = message.text_body(name_part, body_properties)
-        elif name == "htmlBody":
-            result[name] = message.html_body(name_part, body_properties)
-        elif name == "attachments":
-            result[name] = message.attachments(name_part, body_properties)
-        elif name == "bodyValues":
-            part_ids: list[str] = []
-            for which in fetch:
-                part_ids.extend(message.fetch_parts(which))
-            result[name] = message.body_values(dict.fromkeys(part_ids), max_bytes)
-        elif name.startswith("header:"):
-            parsed = header_property_parse(name)
-            assert parsed is not None
-            result[name] = message.header(parsed[0], parsed[1], parsed[2])
         else:
             result[name] = metadata.get(name)
-    return result
+    return {name: result[name] for name in properties}
 
 
 def email_parse(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:

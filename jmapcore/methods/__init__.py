@@ -13,4 +13,5 @@ from jmapcore.methods import (  # noqa: F401
     submission_capability,
     thread,
     vacation,
+    websocket_push,
 )

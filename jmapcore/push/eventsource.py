@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from accounts.auth import AuthenticationFailed, authenticate_request, pool_accounts
 from accounts.models import Pool
@@ -136,7 +137,7 @@ def _authenticate(request: HttpRequest) -> tuple[Pool, dict[int, str]]:
     return pool, {account.pk: account_id for account_id, account in pool_accounts(pool).items()}
 
 
-async def eventsource_view(request: HttpRequest) -> HttpResponse:
+async def eventsource_view(request: HttpRequest) -> HttpResponseBase:
     """GET eventSourceUrl (RFC 8620 §7.3)."""
     HTTP_REQUESTS.labels(endpoint="eventsource").inc()
     if request.method != "GET":

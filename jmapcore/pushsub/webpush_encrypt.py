@@ -44,7 +44,7 @@ def b64url_decode(value: str) -> bytes:
     if not isinstance(value, str) or not value.isascii():
         raise WebPushKeyError("must be URL-safe base64")
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError):
         raise WebPushKeyError("must be URL-safe base64") from None
 

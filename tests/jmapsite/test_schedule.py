@@ -36,6 +36,7 @@ def test_install_creates_the_periodic_tasks(settings: Settings) -> None:
         "purge expired uploads": ("jmapsite.tasks.blobs_purge_task", 1, "hours", 3600, True),
         "purge old tombstones": ("jmapsite.tasks.tombstones_purge_task", 1, "days", 86400, True),
         "send due submissions": ("jmapsite.tasks.submissions_send_due_task", 10, "seconds", 10, True),
+        "purge expired push subscriptions": ("jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600, True),
     }
 
 
@@ -87,7 +88,13 @@ def test_schedule_is_visible_in_the_dashboard(mgmt_client: Client) -> None:
     url = reverse("admin:django_celery_beat_periodictask_changelist", urlconf=settings.MGMT_URLCONF)
     response = mgmt_client.get(url)
     assert response.status_code == 200
-    for name in ("sync due accounts", "purge expired uploads", "purge old tombstones", "send due submissions"):
+    for name in (
+        "sync due accounts",
+        "purge expired uploads",
+        "purge old tombstones",
+        "send due submissions",
+        "purge expired push subscriptions",
+    ):
         assert name.encode() in response.content
 
 
