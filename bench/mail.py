@@ -273,6 +273,10 @@ def main() -> None:
         print(f"   sync detail: {sample['initial_imap_commands']} IMAP commands, {sample['emails']:,} emails, "
               f"{sample['mailboxes']} mailboxes, database {sample['db_bytes'] / 1024 / 1024:.0f} MiB, "
               f"sync process peak RSS {sample['maxrss_kib'] / 1024:.0f} MiB")
+        if sample.get("phases"):
+            print("   where the last initial sync's time went (wall time of nested steps, so they overlap):")
+            for label, seconds in sorted(sample["phases"].items(), key=lambda item: -item[1]):
+                print(f"      {seconds:7.1f} s  {label}")
         print(f"b. sync that finds nothing new: median {statistics.median(noop_ms):.0f} ms "
               f"(all {len(noop_ms)}: {runs_text(noop_ms, '{:.0f}')}; "
               f"{sample['noop'][-1]['queries']} SQL queries, {sample['noop'][-1]['imap_commands']} IMAP commands) "

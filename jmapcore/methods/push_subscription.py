@@ -217,6 +217,7 @@ def _create(ctx: CallContext, raw: object, *, now: datetime) -> dict[str, Any]:
         raise _invalid(problems)
     if pushsub_queryset(pool=ctx.pool, now=now).count() >= PUSH_MAX_PER_POOL:
         raise SetErrorException(SetError("overQuota", f"at most {PUSH_MAX_PER_POOL} push subscriptions per login"))
+    assert isinstance(url, str) and isinstance(device_client_id, str)
     used_expires, changed = expires
     sub = pushsub_create(
         pool=ctx.pool, device_client_id=device_client_id, url=url, keys=keys, expires=used_expires, types=types

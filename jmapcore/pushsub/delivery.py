@@ -93,7 +93,11 @@ def push_body(sub: PushSubscription, *, kind: PushKind, changed: dict[str, dict[
     """The JSON object for this push: a PushVerification (§7.2.2) or a StateChange (§7.1)."""
     obj: dict[str, Any]
     if kind is PushKind.VERIFICATION:
-        obj = {"@type": "PushVerification", "pushSubscriptionId": sub.jmap_id, "verificationCode": sub.verification_code}
+        obj = {
+            "@type": "PushVerification",
+            "pushSubscriptionId": sub.jmap_id,
+            "verificationCode": sub.verification_code,
+        }
     else:
         obj = {"@type": "StateChange", "changed": changed or {}}
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
@@ -117,21 +121,32 @@ def push_request_content(sub: PushSubscription, *, kind: PushKind, body: bytes) 
 
 
 def push_post(*, target: PushTarget, content: bytes, headers: dict[str, str]) -> httpx.Response:
-    """POST to the first checked address of `target`, never following redirects.
+    """POST to the checked addresses of `target` in turn until one connects.
 
-    The connection goes to that IP (not to whatever the name resolves to a
-    moment later); Host and, for https, SNI and certificate checking still
-    use the URL's host name.
+    The connection goes to an address that was just checked, not to whatever
+    the name resolves to a moment later; Host and, for https, SNI and the
+    certificate check still use the URL's host name. Redirects are never
+    followed, no proxy from the environment is used (it would connect by
+    name), and the response body is not read (a push service has nothing to
+    say in it, and a hostile one could send a lot).
     """
-    address = target.addresses[0]
     parts = httpx.URL(target.url)
-    pinned = parts.copy_with(host=str(address), port=target.port)
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     with httpx.Client(timeout=PUSH_TIMEOUT_SECONDS, follow_redirects=False, trust_env=False) as client:
-        request = client.build_request(
-            "POST", pinned, content=content, headers={**headers, "Host": target.host_header}, extensions=extensions
-        )
-        return client.send(request)
+        for index, address in enumerate(target.addresses):
+            pinned = parts.copy_with(host=str(address), port=target.port)
+            request = client.build_request(
+                "POST", pinned, content=content, headers={**headers, "Host": target.host_header}, extensions=extensions
+            )
+            try:
+                response = client.send(request, stream=True)
+            except httpx.ConnectError:
+                if index == len(target.addresses) - 1:
+                    raise
+                continue
+            response.close()
+            return response
+    raise httpx.ConnectError("no address to connect to")
 
 
 def _retry_after(response: httpx.Response) -> int:

@@ -29,6 +29,10 @@ from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.push_subscription import PushSubscription
 from jmapcore.pushsub.delivery import PushKind
 
+# Imported here, not only when a push is queued: the worker learns the task's
+# name when jmapcore's methods are imported at start-up (apps.ready).
+from jmapcore.pushsub.tasks import pushsub_deliver_task
+
 logger = logging.getLogger("jmap.pushsub")
 
 PUSH_MAX_LIFETIME = timedelta(days=7)
@@ -78,8 +82,6 @@ def pushsub_create(
 
 def pushsub_enqueue(*, subscription_id: int, kind: PushKind, changed: dict[str, Any] | None = None) -> None:
     """Hand one message to the Celery worker."""
-    from jmapcore.pushsub.tasks import pushsub_deliver_task
-
     pushsub_deliver_task.delay(subscription_id, str(kind), changed)
 
 

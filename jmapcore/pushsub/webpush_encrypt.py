@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import struct
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,6 +34,7 @@ HEADER_LENGTH = SALT_LENGTH + 4 + 1 + PUBLIC_KEY_LENGTH
 MAX_PLAINTEXT = RECORD_SIZE - HEADER_LENGTH - 1 - TAG_LENGTH
 # RFC 8188 §2: the padding delimiter of the last (here: only) record.
 LAST_RECORD_DELIMITER = b"\x02"
+_B64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 class WebPushKeyError(ValueError):
@@ -41,7 +43,7 @@ class WebPushKeyError(ValueError):
 
 def b64url_decode(value: str) -> bytes:
     """URL-safe base64 (RFC 4648 §5), with or without padding, as RFC 8620 §7.2 keys use."""
-    if not isinstance(value, str) or not value.isascii():
+    if not isinstance(value, str) or not _B64URL.fullmatch(value):
         raise WebPushKeyError("must be URL-safe base64")
     try:
         return base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)

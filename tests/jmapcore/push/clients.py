@@ -3,6 +3,7 @@ calls over HTTP, people added through the management API, and a write
 committed by a separate Python process (as the Celery worker does)."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -13,7 +14,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -102,7 +102,9 @@ for _ in range(int(sys.argv[2])):
 """
 
 
-def foreign_process_write(proxy: ProxyProcess, account_id: str, types: str, *, times: int = 1) -> None:
+def foreign_process_write(
+    proxy: ProxyProcess, account_id: str, types: str, *, times: int = 1, extra_env: dict[str, str] | None = None
+) -> None:
     """Commit `times` state changes of `types` (comma list) from another Python
     process on the proxy's database, as the Celery worker's syncs do."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
@@ -112,24 +114,12 @@ def foreign_process_write(proxy: ProxyProcess, account_id: str, types: str, *, t
         JMAP_MGMT_PORT=str(proxy.mgmt_port),
         BASEURL=proxy.jmap_url,
         DJANGO_SETTINGS_MODULE="jmapsite.settings",
-        **proxy_extra_env(proxy),
+        **(extra_env or {}),
     )
     subprocess.run(
         [sys.executable, "-c", _WRITER, account_id, str(times), types],
         cwd=ROOT, env=env, check=True, timeout=60, capture_output=True,
     )  # fmt: skip
-
-
-_EXTRA_ENV: dict[int, dict[str, str]] = {}
-
-
-def proxy_extra_env(proxy: ProxyProcess) -> dict[str, str]:
-    """The extra environment a proxy was started with (e.g. REDIS_URL), for its helper processes."""
-    return _EXTRA_ENV.get(proxy.jmap_port, {})
-
-
-def proxy_extra_env_set(proxy: ProxyProcess, env: dict[str, str]) -> None:
-    _EXTRA_ENV[proxy.jmap_port] = dict(env)
 
 
 @dataclass
@@ -146,67 +136,88 @@ class SseEvent:
 class EventStream:
     """An EventSource client (HTML "Server-sent events" parsing) reading in a thread.
 
-    Entering it waits until the server's opening comment arrives, i.e. until
-    the subscription is in place.
+    The thread runs its own event loop, so closing really closes the TCP
+    connection (a blocked socket read in a thread would keep it open).
+    Entering waits until the server's opening comment arrives, i.e. until the
+    subscription is in place.
     """
 
     url: str
     headers: dict[str, str]
     status: int = 0
+    body: bytes = b""
     response_headers: dict[str, str] = field(default_factory=dict)
     ended: threading.Event = field(default_factory=threading.Event)
+    _opened: threading.Event = field(default_factory=threading.Event)
     _events: queue.Queue[SseEvent] = field(default_factory=queue.Queue)
 
     def __enter__(self) -> EventStream:
-        self._client = httpx.Client(timeout=httpx.Timeout(10.0, read=120.0))
-        self._cm = self._client.stream("GET", self.url, headers=self.headers)
-        self._response = self._cm.__enter__()
-        self.status = self._response.status_code
-        self.response_headers = dict(self._response.headers)
-        if self.status != 200:
-            self.body = self._response.read()
-            self.ended.set()
-            return self
-        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._loop = asyncio.new_event_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-        opening = self.next(timeout=OPEN_WAIT, include_comments=True)
-        assert opening is not None and opening.event == "comment", opening
+        assert self._opened.wait(OPEN_WAIT), "the EventSource response did not start"
+        if self.status == 200:
+            opening = self.next(timeout=OPEN_WAIT, include_comments=True)
+            assert opening is not None and opening.event == "comment", opening
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
     def close(self) -> None:
-        try:
-            self._response.close()
-        finally:
-            self._client.close()
-        thread = getattr(self, "_thread", None)
-        if thread is not None:
-            thread.join(timeout=5)
+        def cancel() -> None:
+            if self._task is not None:
+                self._task.cancel()
 
-    def _read(self) -> None:
-        event: dict[str, str] = {}
-        data: list[str] = []
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(cancel)
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the EventSource reader did not stop"
+
+    def _run(self) -> None:
         try:
-            for line in self._response.iter_lines():
-                if line == "":
-                    if data or event:
-                        self._events.put(SseEvent(event.get("event", "message"), "\n".join(data), event.get("id")))
-                    event, data = {}, []
-                elif line.startswith(":"):
-                    self._events.put(SseEvent("comment", line[1:].strip()))
-                else:
-                    name, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
-                    if name == "data":
-                        data.append(value)
-                    elif name in ("event", "id"):
-                        event[name] = value
-        except (httpx.HTTPError, RuntimeError, ValueError):
+            self._task = self._loop.create_task(self._read())
+            self._loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
             pass
         finally:
+            self._loop.close()
+            self._opened.set()
             self.ended.set()
+
+    async def _read(self) -> None:
+        async with (
+            httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None)) as client,
+            client.stream("GET", self.url, headers=self.headers) as response,
+        ):
+            self.status = response.status_code
+            self.response_headers = dict(response.headers)
+            if self.status != 200:
+                self.body = await response.aread()
+                self._opened.set()
+                return
+            self._opened.set()
+            event: dict[str, str] = {}
+            data: list[str] = []
+            try:
+                async for line in response.aiter_lines():
+                    if line == "":
+                        if data or event:
+                            kind = event.get("event", "message")
+                            self._events.put(SseEvent(kind, "\n".join(data), event.get("id")))
+                        event, data = {}, []
+                    elif line.startswith(":"):
+                        self._events.put(SseEvent("comment", line[1:].strip()))
+                    else:
+                        name, _, value = line.partition(":")
+                        value = value[1:] if value.startswith(" ") else value
+                        if name == "data":
+                            data.append(value)
+                        elif name in ("event", "id"):
+                            event[name] = value
+            except httpx.HTTPError:
+                pass
 
     def next(self, *, timeout: float, include_comments: bool = False) -> SseEvent | None:
         """The next event within `timeout` seconds, or None."""
@@ -245,6 +256,3 @@ def eventsource(
         sent.setdefault("Authorization", person.basic)
     return EventStream(url=url, headers=sent)
 
-
-def datadir_of(proxy: ProxyProcess) -> Path:
-    return proxy.datadir

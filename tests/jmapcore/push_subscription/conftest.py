@@ -69,7 +69,7 @@ def push_receiver() -> Iterator[PushReceiver]:
     receiver = PushReceiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             status = receiver.next_status()
@@ -87,7 +87,7 @@ def push_receiver() -> Iterator[PushReceiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield receiver
     server.shutdown()
@@ -111,6 +111,7 @@ def private_push_allowed(settings: Settings) -> None:
 
 
 USING = [CORE_CAPABILITY]
+IDENTITY_USING = [CORE_CAPABILITY, SUBMISSION_CAPABILITY]
 
 
 class PushClient:
@@ -155,13 +156,17 @@ class PushClient:
         arguments.setdefault("ids", None)
         return self.ok("PushSubscription/get", **arguments)
 
+    def identities_prime(self) -> None:
+        """Make the account's default identity exist (its first access is a write of its own)."""
+        self.ok_using("Identity/get", IDENTITY_USING, accountId=self.persona.account_id, ids=None)
+
     def identity_create(self, name: str = "Work") -> dict[str, Any]:
         """A JMAP write that needs no backend: a second identity for the account's address."""
         args = {
             "accountId": self.persona.account_id,
             "create": {"i1": {"name": name, "email": self.persona.account.email}},
         }
-        result = self.ok_using("Identity/set", [CORE_CAPABILITY, SUBMISSION_CAPABILITY], **args)
+        result = self.ok_using("Identity/set", IDENTITY_USING, **args)
         assert result["notCreated"] is None, result
         return result
 
