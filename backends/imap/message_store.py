@@ -237,6 +237,15 @@ def _matches_find(
     return found
 
 
+def utc_offset_minutes(moment: dt.datetime | None) -> int | None:
+    """The UTC offset of an aware datetime in whole minutes (None without a date)."""
+    if moment is None or moment.utcoffset() is None:
+        return None
+    offset = moment.utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds() // 60)
+
+
 def _email_new(*, account: Account, mailbox: Mailbox, message: FetchedMessage, thread_id: str, modseq: int) -> Email:
     headers = message.headers
     jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
@@ -254,6 +263,7 @@ def _email_new(*, account: Account, mailbox: Mailbox, message: FetchedMessage, t
         size=message.size,
         received_at=message.received_at,
         sent_at=headers.sent_at,
+        sent_at_offset=utc_offset_minutes(headers.sent_at),
         subject=headers.subject,
         base_subject=headers.base_subject,
         preview=message.preview,

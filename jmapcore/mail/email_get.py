@@ -3,6 +3,7 @@ that needs the message itself (headers, header:*, body parts, bodyValues)
 from the raw message, fetched from IMAP once per email and parsed."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from accounts.models import Account
@@ -94,9 +95,16 @@ def cached_value(email: Email, name: str) -> Any:
 
 
 def _date_with_offset(email: Email) -> str | None:
+    """sentAt as RFC 3339 with the Date header's own offset (RFC 8621 §4.1.2.4)."""
     if email.sent_at is None:
         return None
-    return email.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    offset = email.sent_at_offset or 0
+    local = email.sent_at.astimezone(dt.timezone(dt.timedelta(minutes=offset)))
+    if offset == 0:
+        return local.strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign = "+" if offset > 0 else "-"
+    hours, minutes = divmod(abs(offset), 60)
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{hours:02d}:{minutes:02d}"
 
 
 def _properties(args: dict[str, Any]) -> list[str]:

@@ -98,6 +98,8 @@ class Email(JmapObject):
     size = models.BigIntegerField(default=0)
     received_at = models.DateTimeField(db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The Date header's own UTC offset in minutes: sentAt keeps it (RFC 8621 §4.1.2.4 Date).
+    sent_at_offset = models.SmallIntegerField(null=True, blank=True)
     subject = models.TextField(blank=True, default="")
     base_subject = models.TextField(blank=True, default="", help_text="subject without Re:/Fwd:, for threading")
     preview = models.CharField(max_length=256, blank=True, default="")

@@ -48,6 +48,8 @@ def test_list_properties_from_cache(alice_mail: MailUser) -> None:
     assert email["messageId"] == ["multi@example.org"]
     assert list(email["mailboxIds"]) == [alice_mail.mailboxes()["inbox"]["id"]]
     assert email["size"] == len(MULTIPART)
+    assert email["sentAt"] == "2026-11-30T08:15:00+01:00"
+    assert email["receivedAt"].endswith("Z")
 
 
 def test_body_parts_headers_and_values(alice_mail: MailUser) -> None:
