@@ -91,7 +91,7 @@ def person_add(proxy: ProxyProcess, name: str, *, extra_accounts: int = 0) -> Pu
 
 
 _WRITER = """
-import sys, django
+import sys, time, django
 django.setup()
 from accounts.models import Account
 from jmapcore.state import state_change_atomic
@@ -99,14 +99,16 @@ account = Account.objects.get(accountid=sys.argv[1])
 for _ in range(int(sys.argv[2])):
     with state_change_atomic(account=account, type_names=sys.argv[3].split(",")):
         pass
+print(time.time())
 """
 
 
 def foreign_process_write(
     proxy: ProxyProcess, account_id: str, types: str, *, times: int = 1, extra_env: dict[str, str] | None = None
-) -> None:
+) -> float:
     """Commit `times` state changes of `types` (comma list) from another Python
-    process on the proxy's database, as the Celery worker's syncs do."""
+    process on the proxy's database, as the Celery worker's syncs do.
+    Returns the wall-clock time of the last commit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
     env.update(
         JMAP_DATADIR=str(proxy.datadir),
@@ -116,10 +118,11 @@ def foreign_process_write(
         DJANGO_SETTINGS_MODULE="jmapsite.settings",
         **(extra_env or {}),
     )
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", _WRITER, account_id, str(times), types],
         cwd=ROOT, env=env, check=True, timeout=60, capture_output=True,
     )  # fmt: skip
+    return float(done.stdout.decode().split()[-1])
 
 
 @dataclass
@@ -127,6 +130,7 @@ class SseEvent:
     event: str  # "message" when the server gave none; "comment" for a ":" line
     data: str = ""
     id: str | None = None
+    received: float = field(default_factory=time.time)  # wall clock
 
     def json(self) -> Any:
         return json.loads(self.data)

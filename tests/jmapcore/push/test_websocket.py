@@ -10,6 +10,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from tests.jmapcore.push.clients import CHANGE_WAIT, CORE, QUIET_WAIT, SUBMISSION, PushPerson, foreign_process_write
 from tests.servers.proxy import ProxyProcess
@@ -30,7 +31,7 @@ def jmap_socket(
     headers = {"Authorization": auth or person.basic}
     with connect(
         url or ws_url(person.proxy),
-        subprotocols=subprotocols if subprotocols is not None else ["jmap"],  # type: ignore[arg-type]
+        subprotocols=[Subprotocol(name) for name in (subprotocols if subprotocols is not None else ["jmap"])],
         additional_headers=headers,
         open_timeout=10,
         close_timeout=5,
@@ -132,7 +133,8 @@ def test_limits(push_alice: PushPerson) -> None:
         request_error(too_many, "limit")
         assert too_many["limit"] == "maxCallsInRequest" and too_many["requestId"] == "l1"
         padding = "x" * (MAX_SIZE_REQUEST + 10)
-        send(socket, {"@type": "Request", "id": "big", "using": [CORE], "methodCalls": [["Core/echo", {"p": padding}, "c"]]})
+        calls = [["Core/echo", {"p": padding}, "c"]]
+        send(socket, {"@type": "Request", "id": "big", "using": [CORE], "methodCalls": calls})
         too_big = receive(socket, timeout=30) or {}
         request_error(too_big, "limit")
         assert too_big["limit"] == "maxSizeRequest"

@@ -1,6 +1,5 @@
 """Embedded mode end to end: a sync run by the proxy's Celery worker (another
-process than the web process holding the EventSource) is pushed within 2 s
-of its commit."""
+process than the web process holding the EventSource) is pushed to it."""
 from __future__ import annotations
 
 import secrets
@@ -30,7 +29,10 @@ def dovecot_person(proxy: ProxyProcess, dovecot: DovecotServer, name: str) -> Pu
 
 def test_worker_sync_is_pushed(push_proxy: ProxyProcess, dovecot: DovecotServer) -> None:
     erin = dovecot_person(push_proxy, dovecot, "erin")
-    message = f"From: a@example.test\r\nTo: {erin.login}\r\nSubject: hello\r\nMessage-ID: <{secrets.token_hex(6)}@x>\r\n\r\nhi\r\n"
+    message = (
+        f"From: a@example.test\r\nTo: {erin.login}\r\nSubject: hello\r\n"
+        f"Message-ID: <{secrets.token_hex(6)}@example.test>\r\n\r\nhi\r\n"
+    )
     dovecot.message_append(erin.login, message)
     with eventsource(erin, types="Email") as stream:
         response = httpx.post(f"{push_proxy.mgmt_url}/api/accounts/{erin.account_id}/sync", timeout=15)
