@@ -80,17 +80,23 @@ def _count(key: str) -> int:
     return int(cache.get(key, 0) or 0)
 
 
-def _wait(kind: str, value: str, limit: int, length: int, now: float) -> int | None:
+def _wait(
+    kind: str, value: str, limit: int, length: int, now: float, *, counts: dict[str, int] | None = None
+) -> int | None:
     """Seconds until (kind, value) is under ``limit`` again, or None if it is now.
 
     Sliding-window estimate: this window's count plus the previous window's,
     weighted by how much of it still overlaps the last ``length`` seconds. This
     avoids both a doubled burst across a boundary and a block that ends one
-    second after it started.
+    second after it started. ``counts`` are counters already read (by key);
+    a key missing there is read from the cache.
     """
     number = int(now // length)
-    current = _count(_key(kind, value, number))
-    previous = _count(_key(kind, value, number - 1))
+    current_key, previous_key = _key(kind, value, number), _key(kind, value, number - 1)
+    if counts is None:
+        counts = {}
+    current = counts[current_key] if current_key in counts else _count(current_key)
+    previous = counts[previous_key] if previous_key in counts else _count(previous_key)
     elapsed = (now - number * length) / length
     if current + previous * (1 - elapsed) < limit:
         return None
@@ -103,14 +109,25 @@ def _wait(kind: str, value: str, limit: int, length: int, now: float) -> int | N
 
 
 def failures_blocked(*, address: str, login: str | None) -> int | None:
-    """Seconds to wait if this address or login is over its limit, else None."""
+    """Seconds to wait if this address or login is over its limit, else None.
+
+    Runs before every password check, successful or not, so it costs one cache
+    round trip: all (up to four) counters are read with one get_many.
+    """
     current = limits()
     now = time.time()
-    waits = []
+    number = int(now // current.window)
+    checks: list[tuple[str, str, int]] = []
     if address:
-        waits.append(_wait("addr", address, current.per_address, current.window, now))
+        checks.append(("addr", address, current.per_address))
     if login is not None:
-        waits.append(_wait("login", login.lower(), current.per_login, current.window, now))
+        checks.append(("login", login.lower(), current.per_login))
+    if not checks:
+        return None
+    keys = [_key(kind, value, n) for kind, value, _ in checks for n in (number, number - 1)]
+    found = cache.get_many(keys)
+    counts = {key: int(found.get(key, 0) or 0) for key in keys}
+    waits = [_wait(kind, value, limit, current.window, now, counts=counts) for kind, value, limit in checks]
     blocked = [wait for wait in waits if wait is not None]
     return max(blocked) if blocked else None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,9 +33,16 @@ from backends.base import BackendError
 
 log = logging.getLogger("jmap.sync")
 
-# How long a sync may hold its lock before another may start. A syncer doing a
-# long initial sync calls lock.extend() between batches to keep it.
-SYNC_LOCK_SECONDS = 600
+# The sync lock is a lease: it expires SYNC_LOCK_SECONDS after its last
+# renewal. While a sync runs, a keeper thread renews it every
+# SYNC_LOCK_RENEW_SECONDS (and the IMAP syncer calls lock.extend() between
+# batches), so a long initial sync keeps it; a worker killed mid-sync (kill -9,
+# OOM, lost machine) stops renewing, and the next sync can start after at most
+# SYNC_LOCK_SECONDS instead of waiting for a long fixed timeout.
+SYNC_LOCK_SECONDS = 30
+SYNC_LOCK_RENEW_SECONDS = 10
+# A stale "run once more" flag costs one extra sync; it must outlive any running sync.
+RERUN_FLAG_SECONDS = 3600
 # Errors are stored for operators; a backend can say a lot, the admin needs little.
 ERROR_MAX_CHARS = 1000
 
@@ -68,6 +76,44 @@ class AccountSyncLock:
         if self.held and cache.get(self.key) == self.token:
             cache.delete(self.key)
         self.held = False
+
+
+class AccountSyncLockKeeper:
+    """Renews a held AccountSyncLock from a daemon thread until stopped.
+
+    A renewal that finds the lock gone or taken stops renewing (lock.held
+    becomes False, which the syncer's next lock.extend() also reports).
+    """
+
+    def __init__(self, *, lock: AccountSyncLock, every: float = SYNC_LOCK_RENEW_SECONDS) -> None:
+        self.lock = lock
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sync-lock-{lock.key}", daemon=True)
+
+    def __enter__(self) -> AccountSyncLockKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.every + 5)
+
+    def _run(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    if not self.lock.extend():
+                        log.warning("%s: lock lost to another sync; no longer renewed", self.lock.key)
+                        return
+                except Exception as exc:
+                    # The cache is briefly unreachable: try again at the next tick.
+                    log.warning("%s: could not renew the sync lock: %s", self.lock.key, exc)
+        finally:
+            # The database cache opened a connection in this thread.
+            connections.close_all()
 
 
 def account_sync_lock_key(*, account_id: int) -> str:
@@ -156,35 +202,55 @@ def account_sync(*, account_id: int) -> None:
     cache.delete(_pending_key(account_id))
     lock = AccountSyncLock(account_id=account_id)
     if not lock.acquire():
-        log.info("account #%s: sync already running, skipped", account_id)
+        # The running sync may have read a folder before the change that queued
+        # this one (the IDLE listener queues syncs while others run): have it
+        # run once more rather than leave the change to the next periodic sync.
+        cache.set(_rerun_key(account_id), 1, timeout=RERUN_FLAG_SECONDS)
+        if not lock.acquire():
+            log.info("account #%s: sync already running; it will run once more", account_id)
+            return
+    while True:
+        cache.delete(_rerun_key(account_id))
+        try:
+            with AccountSyncLockKeeper(lock=lock):
+                _account_sync_locked(account_id=account_id, lock=lock)
+        finally:
+            lock.release()
+        # Released first, then checked: whoever asks after this check finds the lock free.
+        if not cache.delete(_rerun_key(account_id)) or not lock.acquire():
+            return
+
+
+def _rerun_key(account_id: int) -> str:
+    return f"jmap:sync-rerun:{account_id}"
+
+
+def _account_sync_locked(*, account_id: int, lock: AccountSyncLock) -> None:
+    """account_sync() with the lock held: run the syncer, record the outcome."""
+    account = Account.objects.select_related("pool").filter(pk=account_id).first()
+    if account is None:
+        log.info("account #%s: gone before its sync ran", account_id)
+        return
+    _reseal(account)
+    run = SYNCERS.get(account.kind)
+    if run is None:
+        account_sync_error_record(account=account, error=f"no sync for accounts of kind {account.kind!r}")
         return
     try:
-        account = Account.objects.select_related("pool").filter(pk=account_id).first()
-        if account is None:
-            log.info("account #%s: gone before its sync ran", account_id)
-            return
-        _reseal(account)
-        run = SYNCERS.get(account.kind)
-        if run is None:
-            account_sync_error_record(account=account, error=f"no sync for accounts of kind {account.kind!r}")
-            return
-        try:
-            run(account=account, lock=lock)
-        except BackendError as exc:
-            log.warning("account %s: sync failed: %s", account.accountid, exc)
-            account_sync_error_record(account=account, error=_error_text(exc))
-        except CryptoError as exc:
-            # e.g. an enc1: value while JMAP_SECRET_KEY is unset: the operator can fix it.
-            log.warning("account %s: cannot read stored credentials: %s", account.accountid, exc)
-            account_sync_error_record(account=account, error=f"cannot read stored credentials: {_error_text(exc)}")
-        except Exception as exc:
-            log.exception("account %s: sync crashed", account.accountid)
-            account_sync_error_record(account=account, error=f"internal error during sync ({type(exc).__name__})")
-        else:
-            account_sync_success_record(account=account)
-            log.info("account %s: synced", account.accountid)
-    finally:
-        lock.release()
+        run(account=account, lock=lock)
+    except BackendError as exc:
+        log.warning("account %s: sync failed: %s", account.accountid, exc)
+        account_sync_error_record(account=account, error=_error_text(exc))
+    except CryptoError as exc:
+        # e.g. an enc1: value while JMAP_SECRET_KEY is unset: the operator can fix it.
+        log.warning("account %s: cannot read stored credentials: %s", account.accountid, exc)
+        account_sync_error_record(account=account, error=f"cannot read stored credentials: {_error_text(exc)}")
+    except Exception as exc:
+        log.exception("account %s: sync crashed", account.accountid)
+        account_sync_error_record(account=account, error=f"internal error during sync ({type(exc).__name__})")
+    else:
+        account_sync_success_record(account=account)
+        log.info("account %s: synced", account.accountid)
 
 
 def account_sync_enqueue(*, account: Account) -> None:

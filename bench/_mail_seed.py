@@ -74,7 +74,8 @@ _PEOPLE = [
     ("Dave O'Brien", "dave@example.com"), ("Erin Kowalski", "erin@example.test"), ("Frank Müller", "frank@example.de"),
     ("Grace Ho", "grace@example.org"), ("Heidi Novak", "heidi@example.net"), ("Ivan Petrov", "ivan@example.com"),
     ("Judy Smith", "judy@example.test"), ("Mallory Jones", "mallory@example.org"), ("Niaj Patel", "niaj@example.net"),
-    ("Olivia Brown", "olivia@example.com"), ("Peggy Evans", "peggy@example.test"), ("Rupert Green", "rupert@example.org"),
+    ("Olivia Brown", "olivia@example.com"), ("Peggy Evans", "peggy@example.test"),
+    ("Rupert Green", "rupert@example.org"),
     ("Sybil Clark", "sybil@example.net"), ("Trent Wilson", "trent@example.com"), ("Victor Lee", "victor@example.test"),
 ]
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -170,7 +171,8 @@ def folder_messages(folder: str, count: int) -> list[Seeded]:
         headers.append("MIME-Version: 1.0")
         target = int(min(20_000, max(2_200, rng.lognormvariate(8.7, 0.55))))
         kind = rng.random()
-        text = _paragraphs(rng, target - 400 if kind < 0.65 else (target - 600) // 2 if kind < 0.85 else min(3000, target // 3))
+        text_octets = target - 400 if kind < 0.65 else (target - 600) // 2 if kind < 0.85 else min(3000, target // 3)
+        text = _paragraphs(rng, text_octets)
         if kind < 0.65:
             headers.append("Content-Type: text/plain; charset=utf-8")
             body = text
@@ -314,7 +316,7 @@ def seed_append(server: DovecotServer) -> float:
                 with gen_lock:
                     done[0] += last - first
             conn.close()
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(APPEND_CONNECTIONS)]
@@ -344,7 +346,7 @@ def _link_tree(source: Path, target: Path) -> None:
     Dovecot never rewrites them, only renames — everything else (indexes, uidlist,
     logs that Dovecot appends to) as real copies."""
     uid, gid = _mail_user()
-    for directory, subdirs, files in os.walk(source):
+    for directory, _subdirs, files in os.walk(source):
         rel = Path(directory).relative_to(source)
         out = target / rel
         out.mkdir(parents=True, exist_ok=True)

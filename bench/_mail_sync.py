@@ -96,7 +96,6 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
 
-    from accounts.models import Account
     from accounts.services import account_create
     from accounts.sync import account_sync
     from jmapcore.models.mail import Email, Mailbox, MailboxMessage

@@ -230,7 +230,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server, seed = seeded_dovecot()
-        cleanups.append(lambda: (server.stop(), None if opts.keep else shutil.rmtree(server.directory, ignore_errors=True)))
+        cleanups.append(
+            lambda: (server.stop(), None if opts.keep else shutil.rmtree(server.directory, ignore_errors=True))
+        )
         if seed.cached:
             print(f"seeding: cached maildir linked in {seed.restore_seconds:.1f} s "
                   f"(seeding itself took {seed.seconds:.1f} s when first run)")
@@ -264,7 +266,8 @@ def main() -> None:
         noop_ms = [n["seconds"] * 1000 for s in syncs for n in s["noop"]]
         sample = syncs[-1]
         print()
-        print(f"a. initial sync, {SEED_TOTAL:,} messages until all queryable: median {statistics.median(initial):.1f} s "
+        print(f"a. initial sync, {SEED_TOTAL:,} messages until all queryable: "
+              f"median {statistics.median(initial):.1f} s "
               f"(runs: {runs_text(initial, '{:.1f}')}; {SEED_TOTAL / statistics.median(initial):,.0f} msg/s) "
               f"target <= {TARGET_INITIAL_S:.0f} s: {verdict(statistics.median(initial) <= TARGET_INITIAL_S)}")
         ratio = statistics.median(initial) / statistics.median(floors)
@@ -308,7 +311,7 @@ def main() -> None:
         for cleanup in reversed(cleanups):
             try:
                 cleanup()
-            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+            except Exception as exc:
                 print(f"cleanup failed: {exc}", file=sys.stderr)
 
 

@@ -34,6 +34,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 JSON_CONTENT_TYPE = "application/json"
 # Seconds a client should wait after a maxConcurrentRequests refusal.
 CONCURRENCY_RETRY_AFTER = 1
+# Bound once: labels() is a locked dictionary lookup on every call.
+_API_REQUESTS = HTTP_REQUESTS.labels(endpoint="api")
 
 
 def problem_response(error: RequestError, *, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -111,7 +113,7 @@ def _process(request: HttpRequest, pool: Pool) -> HttpResponse:
 @csrf_exempt
 def api_view(request: HttpRequest) -> HttpResponse:
     """POST apiUrl (RFC 8620 §3.1)."""
-    HTTP_REQUESTS.labels(endpoint="api").inc()
+    _API_REQUESTS.inc()
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:

@@ -1,14 +1,22 @@
 """Health and metrics endpoints of the management port.
 
-/healthz answers {"status": "ok", "uptime": s, "children": n, "pid": p} when the
-proxy can serve, and HTTP 503 with "status": "degraded" and the failed checks
-when it cannot (the database is unreachable). /metrics is the Prometheus text
+/healthz answers {"status": "ok", "uptime": s, "children": n, "pid": p,
+"processes": {name: pid}} when the proxy can serve (`processes` lists the live
+children of this supervisor: web, worker, beat, ...), and HTTP 503 with
+"status": "degraded" and the failed checks when it cannot (the database is
+unreachable). /metrics is the Prometheus text
 format of the default registry: django-prometheus's HTTP/DB metrics, our
 counters from jmapsite.metrics, and the values below computed at scrape time.
 
-Both read the supervisor's state file (jmapsite.supervisor writes
-`$JMAP_DATADIR/run/supervisor.json`) to learn when the proxy started and which
-child processes are alive. Without a (current) file they describe this process.
+Both read the supervisor's state file (jmapsite.supervisor writes it) to learn
+when the proxy started and which child processes are alive. In scale-out
+several supervisors share one data directory, each with its own file named by
+its pid; the web process reads its parent's. Without a (current) file they
+describe this process.
+
+jmap_backend_workers_active counts the accounts whose sync runs right now, in
+any process: the per-account sync locks held in the shared cache
+(accounts.sync), so every web process reports the same cluster-wide value.
 """
 from __future__ import annotations
 
@@ -34,12 +42,15 @@ log = logging.getLogger("jmap.monitoring")
 # When this process started; the uptime when no supervisor state is available.
 PROCESS_STARTED = time.time()
 
-# Children whose name starts with this are Celery workers (the backend workers).
-WORKER_CHILD_PREFIX = "worker"
 
 
 def supervisor_state_path() -> Path:
-    return Path(settings.DATADIR) / "run" / "supervisor.json"
+    """This process's supervisor's state file: the one named by the parent's
+    pid (role-specific supervisors of scale-out), else the embedded one."""
+    from jmapsite.supervisor import supervisor_state_file
+
+    own = supervisor_state_file(datadir=Path(settings.DATADIR), pid=os.getppid())
+    return own if own.exists() else supervisor_state_file(datadir=Path(settings.DATADIR))
 
 
 def pid_alive(pid: int) -> bool:
@@ -74,6 +85,15 @@ class ProcessState:
     def live_children(self, *, prefix: str = "") -> int:
         pids = [pid for name, pids in self.children.items() if name.startswith(prefix) for pid in pids]
         return sum(1 for pid in pids if pid_alive(pid))
+
+    def live_processes(self) -> dict[str, int | list[int]]:
+        """{child name: pid} of the children alive now (a list where a name has several)."""
+        alive: dict[str, int | list[int]] = {}
+        for name, pids in self.children.items():
+            live = [pid for pid in pids if pid_alive(pid)]
+            if live:
+                alive[name] = live[0] if len(live) == 1 else live
+        return alive
 
 
 def _child_pids(value: Any) -> list[int]:
@@ -130,6 +150,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "uptime": int(state.uptime),
         "children": state.live_children(),
         "pid": state.pid,
+        "processes": state.live_processes(),
     }
     if failed:
         body["failed"] = failed
@@ -177,6 +198,21 @@ def _redis_queue_names(queue: str) -> list[str]:
     return [queue if step == 0 else f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS]
 
 
+def syncs_running() -> int:
+    """Accounts whose sync holds its lock now, whichever process runs it."""
+    from django.core.cache import cache
+
+    from accounts.models import Account
+    from accounts.sync import account_sync_lock_key
+
+    ids = list(Account.objects.values_list("pk", flat=True))
+    running = 0
+    for start in range(0, len(ids), 1000):
+        keys = [account_sync_lock_key(account_id=pk) for pk in ids[start : start + 1000]]
+        running += len(cache.get_many(keys))
+    return running
+
+
 def account_sync_ages(*, now: float) -> Iterator[tuple[str, float]]:
     """(accountid, seconds since last sync) per account; never-synced accounts
     count from their creation."""
@@ -197,7 +233,7 @@ class ProxyCollector(Collector):
         # Lets registration skip collect(): no database access at import time.
         return [
             GaugeMetricFamily("jmap_uptime_seconds", "Seconds since the proxy started"),
-            GaugeMetricFamily("jmap_backend_workers_active", "Live backend worker processes"),
+            GaugeMetricFamily("jmap_backend_workers_active", "Account syncs running now, in any process"),
             GaugeMetricFamily("jmap_backend_queue_depth", "Backend jobs waiting in the task queue"),
             GaugeMetricFamily(
                 "jmap_account_last_sync_age_seconds", "Seconds since each account last synced", labels=["accountid"]
@@ -209,8 +245,12 @@ class ProxyCollector(Collector):
         state = process_state_read()
         uptime.add_metric([], state.uptime)
         yield uptime
-        workers.add_metric([], state.live_children(prefix=WORKER_CHILD_PREFIX))
-        yield workers
+        try:
+            workers.add_metric([], syncs_running())
+        except Exception as exc:
+            log.warning("metrics: cannot count running syncs: %s", exc)
+        else:
+            yield workers
         try:
             depth.add_metric([], queue_depth())
         except Exception as exc:

@@ -77,8 +77,14 @@ INSTALLED_APPS = [
     "backends",
 ]
 
+# PortRoutingMiddleware only sets request.urlconf, which nothing reads before URL
+# resolution, so it can sit innermost; it must: it is sync-only, and Django's
+# ASGI handler runs every middleware *outside* the innermost sync-only one in
+# async mode, where each MiddlewareMixin hands its process_request and
+# process_response to a worker thread separately (about 16 thread hand-offs per
+# request). With a sync-only middleware innermost the whole chain runs in one
+# go on the request's thread.
 MIDDLEWARE = [
-    "jmapsite.ports.PortRoutingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "jmapsite.ports.PortRoutingMiddleware",
 ]
 
 # The JMAP URLconf is the default: a request on an unknown port never sees
@@ -143,6 +150,13 @@ else:
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# maxConcurrentRequests/maxConcurrentUpload slots (jmapcore/concurrency.py). With
+# a shared database or Redis any number of web processes may serve the API, so
+# the slots live in the shared cache; the embedded setup (SQLite in the data
+# directory) runs exactly one web process, whose in-memory slots are exact and
+# cost no database write per request.
+JMAP_CONCURRENCY_SLOTS = "cache" if ENV.redis_url or ENV.database_url else "local"
+
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -171,6 +185,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
         "store_processed": False,
+        # The worker lists the queue folder this often (kombu's default is 1 s):
+        # a sync queued by the IDLE listener starts within 0.1 s (issue: push ≈ 1 s).
+        "polling_interval": 0.1,
     }
 )
 if not ENV.redis_url:

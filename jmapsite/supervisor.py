@@ -1,7 +1,7 @@
 """Start and watch the proxy's processes: web (daphne, both ports), Celery worker,
 Celery beat. A child that dies is restarted with a growing delay; SIGTERM or
-SIGINT stops them all. The state file `$JMAP_DATADIR/run/supervisor.json`
-tells /healthz and /metrics which children are alive.
+SIGINT stops them all. The state file (supervisor_state_file) tells /healthz
+and /metrics which children are alive.
 """
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ RESTART_DELAY_MAX = 30.0
 # that a too-large request gets a "limit" RequestError rather than a dropped socket.
 WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
 STOP_GRACE_SECONDS = 10.0
+
+
+def supervisor_state_file(*, datadir: Path, pid: int | None = None) -> Path:
+    """Where a supervisor writes its state: `run/supervisor.json` for the
+    embedded all-in-one start; `run/supervisor-<pid>.json` for the role
+    processes of scale-out (--web-only, ...), which may share one data
+    directory and must not overwrite each other's state."""
+    name = "supervisor.json" if pid is None else f"supervisor-{pid}.json"
+    return datadir / "run" / name
 
 
 @dataclass
@@ -68,6 +77,11 @@ def worker_argv(*, concurrency: int) -> list[str]:
         sys.executable, "-m", "celery", "-A", "jmapsite", "worker",
         "--pool=threads", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
+
+
+def listener_argv() -> list[str]:
+    """The IMAP IDLE listener (backends.imap.idle); any number may run, they share the accounts."""
+    return [sys.executable, str(Path(__file__).resolve().parent.parent / "manage.py"), "imap_listener"]
 
 
 def beat_argv(*, datadir: Path) -> list[str]:

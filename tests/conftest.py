@@ -7,6 +7,8 @@ pytest_plugins = [
     "tests.servers.dovecot",
     "tests.servers.smtp",
     "tests.servers.openbao",
+    "tests.servers.postgres",
+    "tests.servers.redis",
     "tests.servers.proxy",
     "tests.servers.tcp_relay",
     "tests.personas",

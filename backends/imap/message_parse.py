@@ -30,6 +30,8 @@ from email.policy import compat32
 from typing import Any
 
 PREVIEW_MAX = 256
+# isinstance() with a tuple of types: `tuple | list` would build a union at every call.
+_SEQUENCE = (tuple, list)
 # A header longer than this is cut before parsing: nobody reads it, and a
 # hostile one must not cost the sync seconds.
 HEADER_VALUE_MAX = 16_384
@@ -126,6 +128,8 @@ def _join_decoded(parts: list[tuple[bytes | str, str | None]], pieces: list[str]
 
 
 def unfold(value: str) -> str:
+    if value.isprintable() and "  " not in value:
+        return value.strip()  # no whitespace but single spaces (\s is only Cc and separators): nothing to fold
     return _WHITESPACE.sub(" ", value.replace("\r", "").replace("\n", "")).strip()
 
 
@@ -145,15 +149,49 @@ def subject_is_reply(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject))
 
 
+# The common address lists, parsed without email.utils: items `addr`, `<addr>`,
+# `Name <addr>`, `"Name" <addr>` (a phrase of atoms and simple quoted strings)
+# separated by commas, where addr is dot-atoms around one "@". Anything else
+# (comments, groups, escapes, encoded words, domain literals, route addresses,
+# empty items) goes to email.utils.getaddresses; both give the same answer on
+# what the fast path accepts (tests/backends/imap/test_message_parse.py).
+_ATEXT = r"[\w!#$%&'*+/=?^`{|}~-]+"
+_ADDR_SPEC = rf"{_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*"
+_PHRASE_WORD = r"(?:\"[^\"\\\r\n]*\"|[\w!#$%&'*+/=?^`{|}~.-]+)"
+_FWS = r"[ \t\r\n]*"
+_ADDRESS_ITEM = (
+    rf"{_FWS}(?:({_PHRASE_WORD}(?:{_FWS}{_PHRASE_WORD})*){_FWS}<({_ADDR_SPEC})>|<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}"
+)
+_ADDRESS_LIST = re.compile(rf"{_ADDRESS_ITEM}(?:,{_ADDRESS_ITEM})*")
+_ADDRESS_ITEMS = re.compile(rf"{_ADDRESS_ITEM}(?:,|$)")
+_PHRASE_WORDS = re.compile(_PHRASE_WORD)
+
+
+def _addresses_fast(value: str) -> list[tuple[str, str]] | None:
+    """getaddresses([value]) for the common shapes; None when the value is not one."""
+    if "=?" in value or _ADDRESS_LIST.fullmatch(value) is None:
+        return None
+    pairs = []
+    for phrase, routed, bracketed, bare in _ADDRESS_ITEMS.findall(value):
+        if phrase:
+            words = [word[1:-1] if word[:1] == '"' else word for word in _PHRASE_WORDS.findall(phrase)]
+            pairs.append((" ".join(words), routed))
+        else:
+            pairs.append(("", bracketed or bare))
+    return pairs
+
+
 def addresses_parse(value: str | None) -> list[dict[str, str | None]] | None:
     """An address-list header as EmailAddress objects (RFC 8621 §4.1.2.3); None when absent."""
     if value is None:
         return None
     value = value[:HEADER_VALUE_MAX]
-    try:
-        pairs = email.utils.getaddresses([value])
-    except Exception:
-        return []
+    pairs = _addresses_fast(value)
+    if pairs is None:
+        try:
+            pairs = email.utils.getaddresses([value])
+        except Exception:
+            return []
     result: list[dict[str, str | None]] = []
     for name, address in pairs[:ADDRESS_MAX]:
         name = unfold(words_decode(name)) if name else ""
@@ -174,14 +212,49 @@ def message_ids_parse(value: str | None, *, lenient: bool = False) -> list[str] 
     return found or None
 
 
+_DATE = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"([1-9]\d{3}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
+)
+_MONTH_NUMBERS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}  # fmt: skip
+_ZONES: dict[str, dt.tzinfo] = {}
+
+
+def _date_fast(text: str) -> dt.datetime | None:
+    """email.utils.parsedate_to_datetime for the usual RFC 5322 form; None otherwise."""
+    found = _DATE.fullmatch(text)
+    if found is None:
+        return None
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    zone_text = sign + zone_hours + zone_minutes
+    zone = _ZONES.get(zone_text)
+    if zone is None:
+        if zone_text == "-0000":
+            return None  # "no zone information": parsedate_to_datetime's naive answer
+        minutes = int(zone_hours) * 60 + int(zone_minutes)
+        try:
+            zone = _ZONES[zone_text] = dt.timezone(dt.timedelta(minutes=-minutes if sign == "-" else minutes))
+        except ValueError:  # a day or more: parsedate_to_datetime fails the same way
+            return None
+    try:
+        return dt.datetime(int(year), _MONTH_NUMBERS[month], int(day), int(hour), int(minute), int(second),
+                           tzinfo=zone)  # fmt: skip
+    except ValueError:
+        return None
+
+
 def date_parse(value: str | None) -> dt.datetime | None:
     """The Date header as an aware datetime (RFC 5322 §3.3); None when absent or bad."""
     if not value:
         return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value.strip()[:200])
-    except Exception:
-        return None
+    text = value.strip()[:200]
+    parsed = _date_fast(text)
+    if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except Exception:
+            return None
     if parsed is None:
         return None
     if parsed.tzinfo is None:
@@ -193,6 +266,50 @@ def date_parse(value: str | None) -> dt.datetime | None:
     return parsed
 
 
+_FIELD_NAME = re.compile(r"[\041-\071\073-\176]*:")
+
+
+def _fields_fast(text: str) -> dict[str, str] | None:
+    """{lower-cased name: value} of the first occurrence of each field, exactly as
+    HeaderParser(policy=compat32) and Message.items() give them, for a header
+    block with CRLF line breaks only; None for anything else."""
+    crlf = text.count("\r\n")
+    if text.count("\r") != crlf or text.count("\n") != crlf:
+        return None  # line breaks other than CRLF: email.parser's affair
+    fields: dict[str, str] = {}
+    name = ""
+    value: list[str] = []
+
+    def finish() -> None:
+        key = name.strip().lower()
+        if key not in fields:
+            joined = value[0] if len(value) == 1 else "\r\n".join(value)
+            fields[key] = joined.rstrip("\r\n")[:HEADER_VALUE_MAX]
+
+    field_name = _FIELD_NAME.match
+    for line in text.split("\r\n"):
+        first = line[:1]
+        if first in (" ", "\t"):
+            if name:  # a continuation; before any field it is ignored
+                value.append(line)
+            continue
+        if not line or not (line.startswith("From ") or field_name(line)):
+            break  # the blank line, or the first line that is not a header: the body begins
+        if name:
+            finish()
+            name, value = "", []
+        if line.startswith("From "):
+            continue  # an envelope line is not a field
+        colon = line.find(":")
+        if colon == 0:
+            continue  # no field name: ignored
+        name = line[:colon]
+        value = [line[colon + 1 :].lstrip(" \t")]
+    if name:
+        finish()
+    return fields
+
+
 def headers_parse(raw: bytes | None) -> ParsedHeaders:
     """The cached header values of one message from its header-fields fetch."""
     raw = raw or b""
@@ -201,15 +318,17 @@ def headers_parse(raw: bytes | None) -> ParsedHeaders:
     except UnicodeDecodeError:
         # Raw 8-bit headers: each line may come from another program and charset.
         text = "\n".join(bytes_text(line) for line in raw.split(b"\n"))
-    try:
-        message = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
-        fields: dict[str, str] = {}
-        for name, value in message.items():
-            key = name.strip().lower()
-            if key not in fields:
-                fields[key] = str(value)[:HEADER_VALUE_MAX]
-    except Exception:
-        fields = {}
+    fields = _fields_fast(text)
+    if fields is None:
+        try:
+            message = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
+            fields = {}
+            for name, value in message.items():
+                key = name.strip().lower()
+                if key not in fields:
+                    fields[key] = str(value)[:HEADER_VALUE_MAX]
+        except Exception:
+            fields = {}
     subject = unfold(words_decode(unfold(fields["subject"]))) if "subject" in fields else ""
     return ParsedHeaders(
         subject=subject,
@@ -245,7 +364,7 @@ def addresses_text(addresses: list[dict[str, str | None]] | None) -> str:
 def flags_text(flags: Any) -> list[str]:
     """FETCH FLAGS as strings, without \\Recent (it belongs to one session,
     RFC 3501 §2.3.2, and would make every scan look like a change)."""
-    if not isinstance(flags, tuple | list):
+    if not isinstance(flags, _SEQUENCE):
         return []
     texts = [flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag) for flag in flags]
     return [text for text in texts if text.lower() != "\\recent"]
@@ -284,14 +403,14 @@ def _lower(value: Any) -> str:
 
 
 def _params(value: Any) -> dict[str, str]:
-    if not isinstance(value, tuple | list):
+    if not isinstance(value, _SEQUENCE):
         return {}
     items = list(value)
     return {_lower(items[i]): _lower(items[i + 1]) for i in range(0, len(items) - 1, 2)}
 
 
 def _is_multipart(part: Any) -> bool:
-    return isinstance(part, tuple | list) and bool(part) and isinstance(part[0], list | tuple)
+    return isinstance(part, _SEQUENCE) and bool(part) and isinstance(part[0], _SEQUENCE)
 
 
 def _disposition(part: Any) -> str:
@@ -306,7 +425,7 @@ def _disposition(part: Any) -> str:
     else:
         index = 8
     value = part[index] if len(part) > index else None
-    if isinstance(value, tuple | list) and value:
+    if isinstance(value, _SEQUENCE) and value:
         return _lower(value[0])
     return ""
 
@@ -322,7 +441,7 @@ def _multipart_parts(part: Any) -> list[Any]:
 
 
 def _is_leaf_or_multipart(value: Any) -> bool:
-    return isinstance(value, tuple | list)
+    return isinstance(value, _SEQUENCE)
 
 
 def _multipart_subtype(part: Any) -> str:
@@ -338,7 +457,7 @@ def bodystructure_has_attachment(structure: Any) -> bool:
 
 
 def _has_attachment(part: Any, *, in_related: bool, depth: int) -> bool:
-    if depth > 30 or not isinstance(part, tuple | list) or not part:
+    if depth > 30 or not isinstance(part, _SEQUENCE) or not part:
         return False
     if _is_multipart(part):
         related = _multipart_subtype(part) == "related"
@@ -369,7 +488,7 @@ def bodystructure_text_part(structure: Any) -> TextPart | None:
 
 
 def _text_parts(part: Any, *, prefix: str, depth: int) -> list[TextPart]:
-    if depth > 30 or not isinstance(part, tuple | list) or not part:
+    if depth > 30 or not isinstance(part, _SEQUENCE) or not part:
         return []
     if _is_multipart(part):
         found: list[TextPart] = []
@@ -416,7 +535,7 @@ def preview_from_part(raw: bytes | None, part: TextPart) -> str:
 
 def preview_value(value: Any) -> str:
     """The PREVIEW fetch item (RFC 8970 §3) as text; NIL gives ""."""
-    if isinstance(value, tuple | list):  # "PREVIEW (FUZZY) ..." in the draft syntax
+    if isinstance(value, _SEQUENCE):  # "PREVIEW (FUZZY) ..." in the draft syntax
         value = value[-1] if value else None
     if isinstance(value, bytes):
         return preview_clean(bytes_text(value))

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import Account
+from backends.imap import bulk_sql
 from backends.imap import message_parse as mp
 from backends.imap.threading import ThreadInput, threads_apply, threads_assign, threads_prune
 from jmapcore.datatypes.orm import jmap_id_new
@@ -246,50 +248,28 @@ def utc_offset_minutes(moment: dt.datetime | None) -> int | None:
     return int(offset.total_seconds() // 60)
 
 
-def _email_new(*, account: Account, mailbox: Mailbox, message: FetchedMessage, thread_id: str, modseq: int) -> Email:
-    headers = message.headers
-    jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
-    return Email(
-        account=account,
-        jmap_id=jmap_id,
-        created_modseq=modseq,
-        updated_modseq=modseq,
-        thread_id=thread_id,
-        blob_id=BLOB_ID_PREFIX + (message.email_id or jmap_id[len(EMAIL_ID_PREFIX):]),
-        imap_object_id=message.email_id,
-        imap_thread_id=message.thread_id,
-        mailbox_ids={mailbox.jmap_id: True},
-        keywords=mp.flags_keywords(message.flags),
-        size=message.size,
-        received_at=message.received_at,
-        sent_at=headers.sent_at,
-        sent_at_offset=utc_offset_minutes(headers.sent_at),
-        subject=headers.subject,
-        base_subject=headers.base_subject,
-        preview=message.preview,
-        has_attachment=message.has_attachment,
-        message_id=headers.message_id,
-        message_id_first=(headers.message_id or [""])[0][:255],
-        in_reply_to=headers.in_reply_to,
-        references=headers.references,
-        sender=headers.sender,
-        from_addr=headers.from_addr,
-        to=headers.to,
-        cc=headers.cc,
-        bcc=headers.bcc,
-        reply_to=headers.reply_to,
-        from_text=mp.addresses_text(headers.from_addr),
-        to_text=mp.addresses_text(headers.to),
-        cc_text=mp.addresses_text(headers.cc),
-        bcc_text=mp.addresses_text(headers.bcc),
-    )
+# The Email columns rows are written with (every concrete field but the pk), in
+# the order _email_row builds them; tests compare them with the model.
+EMAIL_COLUMNS = (
+    "account_id", "jmap_id", "created_modseq", "updated_modseq", "destroyed", "updated_at", "thread_id", "blob_id",
+    "imap_object_id", "imap_thread_id", "mailbox_ids", "keywords", "size", "received_at", "sent_at",
+    "sent_at_offset", "subject", "base_subject", "preview", "has_attachment", "message_id", "message_id_first",
+    "in_reply_to", "references", "sender", "from_addr", "to", "cc", "bcc", "reply_to", "from_text", "to_text",
+    "cc_text", "bcc_text",
+)  # fmt: skip
+LOCATION_COLUMNS = (
+    "account_id", "mailbox_id", "email_id", "uid", "flags", "server_modseq", "received_at", "thread_id", "is_unread",
+)  # fmt: skip
 
 
 def messages_store(
     *, account: Account, mailbox: Mailbox, messages: list[FetchedMessage], modseq: int, orphans_possible: bool
 ) -> int:
     """Store one batch of new messages of `mailbox`; returns how many locations
-    were added. Already cached UIDs and \\Deleted messages are skipped."""
+    were added. Already cached UIDs and \\Deleted messages are skipped.
+
+    New Email and MailboxMessage rows are written as plain tuples with one
+    prepared statement each (backends.imap.bulk_sql), not through the ORM."""
     cached: set[int] = set()
     for chunk in _chunks(sorted(message.uid for message in messages)):
         cached.update(MailboxMessage.objects.filter(mailbox=mailbox, uid__in=chunk).values_list("uid", flat=True))
@@ -312,38 +292,64 @@ def messages_store(
         ],
     )
     threads_apply(account=account, plan=plan, modseq=modseq)
-    emails = [
-        _email_new(account=account, mailbox=mailbox, message=message, thread_id=thread_id, modseq=modseq)
-        for message, thread_id in zip(fresh, plan.thread_ids, strict=True)
-    ]
-    Email.objects.bulk_create(emails, batch_size=500)
-    by_uid: dict[int, Email] = {message.uid: email for message, email in zip(fresh, emails, strict=True)}
+
+    as_json = bulk_sql.json_adapter()
+    as_datetime = bulk_sql.datetime_adapter()
+    now = as_datetime(timezone.now())
+    account_pk = account.pk
+    box_json = as_json({mailbox.jmap_id: True})
+    rows: list[tuple[Any, ...]] = []
+    # Flags repeat from message to message: their JSON and keywords once per set.
+    flag_values: dict[tuple[str, ...], tuple[str, str, bool]] = {}
+
+    def flags_values(flags: list[str]) -> tuple[str, str, bool]:
+        key = tuple(flags)
+        found = flag_values.get(key)
+        if found is None:
+            found = flag_values[key] = (as_json(flags), as_json(mp.flags_keywords(flags)), mp.flags_unread(flags))
+        return found
+
+    # uid -> (jmap id of a new Email | pk of a continued one, receivedAt as stored, thread id)
+    located: dict[int, tuple[str | int, Any, str]] = {}
+    for message, thread_id in zip(fresh, plan.thread_ids, strict=True):
+        headers = message.headers
+        jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
+        sent_at = headers.sent_at
+        received_at = as_datetime(message.received_at)
+        rows.append((
+            account_pk, jmap_id, modseq, modseq, False, now, thread_id,
+            BLOB_ID_PREFIX + (message.email_id or jmap_id[len(EMAIL_ID_PREFIX):]),
+            message.email_id, message.thread_id, box_json, flags_values(message.flags)[1],
+            message.size, received_at, as_datetime(sent_at), utc_offset_minutes(sent_at),
+            headers.subject, headers.base_subject, message.preview, message.has_attachment,
+            as_json(headers.message_id), (headers.message_id or [""])[0][:255],
+            as_json(headers.in_reply_to), as_json(headers.references), as_json(headers.sender),
+            as_json(headers.from_addr), as_json(headers.to), as_json(headers.cc), as_json(headers.bcc),
+            as_json(headers.reply_to), mp.addresses_text(headers.from_addr), mp.addresses_text(headers.to),
+            mp.addresses_text(headers.cc), mp.addresses_text(headers.bcc),
+        ))  # fmt: skip
+        located[message.uid] = (jmap_id, received_at, thread_id)
+    if rows:
+        bulk_sql.rows_insert(Email, EMAIL_COLUMNS, rows)
+        pks = bulk_sql.pks_by_jmap_id(Email, account_pk=account_pk, jmap_ids=[row[1] for row in rows])
+        located = {uid: (pks[str(key)], received_at, thread) for uid, (key, received_at, thread) in located.items()}
     continued: dict[int, Email] = {}
     for message in messages:
         email = matches.get(message.uid)
         if email is None:
             continue
-        by_uid[message.uid] = email
+        located[message.uid] = (email.pk, as_datetime(email.received_at), email.thread_id)
         email.keywords = mp.flags_keywords(message.flags)
         email.updated_modseq = modseq
         continued[email.pk] = email
-    MailboxMessage.objects.bulk_create(
-        [
-            MailboxMessage(
-                account=account,
-                mailbox=mailbox,
-                email_id=by_uid[message.uid].pk,
-                uid=message.uid,
-                flags=message.flags,
-                server_modseq=message.modseq,
-                received_at=by_uid[message.uid].received_at,
-                thread_id=by_uid[message.uid].thread_id,
-                is_unread=mp.flags_unread(message.flags),
-            )
-            for message in messages
-        ],
-        batch_size=1000,
-    )
+    mailbox_pk = mailbox.pk
+    locations = []
+    for message in messages:
+        email_pk, received_at, thread_id = located[message.uid]
+        flags_json, _keywords, unread = flags_values(message.flags)
+        locations.append((account_pk, mailbox_pk, email_pk, message.uid, flags_json, message.modseq, received_at,
+                          thread_id, unread))  # fmt: skip
+    bulk_sql.rows_insert(MailboxMessage, LOCATION_COLUMNS, locations)
     if continued:
         Email.objects.bulk_update(list(continued.values()), ["keywords", "updated_modseq"])
         emails_mailbox_ids_refresh(account=account, email_pks=list(continued), modseq=modseq)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,8 @@ from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic, state_change_publish, type_state_touch
 
 BATCH_SIZE = 1000
+# isinstance() with a tuple of types: `tuple | list` would build a union at every call.
+_SEQUENCE = (tuple, list)
 PARTIAL_OCTETS = 2048
 # Recount a folder's totals every this many batches of a long initial fetch.
 COUNTS_EVERY_BATCHES = 10
@@ -136,7 +139,7 @@ def _is_unchanged(ctx: SyncContext, mailbox: Mailbox, status: FolderStatus) -> b
 
 def _changed_values(data: dict[bytes, Any]) -> tuple[list[str], int]:
     modseq = data.get(b"MODSEQ")
-    number = int(modseq[0]) if isinstance(modseq, tuple | list) and modseq else 0
+    number = int(modseq[0]) if isinstance(modseq, _SEQUENCE) and modseq else 0
     return mp.flags_text(data.get(b"FLAGS")), number
 
 
@@ -271,7 +274,7 @@ def _header_bytes(data: dict[bytes, Any]) -> bytes | None:
 
 
 def _object_id(value: Any) -> str:
-    if isinstance(value, tuple | list):
+    if isinstance(value, _SEQUENCE):
         value = value[0] if value else b""
     if isinstance(value, bytes):
         return value.decode("ascii", "replace")
@@ -344,25 +347,50 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
         if selected.uidvalidity and selected.uidvalidity != mailbox.uidvalidity:
             return 0  # changed since step 1: the next sync resets the folder
         items = _fetch_items(ctx.caps)
-        for number, start in enumerate(range(0, len(work.to_fetch), ctx.batch_size), start=1):
-            if not ctx.keep_going():
-                raise SyncStopped
-            batch = work.to_fetch[start : start + ctx.batch_size]
-            fetched = uid_fetch(client=ctx.client, uids=sequence_set_format(batch), items=items)
-            previews = {} if ctx.caps.preview else _previews_fetch(ctx, fetched)
-            messages = [
-                message_from_fetch(uid=uid, data=data, preview=previews.get(uid, "" if not ctx.caps.preview else None))
-                for uid, data in fetched.items()
-            ]
-            with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
-                stored += messages_store(
-                    account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
-                    orphans_possible=ctx.orphans_possible,
-                )
-                if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
-                    _touch_mailbox_state(ctx, modseq)
-            ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
-            _progress_write(ctx)
+        batches = [work.to_fetch[start : start + ctx.batch_size] for start in range(0, len(work.to_fetch),
+                                                                                    ctx.batch_size)]  # fmt: skip
+        # While batch n is parsed and stored, the UID FETCH of batch n + 1 runs on
+        # a helper thread (waiting on the socket releases the GIL, and the server
+        # works in its own process). The connection is only ever used by one
+        # thread at a time: the next fetch starts once batch n's previews are in.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
+            pending: Future[dict[int, dict[bytes, Any]]] | None = None
+            try:
+                if not ctx.keep_going():
+                    raise SyncStopped
+                pending = pool.submit(uid_fetch, client=ctx.client, uids=sequence_set_format(batches[0]), items=items)
+                for number, batch in enumerate(batches, start=1):
+                    assert pending is not None
+                    fetched = pending.result()
+                    pending = None
+                    previews = {} if ctx.caps.preview else _previews_fetch(ctx, fetched)
+                    if number < len(batches):
+                        pending = pool.submit(
+                            uid_fetch, client=ctx.client, uids=sequence_set_format(batches[number]), items=items
+                        )
+                    messages = [
+                        message_from_fetch(
+                            uid=uid, data=data, preview=previews.get(uid, "" if not ctx.caps.preview else None)
+                        )
+                        for uid, data in fetched.items()
+                    ]
+                    if number > 1 and not ctx.keep_going():
+                        raise SyncStopped
+                    with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
+                        stored += messages_store(
+                            account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
+                            orphans_possible=ctx.orphans_possible,
+                        )
+                        if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(
+                            mailboxes=[mailbox], modseq=modseq
+                        ):
+                            _touch_mailbox_state(ctx, modseq)
+                    ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
+                    _progress_write(ctx)
+            finally:
+                if pending is not None:
+                    # Never leave a command half-read on the connection (it goes back to the pool).
+                    wait([pending])
     counts = mailbox_counts_compute(mailboxes=[mailbox])
     if counts:
         with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:

@@ -26,6 +26,7 @@ from imapclient.response_parser import parse_fetch_response, parse_response
 
 from backends.base import BackendError
 from backends.imap.connection import KIND, server_text
+from backends.imap.fetch_parse import fetch_parse
 
 STATUS_ITEMS_BASE = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
 
@@ -384,7 +385,8 @@ def sequence_set_format(uids: Iterable[int]) -> str:
 def _fetch_parse(data: list[Any]) -> dict[int, dict[bytes, Any]]:
     # Keyed by sequence number so that responses without a UID (unsolicited
     # flag updates) can be told apart and dropped.
-    parsed = parse_fetch_response(data, False, False)
+    # IMAPClient's parser stays the fallback for anything the fast one does not know.
+    parsed = fetch_parse(data, fallback=parse_fetch_response)
     by_uid: dict[int, dict[bytes, Any]] = {}
     for values in parsed.values():
         uid = values.get(b"UID")

@@ -27,7 +27,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from accounts.models import Account
+from backends.imap import bulk_sql
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.mail import Email, MailboxMessage, Thread, ThreadRef
 
@@ -173,12 +176,13 @@ def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
     """Write a ThreadPlan at `modseq` (inside the caller's state_change_atomic):
     new Thread rows, merges (emails move, losing threads become tombstones),
     joined threads marked updated, and the ThreadRef index."""
+    as_datetime = bulk_sql.datetime_adapter()
     if plan.created:
-        Thread.objects.bulk_create(
-            [
-                Thread(account=account, jmap_id=thread_id, created_modseq=modseq, updated_modseq=modseq)
-                for thread_id in plan.created
-            ]
+        now = as_datetime(timezone.now())
+        bulk_sql.rows_insert(
+            Thread,
+            ("account_id", "jmap_id", "created_modseq", "updated_modseq", "destroyed", "updated_at"),
+            [(account.pk, thread_id, modseq, modseq, False, now) for thread_id in plan.created],
         )
     for old, keep in plan.merged.items():
         Email.objects.filter(account=account, thread_id=old).update(thread_id=keep, updated_modseq=modseq)
@@ -188,14 +192,12 @@ def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
     if plan.joined:
         Thread.objects.filter(account=account, jmap_id__in=sorted(plan.joined)).update(updated_modseq=modseq)
     if plan.refs:
-        ThreadRef.objects.bulk_create(
-            [
-                ThreadRef(account=account, key=key, thread_id=thread_id, seen_at=seen_at)
-                for key, (thread_id, seen_at) in plan.refs.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["account", "key"],
-            update_fields=["thread_id", "seen_at"],
+        bulk_sql.rows_insert(
+            ThreadRef,
+            ("account_id", "key", "thread_id", "seen_at"),
+            [(account.pk, key, thread_id, as_datetime(seen_at)) for key, (thread_id, seen_at) in plan.refs.items()],
+            conflict=("account_id", "key"),
+            update=("thread_id", "seen_at"),
         )
 
 

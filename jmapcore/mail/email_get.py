@@ -42,6 +42,15 @@ CACHED = {
     "preview",
 }
 BODY = MESSAGE_PROPERTIES
+# The columns each cached property reads (cached_value), for `.only()`.
+CACHED_COLUMNS = {
+    "id": ("jmap_id",), "blobId": ("blob_id",), "threadId": ("thread_id",), "mailboxIds": ("mailbox_ids",),
+    "keywords": ("keywords",), "size": ("size",), "receivedAt": ("received_at",),
+    "messageId": ("message_id",), "inReplyTo": ("in_reply_to",), "references": ("references",),
+    "sender": ("sender",), "from": ("from_addr",), "to": ("to",), "cc": ("cc",), "bcc": ("bcc",),
+    "replyTo": ("reply_to",), "subject": ("subject",), "sentAt": ("sent_at", "sent_at_offset"),
+    "hasAttachment": ("has_attachment",), "preview": ("preview",),
+}  # fmt: skip
 DEFAULT_PROPERTIES = [
     "id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt", "messageId", "inReplyTo",
     "references", "sender", "from", "to", "cc", "bcc", "replyTo", "subject", "sentAt", "hasAttachment",
@@ -151,7 +160,11 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     limit = LIMITS.maxObjectsInGet
     rows: list[Email]
     not_found: list[str] = []
+    needs_message = any(name not in CACHED for name in properties)
     live = Email.objects.filter(account=account, destroyed=False)
+    if not needs_message:
+        # A list view: only the columns its properties read, not every address list.
+        live = live.only("pk", "jmap_id", *(column for name in properties for column in CACHED_COLUMNS[name]))
     if ids is None:
         rows = list(live.order_by("-received_at", "-pk")[: limit + 1])
         if len(rows) > limit:
@@ -169,7 +182,6 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
                 rows.append(found.pop(real))
             elif real is None or real not in {row.jmap_id for row in rows}:
                 not_found.append(raw)
-    needs_message = any(name not in CACHED for name in properties)
     fetch = [which for which, on in (("all", fetch_all), ("text", fetch_text), ("html", fetch_html)) if on]
     result = []
     for email in rows:

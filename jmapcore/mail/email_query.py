@@ -103,8 +103,12 @@ def _fast_mailbox(parsed: Filter | None, comparators: list[Comparator]) -> str |
     return value if isinstance(value, str) else None
 
 
-def _rows(account: Account, parsed: Filter | None, comparators: list[Comparator]) -> Iterator[tuple[str, str]]:
-    """(email id, thread id) of every result in order, read in chunks."""
+def _rows(
+    account: Account, parsed: Filter | None, comparators: list[Comparator], *, first: int = CHUNK
+) -> Iterator[tuple[str, str]]:
+    """(email id, thread id) of every result in order, read in chunks: the first
+    of `first` rows (a list view needs a few dozen), then each twice the last,
+    up to CHUNK."""
     mailbox_id = _fast_mailbox(parsed, comparators)
     qs: QuerySet[Any]
     if mailbox_id is not None:
@@ -124,17 +128,19 @@ def _rows(account: Account, parsed: Filter | None, comparators: list[Comparator]
             .values_list("jmap_id", "thread_id")
         )
     start = 0
+    size = max(1, first)
     seen: set[str] = set()
     while True:
-        chunk = list(qs[start : start + CHUNK])
+        chunk = list(qs[start : start + size])
         for email_id, thread_id in chunk:
             # An email in several folders appears once per folder in the fast path.
             if email_id not in seen:
                 seen.add(email_id)
                 yield email_id, thread_id
-        if len(chunk) < CHUNK:
+        if len(chunk) < size:
             return
-        start += CHUNK
+        start += size
+        size = max(size, min(size * 2, CHUNK))
 
 
 def _collapsed(rows: Iterator[tuple[str, str]], collapse: bool) -> Iterator[str]:
@@ -159,10 +165,12 @@ def email_query(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     calculate_total = read_bool(args, "calculateTotal", default=False)
     modseq, _ = type_state_position(account=account, type_name="Email")
     limit, capped = limit_effective(requested, MAX_QUERY_LIMIT)
-    ids_iter = _collapsed(_rows(account, parsed, comparators), collapse)
+    everything = anchor is not None or calculate_total or position < 0
+    first = CHUNK if everything else max(100, 2 * (position + limit))
+    ids_iter = _collapsed(_rows(account, parsed, comparators, first=first), collapse)
 
     total: int | None = None
-    if anchor is not None or calculate_total or position < 0:
+    if everything:
         every = list(ids_iter)
         total = len(every)
         index = anchor_index(every, reference_resolve(ctx, anchor) or anchor) if anchor is not None else None

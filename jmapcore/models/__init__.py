@@ -7,6 +7,7 @@ from jmapcore.models.blob import *  # noqa: F403
 from jmapcore.models.identity import *  # noqa: F403
 from jmapcore.models.mail import *  # noqa: F403
 from jmapcore.models.push_subscription import *  # noqa: F403
+from jmapcore.models.push_watch import *  # noqa: F403
 from jmapcore.models.quota import *  # noqa: F403
 from jmapcore.models.state import *  # noqa: F403
 from jmapcore.models.submission import *  # noqa: F403

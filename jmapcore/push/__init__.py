@@ -7,6 +7,8 @@ read by EventSource, WebSocket and PushSubscription.
   one async interface every push transport reads;
 - `source_poll` (embedded: poll Account.modseq) and `source_channels`
   (REDIS_URL: a channels_redis group per account) feed the hub;
+- `watch`: the cross-process registry of watched accounts (PushWatch rows
+  heartbeated by each hub) that the IMAP IDLE listener reads;
 - `publish`: the after-commit subscriber that sends each StateChange out of the
   process that wrote it;
 - `eventsource`, `websocket`, `ws_auth`, `routing`: the transports.

@@ -127,6 +127,10 @@ class ChangeHub:
         self._lock = asyncio.Lock()
         # One thread for the feed's own queries: one database connection, reused.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jmap-push-db")
+        # The cross-process registry the IMAP IDLE listener reads (jmapcore.push.watch).
+        from jmapcore.push.watch import WatchBeat
+
+        self._beat = WatchBeat(hub=self)
 
     async def db(self, fn: Callable[..., T], **kwargs: Any) -> T:
         """Run a synchronous ORM function on the feed's database thread."""
@@ -156,6 +160,7 @@ class ChangeHub:
                 self._source = self._source_factory(self)
             if new:
                 await self._source.watch(new)
+                await self._beat.hold(set(new))
 
     def remove(self, subscription: ChangeSubscription) -> None:
         """Forget a subscription (synchronous: safe in a cancelled task's cleanup)."""
@@ -180,9 +185,11 @@ class ChangeHub:
             try:
                 if gone:
                     await source.unwatch(gone)
+                    await self._beat.release(gone)
                 if not self._by_account:
                     self._source = None
                     await source.close()
+                    await self._beat.close()
                     await self.db(connections.close_all)
             except Exception:
                 logger.exception("releasing push accounts failed")

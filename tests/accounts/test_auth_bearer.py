@@ -95,3 +95,32 @@ def test_revoke_all_touches_only_that_pool(alice: Persona, bob: Persona) -> None
     with pytest.raises(AuthenticationFailed):
         authenticate_request(bearer(alice.token))
     assert authenticate_request(bearer(bob.token)) == bob.pool
+
+
+def test_prepared_lookups_build_the_same_instances_as_the_orm(alice: Persona, bob: Persona) -> None:
+    """The token and accounts lookups skip re-compiling their SQL (accounts.auth._PreparedSelect);
+    what they return must be what the ORM returns, field by field and type by type."""
+    from accounts.auth import _POOL_ACCOUNTS, _TOKEN_BY_HASH
+    from accounts.models import Account
+
+    Account.objects.create(
+        accountid="alice-work", pool=alice.pool, email="a@work.test", imap_host="h", sync_progress={"done": [1, 2]}
+    )
+    ApiToken.objects.filter(pool=alice.pool).update(last_used_at=timezone.now(), last_used_ip="2001:db8::1")
+    for _ in range(2):  # the second call runs the SQL compiled by the first
+        accounts = _POOL_ACCOUNTS(alice.pool.pk)
+        expected = list(Account.objects.filter(pool=alice.pool).order_by("accountid"))
+        assert [a.accountid for a in accounts] == ["alice", "alice-work"]
+        for got, want in zip(accounts, expected, strict=True):
+            for field in Account._meta.concrete_fields:
+                assert getattr(got, field.attname) == getattr(want, field.attname), field.name
+                assert type(getattr(got, field.attname)) is type(getattr(want, field.attname)), field.name
+            assert got._state.adding is False and got._state.db == "default"
+        [token] = _TOKEN_BY_HASH(token_hash(alice.token))
+        want_token = ApiToken.objects.select_related("pool").get(pool=alice.pool)
+        for field in ApiToken._meta.concrete_fields:
+            assert getattr(token, field.attname) == getattr(want_token, field.attname), field.name
+        assert token.last_used_at is not None and token.last_used_at.tzinfo is not None
+        for field in Pool._meta.concrete_fields:
+            assert getattr(token.pool, field.attname) == getattr(alice.pool, field.attname), field.name
+    assert _POOL_ACCOUNTS(-1) == [] and _TOKEN_BY_HASH("f" * 64) == []

@@ -129,3 +129,15 @@ def test_counters_are_shared_through_the_cache(alice: Persona) -> None:
 def test_client_address(remote: str, forwarded: str, expected: str) -> None:
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_checking_the_counters_is_one_cache_read(alice: Persona) -> None:
+    """Every password login reads the counters: address and login, this window and the last."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    failure_record(address="192.0.2.60", login=alice.login)
+    with CaptureQueriesContext(connection) as queries:
+        assert failures_blocked(address="192.0.2.60", login=alice.login) is None
+    assert len(queries.captured_queries) == 1  # DatabaseCache.get_many: one SELECT
+    assert failures_blocked(address="", login=None) is None

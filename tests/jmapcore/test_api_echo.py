@@ -53,3 +53,16 @@ def test_charset_parameter_is_accepted(jmap_client: Client, alice: Persona) -> N
         content_type="application/json; charset=utf-8",
     )
     assert method_responses(response) == [["Core/echo", {"x": "é"}, "c1"]]
+
+
+def test_a_bearer_request_costs_two_queries(jmap_client: Client, alice: Persona) -> None:
+    """The token (with its pool) and the pool's accounts; no cache traffic in the embedded
+    mode (concurrency slots in memory), the last-use update at most once a minute."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api_post(jmap_client, alice.bearer, jmap_request(["Core/echo", {}, "0"]))  # records last use
+    with CaptureQueriesContext(connection) as queries:
+        response = api_post(jmap_client, alice.bearer, jmap_request(["Core/echo", {"n": 1}, "0"]))
+    assert method_responses(response) == [["Core/echo", {"n": 1}, "0"]]
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]

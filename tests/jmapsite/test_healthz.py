@@ -21,10 +21,11 @@ def test_healthz_without_supervisor_describes_this_process(mgmt_client: Client) 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     body = response.json()
-    assert set(body) == {"status", "uptime", "children", "pid"}
+    assert set(body) == {"status", "uptime", "children", "pid", "processes"}
     assert body["status"] == "ok"
     assert body["pid"] == os.getpid()
     assert body["children"] == 0
+    assert body["processes"] == {}
     assert isinstance(body["uptime"], int) and body["uptime"] >= 0
 
 
@@ -37,6 +38,7 @@ def test_healthz_reports_supervisor_and_live_children(mgmt_client: Client) -> No
         body = mgmt_client.get("/healthz").json()
     assert body["status"] == "ok"
     assert body["children"] == 2  # beat's pid is gone
+    assert body["processes"] == {"web": web.pid, "worker": worker.pid}
     assert body["pid"] == os.getpid()
     assert 3600 <= body["uptime"] <= 3660
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.models import Account
+from accounts.sync import AccountSyncLock
 from jmapsite.celery import app as celery_app
 from tests.jmapsite.processes import children, supervisor_state
 from tests.personas import Persona
@@ -79,7 +81,7 @@ def test_every_readme_metric_has_a_value(mgmt_client: Client, jmap_client: Clien
     jmap_call(jmap_client, alice, [["Core/echo", {"hello": True}, "0"], ["Nope/nothing", {}, "1"]])
     with children(1) as (worker,), supervisor_state(
         pid=os.getpid(), started=time.time() - 3600, children={"worker": worker.pid}
-    ):
+    ), sync_running(alice):
         samples, types = scrape(mgmt_client)
     names = {name for name, _ in samples}
     missing = set(README_METRICS) - names
@@ -129,15 +131,25 @@ def test_sync_age_per_account(mgmt_client: Client, alice: Persona, bob: Persona)
     assert 3600 <= value(samples, "jmap_account_last_sync_age_seconds", accountid="bob") <= 3610
 
 
-def test_workers_active_counts_live_worker_children(mgmt_client: Client) -> None:
-    with children(3) as (web, worker1, worker2), supervisor_state(
-        pid=os.getpid(),
-        started=time.time(),
-        children={"web": web.pid, "worker": worker1.pid, "worker-2": worker2.pid},
-    ):
-        assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 2
-        worker2.kill()
-        worker2.wait()
+@contextmanager
+def sync_running(persona: Persona) -> Iterator[AccountSyncLock]:
+    """Hold the persona's sync lock, as a worker running its sync does."""
+    lock = AccountSyncLock(account_id=persona.account.pk)
+    assert lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def test_workers_active_counts_running_syncs(mgmt_client: Client, alice: Persona, bob: Persona) -> None:
+    """Per-account sync workers: the sync locks held in the shared cache, by any
+    process (the scale-out version is tests/scaleout/test_metrics.py)."""
+    assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 0
+    with sync_running(alice):
+        assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 1
+        with sync_running(bob):
+            assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 2
         assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 1
     assert value(scrape(mgmt_client)[0], "jmap_backend_workers_active") == 0
 

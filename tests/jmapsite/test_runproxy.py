@@ -48,7 +48,7 @@ def test_both_ports_answer_and_management_is_loopback_only(running_proxy: ProxyP
     assert listening_addresses(running_proxy.jmap_port) == {"00000000"}  # 0.0.0.0
     health = httpx.get(running_proxy.mgmt_url + "/healthz").json()
     assert health["status"] == "ok"
-    assert health["children"] == 3  # web, worker, beat
+    assert health["children"] == 4  # web, worker, beat, IMAP IDLE listener
     assert health["pid"] == running_proxy.process.pid
     redirect = httpx.get(running_proxy.jmap_url + "/.well-known/jmap")
     assert redirect.status_code in (301, 302, 307, 308)
@@ -134,9 +134,9 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
     proxy = proxy_start(tmp_path / "data")
     proxy.wait_ready()
     state = httpx.get(proxy.mgmt_url + "/healthz").json()
-    assert state["children"] == 3
+    assert state["children"] == 4
     children = list(json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"].values())
-    assert len(children) == 3
+    assert len(children) == 4
     assert proxy.stop() == 0
     for pid in children:
         with pytest.raises(ProcessLookupError):

@@ -7,6 +7,7 @@ the filesystem broker in $JMAP_DATADIR. In scale-out, run web-only processes
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from argparse import ArgumentParser
 from typing import Any
@@ -16,7 +17,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from jmapsite.supervisor import ChildSpec, Supervisor, beat_argv, web_argv, worker_argv
+from jmapsite.supervisor import (
+    ChildSpec,
+    Supervisor,
+    beat_argv,
+    listener_argv,
+    supervisor_state_file,
+    web_argv,
+    worker_argv,
+)
 
 log = logging.getLogger("jmap.supervisor")
 
@@ -44,6 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--web-only", action="store_true", help="only the web process (scale-out)")
         parser.add_argument("--worker-only", action="store_true", help="only a Celery worker (scale-out)")
         parser.add_argument("--beat-only", action="store_true", help="only Celery beat (run exactly one)")
+        parser.add_argument(
+            "--listener-only", action="store_true", help="only the IMAP IDLE listener (--worker-only starts one too)"
+        )
         parser.add_argument("--no-setup", action="store_true", help="skip migrations and collectstatic")
         parser.add_argument("--worker-concurrency", type=int, default=4)
 
@@ -52,9 +64,9 @@ class Command(BaseCommand):
             raise CommandError("JMAP_PORT and JMAP_MGMT_PORT must differ")
         if not options["no_setup"]:
             self.prepare()
-        only = [k for k in ("web_only", "worker_only", "beat_only") if options[k]]
+        only = [k for k in ("web_only", "worker_only", "beat_only", "listener_only") if options[k]]
         if len(only) > 1:
-            raise CommandError("choose at most one of --web-only, --worker-only, --beat-only")
+            raise CommandError("choose at most one of --web-only, --worker-only, --beat-only, --listener-only")
         specs: list[ChildSpec] = []
         if not only or options["web_only"]:
             specs.append(
@@ -72,12 +84,16 @@ class Command(BaseCommand):
             specs.append(ChildSpec("worker", worker_argv(concurrency=options["worker_concurrency"])))
         if not only or options["beat_only"]:
             specs.append(ChildSpec("beat", beat_argv(datadir=settings.DATADIR)))
+        if not only or options["worker_only"] or options["listener_only"]:
+            specs.append(ChildSpec("listener", listener_argv()))
         if not only or options["web_only"]:
             self.stdout.write(
                 f"jmap-proxy: JMAP at {settings.BASEURL}/.well-known/jmap (port {settings.JMAP_PORT}), "
                 f"dashboard at http://{settings.JMAP_MGMT_HOST}:{settings.JMAP_MGMT_PORT}/"
             )
-        supervisor = Supervisor.for_specs(specs, state_file=settings.DATADIR / "run" / "supervisor.json")
+        # Role processes of scale-out may share the data directory: one state file each.
+        state_file = supervisor_state_file(datadir=settings.DATADIR, pid=os.getpid() if only else None)
+        supervisor = Supervisor.for_specs(specs, state_file=state_file)
         raise SystemExit(supervisor.run())
 
     def prepare(self) -> None:

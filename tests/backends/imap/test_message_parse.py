@@ -104,3 +104,95 @@ def test_bodystructure_helpers_never_raise(structure: object) -> None:
     mp.bodystructure_has_attachment(structure)
     mp.bodystructure_text_part(structure)
     mp.preview_value(structure)
+
+
+# -- the fast paths equal the email package -------------------------------------------
+def _fields_slow(text: str) -> dict[str, str]:
+    from email.parser import HeaderParser
+    from email.policy import compat32
+
+    fields: dict[str, str] = {}
+    for name, value in HeaderParser(policy=compat32).parsestr(text, headersonly=True).items():
+        fields.setdefault(name.strip().lower(), str(value)[: mp.HEADER_VALUE_MAX])
+    return fields
+
+
+_field_names = st.sampled_from(["Subject", "From", "to", "CC", "Message-ID", "X-A", "From ", "", " Subject", "Bad Name",
+                                "Reply-To", "date"])  # fmt: skip
+_field_values = st.text(alphabet=st.sampled_from(list("ab <>@.,:;\"\\()=?é\t \x00\x0b\x85\u2028")), max_size=20)
+_header_lines = st.lists(
+    st.one_of(
+        st.tuples(_field_names, _field_values).map(lambda nv: f"{nv[0]}:{nv[1]}"),
+        _field_values.map(lambda value: " " + value),  # continuation
+        _field_values.map(lambda value: "\t" + value),
+        st.sampled_from(["", "From someone Tue", "no colon here", ":no name"]),
+    ),
+    max_size=8,
+)
+
+
+@given(_header_lines, st.sampled_from(["\r\n", "\n", "\r"]), st.booleans())
+def test_header_fields_fast_path_equals_email_parser(lines: list[str], newline: str, final: bool) -> None:
+    text = newline.join(lines) + (newline if final else "")
+    fast = mp._fields_fast(text)
+    if newline == "\r\n":
+        assert fast is not None
+    if fast is not None:
+        assert fast == _fields_slow(text)
+
+
+_local = st.text(alphabet=st.sampled_from(list("abz09._-+=é")), min_size=1, max_size=6)
+_address_like = st.lists(
+    st.one_of(
+        st.tuples(_local, _local).map(lambda pair: f"{pair[0]}@{pair[1]}"),
+        st.tuples(_local, _local, _local).map(lambda t: f"{t[0]} {t[1]} <{t[1]}@{t[2]}>"),
+        st.tuples(st.text(alphabet=st.sampled_from(list("ab ,.'é<>@()\\:;")), max_size=8), _local).map(
+            lambda pair: f'"{pair[0]}" <{pair[1]}@x.test>'
+        ),
+        st.tuples(_local, _local).map(lambda pair: f"<{pair[0]}@{pair[1]}>"),
+        st.text(alphabet=st.sampled_from(list("ab @.<>\",;:()\\[]=?\r\n\t")), max_size=10),
+    ),
+    min_size=1,
+    max_size=4,
+).flatmap(lambda items: st.sampled_from([",", ", ", " ,\r\n ", ",,"]).map(lambda sep: sep.join(items)))
+
+
+@given(_address_like)
+def test_addresses_fast_path_equals_getaddresses(value: str) -> None:
+    import email.utils
+
+    fast = mp._addresses_fast(value)
+    if fast is not None:
+        assert fast == email.utils.getaddresses([value])
+
+
+def test_addresses_fast_path_takes_the_usual_shapes() -> None:
+    value = '"Dave O\'Brien" <dave@example.com>, Bob Chen <bob@example.org>,\r\n carol@example.net, <d@e.f>'
+    assert mp._addresses_fast(value) == [
+        ("Dave O'Brien", "dave@example.com"), ("Bob Chen", "bob@example.org"), ("", "carol@example.net"),
+        ("", "d@e.f"),
+    ]  # fmt: skip
+    assert mp._addresses_fast("Group: a@b;") is None and mp._addresses_fast("=?utf-8?q?x?= <a@b>") is None
+
+
+@given(st.one_of(
+    st.datetimes(min_value=dt.datetime(1000, 1, 1), max_value=dt.datetime(9999, 1, 1)).flatmap(
+        lambda moment: st.sampled_from(["+0000", "-0000", "+0200", "-0530", "+9999", "-0099"]).map(
+            lambda zone: moment.strftime("%a, %d %b %Y %H:%M:%S ") + zone)),
+    st.sampled_from(["Thu, 31 Feb 2020 23:26:49 +0000", "1 Jan 2020 00:00:00 +0100", "Thu, 31 Dec 0099 23:26:49 +0000",
+                     "Thu, 31 Dec 2020 24:26:49 +0000", "Thu, 31 Dec 2020 23:26 +0000", "31 dec 2020 23:26:49 +0000"]),
+))  # fmt: skip
+def test_date_fast_path_equals_email_utils(text: str) -> None:
+    import email.utils
+
+    fast = mp._date_fast(text)
+    if fast is not None:
+        slow = email.utils.parsedate_to_datetime(text)
+        assert fast == slow and fast.utcoffset() == slow.utcoffset()
+
+
+@given(st.text(max_size=30))
+def test_unfold_fast_path_equals_the_regex(value: str) -> None:
+    import re
+
+    assert mp.unfold(value) == re.sub(r"\s+", " ", value.replace("\r", "").replace("\n", "")).strip()

@@ -7,12 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.jmapcore.push.clients import QUIET_WAIT, PushPerson, eventsource, foreign_process_write, person_add
-from tests.jmapcore.push.redis_server import redis_url  # noqa: F401  (fixture)
 from tests.servers.proxy import ProxyProcess, proxy_start
 
 
 @pytest.fixture(scope="module")
-def redis_proxy(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ProxyProcess]:  # noqa: F811
+def redis_proxy(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ProxyProcess]:
     proxy = proxy_start(tmp_path_factory.mktemp("push-redis-proxy"), extra_env={"REDIS_URL": redis_url})
     try:
         proxy.wait_ready()
@@ -39,7 +38,7 @@ def test_api_write_through_redis(carol: PushPerson) -> None:
     assert change["changed"] == {carol.account_ids[1]: {"Identity": new_state}}
 
 
-def test_other_process_write_through_redis(redis_proxy: ProxyProcess, redis_url: str, carol: PushPerson) -> None:  # noqa: F811
+def test_other_process_write_through_redis(redis_proxy: ProxyProcess, redis_url: str, carol: PushPerson) -> None:
     with eventsource(carol, types="Mailbox") as stream:
         foreign_process_write(redis_proxy, carol.account_id, "Mailbox,Email", extra_env={"REDIS_URL": redis_url})
         change = stream.next_state()
@@ -47,7 +46,7 @@ def test_other_process_write_through_redis(redis_proxy: ProxyProcess, redis_url:
     assert change["changed"] == {carol.account_id: {"Mailbox": change["changed"][carol.account_id]["Mailbox"]}}
 
 
-def test_groups_are_per_account(redis_proxy: ProxyProcess, redis_url: str, carol: PushPerson, dave: PushPerson) -> None:  # noqa: F811
+def test_groups_are_per_account(redis_proxy: ProxyProcess, redis_url: str, carol: PushPerson, dave: PushPerson) -> None:
     with eventsource(dave) as stream:
         carol.identity_create()
         foreign_process_write(redis_proxy, carol.account_id, "Mailbox", extra_env={"REDIS_URL": redis_url})
