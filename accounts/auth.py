@@ -42,6 +42,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.module_loading import import_string
 
 from accounts.models import Account, ApiToken, Pool
+from accounts.password_memo import password_memo_matches, password_memo_remember
 from accounts.ratelimit import client_address, failure_record, failures_blocked
 
 logger = logging.getLogger(__name__)
@@ -216,8 +217,14 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     if pool is None or not is_password_usable(pool.password_hash):
         make_password(password)  # same cost as a real check: no timing oracle for logins
         ok = False
+    elif password_memo_matches(login=login, password=password, password_hash=pool.password_hash):
+        ok = True  # verified against this very hash moments ago (accounts.password_memo)
     else:
         ok = check_password(password, pool.password_hash, setter=_rehash_setter(pool))
+        if ok:
+            # The setter may have upgraded the hash: remember what is stored now.
+            stored = Pool.objects.filter(pk=pool.pk).values_list("password_hash", flat=True).first() or ""
+            password_memo_remember(login=login, password=password, password_hash=stored)
     if not ok:
         failure_record(address=address, login=login)
         logger.info("failed password login from %s", address or "unknown address")

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import quote
 
-from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
@@ -23,7 +22,7 @@ from accounts.auth import AuthenticationFailed, authenticate_request, pool_accou
 from accounts.models import Account
 from jmapcore import blobs, limits
 from jmapcore.api import authentication_failed_response, problem_response
-from jmapcore.concurrency import SLOT_TTL, Slot, slot_acquire, slot_release
+from jmapcore.concurrency import SLOT_TTL, Slot, slot_acquire, slot_release, slot_renew
 from jmapcore.protocol.errors import RequestError
 from jmapsite.metrics import HTTP_REQUESTS
 
@@ -74,7 +73,7 @@ class _SlotKeepingReader:
 
     def read(self, size: int = -1) -> bytes:
         if time.monotonic() - self._renewed_at >= SLOT_RENEW_SECONDS:
-            cache.touch(self._slot.key, SLOT_TTL)
+            slot_renew(slot=self._slot)
             self._renewed_at = time.monotonic()
         return self._request.read(size)
 

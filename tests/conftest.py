@@ -2,6 +2,10 @@
 one plugin module each, started on 127.0.0.1 by the suite itself."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 pytest_plugins = [
     "tests.servers.ports",
     "tests.servers.dovecot",
@@ -13,3 +17,16 @@ pytest_plugins = [
     "tests.servers.tcp_relay",
     "tests.personas",
 ]
+
+
+@pytest.fixture(autouse=True)
+def local_slots_clear() -> Iterator[None]:
+    """Process-local concurrency slots outlive a test's database: start every
+    test with none held (jmapcore.concurrency.LocalSlots)."""
+    from jmapcore.concurrency import LOCAL, slot_store
+
+    store = slot_store(LOCAL)
+    clear = getattr(store, "clear", None)
+    if clear is not None:
+        clear()
+    yield
