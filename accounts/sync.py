@@ -280,12 +280,20 @@ def _pending_seconds() -> int:
     return max(300, 10 * int(settings.JMAP_SYNC_INTERVAL))
 
 
+# The fraction of JMAP_SYNC_INTERVAL by which an account may be early and still be due.
+DUE_SLACK = 0.25
+
+
 def accounts_sync_due(*, now: datetime) -> int:
     """Queue a sync for every account of an active pool that has neither synced
     nor failed within JMAP_SYNC_INTERVAL seconds before `now`. An account
     already queued (and not yet started) is not queued again. Returns how many
     syncs were queued."""
-    cutoff = now - timedelta(seconds=int(settings.JMAP_SYNC_INTERVAL))
+    interval = int(settings.JMAP_SYNC_INTERVAL)
+    # A sync that finished just after the previous beat tick is a little less
+    # than one interval old at this tick; without slack it would wait a second
+    # interval, and accounts would sync every 2 x JMAP_SYNC_INTERVAL.
+    cutoff = now - timedelta(seconds=interval * (1 - DUE_SLACK))
     due = (
         Account.objects.filter(pool__is_active=True)
         .filter(Q(last_sync_at__isnull=True) | Q(last_sync_at__lt=cutoff))

@@ -12,6 +12,7 @@ from typing import Any
 from jmapcore.context import CallContext
 from jmapcore.datatypes.base import DataType, Property
 from jmapcore.datatypes.standard import register_standard_methods
+from jmapcore.mail import blob_references  # noqa: F401  (registers Blob/lookup finders)
 from jmapcore.mail.capability import MAIL_CAPABILITY
 from jmapcore.mail.email_get import CACHED, email_get
 from jmapcore.mail.email_parse import email_parse

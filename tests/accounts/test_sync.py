@@ -304,6 +304,19 @@ def test_sync_due_queues_again_once_the_queued_sync_ran(
     assert accounts_sync_due(now=timezone.now() + timedelta(seconds=61)) == 1
 
 
+def test_an_account_synced_just_after_the_last_tick_is_due_at_the_next(
+    bob: Persona, settings: Settings, empty_queue: None
+) -> None:
+    """Beat ticks every interval; a sync that ended a moment after one tick is
+    slightly less than an interval old at the next and must still run then."""
+    settings.JMAP_SYNC_INTERVAL = 30
+    now = timezone.now()
+    Account.objects.filter(pk=bob.account.pk).update(last_sync_at=now - timedelta(seconds=12))
+    assert accounts_sync_due(now=now) == 0
+    Account.objects.filter(pk=bob.account.pk).update(last_sync_at=now - timedelta(seconds=29))
+    assert accounts_sync_due(now=now) == 1
+
+
 def test_sync_due_task_runs_the_service(bob: Persona, celery_eager: None, settings: Settings) -> None:
     from accounts.tasks import accounts_sync_due_task
 

@@ -132,12 +132,15 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
     from tests.servers.proxy import proxy_start
 
     proxy = proxy_start(tmp_path / "data")
-    proxy.wait_ready()
-    state = httpx.get(proxy.mgmt_url + "/healthz").json()
-    assert state["children"] == 4
-    children = list(json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"].values())
-    assert len(children) == 4
-    assert proxy.stop() == 0
+    try:
+        proxy.wait_ready()
+        state = httpx.get(proxy.mgmt_url + "/healthz").json()
+        assert state["children"] == 4
+        children = list(json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"].values())
+        assert len(children) == 4
+    finally:
+        stopped = proxy.stop()
+    assert stopped == 0
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
