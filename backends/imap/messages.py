@@ -33,9 +33,13 @@ moved by another client (expunged in A, new in B) as the same Email:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from django.utils import timezone
@@ -44,7 +48,7 @@ from imapclient import IMAPClient
 from accounts.models import Account
 from backends.base import BackendError
 from backends.imap import message_parse as mp
-from backends.imap.connection import KIND
+from backends.imap.connection import KIND, imap_close
 from backends.imap.message_store import (
     FetchedMessage,
     flags_apply,
@@ -54,6 +58,7 @@ from backends.imap.message_store import (
     mailbox_counts_save,
     messages_store,
 )
+from backends.imap.pool import imap_account_open
 from backends.imap.sync_commands import (
     Capabilities,
     FolderStatus,
@@ -308,7 +313,7 @@ def message_from_fetch(*, uid: int, data: dict[bytes, Any], preview: str | None 
     )
 
 
-def _previews_fetch(ctx: SyncContext, fetched: dict[int, dict[bytes, Any]]) -> dict[int, str]:
+def _previews_fetch(client: IMAPClient, fetched: dict[int, dict[bytes, Any]]) -> dict[int, str]:
     """Without PREVIEW: a partial fetch of each message's first text part, one
     UID FETCH per distinct section number."""
     by_section: dict[str, list[int]] = {}
@@ -321,13 +326,208 @@ def _previews_fetch(ctx: SyncContext, fetched: dict[int, dict[bytes, Any]]) -> d
     previews: dict[int, str] = {}
     for section, uids in by_section.items():
         answer = uid_fetch(
-            client=ctx.client, uids=sequence_set_format(uids), items=[f"BODY.PEEK[{section}]<0.{PARTIAL_OCTETS}>"]
+            client=client, uids=sequence_set_format(uids), items=[f"BODY.PEEK[{section}]<0.{PARTIAL_OCTETS}>"]
         )
         for uid, data in answer.items():
             raw = next((value for key, value in data.items() if key.startswith(b"BODY[")), None)
             if uid in parts:
                 previews[uid] = mp.preview_from_part(raw if isinstance(raw, bytes) else None, parts[uid])
     return previews
+
+
+def _messages_parse(
+    client: IMAPClient, caps: Capabilities, fetched: dict[int, dict[bytes, Any]]
+) -> list[FetchedMessage]:
+    previews = {} if caps.preview else _previews_fetch(client, fetched)
+    default = None if caps.preview else ""
+    return [
+        message_from_fetch(uid=uid, data=data, preview=previews.get(uid, default)) for uid, data in fetched.items()
+    ]
+
+
+Batches = Iterator[tuple[list[int], list[FetchedMessage]]]
+
+
+@contextmanager
+def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]]) -> Iterator[Batches | None]:
+    """The batches fetched and parsed in this process; None when the folder's
+    UIDVALIDITY changed since step 1."""
+    selected = folder_examine(client=ctx.client, caps=ctx.caps, name=work.mailbox.imap_name)
+    if selected.uidvalidity and selected.uidvalidity != work.mailbox.uidvalidity:
+        yield None  # changed since step 1: the next sync resets the folder
+        return
+    items = _fetch_items(ctx.caps)
+    # While batch n is parsed and stored, the UID FETCH of batch n + 1 runs on
+    # a helper thread (waiting on the socket releases the GIL, and the server
+    # works in its own process). The connection is only ever used by one
+    # thread at a time: the next fetch starts once batch n's previews are in.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
+        pending: Future[dict[int, dict[bytes, Any]]] | None = None
+
+        def stream() -> Batches:
+            nonlocal pending
+            pending = pool.submit(uid_fetch, client=ctx.client, uids=sequence_set_format(batches[0]), items=items)
+            for number, batch in enumerate(batches, start=1):
+                assert pending is not None
+                fetched = pending.result()
+                pending = None
+                previews = {} if ctx.caps.preview else _previews_fetch(ctx.client, fetched)
+                if number < len(batches):
+                    pending = pool.submit(
+                        uid_fetch, client=ctx.client, uids=sequence_set_format(batches[number]), items=items
+                    )
+                default = None if ctx.caps.preview else ""
+                yield batch, [
+                    message_from_fetch(uid=uid, data=data, preview=previews.get(uid, default))
+                    for uid, data in fetched.items()
+                ]
+
+        try:
+            yield stream()
+        finally:
+            if pending is not None:
+                # Never leave a command half-read on the connection (it goes back to the pool).
+                wait([pending])
+
+
+# A folder with more new messages than this is fetched and parsed by a child
+# process (see _batches_child); fewer are not worth a fork and a login.
+PROCESS_THRESHOLD = 2000
+# How long a stopping child may take to notice the closed pipe before it is killed.
+CHILD_STOP_SECONDS = 3.0
+
+# One message as the child sends it: FetchedMessage's fields in order, with the
+# headers as a tuple of ParsedHeaders' fields (plain tuples pickle far faster
+# than dataclass instances).
+_HEADER_FIELDS = tuple(item.name for item in fields(mp.ParsedHeaders))
+
+
+def _zone_plain(value: Any) -> Any:
+    """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
+    FixedOffset does not survive pickling. Other values as they are."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
+        offset = value.utcoffset()
+        if offset is not None:
+            return value.replace(tzinfo=dt.timezone(offset))
+    return value
+
+
+def _message_pack(message: FetchedMessage) -> tuple[Any, ...]:
+    headers = message.headers
+    return (
+        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size,
+        tuple([_zone_plain(getattr(headers, name)) for name in _HEADER_FIELDS]), message.preview,
+        message.has_attachment, message.email_id, message.thread_id,
+    )  # fmt: skip
+
+
+def _message_unpack(row: tuple[Any, ...]) -> FetchedMessage:
+    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id = row
+    return FetchedMessage(
+        uid=uid, flags=flags, modseq=modseq, received_at=received_at, size=size,
+        headers=mp.ParsedHeaders(*headers), preview=preview, has_attachment=has_attachment,
+        email_id=email_id, thread_id=thread_id,
+    )  # fmt: skip
+
+
+def _child_run(sender: Connection, account: Account, caps: Capabilities, name: str, batches: list[list[int]]) -> None:
+    """The child process: its own connection; EXAMINE, then per batch UID FETCH
+    and parsing; sends ("selected", uidvalidity), ("batch", rows)..., ("done",
+    None) or ("error", (message, permanent, kind)). Never touches the database."""
+    client: IMAPClient | None = None
+    try:
+        client = imap_account_open(account=account)
+        client._imap.debug = 0
+        selected = folder_examine(client=client, caps=caps, name=name)
+        sender.send(("selected", selected.uidvalidity))
+        items = _fetch_items(caps)
+        for batch in batches:
+            fetched = uid_fetch(client=client, uids=sequence_set_format(batch), items=items)
+            sender.send(("batch", [_message_pack(message) for message in _messages_parse(client, caps, fetched)]))
+        sender.send(("done", None))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent stopped reading (it stopped the sync)
+    except BackendError as error:
+        _child_send_quietly(sender, ("error", (error.message, error.permanent, error.kind)))
+    except BaseException as error:  # everything must reach the parent as a BackendError
+        _child_send_quietly(sender, ("error", (f"fetch process failed: {error!r}", False, KIND)))
+    finally:
+        if client is not None:
+            imap_close(client)
+        sender.close()
+
+
+def _child_send_quietly(sender: Connection, message: tuple[str, Any]) -> None:
+    try:
+        sender.send(message)
+    except OSError:
+        pass
+
+
+def _child_stop(process: BaseProcess) -> None:
+    """Reap the child; one that does not finish on its own (it notices the
+    closed pipe at its next send) is terminated, then killed."""
+    process.join(CHILD_STOP_SECONDS)
+    if process.is_alive():
+        process.terminate()
+        process.join(CHILD_STOP_SECONDS)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    process.close()
+
+
+def _child_receive(receiver: Connection) -> tuple[str, Any]:
+    try:
+        kind, value = receiver.recv()
+    except Exception as error:  # EOF (the child died), or what it sent does not unpickle
+        raise BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND) from None
+    if kind == "error":
+        message, permanent, error_kind = value
+        raise BackendError(message, permanent=permanent, kind=error_kind)
+    return kind, value
+
+
+@contextmanager
+def _batches_child(ctx: SyncContext, work: FolderWork, batches: list[list[int]]) -> Iterator[Batches | None]:
+    """The batches fetched and parsed by a forked child process with its own
+    IMAP connection, streamed over a pipe as tuples; this process only threads
+    and stores them (the parsing no longer shares its GIL). The child is
+    always reaped, also when the caller stops early or fails."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child_run, args=(sender, ctx.account, ctx.caps, work.mailbox.imap_name, batches),
+        name=f"imap-fetch-{ctx.account.pk}", daemon=True,
+    )  # fmt: skip
+    try:
+        process.start()
+    except BaseException:
+        receiver.close()
+        sender.close()
+        raise
+    sender.close()  # the child's end: once the child exits, recv() sees EOF
+    try:
+        _kind, uidvalidity = _child_receive(receiver)
+        if uidvalidity and uidvalidity != work.mailbox.uidvalidity:
+            yield None  # changed since step 1: the next sync resets the folder
+            return
+
+        def stream() -> Batches:
+            for batch in batches:
+                kind, rows = _child_receive(receiver)
+                if kind != "batch":
+                    raise BackendError(f"the fetch process sent {kind!r} early", permanent=False, kind=KIND)
+                yield batch, [_message_unpack(row) for row in rows]
+
+        yield stream()
+    finally:
+        receiver.close()
+        _child_stop(process)
+
+
+def _fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _progress_write(ctx: SyncContext) -> None:
@@ -343,54 +543,28 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
         return 0
     stored = 0
     if work.to_fetch:
-        selected = folder_examine(client=ctx.client, caps=ctx.caps, name=mailbox.imap_name)
-        if selected.uidvalidity and selected.uidvalidity != mailbox.uidvalidity:
-            return 0  # changed since step 1: the next sync resets the folder
-        items = _fetch_items(ctx.caps)
         batches = [work.to_fetch[start : start + ctx.batch_size] for start in range(0, len(work.to_fetch),
                                                                                     ctx.batch_size)]  # fmt: skip
-        # While batch n is parsed and stored, the UID FETCH of batch n + 1 runs on
-        # a helper thread (waiting on the socket releases the GIL, and the server
-        # works in its own process). The connection is only ever used by one
-        # thread at a time: the next fetch starts once batch n's previews are in.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
-            pending: Future[dict[int, dict[bytes, Any]]] | None = None
-            try:
-                if not ctx.keep_going():
+        in_child = len(work.to_fetch) > PROCESS_THRESHOLD and _fork_available()
+        with (_batches_child if in_child else _batches_local)(ctx, work, batches) as stream:
+            if stream is None:
+                return 0
+            if not ctx.keep_going():
+                raise SyncStopped
+            for number, (batch, messages) in enumerate(stream, start=1):
+                if number > 1 and not ctx.keep_going():
                     raise SyncStopped
-                pending = pool.submit(uid_fetch, client=ctx.client, uids=sequence_set_format(batches[0]), items=items)
-                for number, batch in enumerate(batches, start=1):
-                    assert pending is not None
-                    fetched = pending.result()
-                    pending = None
-                    previews = {} if ctx.caps.preview else _previews_fetch(ctx, fetched)
-                    if number < len(batches):
-                        pending = pool.submit(
-                            uid_fetch, client=ctx.client, uids=sequence_set_format(batches[number]), items=items
-                        )
-                    messages = [
-                        message_from_fetch(
-                            uid=uid, data=data, preview=previews.get(uid, "" if not ctx.caps.preview else None)
-                        )
-                        for uid, data in fetched.items()
-                    ]
-                    if number > 1 and not ctx.keep_going():
-                        raise SyncStopped
-                    with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
-                        stored += messages_store(
-                            account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
-                            orphans_possible=ctx.orphans_possible,
-                        )
-                        if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(
-                            mailboxes=[mailbox], modseq=modseq
-                        ):
-                            _touch_mailbox_state(ctx, modseq)
-                    ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
-                    _progress_write(ctx)
-            finally:
-                if pending is not None:
-                    # Never leave a command half-read on the connection (it goes back to the pool).
-                    wait([pending])
+                with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
+                    stored += messages_store(
+                        account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
+                        orphans_possible=ctx.orphans_possible,
+                    )
+                    if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(
+                        mailboxes=[mailbox], modseq=modseq
+                    ):
+                        _touch_mailbox_state(ctx, modseq)
+                ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
+                _progress_write(ctx)
     counts = mailbox_counts_compute(mailboxes=[mailbox])
     if counts:
         with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:

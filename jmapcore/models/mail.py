@@ -88,7 +88,10 @@ class Email(JmapObject):
 
     jmap_type: ClassVar[str] = "Email"
 
-    thread_id = models.CharField(max_length=255, db_index=True)
+    # Every Email query filters by account: the (account, ...) indexes below
+    # serve them, a single-column account index would only cost inserts.
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False)
+    thread_id = models.CharField(max_length=255)
     blob_id = models.CharField(max_length=255, help_text="blob id of the raw message")
     imap_object_id = models.CharField(max_length=255, blank=True, default="", help_text="RFC 8474 EMAILID")
     imap_thread_id = models.CharField(max_length=255, blank=True, default="", help_text="RFC 8474 THREADID")
@@ -96,7 +99,7 @@ class Email(JmapObject):
     keywords = models.JSONField(default=dict, blank=True, help_text="{keyword: true}, lowercase")
 
     size = models.BigIntegerField(default=0)
-    received_at = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     # The Date header's own UTC offset in minutes: sentAt keeps it (RFC 8621 §4.1.2.4 Date).
     sent_at_offset = models.SmallIntegerField(null=True, blank=True)
@@ -126,6 +129,8 @@ class Email(JmapObject):
             *JmapObject.Meta.indexes,
             models.Index(fields=["account", "received_at"], name="email_account_received_idx"),
             models.Index(fields=["account", "imap_object_id"], name="email_account_objectid_idx"),
+            # Thread emailIds (jmapcore/methods/thread.py), collapseThreads, thread keyword filters.
+            models.Index(fields=["account", "thread_id"], name="email_account_thread_idx"),
         ]
 
     def __str__(self) -> str:
@@ -136,7 +141,8 @@ class MailboxMessage(models.Model):
     """One message on the server: a UID in a folder, and the Email it shows as."""
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the (mailbox, uid) constraint and (mailbox, ...) indexes lead with it.
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages", db_index=False)
     email = models.ForeignKey(Email, on_delete=models.CASCADE, related_name="locations")
     uid = models.BigIntegerField()
     flags = models.JSONField(default=list, blank=True, help_text="IMAP flags as the server reported them")

@@ -1,0 +1,177 @@
+"""A large initial fetch runs in a forked child process (backends.imap.messages
+PROCESS_THRESHOLD): it yields exactly the cache the in-process path yields,
+stays resumable, surfaces the child's failures as BackendError and always
+reaps the child."""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from typing import Any
+
+import pytest
+
+from accounts.models import Account
+from accounts.sync import AccountSyncLock
+from backends.base import BackendError
+from backends.imap import messages
+from backends.imap.messages import SyncStopped
+from jmapcore.models.mail import Email, Mailbox, MailboxMessage, Thread, ThreadRef
+from tests.backends.imap.conftest import Mailstore, message
+
+COUNT = 2400
+THRESHOLD = 500
+BATCH = 300
+
+
+class LockLostAfter(AccountSyncLock):
+    def __init__(self, *, account_id: int, batches: int) -> None:
+        super().__init__(account_id=account_id)
+        self.batches = batches
+        self.extended = 0
+
+    def extend(self) -> bool:
+        self.extended += 1
+        return self.extended <= self.batches and super().extend()
+
+
+def _seed(mail: Mailstore) -> None:
+    start = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with mail.client() as client:
+        client.create_folder("Archive")
+        for folder, count in (("INBOX", COUNT), ("Archive", THRESHOLD // 2)):
+            chunk: list[Any] = []
+            for number in range(count):
+                root = f"<t{number // 4}.{folder}@example.test>"
+                first = number % 4 == 0
+                chunk.append(
+                    {
+                        "msg": message(
+                            f"{'' if first else 'Re: '}Topic {number // 4} é",
+                            message_id=root if first else f"<m{number}.{folder}@example.test>",
+                            in_reply_to=None if first else root,
+                            references=None if first else root,
+                            date=start + dt.timedelta(minutes=number),
+                            to=f"Alice <alice@example.test>, =?utf-8?q?Ren=C3=A9?= <rene{number % 7}@example.test>",
+                            body=f"Body of message {number}\r\n",
+                        ),
+                        "flags": (b"\\Seen",) if number % 3 else (),
+                        "date": start + dt.timedelta(minutes=number),
+                    }
+                )
+                if len(chunk) == 200:
+                    client.multiappend(folder, chunk)
+                    chunk = []
+            if chunk:
+                client.multiappend(folder, chunk)
+
+
+def _cache(account: Account) -> dict[str, Any]:
+    """The account's cache without its random ids: per (folder, uid) the Email's
+    values, threads as groups of (folder, uid), the mailbox counts."""
+    names = dict(Mailbox.objects.filter(account=account).values_list("jmap_id", "imap_name"))
+    skip = {"id", "jmap_id", "thread_id", "blob_id", "updated_at", "created_modseq", "updated_modseq", "account"}
+    fields = [field.attname for field in Email._meta.concrete_fields if field.name not in skip]
+    emails: dict[tuple[str, int], Any] = {}
+    threads: dict[str, set[tuple[str, int]]] = {}
+    for location in MailboxMessage.objects.filter(account=account).select_related("email", "mailbox"):
+        key = (location.mailbox.imap_name, location.uid)
+        email = location.email
+        values = {name: getattr(email, name) for name in fields}
+        values["mailbox_ids"] = sorted(names[box] for box in email.mailbox_ids)
+        values["location"] = (location.flags, location.is_unread, location.received_at, location.thread_id == email.thread_id)
+        emails[key] = values
+        threads.setdefault(email.thread_id, set()).add(key)
+    boxes = {
+        box.imap_name: (box.total_emails, box.unread_emails, box.total_threads, box.unread_threads, box.synced_uid)
+        for box in Mailbox.objects.filter(account=account, destroyed=False)
+    }
+    return {
+        "emails": emails,
+        "threads": sorted(sorted(group) for group in threads.values()),
+        "boxes": boxes,
+        "thread_rows": Thread.objects.filter(account=account, destroyed=False).count(),
+    }
+
+
+def _cache_drop(mail: Mailstore) -> None:
+    account = mail.account
+    MailboxMessage.objects.filter(account=account).delete()
+    for model in (Email, Thread, ThreadRef, Mailbox):
+        model.objects.filter(account=account).delete()
+    Account.objects.filter(pk=account.pk).update(sync_progress={})
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    used: list[str] = []
+    original = messages._batches_child
+
+    def spy(ctx: Any, work: Any, batches: Any) -> Any:
+        used.append(work.mailbox.imap_name)
+        return original(ctx, work, batches)
+
+    monkeypatch.setattr(messages, "_batches_child", spy)
+    return used
+
+
+def test_the_child_process_path_yields_the_same_cache(alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(alice_mail)
+    used = _spy(monkeypatch)
+    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", 10**9)
+    alice_mail.sync(batch_size=BATCH)
+    assert used == []
+    in_process = _cache(alice_mail.account)
+    assert len(in_process["emails"]) == COUNT + THRESHOLD // 2
+
+    _cache_drop(alice_mail)
+    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    alice_mail.sync(batch_size=BATCH)
+    assert used == ["INBOX"]  # Archive has fewer than THRESHOLD: in-process
+    assert _cache(alice_mail.account) == in_process
+    assert multiprocessing.active_children() == []
+
+
+def test_a_child_sync_that_lost_its_lock_stops_reaps_the_child_and_resumes(
+    alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(alice_mail)
+    used = _spy(monkeypatch)
+    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    lock = LockLostAfter(account_id=alice_mail.account.pk, batches=2)
+    assert lock.acquire()
+    with pytest.raises(SyncStopped):
+        alice_mail.sync(lock=lock, batch_size=BATCH)
+    lock.release()
+    assert multiprocessing.active_children() == []
+    assert used == ["INBOX"]
+    # Two batches, newest first, are in; the folder is not marked as synced.
+    assert alice_mail.uids("INBOX") == list(range(COUNT - 2 * BATCH + 1, COUNT + 1))
+    assert alice_mail.mailbox("INBOX").synced_uid == 0
+
+    alice_mail.sync(batch_size=BATCH)
+    assert alice_mail.uids("INBOX") == list(range(1, COUNT + 1))
+    assert alice_mail.mailbox("INBOX").synced_uid == COUNT
+    assert Email.objects.filter(account=alice_mail.account, destroyed=False).count() == COUNT + THRESHOLD // 2
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed(alice_mail)
+    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    fetch = messages.uid_fetch
+    calls = {"n": 0}
+
+    def failing_fetch(**kwargs: Any) -> Any:  # runs in the child: its counter is its own
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise BackendError("connection lost", permanent=False, kind="imap")
+        return fetch(**kwargs)
+
+    monkeypatch.setattr(messages, "uid_fetch", failing_fetch)
+    with pytest.raises(BackendError, match="connection lost"):
+        alice_mail.sync(batch_size=BATCH)
+    assert multiprocessing.active_children() == []
+    # What arrived before the failure is kept, and the next sync completes.
+    assert len(alice_mail.uids("INBOX")) == 2 * BATCH
+    monkeypatch.setattr(messages, "uid_fetch", fetch)
+    alice_mail.sync(batch_size=BATCH)
+    assert alice_mail.uids("INBOX") == list(range(1, COUNT + 1))
