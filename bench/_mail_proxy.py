@@ -30,7 +30,7 @@ def main() -> None:
     def loopback_web_argv(**kwargs: Any) -> list[str]:
         return original(**{**kwargs, "jmap_host": "127.0.0.1"})
 
-    runproxy.web_argv = loopback_web_argv  # type: ignore[assignment]
+    runproxy.web_argv = loopback_web_argv
     call_command("runproxy", *sys.argv[1:])
 
 

@@ -52,8 +52,6 @@ def _timed(owner: object, attribute: str, label: str) -> None:
 def phases_install() -> None:
     """Where the initial sync's time goes, without a profiler's distortion: wall
     time of the big steps, at their call sites (module globals)."""
-    from django.db.models.query import QuerySet
-
     from backends.imap import message_parse, message_store, messages, sync_commands
 
     _timed(sync_commands, "parse_fetch_response", "IMAP FETCH parse (imapclient parse_fetch_response)")
@@ -63,17 +61,6 @@ def phases_install() -> None:
     _timed(messages, "messages_store", "messages_store (DB writes + threading)")
     _timed(message_store, "threads_assign", "threads_assign")
     _timed(message_store, "threads_apply", "threads_apply (Thread + ThreadRef writes)")
-    original_bulk_create = QuerySet.bulk_create
-
-    def bulk_create(self: QuerySet, objs: object, *args: object, **kwargs: object) -> object:
-        begin = time.perf_counter()
-        try:
-            return original_bulk_create(self, objs, *args, **kwargs)
-        finally:
-            label = f"bulk_create {self.model.__name__}"
-            PHASES[label] = PHASES.get(label, 0.0) + time.perf_counter() - begin
-
-    QuerySet.bulk_create = bulk_create  # type: ignore[method-assign]
 
 
 def main() -> None:
@@ -107,13 +94,14 @@ def main() -> None:
 
     # IMAP commands sent, counted at imaplib's single entry point.
     sent = [0]
-    original_command = imaplib.IMAP4._command
+    entry_point = "_command"
+    original_command = getattr(imaplib.IMAP4, entry_point)
 
     def counting_command(self: imaplib.IMAP4, name: str, *args: object) -> object:
         sent[0] += 1
         return original_command(self, name, *args)
 
-    imaplib.IMAP4._command = counting_command  # type: ignore[method-assign]
+    setattr(imaplib.IMAP4, entry_point, counting_command)
 
     if not opts.profile:
         phases_install()

@@ -29,6 +29,7 @@ Everything started here is stopped on exit, Ctrl-C or error.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -230,9 +231,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server, seed = seeded_dovecot()
-        cleanups.append(
-            lambda: (server.stop(), None if opts.keep else shutil.rmtree(server.directory, ignore_errors=True))
-        )
+        def dovecot_cleanup() -> None:
+            server.stop()
+            if not opts.keep:
+                shutil.rmtree(server.directory, ignore_errors=True)
+
+        cleanups.append(dovecot_cleanup)
         if seed.cached:
             print(f"seeding: cached maildir linked in {seed.restore_seconds:.1f} s "
                   f"(seeding itself took {seed.seconds:.1f} s when first run)")
@@ -252,7 +256,7 @@ def main() -> None:
             datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-mail-"))
             datadirs.append(datadir)
             if not opts.keep:
-                cleanups.append(lambda d=datadir: shutil.rmtree(d, ignore_errors=True))
+                cleanups.append(functools.partial(shutil.rmtree, datadir, ignore_errors=True))
             last = run == opts.runs - 1
             result = sync_run(server.host, server.imap_port, datadir, noop=opts.noop,
                               profile=opts.profile if last else "")

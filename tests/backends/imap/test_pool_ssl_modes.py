@@ -29,7 +29,9 @@ def account(db: None, dovecot_tls_trust: DovecotServer) -> Iterator[Account]:
 @pytest.mark.parametrize("mode", [SslMode.PLAIN, SslMode.PLAIN_ALIAS, SslMode.TLS, SslMode.STARTTLS])
 def test_every_mode_logs_in(account: Account, dovecot_tls_trust: DovecotServer, mode: int) -> None:
     account.imap_ssl = mode
-    account.imap_port = dovecot_tls_trust.imaps_port if mode == SslMode.TLS else dovecot_tls_trust.imap_port
+    implicit_port = dovecot_tls_trust.imaps_port
+    assert implicit_port is not None
+    account.imap_port = implicit_port if mode == SslMode.TLS else dovecot_tls_trust.imap_port
     with imap_session(account=account) as client:
         encrypted = isinstance(client.socket(), ssl.SSLSocket)
         assert client.select_folder("INBOX")[b"EXISTS"] == 0
