@@ -52,8 +52,9 @@ bench-sse: $(VENV)/.installed-dev
 bench-sync-cpu: test-system-deps $(VENV)/.installed-dev
 	$(VENV)/bin/python bench/sync_idle_cpu.py $(BENCH_ARGS)
 
-# APPEND by another IMAP client -> EventSource StateChange, embedded mode (private Dovecot, loopback only).
-bench-push: $(VENV)/.installed-dev
+# APPEND by another IMAP client -> EventSource StateChange, embedded and scale-out (private Dovecot,
+# PostgreSQL and Redis, loopback only; about 8 minutes). BENCH_ARGS="--mode embedded|scaleout" for one.
+bench-push: test-system-deps $(VENV)/.installed-dev
 	$(VENV)/bin/python bench/push_latency.py $(BENCH_ARGS)
 
 clean:

@@ -7,13 +7,18 @@ the `cluster` fixture of tests/scaleout/conftest.py, with the README's
 defaults (no JMAP_SYNC_INTERVAL override) unless `extra` says otherwise.
 
 Everything started is stopped, and its directories removed (unless `keep`),
-when the `with` block ends, also on error or Ctrl-C.
+when the `with` block ends, also on error or Ctrl-C; a second Ctrl-C (or
+SIGTERM) during that teardown is ignored rather than leave processes behind.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -43,14 +48,64 @@ def versions() -> str:
     return f"{postgres.replace('postgres (PostgreSQL) ', 'PostgreSQL ') or 'PostgreSQL ?'}, Redis {redis_version}"
 
 
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored inside (a teardown that must finish)."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _postgres_stop(server: PostgresServer) -> None:
+    """server.stop(), and then the postmaster itself, by the pid in its postmaster.pid:
+    when root runs it through `runuser` and SIGINT was ignored on entry (started
+    in the background), runuser ignores the SIGINT too and is killed, leaving
+    the postmaster behind."""
+    try:
+        postmaster = int((server.data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        postmaster = 0
+    if postmaster:
+        _signal(postmaster, signal.SIGINT)  # PostgreSQL's fast shutdown
     server.stop()
+    deadline = time.monotonic() + 20
+    while postmaster and _alive(postmaster):
+        if time.monotonic() > deadline:
+            _signal(postmaster, signal.SIGKILL)
+            break
+        time.sleep(0.1)
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _redis_stop(server: RedisServer) -> None:
     server.stop()
     shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def _roles_stop(cluster: Cluster) -> None:
+    """Cluster.stop_all, but one failing stop does not leave the others running."""
+    for process in cluster.processes():
+        try:
+            process.stop()
+        except Exception as error:  # report it and go on with the rest
+            print(f"stopping {process.role} (pid {process.process.pid}) failed: {error!r}", file=sys.stderr)
 
 
 @contextmanager
@@ -60,7 +115,8 @@ def scaleout_cluster(*, extra: dict[str, str] | None = None, keep: bool = False)
     reason = scaleout_unavailable()
     if reason:
         raise RuntimeError(f"scale-out needs PostgreSQL and Redis: {reason}")
-    with ExitStack() as stack:
+    stack = ExitStack()
+    try:
         root = Path(tempfile.mkdtemp(prefix="jmap-bench-scaleout-"))
         if not keep:
             stack.callback(shutil.rmtree, root, ignore_errors=True)
@@ -77,7 +133,7 @@ def scaleout_cluster(*, extra: dict[str, str] | None = None, keep: bool = False)
             extra=extra,
         )
         cluster = Cluster(datadir=datadir, env=env)
-        stack.callback(cluster.stop_all)  # runs before the servers stop (LIFO)
+        stack.callback(_roles_stop, cluster)  # runs before the servers stop (LIFO)
         cluster.manage("migrate", "--noinput", "-v", "0")
         cluster.beat = cluster.role_start("beat", setup=True)
         cluster.beat.wait_ready()
@@ -87,3 +143,6 @@ def scaleout_cluster(*, extra: dict[str, str] | None = None, keep: bool = False)
         for process in (cluster.web_a, cluster.web_b, cluster.worker):
             process.wait_ready()
         yield cluster
+    finally:
+        with uninterrupted():
+            stack.close()

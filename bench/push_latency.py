@@ -53,7 +53,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
 from _proxy import RunningProxy, free_port, proxy_env, wait_ready  # noqa: E402
-from _scaleout import scaleout_cluster, scaleout_unavailable, versions  # noqa: E402
+from _scaleout import scaleout_cluster, scaleout_unavailable, uninterrupted, versions  # noqa: E402
 
 from tests.jmapcore.push.clients import EventStream  # noqa: E402
 from tests.scaleout.cluster import listener_watching, sync_request  # noqa: E402
@@ -193,7 +193,8 @@ def embedded_target(*, keep_data: bool) -> Iterator[Target]:
             wait_ready(proxy)
             yield Target(mgmt_url=proxy.mgmt_url, jmap_url=proxy.jmap_url, logs=f"{datadir}/proxy.log")
         finally:
-            proxy.stop()
+            with uninterrupted():
+                proxy.stop()
     finally:
         log.close()
         if keep_data:
@@ -253,8 +254,9 @@ def main() -> None:
                 measure(target, dovecot, runs=runs, appends=appends, prefix="scale-out ",
                         label="scale-out: APPEND -> StateChange on web B, account added through web A")  # fmt: skip
     finally:
-        dovecot.stop()
-        shutil.rmtree(dovecot.directory, ignore_errors=True)
+        with uninterrupted():
+            dovecot.stop()
+            shutil.rmtree(dovecot.directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
