@@ -13,11 +13,13 @@ returns its DATABASE_URL. Everything is removed at the end of the session.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -107,13 +109,45 @@ class PostgresServer:
         if self.process is None:
             return
         # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, stop now.
-        self.process.send_signal(2)
+        # Signal the postmaster itself (its pid is in postmaster.pid): runuser in
+        # between may ignore SIGINT when it was started with SIGINT ignored (a
+        # background job), and would then leave the server running.
+        postmaster = _postmaster_pid(self.data_dir)
+        targets = [postmaster] if postmaster else []
+        self.process.send_signal(signal.SIGINT)
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGINT)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+        deadline = time.monotonic() + 10
+        for pid in targets:
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pid_alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         self.process = None
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def postgres_available() -> str | None:
