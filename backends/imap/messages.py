@@ -37,7 +37,7 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -395,17 +395,13 @@ def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]])
 PROCESS_THRESHOLD = 2000
 # How long a stopping child may take to notice the closed pipe before it is killed.
 CHILD_STOP_SECONDS = 3.0
+# A child that sends nothing for this long (hung server or child) fails the sync.
+CHILD_SILENCE_SECONDS = 600.0
 
-# One message as the child sends it: FetchedMessage's fields in order, with the
-# headers as a tuple of ParsedHeaders' fields (plain tuples pickle far faster
-# than dataclass instances).
-_HEADER_FIELDS = tuple(item.name for item in fields(mp.ParsedHeaders))
-
-
-def _zone_plain(value: Any) -> Any:
+def _zone_plain(value: dt.datetime | None) -> dt.datetime | None:
     """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
-    FixedOffset does not survive pickling. Other values as they are."""
-    if isinstance(value, dt.datetime) and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
+    FixedOffset does not survive pickling."""
+    if value is not None and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
         offset = value.utcoffset()
         if offset is not None:
             return value.replace(tzinfo=dt.timezone(offset))
@@ -413,11 +409,17 @@ def _zone_plain(value: Any) -> Any:
 
 
 def _message_pack(message: FetchedMessage) -> tuple[Any, ...]:
-    headers = message.headers
+    """One message as the child sends it: FetchedMessage's fields in order, with
+    the headers as a tuple of ParsedHeaders' fields (plain tuples pickle about
+    twice as fast as dataclass instances)."""
+    h = message.headers
+    headers = (
+        h.subject, h.base_subject, h.is_reply, _zone_plain(h.sent_at), h.message_id, h.in_reply_to, h.references,
+        h.sender, h.from_addr, h.to, h.cc, h.bcc, h.reply_to,
+    )  # fmt: skip
     return (
-        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size,
-        tuple([_zone_plain(getattr(headers, name)) for name in _HEADER_FIELDS]), message.preview,
-        message.has_attachment, message.email_id, message.thread_id,
+        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size, headers,
+        message.preview, message.has_attachment, message.email_id, message.thread_id,
     )  # fmt: skip
 
 
@@ -479,6 +481,8 @@ def _child_stop(process: BaseProcess) -> None:
 
 def _child_receive(receiver: Connection) -> tuple[str, Any]:
     try:
+        if not receiver.poll(CHILD_SILENCE_SECONDS):
+            raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
         kind, value = receiver.recv()
     except Exception as error:  # EOF (the child died), or what it sent does not unpickle
         raise BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND) from None
@@ -527,7 +531,8 @@ def _batches_child(ctx: SyncContext, work: FolderWork, batches: list[list[int]])
 
 
 def _fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    # A daemonic process (multiprocessing's) may not have children.
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 def _progress_write(ctx: SyncContext) -> None:

@@ -4,8 +4,10 @@ stays resumable, surfaces the child's failures as BackendError and always
 reaps the child."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing
+import pickle
 from typing import Any
 
 import pytest
@@ -78,7 +80,9 @@ def _cache(account: Account) -> dict[str, Any]:
         email = location.email
         values = {name: getattr(email, name) for name in fields}
         values["mailbox_ids"] = sorted(names[box] for box in email.mailbox_ids)
-        values["location"] = (location.flags, location.is_unread, location.received_at, location.thread_id == email.thread_id)
+        values["location"] = (
+            location.flags, location.is_unread, location.received_at, location.thread_id == email.thread_id,
+        )
         emails[key] = values
         threads.setdefault(email.thread_id, set()).add(key)
     boxes = {
@@ -175,3 +179,31 @@ def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkey
     monkeypatch.setattr(messages, "uid_fetch", fetch)
     alice_mail.sync(batch_size=BATCH)
     assert alice_mail.uids("INBOX") == list(range(1, COUNT + 1))
+
+
+def test_a_message_survives_the_pipe_unchanged() -> None:
+    """Every FetchedMessage / ParsedHeaders field crosses the pickle as it was
+    (IMAPClient's FixedOffset zones become datetime.timezone, same offset)."""
+    from imapclient.fixed_offset import FixedOffset
+
+    from backends.imap import message_parse as mp
+    from backends.imap.message_store import FetchedMessage
+
+    moment = dt.datetime(2024, 5, 1, 12, 30, tzinfo=FixedOffset(-330))
+    address: list[dict[str, str | None]] = [{"name": "Bob", "email": "bob@example.test"}]
+    headers = mp.ParsedHeaders(
+        subject="Re: Hi", base_subject="Hi", is_reply=True, sent_at=moment, message_id=["<a@x>"],
+        in_reply_to=["<b@x>"], references=["<c@x>", "<b@x>"], sender=address, from_addr=address,
+        to=[{"name": None, "email": "to@example.test"}], cc=None, bcc=[], reply_to=address,
+    )  # fmt: skip
+    original = FetchedMessage(
+        uid=7, flags=["\\Seen"], modseq=42, received_at=moment, size=1234, headers=headers, preview="Hello",
+        has_attachment=True, email_id="E1", thread_id="T1",
+    )  # fmt: skip
+    copy = messages._message_unpack(pickle.loads(pickle.dumps(messages._message_pack(original))))  # noqa: S301
+    assert copy == original
+    assert copy.received_at.utcoffset() == moment.utcoffset() and copy.headers.sent_at == moment
+    assert [field.name for field in dataclasses.fields(mp.ParsedHeaders)] == [
+        "subject", "base_subject", "is_reply", "sent_at", "message_id", "in_reply_to", "references", "sender",
+        "from_addr", "to", "cc", "bcc", "reply_to",
+    ]  # fmt: skip
