@@ -7,9 +7,6 @@ arguments and live in jmapcore.mail.
 """
 from __future__ import annotations
 
-from typing import Any
-
-from jmapcore.context import CallContext
 from jmapcore.datatypes.base import DataType, Property
 from jmapcore.datatypes.standard import register_standard_methods
 from jmapcore.mail import blob_references  # noqa: F401  (registers Blob/lookup finders)
@@ -36,41 +33,15 @@ EMAIL_TYPE = EmailType()
 register_standard_methods(EMAIL_TYPE, methods=("changes",))
 
 
-@method("Email/get", capability=MAIL_CAPABILITY)
-def email_get_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_get(ctx, args)
-
-
-@method("Email/query", capability=MAIL_CAPABILITY)
-def email_query_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_query(ctx, args)
-
-
-@method("Email/queryChanges", capability=MAIL_CAPABILITY)
-def email_query_changes_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_query_changes(ctx, args)
-
-
-@method("Email/set", capability=MAIL_CAPABILITY)
-def email_set_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_set(ctx, args)
-
-
-@method("Email/import", capability=MAIL_CAPABILITY)
-def email_import_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_import(ctx, args)
-
-
-@method("Email/copy", capability=MAIL_CAPABILITY)
-def email_copy_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_copy(ctx, args)
-
-
-@method("Email/parse", capability=MAIL_CAPABILITY)
-def email_parse_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return email_parse(ctx, args)
-
-
-@method("SearchSnippet/get", capability=MAIL_CAPABILITY)
-def search_snippet_get_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    return search_snippet_get(ctx, args)
+# The handlers live in jmapcore.mail; they are registered here by method name.
+for _name, _handler in (
+    ("Email/get", email_get),
+    ("Email/query", email_query),
+    ("Email/queryChanges", email_query_changes),
+    ("Email/set", email_set),
+    ("Email/import", email_import),
+    ("Email/copy", email_copy),
+    ("Email/parse", email_parse),
+    ("SearchSnippet/get", search_snippet_get),
+):
+    method(_name, capability=MAIL_CAPABILITY)(_handler)
