@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.auth import AuthenticationFailed, authenticate_request
 from accounts.models import Pool
-from jmapcore.concurrency import slot_acquire, slot_release
+from jmapcore.concurrency import request_slot
 from jmapcore.debuglog import debug_log_body
 from jmapcore.engine import request_process, response_encode
 from jmapcore.limits import LIMITS
@@ -89,23 +89,13 @@ def _body_read(request: HttpRequest) -> bytes:
 def _process(request: HttpRequest, pool: Pool) -> HttpResponse:
     _content_type_check(request)
     raw = _body_read(request)
-    slot = slot_acquire(scope="api", pool_id=pool.pk, limit=LIMITS.maxConcurrentRequests)
-    if slot is None:
-        raise RequestError(
-            "limit",
-            f"more than {LIMITS.maxConcurrentRequests} concurrent requests for this login",
-            limit="maxConcurrentRequests",
-            status=429,
-        )
-    try:
+    with request_slot(pool_id=pool.pk):
         value: Any = None
         try:
             value = json_decode(raw)
         finally:
             debug_log_body(direction="request", login=pool.login, endpoint="api", body=value)
         response = request_process(pool=pool, body=request_from_json(value))
-    finally:
-        slot_release(slot=slot)
     debug_log_body(direction="response", login=pool.login, endpoint="api", body=response)
     return HttpResponse(response_encode(response), content_type=JSON_CONTENT_TYPE)
 

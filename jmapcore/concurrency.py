@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -167,3 +169,25 @@ def slot_release(*, slot: Slot) -> None:
 def slot_renew(*, slot: Slot) -> None:
     """Push back the expiry of a slot held for a long time (a long upload)."""
     slot_store(slot.kind).renew(slot=slot)
+
+
+@contextmanager
+def request_slot(*, pool_id: int) -> Iterator[None]:
+    """Hold one of the pool's maxConcurrentRequests API slots (RFC 8620 §2) for
+    the block; RequestError "limit" (429) when all are taken. Used by the HTTP
+    API and the WebSocket alike, so both count against one limit."""
+    from jmapcore.limits import LIMITS
+    from jmapcore.protocol.errors import RequestError
+
+    slot = slot_acquire(scope="api", pool_id=pool_id, limit=LIMITS.maxConcurrentRequests)
+    if slot is None:
+        raise RequestError(
+            "limit",
+            f"more than {LIMITS.maxConcurrentRequests} concurrent requests for this login",
+            limit="maxConcurrentRequests",
+            status=429,
+        )
+    try:
+        yield
+    finally:
+        slot_release(slot=slot)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from backends.base import BackendError
 from jmapcore.context import CallContext
@@ -72,6 +72,59 @@ def reference_resolve(ctx: CallContext, value: str) -> str | None:
     return value
 
 
+def rows_by_ids(
+    ctx: CallContext, rows_qs: QuerySet[Any], ids: list[str] | None, *, order_by: tuple[str, ...] = ("pk",)
+) -> tuple[list[Any], list[str]]:
+    """The rows a /get asks for (RFC 8620 §5.1) and its notFound list.
+
+    `rows_qs` is already scoped to the caller, so a foreign id is not found.
+    ids null means every row, in `order_by` order (requestTooLarge past
+    maxObjectsInGet); otherwise the rows come in the order asked, each once,
+    "#creationId" references resolved.
+    """
+    limit = LIMITS.maxObjectsInGet
+    if ids is None:
+        every = list(rows_qs.order_by(*order_by)[: limit + 1])
+        if len(every) > limit:
+            raise MethodError("requestTooLarge", f"more than {limit} objects; ask for ids")
+        return every, []
+    if len(ids) > limit:
+        raise MethodError("requestTooLarge", f"at most {limit} ids per /get")
+    wanted = list(dict.fromkeys(ids))
+    resolved = {raw: reference_resolve(ctx, raw) for raw in wanted}
+    found = {row.jmap_id: row for row in rows_qs.filter(jmap_id__in={real for real in resolved.values() if real})}
+    rows: list[Any] = []
+    not_found: list[str] = []
+    seen: set[str] = set()
+    for raw in wanted:
+        real = resolved[raw]
+        if real is not None and real in seen:
+            continue
+        if real is not None and real in found:
+            rows.append(found[real])
+            seen.add(real)
+        else:
+            not_found.append(raw)
+    return rows, not_found
+
+
+def set_arguments_read(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """create, update and destroy of a /set (RFC 8620 §5.3), their ids checked
+    and their total within maxObjectsInSet."""
+    create = read_object(args, "create") or {}
+    update = read_object(args, "update") or {}
+    destroy = read_list(args, "destroy") or []
+    if not all(is_id(key) for key in create):
+        raise MethodError("invalidArguments", "create: creation ids must be Ids")
+    if not all(is_id_or_reference(key) for key in update):
+        raise MethodError("invalidArguments", "update: keys must be Ids")
+    if not all(is_id_or_reference(item) for item in destroy):
+        raise MethodError("invalidArguments", "destroy: must be a list of Ids")
+    if len(create) + len(update) + len(destroy) > LIMITS.maxObjectsInSet:
+        raise MethodError("requestTooLarge", f"at most {LIMITS.maxObjectsInSet} objects per /set")
+    return create, update, destroy
+
+
 # -- /get (RFC 8620 §5.1) ------------------------------------------------------
 
 
@@ -89,30 +142,7 @@ def standard_get(datatype: DataType, ctx: CallContext, args: dict[str, Any]) -> 
             raise MethodError("invalidArguments", "properties: unknown " + ", ".join(unknown))
         properties = list(dict.fromkeys(properties))
     state = type_state_get(account=call.account, type_name=datatype.name)
-    rows_qs = datatype.queryset(call.account)
-    limit = LIMITS.maxObjectsInGet
-    not_found: list[str] = []
-    if ids is None:
-        rows = list(rows_qs.order_by("pk")[: limit + 1])
-        if len(rows) > limit:
-            raise MethodError("requestTooLarge", f"more than {limit} objects; ask for ids")
-    else:
-        if len(ids) > limit:
-            raise MethodError("requestTooLarge", f"at most {limit} ids per /get")
-        wanted = list(dict.fromkeys(ids))
-        resolved = {raw: reference_resolve(ctx, raw) for raw in wanted}
-        found = {row.jmap_id: row for row in rows_qs.filter(jmap_id__in={real for real in resolved.values() if real})}
-        rows = []
-        seen: set[str] = set()
-        for raw in wanted:
-            real = resolved[raw]
-            if real is not None and real in seen:
-                continue
-            if real is not None and real in found:
-                rows.append(found[real])
-                seen.add(real)
-            else:
-                not_found.append(raw)
+    rows, not_found = rows_by_ids(ctx, datatype.queryset(call.account), ids)
     response = {
         "accountId": call.account.accountid,
         "state": state,
@@ -304,17 +334,7 @@ def standard_set(datatype: DataType, ctx: CallContext, args: dict[str, Any]) -> 
     (its own backend call and its own cache transaction)."""
     call = _call(ctx, args, write=True)
     if_in_state = read_string(args, "ifInState")
-    create = read_object(args, "create") or {}
-    update = read_object(args, "update") or {}
-    destroy = read_list(args, "destroy") or []
-    if not all(is_id(key) for key in create):
-        raise MethodError("invalidArguments", "create: creation ids must be Ids")
-    if not all(is_id_or_reference(key) for key in update):
-        raise MethodError("invalidArguments", "update: keys must be Ids")
-    if not all(is_id_or_reference(item) for item in destroy):
-        raise MethodError("invalidArguments", "destroy: must be a list of Ids")
-    if len(create) + len(update) + len(destroy) > LIMITS.maxObjectsInSet:
-        raise MethodError("requestTooLarge", f"at most {LIMITS.maxObjectsInSet} objects per /set")
+    create, update, destroy = set_arguments_read(args)
     old_state = type_state_get(account=call.account, type_name=datatype.name)
     if if_in_state is not None and if_in_state != old_state:
         raise MethodError("stateMismatch")

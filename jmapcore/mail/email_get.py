@@ -8,9 +8,8 @@ from typing import Any
 
 from accounts.models import Account
 from jmapcore.context import CallContext
-from jmapcore.datatypes.standard import reference_resolve
+from jmapcore.datatypes.standard import rows_by_ids
 from jmapcore.datatypes.values import utc_date_dump
-from jmapcore.limits import LIMITS
 from jmapcore.mail.message_properties import MESSAGE_PROPERTIES, message_property_values
 from jmapcore.mail.message_source import email_message
 from jmapcore.mime.headers import header_form_allowed, header_property_parse
@@ -157,31 +156,12 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     fetch_all = read_bool(args, "fetchAllBodyValues", default=False)
     max_bytes = read_unsigned_int(args, "maxBodyValueBytes", default=0) or 0
     state = type_state_get(account=account, type_name="Email")
-    limit = LIMITS.maxObjectsInGet
-    rows: list[Email]
-    not_found: list[str] = []
     needs_message = any(name not in CACHED for name in properties)
     live = Email.objects.filter(account=account, destroyed=False)
     if not needs_message:
         # A list view: only the columns its properties read, not every address list.
         live = live.only("pk", "jmap_id", *(column for name in properties for column in CACHED_COLUMNS[name]))
-    if ids is None:
-        rows = list(live.order_by("-received_at", "-pk")[: limit + 1])
-        if len(rows) > limit:
-            raise MethodError("requestTooLarge", f"more than {limit} emails; ask for ids")
-    else:
-        if len(ids) > limit:
-            raise MethodError("requestTooLarge", f"at most {limit} ids per Email/get")
-        wanted = list(dict.fromkeys(ids))
-        resolved = {raw: reference_resolve(ctx, raw) for raw in wanted}
-        found = {row.jmap_id: row for row in live.filter(jmap_id__in={real for real in resolved.values() if real})}
-        rows = []
-        for raw in wanted:
-            real = resolved[raw]
-            if real is not None and real in found:
-                rows.append(found.pop(real))
-            elif real is None or real not in {row.jmap_id for row in rows}:
-                not_found.append(raw)
+    rows, not_found = rows_by_ids(ctx, live, ids, order_by=("-received_at", "-pk"))
     fetch = [which for which, on in (("all", fetch_all), ("text", fetch_text), ("html", fetch_html)) if on]
     result = []
     for email in rows:

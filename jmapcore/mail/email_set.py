@@ -14,7 +14,7 @@ from accounts.models import Account
 from backends.base import BackendError
 from jmapcore.blobs import BlobError, blob_open
 from jmapcore.context import CallContext
-from jmapcore.datatypes.standard import reference_resolve
+from jmapcore.datatypes.standard import reference_resolve, set_arguments_read
 from jmapcore.datatypes.values import InvalidValue, utc_date
 from jmapcore.limits import LIMITS
 from jmapcore.mail.email_store import email_store
@@ -24,7 +24,7 @@ from jmapcore.mail.message_source import email_raw
 from jmapcore.mime.build import BlobNotFound as MimeBlobNotFound
 from jmapcore.mime.build import EmailInvalid, email_build
 from jmapcore.models.mail import Email
-from jmapcore.protocol.arguments import is_id, is_id_or_reference, read_bool, read_list, read_object, read_string
+from jmapcore.protocol.arguments import is_id, read_bool, read_object, read_string
 from jmapcore.protocol.errors import MethodError, SetError, SetErrorException
 from jmapcore.state import type_state_get
 
@@ -120,25 +120,11 @@ def _create_one(ctx: CallContext, account: Account, raw: object) -> Email:
     )
 
 
-def _check_ids(create: dict[str, Any], update: dict[str, Any], destroy: list[Any]) -> None:
-    if not all(is_id(key) for key in create):
-        raise MethodError("invalidArguments", "create: creation ids must be Ids")
-    if not all(is_id_or_reference(key) for key in update):
-        raise MethodError("invalidArguments", "update: keys must be Ids")
-    if not all(is_id_or_reference(item) for item in destroy):
-        raise MethodError("invalidArguments", "destroy: must be a list of Ids")
-    if len(create) + len(update) + len(destroy) > LIMITS.maxObjectsInSet:
-        raise MethodError("requestTooLarge", f"at most {LIMITS.maxObjectsInSet} objects per /set")
-
-
 def email_set(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     """Email/set: creates, then updates, then destroys (RFC 8620 §5.3)."""
     account = ctx.account(args.get("accountId"), write=True)
     if_in_state = read_string(args, "ifInState")
-    create = read_object(args, "create") or {}
-    update = read_object(args, "update") or {}
-    destroy = read_list(args, "destroy") or []
-    _check_ids(create, update, destroy)
+    create, update, destroy = set_arguments_read(args)
     old_state = type_state_get(account=account, type_name="Email")
     if if_in_state is not None and if_in_state != old_state:
         raise MethodError("stateMismatch")

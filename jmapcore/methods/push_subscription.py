@@ -30,10 +30,11 @@ from typing import Any
 from django.utils import timezone
 
 from jmapcore.context import CallContext
+from jmapcore.datatypes.standard import reference_resolve, rows_by_ids, set_arguments_read
 from jmapcore.datatypes.values import InvalidValue, utc_date, utc_date_dump
-from jmapcore.limits import CORE_CAPABILITY, LIMITS
+from jmapcore.limits import CORE_CAPABILITY
 from jmapcore.models.push_subscription import PushSubscription
-from jmapcore.protocol.arguments import is_id, is_id_or_reference, read_ids, read_list, read_object, read_strings
+from jmapcore.protocol.arguments import read_ids, read_strings
 from jmapcore.protocol.errors import MethodError, SetError, SetErrorException
 from jmapcore.protocol.patch import patch_apply, pointer_split
 from jmapcore.pushsub.delivery import push_settings_allow_http, push_settings_allow_private
@@ -144,10 +145,6 @@ def _to_json(sub: PushSubscription, properties: tuple[str, ...] | list[str]) -> 
     return result
 
 
-def _resolve(ctx: CallContext, raw: str) -> str | None:
-    return ctx.created_ids.get(raw[1:]) if raw.startswith("#") else raw
-
-
 # -- /get ------------------------------------------------------------------------------
 
 
@@ -166,26 +163,7 @@ def push_subscription_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
             raise MethodError("invalidArguments", "properties: unknown " + ", ".join(unknown))
         properties = list(dict.fromkeys(requested))
     rows = pushsub_queryset(pool=ctx.pool)
-    not_found: list[str] = []
-    if ids is None:
-        found = list(rows.order_by("pk")[: LIMITS.maxObjectsInGet])
-    else:
-        if len(ids) > LIMITS.maxObjectsInGet:
-            raise MethodError("requestTooLarge", f"at most {LIMITS.maxObjectsInGet} ids per /get")
-        wanted = list(dict.fromkeys(ids))
-        resolved = {raw: _resolve(ctx, raw) for raw in wanted}
-        by_id = {sub.jmap_id: sub for sub in rows.filter(jmap_id__in={real for real in resolved.values() if real})}
-        found = []
-        seen: set[str] = set()
-        for raw in wanted:
-            real = resolved[raw]
-            if real is not None and real in seen:
-                continue
-            if real is not None and real in by_id:
-                found.append(by_id[real])
-                seen.add(real)
-            else:
-                not_found.append(raw)
+    found, not_found = rows_by_ids(ctx, rows, ids)
     return {"list": [_to_json(sub, properties) for sub in found], "notFound": not_found}
 
 
@@ -288,17 +266,7 @@ def _update(sub: PushSubscription, patch: object, *, now: datetime) -> dict[str,
 @method("PushSubscription/set", capability=CORE_CAPABILITY)
 def push_subscription_set(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     """RFC 8620 §7.2.2: /set without accountId, ifInState, oldState or newState."""
-    create = read_object(args, "create") or {}
-    update = read_object(args, "update") or {}
-    destroy = read_list(args, "destroy") or []
-    if not all(is_id(key) for key in create):
-        raise MethodError("invalidArguments", "create: creation ids must be Ids")
-    if not all(is_id_or_reference(key) for key in update):
-        raise MethodError("invalidArguments", "update: keys must be Ids")
-    if not all(is_id_or_reference(item) for item in destroy):
-        raise MethodError("invalidArguments", "destroy: must be a list of Ids")
-    if len(create) + len(update) + len(destroy) > LIMITS.maxObjectsInSet:
-        raise MethodError("requestTooLarge", f"at most {LIMITS.maxObjectsInSet} objects per /set")
+    create, update, destroy = set_arguments_read(args)
     now = timezone.now()
 
     created: dict[str, Any] = {}
@@ -311,12 +279,12 @@ def push_subscription_set(ctx: CallContext, args: dict[str, Any]) -> dict[str, A
             continue
         ctx.created_ids[creation_id] = created[creation_id]["id"]
 
-    destroy_ids = [(raw, _resolve(ctx, raw)) for raw in destroy]
+    destroy_ids = [(raw, reference_resolve(ctx, raw)) for raw in destroy]
     doomed = {real for _, real in destroy_ids if real is not None}
     updated: dict[str, Any] = {}
     not_updated: dict[str, Any] = {}
     for raw_id, patch in update.items():
-        real = _resolve(ctx, raw_id)
+        real = reference_resolve(ctx, raw_id)
         key = real or raw_id
         if real in doomed:
             not_updated[key] = SetError("willDestroy").to_json()

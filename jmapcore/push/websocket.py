@@ -29,7 +29,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.auth import pool_accounts
 from accounts.models import Pool
-from jmapcore.concurrency import slot_acquire, slot_release
+from jmapcore.concurrency import request_slot
 from jmapcore.debuglog import debug_log_body
 from jmapcore.engine import request_process
 from jmapcore.limits import LIMITS
@@ -48,18 +48,8 @@ _TYPE_NAME_MAX = 256
 
 def websocket_request_run(*, pool: Pool, value: dict[str, Any]) -> dict[str, Any]:
     """Run one decoded Request message; raises RequestError like the HTTP API."""
-    slot = slot_acquire(scope="api", pool_id=pool.pk, limit=LIMITS.maxConcurrentRequests)
-    if slot is None:
-        raise RequestError(
-            "limit",
-            f"more than {LIMITS.maxConcurrentRequests} concurrent requests for this login",
-            limit="maxConcurrentRequests",
-            status=429,
-        )
-    try:
+    with request_slot(pool_id=pool.pk):
         return request_process(pool=pool, body=request_from_json(value))
-    finally:
-        slot_release(slot=slot)
 
 
 def _pool_account_map(pool: Pool) -> dict[int, str]:
