@@ -2,48 +2,22 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
+from tests.servers.dovecot import free_port  # noqa: E402
+from tests.servers.proxy import ProxyProcess  # noqa: E402
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RunningProxy:
-    process: subprocess.Popen[bytes]
-    jmap_port: int
-    mgmt_port: int
-    datadir: Path
-
-    @property
-    def jmap_url(self) -> str:
-        return f"http://127.0.0.1:{self.jmap_port}"
-
-    @property
-    def mgmt_url(self) -> str:
-        return f"http://127.0.0.1:{self.mgmt_port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+# Benchmarks drive the same process record as the test suite's proxy fixture.
+RunningProxy = ProxyProcess
 
 
 def proxy_env(datadir: Path, jmap_port: int, mgmt_port: int, **extra: str) -> dict[str, str]:
@@ -61,15 +35,16 @@ def proxy_env(datadir: Path, jmap_port: int, mgmt_port: int, **extra: str) -> di
 
 def start_proxy(datadir: Path, *, args: tuple[str, ...] = (), log: Path | None = None, **extra: str) -> RunningProxy:
     jmap_port, mgmt_port = free_port(), free_port()
-    out = open(log or datadir / "proxy.log", "ab")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runproxy", *args],
-        cwd=ROOT,
-        env=proxy_env(datadir, jmap_port, mgmt_port, **extra),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    return RunningProxy(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir)
+    log_path = log or datadir / "proxy.log"
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runproxy", *args],
+            cwd=ROOT,
+            env=proxy_env(datadir, jmap_port, mgmt_port, **extra),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return RunningProxy(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=log_path)
 
 
 def wait_ready(proxy: RunningProxy, *, timeout: float = 120.0) -> float:

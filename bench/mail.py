@@ -134,7 +134,9 @@ def proxy_start(datadir: Path) -> RunningProxy:
         cwd=ROOT, env=proxy_env(datadir, jmap_port, mgmt_port), stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True,  # Ctrl-C reaches this script, which stops the proxy in order
     )
-    return RunningProxy(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir)
+    return RunningProxy(
+        process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=datadir / "proxy.log"
+    )
 
 
 def jmap_call(client: httpx.Client, url: str, calls: list[Any]) -> tuple[dict[str, Any], int, int]:

@@ -188,7 +188,9 @@ def embedded_target(*, keep_data: bool) -> Iterator[Target]:
         process = subprocess.Popen(
             [sys.executable, str(BENCH / "_mail_proxy.py")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-        proxy = RunningProxy(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir)
+        proxy = RunningProxy(
+            process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=datadir / "proxy.log"
+        )
         try:
             wait_ready(proxy)
             yield Target(mgmt_url=proxy.mgmt_url, jmap_url=proxy.jmap_url, logs=f"{datadir}/proxy.log")
