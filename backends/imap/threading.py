@@ -1,22 +1,21 @@
 """Thread ids for new emails (RFC 8621 §3), decided from the cache alone.
 
-Keys (jmapcore.models.mail.ThreadRef), all hashed to a fixed length:
+An email joins a thread only through a Message-ID: its own, or one of its
+In-Reply-To and References (RFC 5322 §3.6.4). Unrelated emails that merely
+share a subject ("Invoice", "Hello") stay apart: the subject never joins
+anything here (RFC 8621 §3 makes it at most a second condition).
 
-- "m:" + Message-ID: registered by an email for its own Message-ID and for
-  every id in its In-Reply-To and References (RFC 5322 §3.6.4). A new email
-  joins the thread any of its ids leads to. Because replies register their
-  parents' ids, it works whichever arrives first (an initial sync fetches
-  newest first, so replies usually come before what they answer).
-- "s:" + base subject: registered by every email; looked up by an email that
-  looks like a reply (Re:/Fwd: prefix, or In-Reply-To/References) whose chain
-  leads nowhere known (a client that drops References).
-- "r:" + base subject: registered by such broken-chain replies; looked up by
-  a non-reply email with that subject (the original, arriving after its reply).
+Keys (jmapcore.models.mail.ThreadRef) are "m:" + a hash of a Message-ID,
+registered by an email for its own Message-ID and for every id it refers to,
+so a thread is found whichever of parent and reply arrives first (an initial
+sync fetches newest first, so replies usually come before what they answer).
+Rows of the subject keys of earlier versions ("s:", "r:") are never looked up.
 
-Subject matches only count within SUBJECT_WINDOW of the key's newest email.
-When one email's keys lead to several threads, the threads merge into the
-oldest (lowest creation modseq): the others become tombstones and their emails
-move (their threadId changes, so Email/changes and Thread/changes show it).
+When one email's ids lead to several threads, the threads merge into the
+oldest (lowest creation modseq). threadId is immutable (RFC 8621 §3), so the
+emails of the other threads move by being destroyed and created again with
+new ids in the surviving thread: Email/changes reports the old ids destroyed
+and the new ones created, Thread/changes the merged threads destroyed.
 
 Thread ids are never reused: keys that lead to a destroyed thread are ignored.
 """
@@ -34,8 +33,9 @@ from backends.imap import bulk_sql
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.mail import Email, MailboxMessage, Thread, ThreadRef
 
-SUBJECT_WINDOW = dt.timedelta(days=30)
 THREAD_ID_PREFIX = "t"
+# backends.imap.message_store.EMAIL_ID_PREFIX (which imports this module).
+EMAIL_ID_PREFIX = "e"
 # SQLite allows 32766 bound parameters; stay far below.
 LOOKUP_CHUNK = 5000
 
@@ -46,6 +46,7 @@ class ThreadInput:
 
     message_ids: list[str]
     parent_ids: list[str]  # In-Reply-To then References
+    # Given by the sync but never used to join threads (see the module docstring).
     base_subject: str
     is_reply: bool
     received_at: dt.datetime
@@ -66,16 +67,8 @@ def key_hash(prefix: str, value: str) -> str:
     return prefix + hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _subject_key(subject: str) -> str:
-    return " ".join(subject.casefold().split())
-
-
-def _keys_of(item: ThreadInput) -> tuple[list[str], str, str]:
-    ids = [key_hash("m:", value) for value in [*item.message_ids, *item.parent_ids] if value]
-    subject = _subject_key(item.base_subject)
-    if not subject:
-        return ids, "", ""
-    return ids, key_hash("s:", subject), key_hash("r:", subject)
+def _keys_of(item: ThreadInput) -> list[str]:
+    return [key_hash("m:", value) for value in [*item.message_ids, *item.parent_ids] if value]
 
 
 class _Threads:
@@ -104,11 +97,7 @@ class _Threads:
 def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     """Choose a thread for every item (see the module docstring); reads only."""
     per_item = [_keys_of(item) for item in items]
-    wanted: set[str] = set()
-    for ids, subject_any, subject_reply in per_item:
-        wanted.update(ids)
-        if subject_any:
-            wanted.update((subject_any, subject_reply))
+    wanted: set[str] = {key for keys in per_item for key in keys}
     known: dict[str, tuple[str, dt.datetime]] = {}
     ordered = sorted(wanted)
     for start in range(0, len(ordered), LOOKUP_CHUNK):
@@ -130,14 +119,8 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     plan = ThreadPlan(thread_ids=[])
     assigned: list[str] = []
     fresh = 0
-    for item, (ids, subject_any, subject_reply) in zip(items, per_item, strict=True):
-        found = {threads.find(known[key][0]) for key in ids if key in known}
-        looks_reply = item.is_reply or bool(item.parent_ids)
-        if not found and subject_any:
-            probe = subject_any if looks_reply else subject_reply
-            hit = known.get(probe)
-            if hit is not None and abs(item.received_at - hit[1]) <= SUBJECT_WINDOW:
-                found = {threads.find(hit[0])}
+    for item, keys in zip(items, per_item, strict=True):
+        found = {threads.find(known[key][0]) for key in keys if key in known}
         if not found:
             thread_id = jmap_id_new(THREAD_ID_PREFIX)
             fresh += 1
@@ -145,12 +128,7 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
             plan.created.append(thread_id)
         else:
             thread_id = threads.union(found)
-        registered = list(ids)
-        if subject_any:
-            registered.append(subject_any)
-            if looks_reply and not any(key in known for key in ids):
-                registered.append(subject_reply)
-        for key in registered:
+        for key in keys:
             previous = known.get(key)
             seen_at = item.received_at if previous is None else max(previous[1], item.received_at)
             known[key] = (thread_id, seen_at)
@@ -172,10 +150,40 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     return plan
 
 
+def _emails_move(*, account: Account, old: str, keep: str, modseq: int) -> None:
+    """Move the live emails of thread `old` into `keep`. threadId is immutable
+    (RFC 8621 §3): each email is destroyed (a tombstone) and created again with
+    a new id in `keep`; its locations follow the new row. The blobId stays: the
+    message is the same."""
+    moving = list(Email.objects.filter(account=account, thread_id=old, destroyed=False))
+    if not moving:
+        return
+    renewed: dict[int, Email] = {}
+    for email in moving:
+        old_pk = email.pk
+        email.pk = None
+        email.jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
+        email.thread_id = keep
+        email.created_modseq = modseq
+        email.updated_modseq = modseq
+        renewed[old_pk] = email
+    Email.objects.bulk_create(list(renewed.values()), batch_size=LOOKUP_CHUNK)
+    new_pks = bulk_sql.pks_by_jmap_id(
+        Email, account_pk=account.pk, jmap_ids=[email.jmap_id for email in renewed.values()]
+    )
+    for old_pk, email in renewed.items():
+        MailboxMessage.objects.filter(email_id=old_pk).update(email_id=new_pks[email.jmap_id], thread_id=keep)
+    old_pks = sorted(renewed)
+    for start in range(0, len(old_pks), LOOKUP_CHUNK):
+        Email.objects.filter(pk__in=old_pks[start : start + LOOKUP_CHUNK]).update(
+            destroyed=True, updated_modseq=modseq, mailbox_ids={}
+        )
+
+
 def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
     """Write a ThreadPlan at `modseq` (inside the caller's state_change_atomic):
-    new Thread rows, merges (emails move, losing threads become tombstones),
-    joined threads marked updated, and the ThreadRef index."""
+    new Thread rows, merges (emails move with new ids, losing threads become
+    tombstones), joined threads marked updated, and the ThreadRef index."""
     as_datetime = bulk_sql.datetime_adapter()
     if plan.created:
         now = as_datetime(timezone.now())
@@ -185,7 +193,7 @@ def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
             [(account.pk, thread_id, modseq, modseq, False, now) for thread_id in plan.created],
         )
     for old, keep in plan.merged.items():
-        Email.objects.filter(account=account, thread_id=old).update(thread_id=keep, updated_modseq=modseq)
+        _emails_move(account=account, old=old, keep=keep, modseq=modseq)
         MailboxMessage.objects.filter(account=account, thread_id=old).update(thread_id=keep)
         ThreadRef.objects.filter(account=account, thread_id=old).update(thread_id=keep)
         Thread.objects.filter(account=account, jmap_id=old).update(destroyed=True, updated_modseq=modseq)

@@ -1,5 +1,6 @@
-"""Threads from Message-ID/In-Reply-To/References, the subject fallback for
-broken chains, and merging (the older thread id survives)."""
+"""Threads from Message-ID/In-Reply-To/References only (never the subject alone),
+and merging: the older thread id survives, the other thread's emails are
+destroyed and created again with new ids (RFC 8621 §3)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -46,19 +47,33 @@ def test_a_later_reply_joins_the_existing_thread(alice_mail: Mailstore) -> None:
     assert updated.updated_modseq > thread.updated_modseq  # Thread/changes reports the new email
 
 
-def test_a_broken_chain_falls_back_to_the_subject(alice_mail: Mailstore) -> None:
-    alice_mail.append(message("Quarterly report", message_id="<q1@example.test>", date=DAY), when=DAY)
-    alice_mail.append(message("RE: Quarterly report", message_id="<q2@example.test>", date=DAY),
-                      when=DAY + dt.timedelta(days=2))
-    alice_mail.append(message("Re: Quarterly report", message_id="<q3@example.test>"),
-                      when=DAY + dt.timedelta(days=200))  # too late for the subject window
-    alice_mail.append(message("Quarterly report", message_id="<q4@example.test>"),
-                      when=DAY + dt.timedelta(days=1))  # same subject but not a reply: its own thread
+def test_the_subject_alone_never_joins_a_thread(alice_mail: Mailstore) -> None:
+    # RFC 8621 §3: a thread is made of Message-ID links; the same subject is no link.
+    alice_mail.append(message("Invoice", message_id="<i1@example.test>", date=DAY), when=DAY)
+    alice_mail.append(message("Invoice", message_id="<i2@example.test>", date=DAY), when=DAY)
+    alice_mail.append(message("Re: Invoice", message_id="<i3@example.test>", date=DAY),
+                      when=DAY + dt.timedelta(hours=1))  # looks like a reply, refers to nothing
+    alice_mail.append(message("RE: Hello", message_id="<h1@example.test>"), when=DAY)
+    alice_mail.append(message("Hello", message_id="<h2@example.test>"), when=DAY + dt.timedelta(hours=2))
+    alice_mail.append(message("This is a test", message_id="<t1@example.test>"))
+    alice_mail.append(message("This is a test", message_id="<t2@example.test>"))
+    alice_mail.sync()
+    threads = [email.thread_id for email in alice_mail.emails()]
+    assert len(threads) == 7
+    assert len(set(threads)) == 7
+    alice_mail.append(message("Invoice", message_id="<i4@example.test>"), when=DAY + dt.timedelta(days=1))
+    alice_mail.sync()
+    assert len({email.thread_id for email in alice_mail.emails()}) == 8
+
+
+def test_a_reply_with_the_same_subject_joins_only_its_own_parent(alice_mail: Mailstore) -> None:
+    alice_mail.append(message("Hello", message_id="<hello-a@example.test>"))
+    alice_mail.append(message("Hello", message_id="<hello-b@example.test>"))
+    alice_mail.append(message("Re: Hello", message_id="<hello-c@example.test>", in_reply_to="<hello-b@example.test>"))
     alice_mail.sync()
     by_id = {email.message_id_first: email.thread_id for email in alice_mail.emails()}
-    assert by_id["q1@example.test"] == by_id["q2@example.test"]
-    assert by_id["q3@example.test"] != by_id["q1@example.test"]
-    assert by_id["q4@example.test"] != by_id["q1@example.test"]
+    assert by_id["hello-c@example.test"] == by_id["hello-b@example.test"]
+    assert by_id["hello-a@example.test"] != by_id["hello-b@example.test"]
 
 
 def test_threads_merge_into_the_older_one(alice_mail: Mailstore) -> None:
@@ -77,7 +92,16 @@ def test_threads_merge_into_the_older_one(alice_mail: Mailstore) -> None:
     younger.refresh_from_db()
     assert younger.destroyed
     b_after = alice_mail.email_by_subject("Part B")
-    assert b_after.updated_modseq > b_before.updated_modseq
+    # threadId is immutable (RFC 8621 §3): the email moved as a new one.
+    assert b_after.jmap_id != b_before.jmap_id
+    assert b_after.created_modseq > b_before.created_modseq
+    assert b_after.blob_id == b_before.blob_id
+    gone = Email.objects.get(pk=b_before.pk)
+    assert gone.destroyed and gone.thread_id == younger.jmap_id and gone.updated_modseq == b_after.created_modseq
+    assert list(MailboxMessage.objects.filter(email=gone)) == []
+    assert MailboxMessage.objects.filter(email=b_after).count() == 1
+    a_email = alice_mail.email_by_subject("Part A")
+    assert a_email.created_modseq < b_after.created_modseq  # the older thread's email keeps its id
     assert set(MailboxMessage.objects.filter(account=alice_mail.account).values_list("thread_id", flat=True)) == {
         older.jmap_id
     }
