@@ -31,13 +31,22 @@ from imapclient.response_types import BodyData
 # One token of imapclient's lexer, after optional whitespace (space, tab, CR, LF):
 # a quoted string (backslash escapes) | an atom (no space, control character,
 # ( ) % " or [, except inside [...] which may hold anything but "]") | "(" | ")".
-# An atom directly followed by a quote is a protocol error for imapclient.
-# Unrolled loops and possessive quantifiers: this runs for every token.
-_QUOTED = rb'"([^"\\]*+(?:\\.[^"\\]*+)*+)"'
-_ATOM = rb'((?:[^\x00-\x20()%"\[]++|\[[^\]]*+\])++)(?!")'
-_TOKEN = re.compile(rb"[ \t\r\n]*+(?:" + _QUOTED + b"|" + _ATOM + rb"|([()]))", re.DOTALL)
+# The groups are: opening quote, quoted text, atom, paren, anything else.
+#
+# findall runs _TOKEN only over a record _RECORD.fullmatch accepted, but the
+# pattern is linear on its own too (tests/test_regex_safety.py checks it):
+# every alternative succeeds wherever it starts — a closing quote or "]" is
+# optional, and the last group takes any other character or the end — so a
+# search never fails at one position only to rescan from the next, which is
+# what made an unterminated quote or "[" quadratic. Whether the closing
+# quote/bracket really was there (and that no atom touches a quote, a protocol
+# error for imapclient) is _RECORD's business.
+_QUOTED = rb'(")([^"\\]*(?:\\.[^"\\]*)*)"?'
+_ATOM = rb'((?:[^\x00-\x20()%"\[]+|\[[^\]]*\]?)+)'
+_TOKEN = re.compile(rb"[ \t\r\n]*(?:" + _QUOTED + b"|" + _ATOM + rb"|([()])|(\Z|[^ \t\r\n]))", re.DOTALL)
 # A record is a sequence of such tokens and nothing else (findall would skip
-# over what is not a token), checked once in C before findall.
+# over what is not a token), checked once in C before findall. Possessive
+# quantifiers: a record that does not match fails without backtracking.
 _RECORD = re.compile(
     rb'(?:[ \t\r\n]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|(?:[^\x00-\x20()%"\[]++|\[[^\]]*+\])++(?!")|[()]))*+[ \t\r\n]*+',
     re.DOTALL,
@@ -82,7 +91,7 @@ def _tokens_parse(data: list[Any]) -> list[Any]:
             raise _Unexpected
         if record_match(text) is None:
             raise _Unexpected
-        for quoted, atom, paren in findall(text):
+        for quote, quoted, atom, paren, _rest in findall(text):
             if paren:
                 if paren == b"(":
                     stack.append(current)
@@ -102,8 +111,9 @@ def _tokens_parse(data: list[Any]) -> list[Any]:
                     raise _Unexpected  # a literal marker anywhere but at the end of its record
                 else:
                     current.append(atom)
-            else:
+            elif quote:
                 current.append(unescape(rb"\1", quoted) if b"\\" in quoted else quoted)
+            # else: the end of the record (whatever else _RECORD has refused already)
         if literal is not None:
             current.append(literal)
     if stack:
