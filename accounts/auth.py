@@ -11,7 +11,10 @@ method to the server; we accept three).
   request comes from another origin (Origin / Sec-Fetch-Site), against CSRF.
 
 Failed password logins are counted per client address and per login
-(accounts.ratelimit); past the limit the answer is 429 with ``retry_after``.
+(accounts.ratelimit): an address past its limit gets 429 with ``retry_after``;
+a login past its limit is refused only to addresses that have failed for it,
+so its owner still logs in from a clean address. The client address is
+jmapsite.client_address's (X-Forwarded-For only from JMAP_TRUSTED_PROXIES).
 Bearer tokens are not rate-limited: they are 256-bit random values, and a stale
 token in a client must not lock its whole address out.
 
@@ -43,7 +46,8 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Account, ApiToken, Pool
 from accounts.password_memo import password_memo_matches, password_memo_remember
-from accounts.ratelimit import client_address, failure_record, failures_blocked
+from accounts.ratelimit import failure_record, failures_blocked
+from jmapsite.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +210,9 @@ def pool_accounts(pool: Pool) -> dict[str, Account]:
 def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     """The active pool for ``login``/``password``, counting failures against limits.
 
-    Raises AuthenticationFailed 429 before any password check once the address or
-    the login is over its limit, else 401 on any mismatch. Takes the same time
+    Raises AuthenticationFailed 429 before any password check once the address
+    is over its limit, or the login is and this address has failed for it
+    (accounts.ratelimit.failures_blocked), else 401 on any mismatch. Takes the same time
     whether or not the login exists (a hash is always computed).
     """
     retry_after = failures_blocked(address=address, login=login)

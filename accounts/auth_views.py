@@ -36,7 +36,7 @@ from accounts.auth import (
     session_login,
     session_logout,
 )
-from accounts.ratelimit import client_address
+from jmapsite.client_address import client_address
 
 LOGIN_TEMPLATE = "accounts/login.html"
 

@@ -1,5 +1,22 @@
 """Counting failed logins per client address and per login, across processes.
 
+Two limits, of different strength, so that they cannot be turned against a user:
+
+- per client address (JMAP_AUTH_MAX_FAILURES_PER_ADDRESS): past it the address
+  is blocked (429) whatever login and password it sends -- it is the
+  attacker's own address;
+- per login (JMAP_AUTH_MAX_FAILURES_PER_LOGIN): past it the login is "under
+  attack", which only slows guessing down: an address that has itself failed
+  for that login in the window is refused (429), but an address without
+  failures for it still has its password checked. A guesser then needs a fresh
+  address for every further guess (each of which also counts against that
+  address), while the owner, logging in from her usual address with the right
+  password, is never locked out by someone else's failures.
+
+The client address is jmapsite.client_address's (X-Forwarded-For only from
+JMAP_TRUSTED_PROXIES), so a client cannot pick a fresh address per request by
+writing a header.
+
 Counters live in the Django cache (DatabaseCache in the embedded setup, Redis
 with REDIS_URL), so every web process sees the same numbers. Each counter covers
 one clock-aligned window (the key carries the window number, so counters never
@@ -18,14 +35,12 @@ count once; the limit is approximate there, exact with Redis.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
 
 _KEY_PREFIX = "jmap:authfail"
 
@@ -43,29 +58,6 @@ def limits() -> Limits:
         per_login=int(getattr(settings, "JMAP_AUTH_MAX_FAILURES_PER_LOGIN", 10)),
         per_address=int(getattr(settings, "JMAP_AUTH_MAX_FAILURES_PER_ADDRESS", 30)),
     )
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's IP address.
-
-    REMOTE_ADDR, unless the peer is a loopback or private address (the reverse
-    proxy the README puts in front) and sent X-Forwarded-For: then the rightmost
-    valid address in that header, the one our own proxy appended. A client on the
-    internet cannot choose it. Returns "" when no address is known.
-    """
-    remote = str(request.META.get("REMOTE_ADDR") or "")
-    try:
-        peer = ipaddress.ip_address(remote)
-    except ValueError:
-        return ""
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
-    if forwarded and (peer.is_loopback or peer.is_private):
-        for candidate in reversed(forwarded.split(",")):
-            try:
-                return str(ipaddress.ip_address(candidate.strip()))
-            except ValueError:
-                continue
-    return str(peer)
 
 
 def _digest(value: str) -> str:
@@ -108,36 +100,57 @@ def _wait(
     return max(1, math.ceil(until - now))
 
 
+def _pair(login: str, address: str) -> str:
+    return f"{login}\n{address}"
+
+
 def failures_blocked(*, address: str, login: str | None) -> int | None:
-    """Seconds to wait if this address or login is over its limit, else None.
+    """Seconds to wait before this attempt may be checked, or None if it may now.
+
+    Blocked when the address is over its limit, or when the login is over its
+    limit and this address has failed for this login itself (or is unknown:
+    then nothing distinguishes it from the attacker). See the module doc.
 
     Runs before every password check, successful or not, so it costs one cache
-    round trip: all (up to four) counters are read with one get_many.
+    round trip: all (up to six) counters are read with one get_many.
     """
     current = limits()
     now = time.time()
     number = int(now // current.window)
+    folded = login.lower() if login is not None else None
     checks: list[tuple[str, str, int]] = []
     if address:
         checks.append(("addr", address, current.per_address))
-    if login is not None:
-        checks.append(("login", login.lower(), current.per_login))
+    if folded is not None:
+        checks.append(("login", folded, current.per_login))
+        if address:
+            # "Has this address failed for this login?": a limit of one failure.
+            checks.append(("pair", _pair(folded, address), 1))
     if not checks:
         return None
     keys = [_key(kind, value, n) for kind, value, _ in checks for n in (number, number - 1)]
     found = cache.get_many(keys)
     counts = {key: int(found.get(key, 0) or 0) for key in keys}
-    waits = [_wait(kind, value, limit, current.window, now, counts=counts) for kind, value, limit in checks]
-    blocked = [wait for wait in waits if wait is not None]
+    waits = {kind: _wait(kind, value, limit, current.window, now, counts=counts) for kind, value, limit in checks}
+    blocked: list[int] = []
+    address_wait, login_wait = waits.get("addr"), waits.get("login")
+    if address_wait is not None:
+        blocked.append(address_wait)
+    if login_wait is not None and (not address or waits.get("pair") is not None):
+        blocked.append(login_wait)
     return max(blocked) if blocked else None
 
 
 def failure_record(*, address: str, login: str | None) -> None:
-    """Count one failed login for the address and (if given) the login."""
+    """Count one failed login for the address, the login and the pair of both."""
     length = limits().window
     number = int(time.time() // length)
     timeout = length * 2
-    keys = [_key("login", login.lower(), number)] if login is not None else []
+    keys: list[str] = []
+    if login is not None:
+        keys.append(_key("login", login.lower(), number))
+        if address:
+            keys.append(_key("pair", _pair(login.lower(), address), number))
     if address:
         keys.append(_key("addr", address, number))
     for key in keys:

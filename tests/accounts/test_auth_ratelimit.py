@@ -1,5 +1,8 @@
 """Failed logins are limited per login and per client address, across Basic and
-the JSON login (accounts.ratelimit, accounts.auth)."""
+the JSON login (accounts.ratelimit, accounts.auth): an address that fails too
+often is blocked; a login under attack is closed only to the addresses that
+failed for it, never to its owner logging in from a clean address; and
+X-Forwarded-For is believed only from JMAP_TRUSTED_PROXIES."""
 from __future__ import annotations
 
 import base64
@@ -14,7 +17,8 @@ from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings
 
 from accounts.auth import AuthenticationFailed, authenticate_request
-from accounts.ratelimit import _key, _wait, client_address, failure_record, failures_blocked
+from accounts.ratelimit import _key, _wait, failure_record, failures_blocked
+from jmapsite.client_address import client_address
 from tests.personas import Persona
 
 PER_LOGIN = 10
@@ -43,26 +47,54 @@ def default_limits(settings: Settings, clean_cache: None) -> None:
     settings.JMAP_AUTH_MAX_FAILURES_PER_ADDRESS = PER_ADDRESS
 
 
-def test_a_login_is_blocked_after_too_many_failures(alice: Persona, bob: Persona) -> None:
+def test_a_login_under_attack_is_closed_to_the_failing_address(alice: Persona, bob: Persona) -> None:
     statuses = [attempt(alice.login, f"guess{i}", "192.0.2.1") for i in range(PER_LOGIN)]
     assert statuses == [401] * PER_LOGIN
-    # Now even the right password is refused, from any address...
+    # The address that failed is refused even with the right password...
     with pytest.raises(AuthenticationFailed) as caught:
         authenticate_request(basic(alice.login, alice.password, "192.0.2.1"))
     assert caught.value.status == 429
     assert caught.value.retry_after is not None and 1 <= caught.value.retry_after <= WINDOW
-    assert attempt(alice.login, alice.password, "192.0.2.2") == 429
-    # ...and other logins from the same address are unaffected (10 < 30).
+    # ...but alice, from an address without failures, still logs in.
+    assert attempt(alice.login, alice.password, "192.0.2.2") == 200
+    # Other logins from the failing address are unaffected (10 < 30).
     assert attempt(bob.login, bob.password, "192.0.2.1") == 200
-    # Bearer tokens of the blocked login keep working.
+    # Bearer tokens of the attacked login keep working from anywhere.
     request = RequestFactory().get("/session", HTTP_AUTHORIZATION=alice.bearer, REMOTE_ADDR="192.0.2.1")
     assert authenticate_request(request) == alice.pool
+
+
+def test_mallory_from_ten_addresses_cannot_lock_alice_out(alice: Persona) -> None:
+    """mallory spreads her guesses over ten addresses; alice's own address stays clean."""
+    mallory_addresses = [f"203.0.113.{i}" for i in range(1, 11)]
+    for round_ in range(3):
+        for address in mallory_addresses:
+            attempt(alice.login, f"guess-{round_}-{address}", address)
+    # The login is under attack: each of mallory's addresses is refused now,
+    # with the right password too, and so gets no further guess...
+    for address in mallory_addresses:
+        assert attempt(alice.login, "one-more-guess", address) == 429
+        assert attempt(alice.login, alice.password, address) == 429
+    # ...a fresh address of hers gets one guess, then joins the refused ones...
+    assert attempt(alice.login, "fresh-guess", "203.0.113.99") == 401
+    assert attempt(alice.login, "fresh-guess-2", "203.0.113.99") == 429
+    # ...and alice, from her usual address, logs in at once.
+    assert attempt(alice.login, alice.password, "198.51.100.200") == 200
+
+
+def test_a_failing_address_without_an_attack_keeps_trying(alice: Persona) -> None:
+    # Under the login's limit a typo from the owner's address is no lock-out.
+    for i in range(PER_LOGIN - 1):
+        assert attempt(alice.login, f"typo{i}", "192.0.2.40") == 401
+    assert attempt(alice.login, alice.password, "192.0.2.40") == 200
 
 
 def test_login_counter_ignores_case(alice: Persona) -> None:
     for i in range(PER_LOGIN):
         attempt(alice.login.upper() if i % 2 else alice.login, f"guess{i}", f"192.0.2.{i + 10}")
-    assert attempt(alice.login, alice.password, "192.0.2.99") == 429
+    assert attempt(alice.login, alice.password, "192.0.2.11") == 429  # failed as ALICE, refused as alice
+    assert attempt(alice.login.upper(), alice.password, "192.0.2.10") == 429
+    assert attempt(alice.login, alice.password, "192.0.2.99") == 200
 
 
 def test_an_address_is_blocked_after_too_many_failures(alice: Persona, bob: Persona) -> None:
@@ -90,8 +122,22 @@ def test_json_login_is_limited_the_same_way(alice: Persona) -> None:
     assert blocked.status_code == 429
     assert 1 <= int(blocked["Retry-After"]) <= WINDOW
     assert blocked.json()["status"] == 429
-    # Basic shares the counter.
-    assert attempt(alice.login, alice.password, "192.0.2.51") == 429
+    # Basic shares the counters: the failing address is refused there too,
+    # a clean one is not.
+    assert attempt(alice.login, alice.password, "192.0.2.50") == 429
+    assert attempt(alice.login, alice.password, "192.0.2.51") == 200
+
+
+def test_a_spoofed_forwarded_for_does_not_give_a_fresh_address(alice: Persona) -> None:
+    """mallory, on the internet, cannot escape her address block by writing X-Forwarded-For."""
+    client = Client(SERVER_PORT=str(settings.JMAP_PORT), REMOTE_ADDR="172.17.0.9")
+    for i in range(PER_ADDRESS):
+        body = json.dumps({"username": f"user{i}@example.test", "password": "guess"})
+        response = client.post("/auth/login", body, content_type="application/json", HTTP_X_FORWARDED_FOR=f"10.9.0.{i}")
+        assert response.status_code == 401
+    good = json.dumps({"username": alice.login, "password": alice.password})
+    fresh_claim = client.post("/auth/login", good, content_type="application/json", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert fresh_claim.status_code == 429
 
 
 def test_previous_window_still_counts() -> None:
@@ -120,15 +166,42 @@ def test_counters_are_shared_through_the_cache(alice: Persona) -> None:
     [
         ("93.184.216.34", "", "93.184.216.34"),
         ("93.184.216.34", "192.0.2.9", "93.184.216.34"),  # a public peer cannot choose its address
-        ("127.0.0.1", "192.0.2.9", "192.0.2.9"),
-        ("10.0.0.5", "spoofed, 192.0.2.8", "192.0.2.8"),
+        ("10.0.0.5", "spoofed, 192.0.2.8", "10.0.0.5"),  # nor a private one: not a trusted proxy
+        ("172.17.0.1", "127.0.0.1", "172.17.0.1"),  # nor pretend to be local
+        ("127.0.0.1", "192.0.2.9", "192.0.2.9"),  # our own reverse proxy is believed
         ("::1", "2001:db8::1", "2001:db8::1"),
+        ("127.0.0.1", "198.51.100.1, 192.0.2.9", "192.0.2.9"),  # the hop our proxy appended
+        ("127.0.0.1", "192.0.2.9, 127.0.0.2", "192.0.2.9"),  # trusted hops are skipped
+        ("127.0.0.1", "not-an-ip, 127.0.0.2", "127.0.0.2"),  # garbage ends the walk
+        ("::ffff:127.0.0.1", "192.0.2.9", "192.0.2.9"),
+        ("", "192.0.2.9", ""),
         ("", "", ""),
     ],
 )
 def test_client_address(remote: str, forwarded: str, expected: str) -> None:
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_trusted_proxies_come_from_settings(settings: Settings) -> None:
+    settings.JMAP_TRUSTED_PROXIES = ("10.0.0.0/8", "not-a-network")
+    behind_proxy = RequestFactory().get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="192.0.2.8")
+    assert client_address(behind_proxy) == "192.0.2.8"
+    from_loopback = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.8")
+    assert client_address(from_loopback) == "127.0.0.1"  # loopback is no longer listed
+
+
+def test_forwarded_for_is_honoured_from_a_trusted_proxy_only(alice: Persona) -> None:
+    """Ten failures behind the local reverse proxy block the forwarded client, not the proxy."""
+    proxy = Client(SERVER_PORT=str(settings.JMAP_PORT), REMOTE_ADDR="127.0.0.1")
+    bad = json.dumps({"username": alice.login, "password": "wrong"})
+    for _ in range(PER_LOGIN):
+        proxy.post("/auth/login", bad, content_type="application/json", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    good = json.dumps({"username": alice.login, "password": alice.password})
+    mallory = proxy.post("/auth/login", good, content_type="application/json", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    assert mallory.status_code == 429
+    owner = proxy.post("/auth/login", good, content_type="application/json", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert owner.status_code == 200
 
 
 def test_checking_the_counters_is_one_cache_read(alice: Persona) -> None:
