@@ -13,21 +13,27 @@ charsets) gives best-effort values, never an exception.
 - preview comes from PREVIEW (RFC 8970) or from a short partial fetch of the
   first text part; at most 256 characters with whitespace collapsed.
 - IMAP flags become JMAP keywords (RFC 8621 §4.1.1).
+
+There is one header parser: jmapcore.mime (fields, addresses, dates,
+message-ids, encoded words), whose cost is linear in its input; this module
+only caps the values (HEADER_VALUE_MAX) and shapes the results for the cache.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
-import email.utils
-import html
 import quopri
 import re
 from dataclasses import dataclass
-from email.header import decode_header
-from email.parser import HeaderParser
-from email.policy import compat32
 from typing import Any
+
+from jmapcore.mime.addresses import parse_addresses
+from jmapcore.mime.dates import parse_rfc5322_datetime
+from jmapcore.mime.encoded_words import decode_text
+from jmapcore.mime.headers import message_ids_scan
+from jmapcore.mime.preview import html_to_text
+from jmapcore.mime.structure import parse_header_block
 
 PREVIEW_MAX = 256
 # isinstance() with a tuple of types: `tuple | list` would build a union at every call.
@@ -50,15 +56,17 @@ FLAG_KEYWORDS = {
 _NOT_KEYWORDS = frozenset({"\\recent", "\\deleted", "\\*"})
 _KEYWORD_FORBIDDEN = re.compile(r'[\x00-\x20\x7f()\{\]%*"\\]')
 _WHITESPACE = re.compile(r"\s+")
-_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+# Reply/forward markers and [list] tags (RFC 5256 §2.1, with the usual
+# translations). Each optional piece begins with a character the piece before
+# it cannot match, so a match attempt is linear; callers strip the white space
+# around the prefix themselves.
 _SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]\s*|\[[^\[\]]{0,40}\]\s*)",
+    r"(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif|r)\s*(?:\[\d+\]\s*|\(\d+\)\s*)?[:\uff1a]|\[[^\[\]]{0,40}\]",
     re.IGNORECASE,
 )
-_SUBJECT_TRAILER = re.compile(r"\s*\((?:fwd|fw)\)\s*$", re.IGNORECASE)
-_REPLY_PREFIX = re.compile(r"^\s*(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]", re.IGNORECASE)
-_TAGS = re.compile(r"<[^>]*>")
-_STYLE = re.compile(r"<(style|script)[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_REPLY_PREFIX = re.compile(r"(?:re|fwd?|aw|wg|sv|vs|antw|tr|rif)\s*(?:\[\d+\]\s*|\(\d+\)\s*)?[:\uff1a]", re.IGNORECASE)
+_SUBJECT_TRAILERS = ("(fwd)", "(fw)")
+_BASE64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 
 
 @dataclass(frozen=True)
@@ -98,33 +106,9 @@ def bytes_text(raw: bytes) -> str:
 
 
 def words_decode(value: str) -> str:
-    """Decode RFC 2047 encoded words; undecodable words stay as they are."""
-    if "=?" not in value:
-        return value
-    try:
-        parts = decode_header(value)
-    except Exception:
-        return value
-    pieces: list[str] = []
-    for chunk, charset in parts:
-        if isinstance(chunk, str):
-            pieces.append(chunk)
-            continue
-        try:
-            pieces.append(chunk.decode(charset or "ascii", "replace"))
-        except (LookupError, TypeError):
-            pieces.append(chunk.decode("utf-8", "replace"))
-    # decode_header drops the whitespace between an encoded word and plain text.
-    return "".join(pieces) if len(parts) == 1 else _join_decoded(parts, pieces)
-
-
-def _join_decoded(parts: list[tuple[bytes | str, str | None]], pieces: list[str]) -> str:
-    out = ""
-    for (chunk, charset), piece in zip(parts, pieces, strict=True):
-        if out and not out.endswith(" ") and isinstance(chunk, bytes) and charset is None and not piece.startswith(" "):
-            out += " "
-        out += piece
-    return out
+    """Decode RFC 2047 encoded words (jmapcore.mime: linear, undecodable words
+    stay as they are)."""
+    return decode_text(value) if "=?" in value else value
 
 
 def unfold(value: str) -> str:
@@ -133,12 +117,25 @@ def unfold(value: str) -> str:
     return _WHITESPACE.sub(" ", value.replace("\r", "").replace("\n", "")).strip()
 
 
+def _trailer_strip(text: str) -> str:
+    trimmed = text.rstrip()
+    lowered = trimmed[-5:].lower()
+    for trailer in _SUBJECT_TRAILERS:
+        if lowered.endswith(trailer):
+            return trimmed[: -len(trailer)].rstrip()
+    return text
+
+
 def subject_base(subject: str) -> str:
     """The base subject for threading (RFC 5256 §2.1, simplified): without
     leading Re:/Fwd:/[list] prefixes and a trailing "(fwd)"."""
     text = unfold(subject)
     for _ in range(20):
-        stripped = _SUBJECT_TRAILER.sub("", _SUBJECT_PREFIX.sub("", text, count=1))
+        stripped = text.lstrip()
+        prefix = _SUBJECT_PREFIX.match(stripped)
+        if prefix is not None:
+            stripped = stripped[prefix.end() :].lstrip()
+        stripped = _trailer_strip(stripped)
         if stripped == text:
             break
         text = stripped
@@ -146,119 +143,45 @@ def subject_base(subject: str) -> str:
 
 
 def subject_is_reply(subject: str) -> bool:
-    return bool(_REPLY_PREFIX.match(subject))
-
-
-# The common address lists, parsed without email.utils: items `addr`, `<addr>`,
-# `Name <addr>`, `"Name" <addr>` (a phrase of atoms and simple quoted strings)
-# separated by commas, where addr is dot-atoms around one "@". Anything else
-# (comments, groups, escapes, encoded words, domain literals, route addresses,
-# empty items) goes to email.utils.getaddresses; both give the same answer on
-# what the fast path accepts (tests/backends/imap/test_message_parse.py).
-_ATEXT = r"[\w!#$%&'*+/=?^`{|}~-]+"
-_ADDR_SPEC = rf"{_ATEXT}(?:\.{_ATEXT})*@{_ATEXT}(?:\.{_ATEXT})*"
-_PHRASE_WORD = r"(?:\"[^\"\\\r\n]*\"|[\w!#$%&'*+/=?^`{|}~.-]+)"
-_FWS = r"[ \t\r\n]*"
-_ADDRESS_ITEM = (
-    rf"{_FWS}(?:({_PHRASE_WORD}(?:{_FWS}{_PHRASE_WORD})*){_FWS}<({_ADDR_SPEC})>|<({_ADDR_SPEC})>|({_ADDR_SPEC})){_FWS}"
-)
-_ADDRESS_LIST = re.compile(rf"{_ADDRESS_ITEM}(?:,{_ADDRESS_ITEM})*")
-_ADDRESS_ITEMS = re.compile(rf"{_ADDRESS_ITEM}(?:,|$)")
-_PHRASE_WORDS = re.compile(_PHRASE_WORD)
-
-
-def _addresses_fast(value: str) -> list[tuple[str, str]] | None:
-    """getaddresses([value]) for the common shapes; None when the value is not one."""
-    if "=?" in value or _ADDRESS_LIST.fullmatch(value) is None:
-        return None
-    pairs = []
-    for phrase, routed, bracketed, bare in _ADDRESS_ITEMS.findall(value):
-        if phrase:
-            words = [word[1:-1] if word[:1] == '"' else word for word in _PHRASE_WORDS.findall(phrase)]
-            pairs.append((" ".join(words), routed))
-        else:
-            pairs.append(("", bracketed or bare))
-    return pairs
+    return bool(_REPLY_PREFIX.match(subject.lstrip()))
 
 
 def addresses_parse(value: str | None) -> list[dict[str, str | None]] | None:
-    """An address-list header as EmailAddress objects (RFC 8621 §4.1.2.3); None when absent."""
+    """An address-list header as EmailAddress objects (RFC 8621 §4.1.2.3); None
+    when absent. jmapcore.mime's parser, leniently decoding encoded words
+    inside quoted display names (as many mailers write them)."""
     if value is None:
         return None
-    value = value[:HEADER_VALUE_MAX]
-    pairs = _addresses_fast(value)
-    if pairs is None:
-        try:
-            pairs = email.utils.getaddresses([value])
-        except Exception:
-            return []
     result: list[dict[str, str | None]] = []
-    for name, address in pairs[:ADDRESS_MAX]:
-        name = unfold(words_decode(name)) if name else ""
-        address = address.strip()
+    for item in parse_addresses(value[:HEADER_VALUE_MAX], words_in_quotes=True):
+        name = unfold(item["name"]) if item["name"] else ""
+        address = str(item["email"]).strip()
         if not name and not address:
             continue
         result.append({"name": name or None, "email": address})
+        if len(result) >= ADDRESS_MAX:
+            break
     return result
 
 
 def message_ids_parse(value: str | None, *, lenient: bool = False) -> list[str] | None:
-    """A msg-id list (RFC 5322 §3.6.4) without angle brackets; None when absent."""
+    """A msg-id list (RFC 5322 §3.6.4) without angle brackets; None when absent.
+    ``lenient``: a Message-ID without brackets is taken as its first word."""
     if value is None:
         return None
-    found = [item[:MESSAGE_ID_MAX] for item in _MESSAGE_ID.findall(value[:HEADER_VALUE_MAX])]
+    found = [item[:MESSAGE_ID_MAX] for item in message_ids_scan(value[:HEADER_VALUE_MAX])]
     if not found and lenient and value.strip():
         found = [value.strip().split()[0][:MESSAGE_ID_MAX]]
     return found or None
-
-
-_DATE = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
-    r"([1-9]\d{3}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
-)
-_MONTH_NUMBERS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}  # fmt: skip
-_ZONES: dict[str, dt.tzinfo] = {}
-
-
-def _date_fast(text: str) -> dt.datetime | None:
-    """email.utils.parsedate_to_datetime for the usual RFC 5322 form; None otherwise."""
-    found = _DATE.fullmatch(text)
-    if found is None:
-        return None
-    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
-    zone_text = sign + zone_hours + zone_minutes
-    zone = _ZONES.get(zone_text)
-    if zone is None:
-        if zone_text == "-0000":
-            return None  # "no zone information": parsedate_to_datetime's naive answer
-        minutes = int(zone_hours) * 60 + int(zone_minutes)
-        try:
-            zone = _ZONES[zone_text] = dt.timezone(dt.timedelta(minutes=-minutes if sign == "-" else minutes))
-        except ValueError:  # a day or more: parsedate_to_datetime fails the same way
-            return None
-    try:
-        return dt.datetime(int(year), _MONTH_NUMBERS[month], int(day), int(hour), int(minute), int(second),
-                           tzinfo=zone)  # fmt: skip
-    except ValueError:
-        return None
 
 
 def date_parse(value: str | None) -> dt.datetime | None:
     """The Date header as an aware datetime (RFC 5322 §3.3); None when absent or bad."""
     if not value:
         return None
-    text = value.strip()[:200]
-    parsed = _date_fast(text)
-    if parsed is None:
-        try:
-            parsed = email.utils.parsedate_to_datetime(text)
-        except Exception:
-            return None
+    parsed = parse_rfc5322_datetime(value)
     if parsed is None:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
     try:
         parsed.astimezone(dt.UTC)
     except (OverflowError, ValueError):
@@ -266,69 +189,25 @@ def date_parse(value: str | None) -> dt.datetime | None:
     return parsed
 
 
-_FIELD_NAME = re.compile(r"[\041-\071\073-\176]*:")
+def _header_value(raw: bytes) -> str:
+    # NUL cannot be stored in a PostgreSQL text column and means nothing in a header.
+    return bytes_text(raw[:HEADER_VALUE_MAX * 4]).replace("\x00", "")
 
 
-def _fields_fast(text: str) -> dict[str, str] | None:
-    """{lower-cased name: value} of the first occurrence of each field, exactly as
-    HeaderParser(policy=compat32) and Message.items() give them, for a header
-    block with CRLF line breaks only; None for anything else."""
-    crlf = text.count("\r\n")
-    if text.count("\r") != crlf or text.count("\n") != crlf:
-        return None  # line breaks other than CRLF: email.parser's affair
+def header_fields(raw: bytes) -> dict[str, str]:
+    """{lower-cased name: value} of the first occurrence of each field of a
+    header block (jmapcore.mime.structure's one-pass reader), each value cut to
+    HEADER_VALUE_MAX characters."""
     fields: dict[str, str] = {}
-    name = ""
-    value: list[str] = []
-
-    def finish() -> None:
-        key = name.strip().lower()
-        if key not in fields:
-            joined = value[0] if len(value) == 1 else "\r\n".join(value)
-            fields[key] = joined.rstrip("\r\n")[:HEADER_VALUE_MAX]
-
-    field_name = _FIELD_NAME.match
-    for line in text.split("\r\n"):
-        first = line[:1]
-        if first in (" ", "\t"):
-            if name:  # a continuation; before any field it is ignored
-                value.append(line)
-            continue
-        if not line or not (line.startswith("From ") or field_name(line)):
-            break  # the blank line, or the first line that is not a header: the body begins
-        if name:
-            finish()
-            name, value = "", []
-        if line.startswith("From "):
-            continue  # an envelope line is not a field
-        colon = line.find(":")
-        if colon == 0:
-            continue  # no field name: ignored
-        name = line[:colon]
-        value = [line[colon + 1 :].lstrip(" \t")]
-    if name:
-        finish()
+    parsed, _body = parse_header_block(raw, 0, len(raw), value_decode=_header_value)
+    for name, value in parsed:
+        fields.setdefault(name.strip().lower(), value.lstrip(" \t")[:HEADER_VALUE_MAX])
     return fields
 
 
 def headers_parse(raw: bytes | None) -> ParsedHeaders:
     """The cached header values of one message from its header-fields fetch."""
-    raw = raw or b""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        # Raw 8-bit headers: each line may come from another program and charset.
-        text = "\n".join(bytes_text(line) for line in raw.split(b"\n"))
-    fields = _fields_fast(text)
-    if fields is None:
-        try:
-            message = HeaderParser(policy=compat32).parsestr(text, headersonly=True)
-            fields = {}
-            for name, value in message.items():
-                key = name.strip().lower()
-                if key not in fields:
-                    fields[key] = str(value)[:HEADER_VALUE_MAX]
-        except Exception:
-            fields = {}
+    fields = header_fields(raw or b"")
     subject = unfold(words_decode(unfold(fields["subject"]))) if "subject" in fields else ""
     return ParsedHeaders(
         subject=subject,
@@ -518,7 +397,7 @@ def preview_from_part(raw: bytes | None, part: TextPart) -> str:
     data = raw
     try:
         if part.encoding == "base64":
-            cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+            cleaned = _BASE64_JUNK.sub(b"", data)
             data = base64.b64decode(cleaned[: len(cleaned) - len(cleaned) % 4])
         elif part.encoding == "quoted-printable":
             data = quopri.decodestring(data.rsplit(b"=", 1)[0] if data[-3:].count(b"=") else data)
@@ -529,7 +408,7 @@ def preview_from_part(raw: bytes | None, part: TextPart) -> str:
     except LookupError:
         text = bytes_text(data)
     if part.subtype == "html":
-        text = html.unescape(_TAGS.sub(" ", _STYLE.sub(" ", text)))
+        text = html_to_text(text)
     return preview_clean(text)
 
 

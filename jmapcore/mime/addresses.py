@@ -6,7 +6,16 @@ import re
 import unicodedata
 from typing import Any
 
-from jmapcore.mime.encoded_words import LITERAL, WORD, WS, decode_text, decode_tokens, encode_words, needs_encoding
+from jmapcore.mime.encoded_words import (
+    LITERAL,
+    SPLIT_WS,
+    WORD,
+    WS,
+    decode_text,
+    decode_tokens,
+    encode_words,
+    needs_encoding,
+)
 
 # Token kinds.
 _ATOM = "atom"
@@ -31,7 +40,7 @@ class _Token:
 
 def _scan_delimited(s: str, i: int, close: str, nest: str | None) -> tuple[str, int]:
     """Content from s[i] (just after the opener) to the matching ``close``,
-    decoding quoted-pairs; returns (content, index after the closer)."""
+    decoding quoted-pairs; returns (content, index after the closer). One pass."""
     out: list[str] = []
     depth = 1
     n = len(s)
@@ -52,39 +61,61 @@ def _scan_delimited(s: str, i: int, close: str, nest: str | None) -> tuple[str, 
     return "".join(out), n
 
 
+# One token at a position. Each alternative begins with its own characters
+# (white space, '"', '[', an atom character, a special), and the quoted and
+# literal bodies are "unrolled loops" whose repeated part begins with a
+# backslash that the part before it cannot match, so no input backtracks.
+# Comments nest, which no regex can follow: "(" goes to _scan_delimited.
+_TOKEN = re.compile(
+    r'(?P<ws>[ \t\r\n]+)'
+    r'|"(?P<quoted>[^"\\]*(?:\\[\s\S][^"\\]*)*\\?)"?'
+    r'|\[(?P<literal>[^\]\\]*(?:\\[\s\S][^\]\\]*)*\\?)\]?'
+    r'|(?P<atom>[^<>:;@,.\[\] \t\r\n"()]+)'
+    r'|(?P<special>[<>:;@,.\])])'
+)
+_QUOTED_PAIR = re.compile(r"\\([\s\S])")
+
+
+def _unquote(inner: str) -> str:
+    return _QUOTED_PAIR.sub(r"\1", inner) if "\\" in inner else inner
+
+
 def _tokenize(s: str) -> list[_Token]:
+    """The lexical tokens of RFC 5322 §3.2 (atoms in the lenient sense: any run
+    of characters that are not specials, white space, quotes or parentheses).
+    Unterminated quoted strings, literals and comments run to the end."""
     tokens: list[_Token] = []
     i = 0
     n = len(s)
+    match = _TOKEN.match
     while i < n:
-        ch = s[i]
-        start = i
-        if ch in _WS_CHARS:
-            while i < n and s[i] in _WS_CHARS:
-                i += 1
-            tokens.append(_Token(_WS, " ", s[start:i]))
-        elif ch == '"':
-            value, i = _scan_delimited(s, i + 1, '"', None)
-            tokens.append(_Token(_QUOTED, value, s[start:i]))
-        elif ch == "(":
-            value, i = _scan_delimited(s, i + 1, ")", "(")
-            tokens.append(_Token(_COMMENT, value, s[start:i]))
-        elif ch == "[":
-            value, i = _scan_delimited(s, i + 1, "]", None)
-            tokens.append(_Token(_LITERAL, value, s[start:i]))
-        elif ch in _SPECIALS or ch == ")":
-            tokens.append(_Token(_SPECIAL, ch, ch))
-            i += 1
+        found = match(s, i)
+        if found is None:  # "(": a comment, possibly nested
+            value, end = _scan_delimited(s, i + 1, ")", "(")
+            tokens.append(_Token(_COMMENT, value, s[i:end]))
+            i = end
+            continue
+        kind = found.lastgroup
+        raw = found.group()
+        i = found.end()
+        if kind == "ws":
+            tokens.append(_Token(_WS, " ", raw))
+        elif kind == "atom":
+            tokens.append(_Token(_ATOM, raw, raw))
+        elif kind == "quoted":
+            tokens.append(_Token(_QUOTED, _unquote(found.group("quoted")), raw))
+        elif kind == "literal":
+            tokens.append(_Token(_LITERAL, _unquote(found.group("literal")), raw))
         else:
-            while i < n and s[i] not in _SPECIALS and s[i] not in _WS_CHARS and s[i] not in '"()':
-                i += 1
-            tokens.append(_Token(_ATOM, s[start:i], s[start:i]))
+            tokens.append(_Token(_SPECIAL, raw, raw))
     return tokens
 
 
-def _phrase(tokens: list[_Token]) -> str | None:
+def _phrase(tokens: list[_Token], *, words_in_quotes: bool = False) -> str | None:
     """A display-name: atoms may be encoded words, quoted-strings are not decoded
-    (RFC 2047 §5), comments are dropped, white space unfolded and trimmed."""
+    (RFC 2047 §5) unless ``words_in_quotes`` (a leniency for list views: many
+    mailers put encoded words between quotes), comments are dropped, white space
+    unfolded and trimmed."""
     parts: list[tuple[str, str]] = []
     for tok in tokens:
         if tok.kind == _COMMENT:
@@ -94,7 +125,11 @@ def _phrase(tokens: list[_Token]) -> str | None:
         elif tok.kind == _ATOM:
             parts.append((WORD, tok.value))
         elif tok.kind == _QUOTED:
-            parts.append((LITERAL, tok.value.replace("\r\n", "").replace("\n", "")))
+            quoted = tok.value.replace("\r\n", "").replace("\n", "")
+            if words_in_quotes and "=?" in quoted:
+                parts.extend((WS if piece[0] in " \t" else WORD, piece) for piece in SPLIT_WS.findall(quoted))
+            else:
+                parts.append((LITERAL, quoted))
         else:
             parts.append((LITERAL, tok.raw))
     text = unicodedata.normalize("NFC", decode_tokens(parts)).strip()
@@ -110,9 +145,9 @@ def _addr_spec(tokens: list[_Token]) -> str:
     return "".join(t.raw for t in tokens if t.kind not in (_WS, _COMMENT))
 
 
-def _mailbox(buf: list[_Token], angle: list[_Token] | None) -> dict[str, Any] | None:
+def _mailbox(buf: list[_Token], angle: list[_Token] | None, words_in_quotes: bool) -> dict[str, Any] | None:
     if angle is not None:
-        return {"name": _phrase(buf), "email": _addr_spec(angle)}
+        return {"name": _phrase(buf, words_in_quotes=words_in_quotes), "email": _addr_spec(angle)}
     meaningful = [t for t in buf if t.kind not in (_WS, _COMMENT)]
     if not meaningful:
         return None
@@ -125,9 +160,10 @@ def _mailbox(buf: list[_Token], angle: list[_Token] | None) -> dict[str, Any] | 
     return {"name": name, "email": _addr_spec(buf)}
 
 
-def parse_groups(value: str) -> list[dict[str, Any]]:
+def parse_groups(value: str, *, words_in_quotes: bool = False) -> list[dict[str, Any]]:
     """GroupedAddresses form: consecutive ungrouped mailboxes share a group whose
-    name is null (RFC 8621 §4.1.2.4)."""
+    name is null (RFC 8621 §4.1.2.4). Linear in ``value``: one tokenizing pass,
+    then one pass over the tokens."""
     groups: list[dict[str, Any]] = []
     loose: list[dict[str, Any]] = []
     group_name: str | None = None
@@ -138,7 +174,7 @@ def parse_groups(value: str) -> list[dict[str, Any]]:
 
     def finish() -> None:
         nonlocal buf, angle
-        box = _mailbox(buf, angle)
+        box = _mailbox(buf, angle, words_in_quotes)
         if box is not None:
             (group if group is not None else loose).append(box)
         buf, angle = [], None
@@ -165,7 +201,7 @@ def parse_groups(value: str) -> list[dict[str, Any]]:
             finish()
         elif tok.value == ":" and group is None and angle is None:
             flush_loose()
-            group_name = _phrase(buf)
+            group_name = _phrase(buf, words_in_quotes=words_in_quotes)
             group = []
             buf = []
         elif tok.value == ";" and group is not None:
@@ -183,10 +219,10 @@ def parse_groups(value: str) -> list[dict[str, Any]]:
     return groups
 
 
-def parse_addresses(value: str) -> list[dict[str, Any]]:
+def parse_addresses(value: str, *, words_in_quotes: bool = False) -> list[dict[str, Any]]:
     """Addresses form: every mailbox in the list, group information discarded
     (RFC 8621 §4.1.2.3)."""
-    return [box for group in parse_groups(value) for box in group["addresses"]]
+    return [box for group in parse_groups(value, words_in_quotes=words_in_quotes) for box in group["addresses"]]
 
 
 # --- formatting (Email/set create, RFC 8621 §4.6) ---------------------------

@@ -36,6 +36,9 @@ _ALIASES: dict[str, str] = {
 _LOOSE_ASCII = frozenset({"us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us", "646", "us", "cp367", "ibm367"})
 _LOOSE_LATIN1 = frozenset({"iso-8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "iso8859-1", "cp819", "ibm819"})
 
+# The longest registered charset name is 45 characters (IANA character sets).
+CHARSET_NAME_MAX = 64
+
 # Codecs Python treats as text encodings but which are not charsets.
 _REFUSED = frozenset({"idna", "punycode", "unicode_escape", "raw_unicode_escape", "undefined", "mbcs", "oem"})
 
@@ -59,8 +62,8 @@ def normalize_charset(label: str | None) -> str:
 def charset_codec(label: str | None) -> str | None:
     """The Python codec name for a MIME charset label, or None if unknown."""
     name = normalize_charset(label)
-    if not name:
-        return None
+    if not name or len(name) > CHARSET_NAME_MAX:
+        return None  # no registered charset name is longer: a hostile one is not looked up
     name = _ALIASES.get(name, name)
     try:
         info = codecs.lookup(name)

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from jmapcore.mime.charsets import charset_codec, clean_text, decode_bytes
+from jmapcore.mime.charsets import CHARSET_NAME_MAX, charset_codec, clean_text, decode_bytes
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\s]*)\?=")
 _QHEX = re.compile(rb"=([0-9A-Fa-f]{2})")
@@ -47,6 +47,8 @@ def _word_payload(token: str) -> tuple[str, bytes] | None:
         return None
     charset, encoding, text = match.groups()
     charset = charset.split("*", 1)[0]  # RFC 2231 §5 language suffix
+    if len(charset) > CHARSET_NAME_MAX:
+        return None  # no registered charset is this long; a hostile one is not looked up
     if charset_codec(charset) is None and charset.lower() not in ("us-ascii", "iso-8859-1"):
         return None
     data = _b_decode(text) if encoding in "Bb" else _q_decode(text)
@@ -102,14 +104,15 @@ def decode_tokens(tokens: Iterable[tuple[str, str]]) -> str:
     return clean_text("".join(out))
 
 
-_SPLIT_WS = re.compile(r"[ \t]+|[^ \t]+")
+# Runs of blanks or of anything else: two disjoint classes, linear.
+SPLIT_WS = re.compile(r"[ \t]+|[^ \t]+")
 
 
 def decode_text(value: str) -> str:
     """Decode encoded words in unstructured text and normalise to NFC."""
     if "=?" not in value:
         return unicodedata.normalize("NFC", value)
-    tokens = ((WS if t[0] in " \t" else WORD, t) for t in _SPLIT_WS.findall(value))
+    tokens = ((WS if t[0] in " \t" else WORD, t) for t in SPLIT_WS.findall(value))
     return unicodedata.normalize("NFC", decode_tokens(tokens))
 
 

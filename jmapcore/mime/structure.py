@@ -4,6 +4,7 @@ nesting and part count so hostile input costs linear time."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from jmapcore.mime.params import media_type, parse_parameterised
@@ -11,6 +12,9 @@ from jmapcore.mime.transfer import decode_transfer
 
 MAX_DEPTH = 50
 MAX_PARTS = 5000
+# RFC 2046 §5.1.1 allows at most 70 characters; a longer boundary is taken as
+# missing rather than compiled into a delimiter pattern and cached.
+BOUNDARY_MAX = 200
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+")
 
 
@@ -64,8 +68,14 @@ def decode_header_value(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").replace("\x00", "")
 
 
-def parse_header_block(data: bytes, start: int, end: int) -> tuple[list[tuple[str, str]], int]:
+def parse_header_block(data: bytes, start: int, end: int, *,
+                       value_decode: Callable[[bytes], str] = decode_header_value) -> tuple[list[tuple[str, str]], int]:
     """Header fields of the entity at data[start:end] and the offset of its body.
+
+    One pass over the lines (RFC 5322 §2.2): a field is a name of printable
+    ASCII but colon, optional blanks, a colon and the value up to the next line
+    that does not begin with a blank. Values keep their folds (CRLF + blank)
+    and are decoded by ``value_decode``.
 
     Lines that are neither a field nor a continuation end the header (they are
     body), except before the first field (an mbox ``From `` line, say), where they
@@ -80,7 +90,7 @@ def parse_header_block(data: bytes, start: int, end: int) -> tuple[list[tuple[st
 
     def flush() -> None:
         if name is not None:
-            fields.append((name.decode("ascii", "replace"), decode_header_value(data[value_start:value_end])))
+            fields.append((name.decode("ascii", "replace"), value_decode(data[value_start:value_end])))
 
     while pos < end:
         nl = data.find(b"\n", pos, end)
@@ -148,7 +158,7 @@ def parse_entity(data: bytes, start: int, end: int, *, default_type: str = "text
         part.disposition = value or None
     if part.type.startswith("multipart/"):
         boundary = part.params.get("boundary", "")
-        if not boundary:
+        if not boundary or len(boundary) > BOUNDARY_MAX:
             part.type = "text/plain"
         elif depth >= MAX_DEPTH:
             part.type = "application/octet-stream"
