@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
+from accounts.secret_column import SecretTextField
+
 # RFC 8620 §1.2: an Id is 1-255 octets of URL-safe base64 characters.
 jmap_id_validator = RegexValidator(r"^[A-Za-z0-9_-]{1,64}$", "use 1-64 letters, digits, '-' or '_'")
 
@@ -57,9 +59,10 @@ class Account(models.Model):
     is_read_only = models.BooleanField(default=False)
 
     username = models.CharField(max_length=255, blank=True)
-    password = models.TextField(blank=True, help_text="secret: plaintext, enc1: or vault: value")
-    oauth_access_token = models.TextField(blank=True, help_text="secret")
-    oauth_refresh_token = models.TextField(blank=True, help_text="secret")
+    # Reading one gives the stored value tagged with its row (accounts.secret_column).
+    password = SecretTextField(blank=True, help_text="secret: plaintext, enc1: or vault: value")
+    oauth_access_token = SecretTextField(blank=True, help_text="secret")
+    oauth_refresh_token = SecretTextField(blank=True, help_text="secret")
 
     imap_host = models.CharField(max_length=255, blank=True)
     imap_port = models.PositiveIntegerField(default=993)
@@ -114,3 +117,19 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.pool.login})"
+
+
+class CryptoParameter(models.Model):
+    """Installation-wide, non-secret parameters of credential encryption.
+
+    Kept in the database rather than $JMAP_DATADIR because in scale-out every
+    node shares the database but not the data directory (accounts.crypto.keys):
+    e.g. ``enc1-kdf-salt``, the salt of the JMAP_SECRET_KEY passphrase KDF.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    value = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name

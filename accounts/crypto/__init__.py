@@ -15,6 +15,8 @@ the missing setting or the failed operation only, so they are safe to log.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class CryptoError(Exception):
     """Base class: a secret could not be sealed or unsealed."""
@@ -36,4 +38,17 @@ class VaultAuthError(SecretUnavailable):
     """OpenBao refused our credentials (expired/revoked token, wrong AppRole)."""
 
 
-__all__ = ["CryptoError", "SecretCorrupt", "SecretUnavailable", "VaultAuthError"]
+@dataclass(frozen=True)
+class Opened:
+    """A decrypted value, and whether it was stored in the current form
+    (primary key and, when asked for, the expected associated data)."""
+
+    plaintext: str
+    current: bool
+
+    def __repr__(self) -> str:  # never show the plaintext
+        return f"Opened(current={self.current})"
+
+
+
+__all__ = ["CryptoError", "Opened", "SecretCorrupt", "SecretUnavailable", "VaultAuthError"]

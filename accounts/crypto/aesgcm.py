@@ -1,69 +1,68 @@
-"""The ``enc1:`` scheme: AES-256-GCM with a key from JMAP_SECRET_KEY.
+"""The ``enc1:`` scheme: AES-256-GCM (product README, "Stored credentials").
 
 Stored form: ``enc1:`` + standard base64 of ``nonce (12 bytes) || ciphertext ||
 tag (16 bytes)`` -- exactly what ``cryptography``'s ``AESGCM.encrypt`` returns
-appended to the nonce. No associated data is used, so a value can be decrypted
-by any tool that knows the format and the key.
+appended to the nonce. The shape is unchanged by associated data.
 
-Key: when JMAP_SECRET_KEY is exactly 64 hexadecimal characters, those 32 bytes
-are the key (``openssl rand -hex 32``); any other value is treated as a
-passphrase and the key is its SHA-256 digest.
+Associated data: callers pass ``aad`` naming the row and column a value belongs
+to (accounts.secrets.SecretBinding), so a value copied into another row fails
+authentication instead of handing one account's password to another.
 
-The key is read from ``django.conf.settings.ENV.secret_key`` at call time, so
-``override_settings(ENV=dataclasses.replace(settings.ENV, secret_key=...))``
-changes it for a test.
+Reading values written before binding existed: the format has no version byte,
+so aesgcm_open() tries, in order, (primary key, aad) -- the current form --, then
+(primary key, no aad), then each legacy key with no aad (the SHA-256 of a
+passphrase, before the salted KDF). Whatever path succeeds is reported, so the
+caller can re-seal old values in the current form (accounts.secret_fields).
+
+Keys come from accounts.crypto.keys (JMAP_SECRET_KEY, a passphrase through
+scrypt, or the key generated in $JMAP_DATADIR), read at call time so tests can
+use ``override_settings(ENV=dataclasses.replace(settings.ENV, secret_key=...))``.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
-import re
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-from accounts.crypto import SecretCorrupt, SecretUnavailable
+from accounts.crypto import Opened, SecretCorrupt
+from accounts.crypto.keys import AesKeyring, aesgcm_keyring, is_hex_key, legacy_passphrase_key
 
 PREFIX = "enc1:"
 NONCE_SIZE = 12
 TAG_SIZE = 16
-_HEX_KEY = re.compile(r"[0-9A-Fa-f]{64}")
 
 
 def aesgcm_key_derive(*, secret_key: str) -> bytes:
-    """The 32-byte AES key for a JMAP_SECRET_KEY value (hex key or passphrase)."""
-    if _HEX_KEY.fullmatch(secret_key):
+    """The AES key a JMAP_SECRET_KEY value gives *without* a salt.
+
+    A hex key is its own bytes; for a passphrase this is the legacy SHA-256 key
+    (new values use scrypt with the stored salt: accounts.crypto.keys).
+    """
+    if is_hex_key(secret_key):
         return bytes.fromhex(secret_key)
-    return hashlib.sha256(secret_key.encode("utf-8")).digest()
+    return legacy_passphrase_key(passphrase=secret_key)
 
 
 def aesgcm_configured() -> bool:
-    """True when JMAP_SECRET_KEY is set in the current settings."""
+    """True when JMAP_SECRET_KEY is set (otherwise the generated key is used)."""
     return bool(settings.ENV.secret_key)
 
 
-def _active_key() -> bytes:
-    secret_key = settings.ENV.secret_key
-    if not secret_key:
-        raise SecretUnavailable("this value is encrypted with AES-256-GCM (enc1:) but JMAP_SECRET_KEY is not set")
-    return aesgcm_key_derive(secret_key=secret_key)
-
-
-def aesgcm_encrypt(*, plaintext: str, key: bytes | None = None) -> str:
+def aesgcm_encrypt(*, plaintext: str, aad: bytes | None = None, key: bytes | None = None) -> str:
     """Seal ``plaintext`` as an ``enc1:`` value with a fresh random nonce.
 
-    ``key`` defaults to the one derived from JMAP_SECRET_KEY.
+    ``key`` defaults to the active key (accounts.crypto.keys.aesgcm_keyring).
     """
     nonce = os.urandom(NONCE_SIZE)
-    sealed = AESGCM(key or _active_key()).encrypt(nonce, plaintext.encode("utf-8"), None)
+    sealed = AESGCM(key or aesgcm_keyring().primary).encrypt(nonce, plaintext.encode("utf-8"), aad)
     return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
 
-def aesgcm_decrypt(*, stored: str, key: bytes | None = None) -> str:
-    """Open an ``enc1:`` value; raise SecretCorrupt if it was altered or the key differs."""
+def _split(stored: str) -> tuple[bytes, bytes]:
     if not stored.startswith(PREFIX):
         raise SecretCorrupt("not an enc1: value")
     try:
@@ -72,12 +71,47 @@ def aesgcm_decrypt(*, stored: str, key: bytes | None = None) -> str:
         raise SecretCorrupt("enc1: value is not valid base64") from None
     if len(raw) < NONCE_SIZE + TAG_SIZE:
         raise SecretCorrupt("enc1: value is too short to hold a nonce and a tag")
-    try:
-        data = AESGCM(key or _active_key()).decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:], None)
-    except InvalidTag:
-        # Either tampering or a different JMAP_SECRET_KEY: GCM cannot tell them apart.
-        raise SecretCorrupt("enc1: value failed authentication (altered, or sealed with another JMAP_SECRET_KEY)")
+    return raw[:NONCE_SIZE], raw[NONCE_SIZE:]
+
+
+def _text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise SecretCorrupt("enc1: value does not decrypt to UTF-8 text") from None
+
+
+def aesgcm_open(
+    *, stored: str, aad: bytes | None, keyring: AesKeyring | None = None, legacy: bool = True
+) -> Opened:
+    """Open an ``enc1:`` value, accepting the pre-binding forms (see module doc)
+    unless ``legacy`` is False and ``aad`` is given: then only the current form.
+
+    Raises SecretCorrupt when no path opens it: the value was altered, belongs to
+    another row or column, or was sealed with another key. GCM cannot tell these
+    apart, so the message names them all and the key source, never the value.
+    """
+    nonce, body = _split(stored)
+    keyring = keyring or aesgcm_keyring()
+    attempts: list[tuple[bytes, bytes | None]] = [(keyring.primary, aad)]
+    if legacy or aad is None:
+        if aad is not None:
+            attempts.append((keyring.primary, None))
+        attempts.extend((old_key, None) for old_key in keyring.legacy)
+    for index, (key, associated) in enumerate(attempts):
+        try:
+            data = AESGCM(key).decrypt(nonce, body, associated)
+        except InvalidTag:
+            continue
+        return Opened(plaintext=_text(data), current=index == 0)
+    bound = "belongs to another account or field, " if aad is not None else ""
+    raise SecretCorrupt(
+        f"enc1: value failed authentication: it {bound}was altered, or was sealed with "
+        f"another key than {keyring.source}"
+    )
+
+
+def aesgcm_decrypt(*, stored: str, aad: bytes | None = None, key: bytes | None = None) -> str:
+    """The plaintext of an ``enc1:`` value (legacy forms accepted; see aesgcm_open)."""
+    keyring = AesKeyring(primary=key, legacy=(), source="the given key") if key else None
+    return aesgcm_open(stored=stored, aad=aad, keyring=keyring).plaintext

@@ -1,7 +1,10 @@
 """The ``vault:`` scheme: OpenBao/Vault Transit through hvac.
 
 Stored form: the ciphertext exactly as Transit returns it (``vault:v1:...``); the
-key never leaves OpenBao.
+key never leaves OpenBao. Values are bound to their row and column with Transit's
+``associated_data`` (the same bytes as the ``enc1:`` associated data); values
+written before that open without it and are reported as not current
+(vault_open), so they get re-sealed.
 
 Configuration comes from ``django.conf.settings.ENV`` at call time (so tests can
 use ``override_settings(ENV=dataclasses.replace(settings.ENV, openbao_addr=...))``):
@@ -33,7 +36,7 @@ import hvac.exceptions
 import requests
 from django.conf import settings
 
-from accounts.crypto import SecretCorrupt, SecretUnavailable, VaultAuthError
+from accounts.crypto import Opened, SecretCorrupt, SecretUnavailable, VaultAuthError
 
 logger = logging.getLogger(__name__)
 
@@ -190,12 +193,26 @@ def _run(config: VaultConfig, operation: Callable[[hvac.Client], dict[str, Any]]
         raise SecretUnavailable(f"OpenBao failed to {what}: {type(exc).__name__}: {_errors(exc)}") from None
 
 
-def vault_encrypt(*, plaintext: str) -> str:
-    """Seal ``plaintext`` with Transit; returns ``vault:vN:...`` as OpenBao produced it."""
+def _context(aad: bytes | None) -> dict[str, str]:
+    # Transit's associated_data (AEAD key types such as aes256-gcm96) works with
+    # ordinary, non-derived keys, unlike `context`, which needs a derived key that
+    # an existing installation's key cannot become. A server too old to know the
+    # parameter ignores it: values are then simply not bound.
+    return {} if aad is None else {"associated_data": base64.b64encode(aad).decode("ascii")}
+
+
+def vault_encrypt(*, plaintext: str, aad: bytes | None = None) -> str:
+    """Seal ``plaintext`` with Transit; returns ``vault:vN:...`` as OpenBao produced it.
+
+    ``aad`` (the row and column the value belongs to) is authenticated with it.
+    """
     config = _require_config()
     encoded = base64.b64encode(plaintext.encode("utf-8")).decode("ascii")
+
     def encrypt(client: hvac.Client) -> dict[str, Any]:
-        return client.secrets.transit.encrypt_data(name=config.key, plaintext=encoded, mount_point=config.mount)
+        return client.secrets.transit.encrypt_data(
+            name=config.key, plaintext=encoded, mount_point=config.mount, **_context(aad)
+        )
 
     response = _run(config, encrypt, "encrypt")
     ciphertext = response["data"]["ciphertext"]
@@ -204,19 +221,49 @@ def vault_encrypt(*, plaintext: str) -> str:
     return ciphertext
 
 
-def vault_decrypt(*, stored: str) -> str:
-    """Open a ``vault:`` value with Transit."""
-    if not stored.startswith(PREFIX):
-        raise SecretCorrupt("not a vault: value")
-    config = _require_config()
+def _decrypt(config: VaultConfig, stored: str, aad: bytes | None) -> str:
     def decrypt(client: hvac.Client) -> dict[str, Any]:
-        return client.secrets.transit.decrypt_data(name=config.key, ciphertext=stored, mount_point=config.mount)
+        return client.secrets.transit.decrypt_data(
+            name=config.key, ciphertext=stored, mount_point=config.mount, **_context(aad)
+        )
 
     response = _run(config, decrypt, "decrypt")
     try:
         return base64.b64decode(response["data"]["plaintext"]).decode("utf-8")
     except (KeyError, TypeError, ValueError):
         raise SecretCorrupt("OpenBao returned a plaintext that is not base64 UTF-8 text") from None
+
+
+def vault_open(*, stored: str, aad: bytes | None, legacy: bool = True) -> Opened:
+    """Open a ``vault:`` value; ``current`` is False when it opened only without
+    ``aad`` (written before values were bound to their row), so it can be re-sealed.
+    With ``legacy`` False only the bound form is accepted.
+
+    Raises SecretCorrupt when neither opens it (another row's value, or damaged).
+    """
+    if not stored.startswith(PREFIX):
+        raise SecretCorrupt("not a vault: value")
+    config = _require_config()
+    if aad is None:
+        return Opened(plaintext=_decrypt(config, stored, None), current=True)
+    try:
+        return Opened(plaintext=_decrypt(config, stored, aad), current=True)
+    except SecretCorrupt:
+        if not legacy:
+            raise SecretCorrupt(
+                "vault: value failed authentication: it belongs to another account or field, or was altered"
+            ) from None
+    try:
+        return Opened(plaintext=_decrypt(config, stored, None), current=False)
+    except SecretCorrupt:
+        raise SecretCorrupt(
+            "vault: value failed authentication: it belongs to another account or field, or was altered"
+        ) from None
+
+
+def vault_decrypt(*, stored: str, aad: bytes | None = None) -> str:
+    """Open a ``vault:`` value with Transit (see vault_open)."""
+    return vault_open(stored=stored, aad=aad).plaintext
 
 
 def vault_forget_clients() -> None:

@@ -2,18 +2,28 @@
 holds counts, never a secret; failures exit non-zero."""
 from __future__ import annotations
 
+import base64
 import io
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from accounts.crypto import SecretCorrupt
+from accounts.crypto.aesgcm import aesgcm_decrypt
 from accounts.models import Account
 from accounts.secret_fields import SECRET_FIELDS, account_secret_get
-from accounts.secrets import seal
+from accounts.secrets import SecretBinding, seal
 from tests.accounts.conftest import HEX_KEY, SetEnv
 from tests.personas import Persona
 from tests.servers.openbao import OpenBaoServer
+
+PASSPHRASE = "correct horse battery staple"
+# Made with `git show f0d86c3:accounts/crypto/aesgcm.py` (before values were bound):
+# aesgcm_encrypt(plaintext="alice-legacy-pw", key=aesgcm_key_derive(secret_key=PASSPHRASE)).
+ALICE_LEGACY_ENC1 = "enc1:e8Tv8rQvxYOCDuHi4PO3P6V1UrTTTpaQNfehwC2eEfiS5FZwquLQ+xehwA=="
 
 
 def run(*args: str) -> tuple[str, str]:
@@ -73,10 +83,36 @@ def test_unreadable_values_fail_the_command_without_leaking(
     assert Account.objects.get(pk=alice.account.pk).password.startswith("vault:v1:")
 
 
-def test_refuses_to_run_without_encryption(no_encryption: None, alice: Persona) -> None:
-    with pytest.raises(CommandError, match="JMAP_SECRET_KEY or JMAP_OPENBAO_ADDR"):
-        run()
-    assert Account.objects.get(pk=alice.account.pk).password == alice.password
+def test_without_configuration_values_move_to_the_generated_key(
+    no_encryption: None, alice: Persona, set_env: SetEnv, tmp_path: Path
+) -> None:
+    set_env(datadir=tmp_path)
+    Account.objects.filter(pk=alice.account.pk).update(password=alice.password)  # a plaintext row
+    out, _ = run()
+    assert "active scheme: enc1" in out and "re-encrypted 1 field(s) in 1 account(s)" in out
+    stored = Account.objects.get(pk=alice.account.pk).password
+    key = bytes.fromhex((tmp_path / "secret.key").read_text().strip())
+    raw = base64.b64decode(stored.removeprefix("enc1:"))
+    binding = SecretBinding(accountid="alice", field="password")
+    assert AESGCM(key).decrypt(raw[:12], raw[12:], binding.aad) == alice.password.encode()
+
+
+def test_values_of_the_previous_version_are_bound_to_their_row(
+    set_env: SetEnv, alice: Persona, bob: Persona
+) -> None:
+    # Written by the code before this change: SHA-256 of the passphrase, no associated data.
+    set_env(secret_key=PASSPHRASE, openbao_addr="")
+    Account.objects.filter(pk=alice.account.pk).update(password=ALICE_LEGACY_ENC1)
+    Account.objects.filter(pk=bob.account.pk).update(password="")
+    assert account_secret_get(account=Account.objects.get(pk=alice.account.pk), field="password") == "alice-legacy-pw"
+    out, _ = run()
+    assert "re-encrypted 1 field(s) in 1 account(s); failed: 0" in out
+    stored = Account.objects.get(pk=alice.account.pk).password
+    assert stored != ALICE_LEGACY_ENC1
+    with pytest.raises(SecretCorrupt):
+        aesgcm_decrypt(stored=str(stored), aad=None)  # opens only with its binding now
+    assert account_secret_get(account=Account.objects.get(pk=alice.account.pk), field="password") == "alice-legacy-pw"
+    assert "re-encrypted 0 field(s)" in run()[0]
 
 
 def test_plaintext_moves_to_enc1(aes_only: str, alice: Persona, bob: Persona) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accounts.models import Account
 from accounts.secret_fields import account_reseal, account_secret_get
-from accounts.secrets import seal
+from accounts.secrets import SecretBinding, seal
 from tests.accounts.conftest import HEX_KEY, SetEnv
 from tests.personas import Persona
 from tests.servers.openbao import OpenBaoServer
@@ -30,7 +30,7 @@ def test_enc1_moves_to_vault_and_only_those_fields_are_written(
     enc1_password = seal("pw")
     Account.objects.filter(pk=alice.account.pk).update(password=enc1_password, oauth_access_token="")
     set_env(openbao_addr=openbao.addr, openbao_token=openbao.token())
-    vault_token = seal("already-in-vault")
+    vault_token = seal("already-in-vault", binding=SecretBinding(accountid="alice", field="oauth_refresh_token"))
     Account.objects.filter(pk=alice.account.pk).update(oauth_refresh_token=vault_token)
 
     account = Account.objects.get(pk=alice.account.pk)

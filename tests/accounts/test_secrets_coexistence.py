@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.crypto import SecretUnavailable
+from accounts.crypto import SecretCorrupt
 from accounts.models import Account
 from accounts.secret_fields import account_secret_get, account_secret_set
 from accounts.secrets import Scheme, active_scheme, needs_reseal, seal, stored_scheme, unseal
@@ -25,10 +25,10 @@ def vault_env(openbao: OpenBaoServer, set_env: SetEnv, *, secret_key: str = HEX_
     )
 
 
-def test_active_scheme_prefers_openbao_then_aes_then_plain(openbao: OpenBaoServer, set_env: SetEnv) -> None:
+def test_active_scheme_prefers_openbao_then_aes_and_is_never_plain(openbao: OpenBaoServer, set_env: SetEnv) -> None:
     set_env(secret_key="", openbao_addr="")
-    assert active_scheme() is Scheme.PLAIN
-    assert seal("pw") == "pw"
+    assert active_scheme() is Scheme.ENC1  # with the key generated in $JMAP_DATADIR
+    assert seal("pw").startswith("enc1:")
     set_env(secret_key=HEX_KEY)
     assert active_scheme() is Scheme.ENC1
     vault_env(openbao, set_env)
@@ -51,15 +51,14 @@ def test_needs_reseal_follows_the_active_scheme(openbao: OpenBaoServer, set_env:
     assert stored_scheme(vault_value) is Scheme.VAULT
     assert (needs_reseal("pw"), needs_reseal(enc1), needs_reseal(vault_value)) == (True, True, False)
     set_env(secret_key="", openbao_addr="")
-    assert (needs_reseal("pw"), needs_reseal(enc1), needs_reseal(vault_value)) == (False, True, True)
+    assert (needs_reseal("pw"), needs_reseal(enc1), needs_reseal(vault_value)) == (True, False, True)
 
 
 def test_three_accounts_three_forms_all_read(
     openbao: OpenBaoServer, set_env: SetEnv, alice: Persona, bob: Persona, mallory: Persona
 ) -> None:
-    # alice: plaintext, as a fresh install without encryption stored it.
-    set_env(secret_key="", openbao_addr="")
-    account_secret_set(account=alice.account, field="password", value="alice-imap")
+    # alice: plaintext, as versions before encryption by default stored it.
+    Account.objects.filter(pk=alice.account.pk).update(password="alice-imap")
     # bob: enc1:, written while only JMAP_SECRET_KEY was set.
     set_env(secret_key=HEX_KEY)
     account_secret_set(account=bob.account, field="password", value="bob-imap")
@@ -86,7 +85,7 @@ def test_enc1_needs_the_key_even_after_moving_to_openbao(openbao: OpenBaoServer,
     set_env(secret_key=HEX_KEY, openbao_addr="")
     account_secret_set(account=bob.account, field="password", value="bob-imap")
     vault_env(openbao, set_env, secret_key="")
-    with pytest.raises(SecretUnavailable, match="JMAP_SECRET_KEY") as caught:
+    with pytest.raises(SecretCorrupt, match="JMAP_SECRET_KEY is not set") as caught:
         account_secret_get(account=bob.account, field="password")
     assert "bob-imap" not in str(caught.value)
 

@@ -57,3 +57,28 @@ def test_redaction_keeps_structure() -> None:
         "authorization": REDACTED,
         "name": "keep",
     }
+
+
+def test_push_and_management_shaped_secrets_are_redacted() -> None:
+    subscription = {
+        "deviceClientId": "alice-phone",
+        "url": "https://push.example.test/wpush/v2/gAAAA-capability?x=1",
+        "keys": {"p256dh": "BPublicKey", "auth": "c2l4dGVlbiBvY3RldHMh"},
+        "verificationCode": "0123456789abcdef",
+        "types": ["Email"],
+    }
+    management = {"accountid": "alice", "password": "imap-pw", "loginPassword": "login-pw",
+                  "headers": {"Authorization": "Bearer jmap_x", "X-Other": "kept"}}  # fmt: skip
+    assert secrets_redact(subscription) == {
+        "deviceClientId": "alice-phone",
+        "url": f"https://push.example.test/{REDACTED}",
+        "keys": {"p256dh": "BPublicKey", "auth": REDACTED},
+        "verificationCode": REDACTED,
+        "types": ["Email"],
+    }
+    assert secrets_redact(management) == {
+        "accountid": "alice", "password": REDACTED, "loginPassword": REDACTED,
+        "headers": {"Authorization": REDACTED, "X-Other": "kept"},
+    }  # fmt: skip
+    # A "url" outside a PushSubscription is not a capability and stays.
+    assert secrets_redact({"url": "https://example.test/a"}) == {"url": "https://example.test/a"}
