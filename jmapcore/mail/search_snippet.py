@@ -3,11 +3,18 @@ the terms of the filter's text, subject and body conditions marked.
 
 Snippets are HTML: the text is escaped and every match is wrapped in
 <mark></mark>. A null subject or preview means no term matched there.
+
+The terms come from the request, so they are bounded before use: at most
+MAX_TERMS distinct words are highlighted, and a word longer than
+MAX_TERM_LENGTH characters is not highlighted at all (it still filters the
+query). Highlighting looks each word up with str.find — no regular expression
+is built from request data — so its cost is at most
+len(text) x MAX_TERMS x MAX_TERM_LENGTH character comparisons: linear in the
+text.
 """
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from jmapcore.context import CallContext
@@ -20,6 +27,8 @@ from jmapcore.protocol.query import Filter, FilterCondition, filter_parse
 
 SUBJECT_TERMS = ("text", "subject")
 PREVIEW_TERMS = ("text", "body")
+MAX_TERMS = 32
+MAX_TERM_LENGTH = 128
 
 
 def _terms(parsed: Filter | None, names: tuple[str, ...]) -> list[str]:
@@ -37,27 +46,51 @@ def _terms(parsed: Filter | None, names: tuple[str, ...]) -> list[str]:
             walk(child, negated or node.operator == "NOT")
 
     walk(parsed, False)
-    words: list[str] = []
+    words: dict[str, None] = {}
     for term in found:
-        words.extend(word for word in re.split(r"\s+", term.strip()) if word)
-    return list(dict.fromkeys(words))
+        for word in term.split():
+            if len(word) <= MAX_TERM_LENGTH:
+                words[word] = None
+            if len(words) >= MAX_TERMS:
+                return list(words)
+    return list(words)
+
+
+def _folded(text: str) -> str:
+    """`text` lower-cased character by character, keeping its length (a
+    character whose lower case is longer, such as U+0130, stays as it is), so
+    that offsets in the result are offsets in `text`."""
+    return "".join(lowered if len(lowered := char.lower()) == 1 else char for char in text)
 
 
 def highlight(text: str, terms: list[str]) -> str | None:
-    """`text` escaped as HTML with every term (case-insensitive) in <mark>; None without a match."""
+    """`text` escaped as HTML with every term (case-insensitive) in <mark>; None without a match.
+
+    Matches are taken from left to right without overlapping; where several
+    terms match at one position the longest wins."""
     if not text or not terms:
         return None
-    pattern = re.compile("|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
-    pieces: list[str] = []
-    last = 0
+    folded = _folded(text)
+    ends = [0] * len(folded)  # start -> end of the longest term matching there (0: none)
     matched = False
-    for match in pattern.finditer(text):
-        matched = True
-        pieces.append(html.escape(text[last : match.start()]))
-        pieces.append(f"<mark>{html.escape(match.group(0))}</mark>")
-        last = match.end()
+    for term in dict.fromkeys(_folded(term) for term in terms[:MAX_TERMS] if 0 < len(term) <= MAX_TERM_LENGTH):
+        start = folded.find(term)
+        while start >= 0:
+            matched = True
+            ends[start] = max(ends[start], start + len(term))
+            start = folded.find(term, start + 1)
     if not matched:
         return None
+    pieces: list[str] = []
+    last = index = 0
+    while index < len(ends):
+        end = ends[index]
+        if not end:
+            index += 1
+            continue
+        pieces.append(html.escape(text[last:index]))
+        pieces.append(f"<mark>{html.escape(text[index:end])}</mark>")
+        last = index = end  # matches inside this one are skipped
     pieces.append(html.escape(text[last:]))
     return "".join(pieces)
 
