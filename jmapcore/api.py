@@ -22,7 +22,7 @@ from accounts.auth import AuthenticationFailed, authenticate_request
 from accounts.models import Pool
 from jmapcore.concurrency import request_slot
 from jmapcore.debuglog import debug_log_body
-from jmapcore.engine import request_process, response_encode
+from jmapcore.engine import request_run
 from jmapcore.limits import LIMITS
 from jmapcore.protocol.envelope import json_decode, request_from_json
 from jmapcore.protocol.errors import RequestError
@@ -95,9 +95,9 @@ def _process(request: HttpRequest, pool: Pool) -> HttpResponse:
             value = json_decode(raw)
         finally:
             debug_log_body(direction="request", login=pool.login, endpoint="api", body=value)
-        response = request_process(pool=pool, body=request_from_json(value))
-    debug_log_body(direction="response", login=pool.login, endpoint="api", body=response)
-    return HttpResponse(response_encode(response), content_type=JSON_CONTENT_TYPE)
+        processed = request_run(pool=pool, body=request_from_json(value))
+    debug_log_body(direction="response", login=pool.login, endpoint="api", body=processed.to_json())
+    return HttpResponse(processed.encode(), content_type=JSON_CONTENT_TYPE)
 
 
 @csrf_exempt

@@ -11,14 +11,22 @@ resolved as result references (§3.7); the handler runs with a CallContext; a
 MethodError becomes ["error", {...}, callId]; anything unexpected becomes
 serverFail with a short description (the traceback goes to the log only) and
 the remaining calls still run.
+
+The Response is bounded by settings.JMAP_MAX_RESPONSE_SIZE octets
+(jmapcore.protocol.response_size): each method response is encoded once, as
+soon as it is produced, and its size added to a running total; the call whose
+response would pass the bound answers requestTooLarge instead, and the calls
+after it are not run (they answer requestTooLarge too). The encoded pieces are
+what goes on the wire (`ProcessedRequest.encode`).
 """
 from __future__ import annotations
 
-import copy
-import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from accounts.auth import pool_accounts
 from accounts.models import Account, Pool
@@ -27,9 +35,16 @@ from jmapcore.context import CallContext
 from jmapcore.limits import LIMITS
 from jmapcore.protocol.envelope import Invocation, Request, request_parse
 from jmapcore.protocol.errors import MethodError, RequestError
+from jmapcore.protocol.response_size import (
+    RESPONSE_SIZE_LIMIT_NAME,
+    ResponseBudget,
+    json_encode,
+    response_too_large_arguments,
+)
 from jmapcore.protocol.resultref import arguments_resolve
 from jmapcore.registry import CAPABILITIES, METHODS
 from jmapcore.session_object import session_state
+from jmapcore.strictness import MAIL_CAPABILITY, MAIL_IMPLIED_CAPABILITIES, client_workarounds
 from jmapsite.metrics import METHOD_CALLS, METHOD_ERRORS
 
 logger = logging.getLogger("jmap.engine")
@@ -37,6 +52,14 @@ logger = logging.getLogger("jmap.engine")
 # Metric label for names that are not registered methods: a client must not be
 # able to create unbounded label values.
 UNKNOWN_METHOD_LABEL = "unknown"
+# Default of settings.JMAP_MAX_RESPONSE_SIZE (README "Configuration").
+DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024
+
+
+def max_response_size() -> int:
+    """The bound on one Response, in octets of JSON (JMAP_MAX_RESPONSE_SIZE)."""
+    configured = getattr(settings, "JMAP_MAX_RESPONSE_SIZE", DEFAULT_MAX_RESPONSE_SIZE)
+    return configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_RESPONSE_SIZE
 
 
 def request_check(request: Request) -> None:
@@ -52,6 +75,18 @@ def request_check(request: Request) -> None:
         )
 
 
+def _implied_by_mail(capability: str, using: frozenset[str], call: Invocation, accounts: dict[str, Account]) -> bool:
+    """A client workaround (jmapcore.strictness): submission, vacationresponse
+    and quota methods called with only mail in `using` run when the account
+    they name offers that capability. Off with JMAP_STRICT=1."""
+    if capability not in MAIL_IMPLIED_CAPABILITIES or MAIL_CAPABILITY not in using or not client_workarounds():
+        return False
+    account_id = call.arguments.get("accountId")
+    account = accounts.get(account_id) if isinstance(account_id, str) else None
+    spec = CAPABILITIES.get(capability)
+    return account is not None and spec is not None and spec.account_value(account) is not None
+
+
 def _error(call: Invocation, error: MethodError, *, metric_label: str) -> Invocation:
     METHOD_ERRORS.labels(method=metric_label, type=error.type).inc()
     return Invocation(name="error", arguments=error.to_arguments(), call_id=call.call_id)
@@ -65,18 +100,21 @@ def method_call_process(
     using: frozenset[str],
     created_ids: dict[str, str],
     responses: list[Invocation],
+    max_reference_size: int | None = None,
 ) -> list[Invocation]:
     """Run one method call; returns its response(s), never raises.
 
     `responses` are the responses so far (for result references).
     `created_ids` is shared by every call of the request: handlers add to it.
+    Referenced values adding up to more than `max_reference_size` octets
+    answer requestTooLarge before the handler runs.
     """
     spec = METHODS.get(call.name)
     metric_label = call.name if spec is not None else UNKNOWN_METHOD_LABEL
     METHOD_CALLS.labels(method=metric_label).inc()
     if spec is None:
         return [_error(call, MethodError("unknownMethod", "no such method"), metric_label=metric_label)]
-    if spec.capability not in using:
+    if spec.capability not in using and not _implied_by_mail(spec.capability, using, call, accounts):
         error = MethodError("unknownMethod", f"this method needs {spec.capability} in 'using'")
         return [_error(call, error, metric_label=metric_label)]
     ctx = CallContext(
@@ -88,11 +126,9 @@ def method_call_process(
         method_name=call.name,
     )
     try:
-        arguments = arguments_resolve(call.arguments, responses=responses)
-        if arguments is not call.arguments:
-            # A referenced value is part of an earlier response: a handler
-            # that modifies its arguments must not change that response.
-            arguments = copy.deepcopy(arguments)
+        # Referenced values come back as copies: a handler that modifies its
+        # arguments cannot change the earlier response they came from.
+        arguments = arguments_resolve(call.arguments, responses=responses, max_size=max_reference_size)
         result = spec.handler(ctx, arguments)
         if not isinstance(result, dict):
             raise TypeError(f"handler of {call.name} returned {type(result).__name__}, not a dict")
@@ -111,6 +147,131 @@ def method_call_process(
     return out
 
 
+@dataclass
+class ProcessedRequest:
+    """The Response of one Request, with each method response already encoded.
+
+    `responses[i]` and `encoded[i]` are the same method response; `encoded`
+    is what goes on the wire, so the Response is serialised once.
+    """
+
+    responses: list[Invocation]
+    encoded: list[bytes]
+    created_ids: dict[str, str] | None
+    session_state: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The Response object (RFC 8620 §3.4)."""
+        response: dict[str, Any] = {"methodResponses": [[r.name, r.arguments, r.call_id] for r in self.responses]}
+        if self.created_ids is not None:
+            response["createdIds"] = self.created_ids
+        response["sessionState"] = self.session_state
+        return response
+
+    def encode(self) -> bytes:
+        """The Response as UTF-8 JSON, from the pieces encoded while it was built."""
+        parts = [b'{"methodResponses":[', b",".join(self.encoded), b"]"]
+        if self.created_ids is not None:
+            parts.extend([b',"createdIds":', json_encode(self.created_ids)])
+        parts.extend([b',"sessionState":', json_encode(self.session_state), b"}"])
+        return b"".join(parts)
+
+
+def _invocation_encode(response: Invocation) -> tuple[Invocation, bytes]:
+    """A method response and its JSON; one JSON cannot express becomes serverFail.
+
+    A handler that returned something JSON cannot express is a server bug;
+    rather than failing the whole request, that one response becomes
+    serverFail and the others are kept.
+    """
+    try:
+        return response, json_encode([response.name, response.arguments, response.call_id])
+    except (TypeError, ValueError, RecursionError):
+        logger.exception("the response of call %r could not be serialised", response.call_id)
+    label = response.name if response.name in METHODS else UNKNOWN_METHOD_LABEL
+    METHOD_ERRORS.labels(method=label, type="serverFail").inc()
+    failed = Invocation(
+        name="error",
+        arguments={"type": "serverFail", "description": "the method's result could not be encoded"},
+        call_id=response.call_id,
+    )
+    return failed, json_encode([failed.name, failed.arguments, failed.call_id])
+
+
+def _too_large(call: Invocation, *, limit: int, ran: bool) -> tuple[Invocation, bytes]:
+    metric_label = call.name if call.name in METHODS else UNKNOWN_METHOD_LABEL
+    METHOD_ERRORS.labels(method=metric_label, type="requestTooLarge").inc()
+    error = Invocation(name="error", arguments=response_too_large_arguments(limit=limit, ran=ran), call_id=call.call_id)
+    return error, json_encode([error.name, error.arguments, error.call_id])
+
+
+def request_run(
+    *,
+    pool: Pool,
+    body: bytes | str | Mapping[str, Any] | Request,
+    accounts: dict[str, Account] | None = None,
+) -> ProcessedRequest:
+    """Process one JMAP Request for `pool` (RFC 8620 §3.3-§3.4).
+
+    `body` is raw bytes/text (decoded as I-JSON), an already-decoded JSON
+    object, or a parsed Request. `accounts` defaults to the pool's accounts.
+    Raises RequestError (notJSON, notRequest, unknownCapability, limit) for
+    request-level errors; method-level errors are inside the response.
+    "createdIds" is in the response only when the request had it. The method
+    responses stay within max_response_size() octets (see the module).
+    """
+    request = body if isinstance(body, Request) else request_parse(body)
+    request_check(request)
+    if accounts is None:
+        accounts = pool_accounts(pool)
+    created_ids: dict[str, str] = dict(request.created_ids or {})
+    budget = ResponseBudget(limit=max_response_size())
+    responses: list[Invocation] = []
+    encoded: list[bytes] = []
+    for call in request.method_calls:
+        if budget.exhausted:
+            skipped, skipped_json = _too_large(call, limit=budget.limit, ran=False)
+            responses.append(skipped)
+            encoded.append(skipped_json)
+            continue
+        produced = [
+            _invocation_encode(out)
+            for out in method_call_process(
+                call=call,
+                pool=pool,
+                accounts=accounts,
+                using=request.using,
+                created_ids=created_ids,
+                responses=responses,
+                # Whatever a call receives by reference may come back in its
+                # response (Core/echo): copying more than the room left is waste.
+                max_reference_size=budget.limit - budget.used,
+            )
+        ]
+        if any(out.name == "error" and out.arguments.get("limit") == RESPONSE_SIZE_LIMIT_NAME for out, _ in produced):
+            # Its references alone would pass the bound: nothing after it runs.
+            budget.exhausted = True
+            responses.extend(out for out, _ in produced)
+            encoded.extend(piece for _, piece in produced)
+        # +1 for the comma that joins it to the others.
+        elif budget.charge(sum(len(piece) + 1 for _, piece in produced)):
+            responses.extend(out for out, _ in produced)
+            encoded.extend(piece for _, piece in produced)
+        else:
+            logger.warning("call %r of %s passed the response size limit of %d octets", call.call_id, call.name,
+                           budget.limit)
+            del produced  # the oversized response goes before anything else is built
+            error, error_json = _too_large(call, limit=budget.limit, ran=True)
+            responses.append(error)
+            encoded.append(error_json)
+    return ProcessedRequest(
+        responses=responses,
+        encoded=encoded,
+        created_ids=created_ids if request.created_ids is not None else None,
+        session_state=session_state(pool=pool, accounts=accounts),
+    )
+
+
 def request_process(
     *,
     pool: Pool,
@@ -119,43 +280,10 @@ def request_process(
 ) -> dict[str, Any]:
     """Process one JMAP Request for `pool` and return the Response object (RFC 8620 §3.4).
 
-    `body` is raw bytes/text (decoded as I-JSON), an already-decoded JSON
-    object, or a parsed Request. `accounts` defaults to the pool's accounts.
-    Raises RequestError (notJSON, notRequest, unknownCapability, limit) for
-    request-level errors; method-level errors are inside the response.
-    "createdIds" is in the response only when the request had it.
+    The same as `request_run`, as a JSON value (for transports that wrap the
+    Response in a message of their own, e.g. RFC 8887 WebSocket).
     """
-    request = body if isinstance(body, Request) else request_parse(body)
-    request_check(request)
-    if accounts is None:
-        accounts = pool_accounts(pool)
-    created_ids: dict[str, str] = dict(request.created_ids or {})
-    responses: list[Invocation] = []
-    for call in request.method_calls:
-        responses.extend(
-            method_call_process(
-                call=call,
-                pool=pool,
-                accounts=accounts,
-                using=request.using,
-                created_ids=created_ids,
-                responses=responses,
-            )
-        )
-    response: dict[str, Any] = {"methodResponses": [[r.name, r.arguments, r.call_id] for r in responses]}
-    if request.created_ids is not None:
-        response["createdIds"] = created_ids
-    response["sessionState"] = session_state(pool=pool, accounts=accounts)
-    return response
-
-
-def _dumps(value: Any) -> bytes:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate from a backend: \u escapes keep the output valid UTF-8.
-        return json.dumps(value, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    return request_run(pool=pool, body=body, accounts=accounts).to_json()
 
 
 def response_encode(response: dict[str, Any]) -> bytes:
@@ -166,13 +294,13 @@ def response_encode(response: dict[str, Any]) -> bytes:
     serverFail and the others are kept.
     """
     try:
-        return _dumps(response)
+        return json_encode(response)
     except (TypeError, ValueError, RecursionError):
         logger.exception("a method response could not be serialised")
     repaired: list[Any] = []
     for entry in response.get("methodResponses", []):
         try:
-            _dumps(entry)
+            json_encode(entry)
             repaired.append(entry)
         except (TypeError, ValueError, RecursionError):
             label = entry[0] if entry[0] in METHODS else UNKNOWN_METHOD_LABEL
@@ -180,4 +308,4 @@ def response_encode(response: dict[str, Any]) -> bytes:
             repaired.append(
                 ["error", {"type": "serverFail", "description": "the method's result could not be encoded"}, entry[2]]
             )
-    return _dumps({**response, "methodResponses": repaired})
+    return json_encode({**response, "methodResponses": repaired})

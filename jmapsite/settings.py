@@ -14,6 +14,7 @@ from typing import Any
 import dj_database_url
 
 from jmapsite.env import SOURCE_DIR, read_env
+from jmapsite.env import _int as _env_int
 
 ENV = read_env()
 BASE_DIR = SOURCE_DIR
@@ -38,6 +39,9 @@ JMAP_HOME = ENV.home
 # over plain http, are refused unless the operator allows them.
 JMAP_PUSH_ALLOW_PRIVATE = ENV.push_allow_private
 JMAP_PUSH_ALLOW_HTTP = ENV.push_allow_http
+# Bound on one JMAP Response in octets (jmapcore.engine): result references
+# can make a small request ask for an ever larger response.
+JMAP_MAX_RESPONSE_SIZE = _env_int("JMAP_MAX_RESPONSE_SIZE", 32 * 1024 * 1024)
 
 
 def _django_secret_key() -> str:

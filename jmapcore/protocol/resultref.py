@@ -10,16 +10,23 @@ Pure: no Django.
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from jmapcore.protocol.envelope import Invocation
 from jmapcore.protocol.errors import MethodError
+from jmapcore.protocol.response_size import RESPONSE_SIZE_LIMIT_NAME, RESPONSE_TOO_LARGE, json_size_within
 
-_ARRAY_INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"~(?![01])")
 WILDCARD = "*"
+# Real paths are short ("/ids", "/list/*/threadId", "/created/k1/id"); the
+# caps keep a hostile pointer from costing more than a glance, and bound the
+# recursion at "*" far below Python's limit.
+MAX_POINTER_LENGTH = 1024
+MAX_POINTER_TOKENS = 32
 
 
 class PointerError(ValueError):
@@ -37,6 +44,10 @@ def pointer_tokens(pointer: str) -> list[str]:
         return []
     if not pointer.startswith("/"):
         raise PointerError("a JSON Pointer must be empty or start with '/'")
+    if len(pointer) > MAX_POINTER_LENGTH:
+        raise PointerError(f"a path longer than {MAX_POINTER_LENGTH} characters is not accepted")
+    if pointer.count("/") > MAX_POINTER_TOKENS:
+        raise PointerError(f"a path of more than {MAX_POINTER_TOKENS} parts is not accepted")
     tokens = pointer[1:].split("/")
     for token in tokens:
         if _BAD_ESCAPE.search(token):
@@ -50,7 +61,7 @@ def _step(value: Any, token: str) -> Any:
             raise PointerError(f"no member {token!r}")
         return value[token]
     if isinstance(value, list):
-        if not _ARRAY_INDEX.match(token):
+        if not _ARRAY_INDEX.fullmatch(token):
             raise PointerError(f"{token!r} is not an array index")
         index = int(token)
         if index >= len(value):
@@ -114,15 +125,47 @@ def result_reference_resolve(reference: Any, *, responses: Sequence[Invocation])
         raise _invalid(f"path {path!r} in the response to {result_of!r}: {exc}")
 
 
-def arguments_resolve(arguments: dict[str, Any], *, responses: Sequence[Invocation]) -> dict[str, Any]:
+def _referenced_copy(value: Any, *, budget: int | None, used: int, memo: dict[int, Any]) -> tuple[Any, int]:
+    """A private copy of a referenced value and the running size of the references.
+
+    The copy keeps a handler that modifies its arguments from changing an
+    earlier response (or another reference to it). It is a deep copy that
+    keeps shared parts shared (`memo`), so a value that references an earlier
+    value twice costs one copy, not two; its JSON size is what it will cost
+    in a response, and is measured without building the JSON
+    (`json_size_within`), stopping as soon as it passes what is left of
+    `budget`.
+    """
+    remaining = None if budget is None else budget - used
+    size = json_size_within(value, limit=remaining)
+    if size is None:
+        raise MethodError(
+            RESPONSE_TOO_LARGE,
+            f"the values this call references add up to more than the {budget} octets left for the response "
+            "(maxSizeResponse); ask for less in one request",
+            limit=RESPONSE_SIZE_LIMIT_NAME,
+        )
+    return copy.deepcopy(value, memo), used + size
+
+
+def arguments_resolve(
+    arguments: dict[str, Any], *, responses: Sequence[Invocation], max_size: int | None = None
+) -> dict[str, Any]:
     """Replace every "#name" argument by "name" with the referenced value.
 
-    Returns a new dict; `arguments` is left untouched. An argument given both
-    plainly and as a reference is invalidArguments (RFC 8620 §3.7).
+    Returns a new dict; `arguments` is left untouched and each referenced
+    value is a copy, never shared with the response it came from. An argument
+    given both plainly and as a reference is invalidArguments (RFC 8620
+    §3.7). When the referenced values add up to more than `max_size` octets of
+    JSON the call answers requestTooLarge before anything is copied further:
+    one call may otherwise reference the largest earlier response many times
+    over.
     """
     if not any(key.startswith("#") for key in arguments):
         return arguments
     resolved: dict[str, Any] = {}
+    used = 0
+    memo: dict[int, Any] = {}
     for key, value in arguments.items():
         if not key.startswith("#"):
             resolved[key] = value
@@ -130,5 +173,6 @@ def arguments_resolve(arguments: dict[str, Any], *, responses: Sequence[Invocati
         plain = key[1:]
         if plain in arguments:
             raise MethodError("invalidArguments", f"argument {plain!r} is given both as a value and as {key!r}")
-        resolved[plain] = result_reference_resolve(value, responses=responses)
+        referenced = result_reference_resolve(value, responses=responses)
+        resolved[plain], used = _referenced_copy(referenced, budget=max_size, used=used, memo=memo)
     return resolved
