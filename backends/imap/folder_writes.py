@@ -4,13 +4,54 @@ server confirmed it; the caller updates the cache afterwards (DESIGN.md
 "Writes"). Failures are BackendError (backends.imap.pool.imap_session)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+from backends.base import BackendError
+from backends.imap.connection import KIND, server_text
 from backends.imap.pool import imap_session
 
 if TYPE_CHECKING:
     from accounts.models import Account
+
+# RFC 5530 response codes of a tagged NO that say something other than "this
+# name will not do": the refusal is then the server's trouble, not the name's.
+_NOT_ABOUT_THE_NAME = frozenset(
+    {"NOPERM", "LIMIT", "OVERQUOTA", "UNAVAILABLE", "SERVERBUG", "INUSE", "CONTACTADMIN", "NONEXISTENT",
+     "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED", "CLIENTBUG"}
+)
+_CODE = re.compile(r"\[([A-Za-z-]+)[\] ]")
+_TIMING = re.compile(r" \(\d+\.\d+ \+ \d+\.\d+(?: \+ \d+\.\d+)? secs\)\.?$")
+
+
+class FolderNameRefused(BackendError):
+    """CREATE or RENAME refused because of the name (a character the server's
+    storage does not allow, a name too long, one that exists): `reason` is the
+    server's own text, for an invalidProperties SetError on `name`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the server refused the name: {reason}", permanent=True, kind=KIND)
+        self.reason = reason
+
+
+def _name_refusal(exc: IMAPClientError) -> FolderNameRefused | None:
+    """A FolderNameRefused for a tagged NO about the name; None otherwise."""
+    if isinstance(exc, IMAPClientAbortError):
+        return None
+    text = server_text(exc)[:500]
+    text = text.split(" failed: ", 1)[1] if " failed: " in text else text
+    match = _CODE.match(text)
+    if match is not None and match.group(1).upper() in _NOT_ABOUT_THE_NAME:
+        return None
+    if "command error" in server_text(exc)[:100]:  # a BAD: the command itself was malformed
+        return None
+    reason = _TIMING.sub("", text).strip()
+    if match is not None:
+        reason = reason[match.end() :].strip() or reason
+    return FolderNameRefused(reason or "no reason given")
 
 
 @dataclass(frozen=True)
@@ -40,7 +81,13 @@ def _status(client: Any, folder: str) -> FolderCreated:
 def folder_create(*, account: Account, imap_name: str, subscribe: bool) -> FolderCreated:
     """CREATE the folder (and SUBSCRIBE it when asked); returns its identifiers."""
     with imap_session(account=account) as client:
-        client.create_folder(imap_name)
+        try:
+            client.create_folder(imap_name)
+        except IMAPClientError as exc:
+            refused = _name_refusal(exc)
+            if refused is None:
+                raise
+            raise refused from None
         if subscribe:
             client.subscribe_folder(imap_name)
         return _status(client, imap_name)
@@ -49,7 +96,13 @@ def folder_create(*, account: Account, imap_name: str, subscribe: bool) -> Folde
 def folder_rename(*, account: Account, old_name: str, new_name: str) -> None:
     """RENAME (RFC 3501 §6.3.5): the server renames the folder's children too."""
     with imap_session(account=account) as client:
-        client.rename_folder(old_name, new_name)
+        try:
+            client.rename_folder(old_name, new_name)
+        except IMAPClientError as exc:
+            refused = _name_refusal(exc)
+            if refused is None:
+                raise
+            raise refused from None
 
 
 def folder_delete(*, account: Account, imap_name: str) -> None:

@@ -36,6 +36,7 @@ from jmapcore.protocol.arguments import (
     read_strings,
     read_unsigned_int,
 )
+from jmapcore.protocol.create_order import creates_order, reference_ids
 from jmapcore.protocol.errors import MethodError, SetError, SetErrorException
 from jmapcore.protocol.patch import patch_apply, pointer_split
 from jmapcore.protocol.query import (
@@ -51,6 +52,7 @@ from jmapcore.protocol.query import (
 from jmapcore.protocol.state import query_state_decode, query_state_encode, state_decode, state_encode
 from jmapcore.registry import method
 from jmapcore.state import type_state_get, type_state_position
+from jmapcore.strictness import KNOWN_COMPARATOR_KEYS, client_workarounds
 
 logger = logging.getLogger(__name__)
 
@@ -287,14 +289,19 @@ def set_update_changes(datatype: DataType, ctx: CallContext, row: JmapObject, pa
     appear only with their current value (RFC 8620 §5.3)."""
     if not isinstance(patch, dict):
         raise SetErrorException(SetError("invalidPatch", "a PatchObject must be an object"))
-    tops = {pointer_split(key)[0] for key in patch}
-    unknown = {name: "unknown property" for name in tops if name not in datatype.property_map}
-    if unknown:
-        raise _invalid_properties(unknown)
+    # Every invalid property is reported, not only the first (RFC 8620 §5.3).
+    problems: dict[str, str] = {}
+    tops: set[str] = set()
+    for key in patch:
+        top = pointer_split(key)[0]
+        if top in datatype.property_map:
+            tops.add(top)
+        else:
+            problems[top] = "unknown property"
+    known = {key: value for key, value in patch.items() if pointer_split(key)[0] in tops}
     current = datatype.to_json(row, tops)
     defaults = {name: datatype.property_map[name].default for name in tops if datatype.property_map[name].has_default}
-    patched, touched = patch_apply(current, patch, defaults=defaults)
-    problems: dict[str, str] = {}
+    patched, touched = patch_apply(current, known, defaults=defaults)
     changes: dict[str, Any] = {}
     for name in touched:
         prop = datatype.property_map[name]
@@ -319,6 +326,20 @@ def set_update_changes(datatype: DataType, ctx: CallContext, row: JmapObject, pa
     return changes
 
 
+def _create_references(datatype: DataType, raw: object) -> dict[str, list[str]]:
+    """Creation ids a create object refers to, per Id-valued property."""
+    if not isinstance(raw, dict):
+        return {}
+    found: dict[str, list[str]] = {}
+    for name, value in raw.items():
+        prop = datatype.property_map.get(name) if isinstance(name, str) else None
+        if prop is not None and prop.reference is not None:
+            ids = reference_ids(value, prop.reference)
+            if ids:
+                found[name] = ids
+    return found
+
+
 def _set_error(error: Exception) -> dict[str, Any]:
     """The SetError for a failed per-object operation."""
     if isinstance(error, SetErrorException):
@@ -341,7 +362,17 @@ def standard_set(datatype: DataType, ctx: CallContext, args: dict[str, Any]) -> 
 
     created: dict[str, Any] = {}
     not_created: dict[str, Any] = {}
-    for creation_id, raw in create.items():
+    ordered = creates_order(
+        create, references=lambda raw: _create_references(datatype, raw), created_before=ctx.created_ids
+    )
+    for creation_id, properties in ordered.blocked.items():
+        not_created[creation_id] = SetError(
+            "invalidProperties",
+            ", ".join(properties) + ": refers to creates of this call that refer back to it (a cycle)",
+            properties=properties,
+        ).to_json()
+    for creation_id in ordered.order:
+        raw = create[creation_id]
         try:
             values = set_create_values(datatype, ctx, raw)
             datatype.validate_create(call, values)
@@ -417,7 +448,12 @@ def standard_set(datatype: DataType, ctx: CallContext, args: dict[str, Any]) -> 
 
 def _query_parse(datatype: DataType, args: dict[str, Any]) -> tuple[Filter | None, list[Comparator]]:
     parsed = filter_parse(args.get("filter"), condition_properties=datatype.filters.keys())
-    comparators = sort_parse(args.get("sort"), sortable=datatype.sorts.keys(), collations=COLLATION_ALGORITHMS)
+    comparators = sort_parse(
+        args.get("sort"),
+        sortable=datatype.sorts.keys(),
+        collations=COLLATION_ALGORITHMS,
+        known_keys=KNOWN_COMPARATOR_KEYS if client_workarounds() else None,
+    )
     return parsed, comparators
 
 

@@ -45,6 +45,7 @@ from jmapcore.protocol.query import (
 )
 from jmapcore.protocol.state import query_state_decode, query_state_encode
 from jmapcore.state import type_state_position
+from jmapcore.strictness import KNOWN_COMPARATOR_KEYS, client_workarounds
 
 MAX_QUERY_LIMIT = 5000
 MAX_QUERY_CHANGES = 20000
@@ -66,7 +67,12 @@ class _Searcher:
 
 def _parse(args: dict[str, Any]) -> tuple[Filter | None, list[Comparator]]:
     parsed = filter_parse(args.get("filter"), condition_properties=FILTER_NAMES)
-    comparators = sort_parse(args.get("sort"), sortable=SORT_NAMES, collations=COLLATION_ALGORITHMS)
+    comparators = sort_parse(
+        args.get("sort"),
+        sortable=SORT_NAMES,
+        collations=COLLATION_ALGORITHMS,
+        known_keys=KNOWN_COMPARATOR_KEYS if client_workarounds() else None,
+    )
     return parsed, comparators
 
 

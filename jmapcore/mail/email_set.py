@@ -8,6 +8,7 @@ with the server written before the cache (DESIGN.md "Writes").
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from accounts.models import Account
@@ -50,35 +51,51 @@ def _error_json(error: Exception) -> dict[str, Any]:
 
 def _mailbox_ids(ctx: CallContext, value: Any) -> dict[str, bool]:
     if not isinstance(value, dict) or not value or not all(item is True for item in value.values()):
-        raise SetErrorException(
-            SetError("invalidProperties", "mailboxIds: at least one mailbox id set to true", properties=["mailboxIds"])
-        )
+        raise InvalidValue("at least one mailbox id set to true")
     resolved: dict[str, bool] = {}
     for key in value:
         real = reference_resolve(ctx, key) if isinstance(key, str) else None
         if real is None or not is_id(real):
-            raise SetErrorException(
-                SetError("invalidProperties", f"mailboxIds: unknown mailbox {key}", properties=["mailboxIds"])
-            )
+            raise InvalidValue(f"unknown mailbox {key}")
         resolved[real] = True
     return resolved
 
 
-def _store_arguments(ctx: CallContext, raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, bool], Any]:
-    mailbox_ids = _mailbox_ids(ctx, raw.get("mailboxIds"))
+def _store_values(
+    ctx: CallContext, raw: dict[str, Any], problems: dict[str, str]
+) -> tuple[dict[str, bool], dict[str, bool], Any]:
+    """mailboxIds, keywords and receivedAt of a create; what is invalid goes
+    into `problems` (property -> why) so that one SetError names them all."""
+    mailbox_ids: dict[str, bool] = {}
+    keywords: dict[str, bool] = {}
+    received_at = None
+    try:
+        mailbox_ids = _mailbox_ids(ctx, raw.get("mailboxIds"))
+    except InvalidValue as error:
+        problems["mailboxIds"] = str(error)
     try:
         keywords = keywords_validate(raw.get("keywords", {}) or {})
     except InvalidValue as error:
-        raise SetErrorException(SetError("invalidProperties", f"keywords: {error}", properties=["keywords"])) from None
-    received_at = None
+        problems["keywords"] = str(error)
     if raw.get("receivedAt") is not None:
         try:
             received_at = utc_date()(raw["receivedAt"])
         except InvalidValue as error:
-            raise SetErrorException(
-                SetError("invalidProperties", f"receivedAt: {error}", properties=["receivedAt"])
-            ) from None
+            problems["receivedAt"] = str(error)
     return mailbox_ids, keywords, received_at
+
+
+def _problems_raise(problems: dict[str, str]) -> None:
+    if problems:
+        description = "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+        raise SetErrorException(SetError("invalidProperties", description, properties=sorted(problems)))
+
+
+def _store_arguments(ctx: CallContext, raw: dict[str, Any]) -> tuple[dict[str, bool], dict[str, bool], Any]:
+    problems: dict[str, str] = {}
+    values = _store_values(ctx, raw, problems)
+    _problems_raise(problems)
+    return values
 
 
 def _blob_bytes(account: Account) -> Any:
@@ -93,6 +110,26 @@ def _blob_bytes(account: Account) -> Any:
     return read
 
 
+_FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+
+
+def message_shaped(raw: bytes) -> bool:
+    """Whether `raw` opens with an RFC 5322 header section (§2.2, §3.5): one
+    field or more, each line a field or a folded continuation, up to the blank
+    line or the end. Anything else cannot be an email (RFC 8621 §4.8 invalidEmail)."""
+    end = len(raw)
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        index = raw.find(separator)
+        if 0 <= index < end:
+            end = index
+    lines = raw[:end].replace(b"\r\n", b"\n").split(b"\n")
+    if lines[-1] == b"":  # a header section that ends the message with its line break
+        lines.pop()
+    if not lines or not _FIELD_LINE.match(lines[0]):
+        return False
+    return all(_FIELD_LINE.match(line) or line[:1] in (b" ", b"\t") for line in lines[1:])
+
+
 def _created(email: Email) -> dict[str, Any]:
     return {
         "id": email.jmap_id,
@@ -105,16 +142,23 @@ def _created(email: Email) -> dict[str, Any]:
 def _create_one(ctx: CallContext, account: Account, raw: object) -> Email:
     if not isinstance(raw, dict):
         raise SetErrorException(SetError("invalidProperties", "a create must be an object", properties=[]))
-    given = sorted(name for name in SERVER_SET if name in raw)
-    if given:
-        raise SetErrorException(
-            SetError("invalidProperties", "set by the server: " + ", ".join(given), properties=given)
+    # Every invalid property is named, not only the first (RFC 8620 §5.3).
+    problems = {name: "set by the server" for name in SERVER_SET if name in raw}
+    mailbox_ids, keywords, received_at = _store_values(ctx, raw, problems)
+    try:
+        message = email_build(
+            {key: value for key, value in raw.items() if key not in STORE_PROPERTIES},
+            blob_content=_blob_bytes(account),
         )
-    mailbox_ids, keywords, received_at = _store_arguments(ctx, raw)
-    message = email_build(
-        {key: value for key, value in raw.items() if key not in STORE_PROPERTIES},
-        blob_content=_blob_bytes(account),
-    )
+    except MimeBlobNotFound:
+        _problems_raise(problems)
+        raise
+    except EmailInvalid as error:
+        for name in error.properties:
+            problems.setdefault(name, error.description)
+        _problems_raise(problems)
+        raise
+    _problems_raise(problems)
     return email_store(
         account=account, raw=message, mailbox_ids=mailbox_ids, keywords=keywords, received_at=received_at
     )
@@ -213,13 +257,24 @@ def email_import(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     read = _blob_bytes(account)
     for creation_id, raw in emails.items():
         try:
-            if not isinstance(raw, dict) or not isinstance(raw.get("blobId"), str):
-                raise SetErrorException(SetError("invalidProperties", "blobId: required", properties=["blobId"]))
-            mailbox_ids, keywords, received_at = _store_arguments(ctx, raw)
-            blob_id = reference_resolve(ctx, raw["blobId"]) or raw["blobId"]
-            content = read(blob_id)
-            if content is None:
-                raise SetErrorException(SetError("blobNotFound", f"no blob {blob_id}", extra={"notFound": [blob_id]}))
+            if not isinstance(raw, dict):
+                raise SetErrorException(
+                    SetError("invalidProperties", "an EmailImport must be an object", properties=[])
+                )
+            problems: dict[str, str] = {}
+            mailbox_ids, keywords, received_at = _store_values(ctx, raw, problems)
+            content = None
+            if not isinstance(raw.get("blobId"), str):
+                problems["blobId"] = "required"
+            else:
+                blob_id = reference_resolve(ctx, raw["blobId"]) or raw["blobId"]
+                content = read(blob_id)
+                if content is None:
+                    # RFC 8621 §4.8: a blobId that does not exist is invalidProperties, not blobNotFound.
+                    problems["blobId"] = f"no blob {blob_id}"
+            _problems_raise(problems)
+            if content is None or not message_shaped(content[0]):
+                raise SetErrorException(SetError("invalidEmail", f"blob {blob_id} is not an RFC 5322 message"))
             email = email_store(
                 account=account, raw=content[0], mailbox_ids=mailbox_ids, keywords=keywords, received_at=received_at
             )

@@ -19,6 +19,7 @@ from jmapcore.models.mail import Email, Mailbox, MailboxMessage
 from jmapcore.protocol.errors import SetError, SetErrorException
 from jmapcore.protocol.patch import pointer_split
 from jmapcore.state import state_change_atomic
+from jmapcore.strictness import client_workarounds
 
 # A create or destroy changes threads; a keyword or mailbox change does not
 # change any thread's emailIds.
@@ -28,6 +29,13 @@ UPDATE_TYPES = ["Email", "Mailbox"]
 
 def _invalid(name: str, why: str) -> SetErrorException:
     return SetErrorException(SetError("invalidProperties", f"{name}: {why}", properties=[name]))
+
+
+def _keyword_value_ok(value: object) -> bool:
+    """RFC 8620 §5.3: a set member is patched with true (add) or null (remove).
+    A widely used webmail sends false to remove; accepted as null unless
+    JMAP_STRICT (jmapcore.strictness)."""
+    return value is True or value is None or (value is False and client_workarounds())
 
 
 def email_patch_read(
@@ -51,7 +59,7 @@ def email_patch_read(
                     keywords = keywords_validate(value)
                 except ValueError as error:
                     raise _invalid("keywords", str(error)) from None
-            elif len(parts) == 2 and keyword_valid(parts[1]) and value in (True, None):
+            elif len(parts) == 2 and keyword_valid(parts[1]) and _keyword_value_ok(value):
                 if value is True:
                     keywords[parts[1].lower()] = True
                 else:

@@ -12,6 +12,24 @@ from jmapcore.mime.parse import ParsedMessage
 MESSAGE_PROPERTIES = frozenset({"headers", "bodyStructure", "textBody", "htmlBody", "attachments", "bodyValues"})
 
 
+def _without_leaf_sub_parts(node: dict[str, Any]) -> dict[str, Any]:
+    children = node.get("subParts")
+    if children is None:
+        node.pop("subParts", None)
+    else:
+        node["subParts"] = [_without_leaf_sub_parts(child) for child in children]
+    return node
+
+
+def _tree(message: ParsedMessage, part_blob_id: Callable[[str], str], body_properties: list[str]) -> dict[str, Any]:
+    """bodyStructure is "the full MIME structure of the message body" (RFC 8621
+    §4.1.4): its multipart parts carry subParts whatever bodyProperties says, or
+    a client could not walk the tree. Leaves carry subParts only when asked."""
+    if "subParts" in body_properties:
+        return message.body_structure(part_blob_id, body_properties)
+    return _without_leaf_sub_parts(message.body_structure(part_blob_id, [*body_properties, "subParts"]))
+
+
 def message_property_values(
     *,
     message: ParsedMessage,
@@ -32,7 +50,7 @@ def message_property_values(
         if name == "headers":
             values[name] = message.headers
         elif name == "bodyStructure":
-            values[name] = message.body_structure(part_blob_id, body_properties)
+            values[name] = _tree(message, part_blob_id, body_properties)
         elif name == "textBody":
             values[name] = message.text_body(part_blob_id, body_properties)
         elif name == "htmlBody":

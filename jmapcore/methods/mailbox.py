@@ -161,21 +161,38 @@ class MailboxType(DataType):
             )
 
     def validate_create(self, call: MethodCall, values: dict[str, Any]) -> None:
+        """Every invalid property is named in one SetError (RFC 8620 §5.3)."""
+        problems: list[SetError] = []
         if values.get("role"):
-            raise SetErrorException(
+            problems.append(
                 SetError("invalidProperties", "role: roles are set by the IMAP server here", properties=["role"])
             )
-        parent = self._parent(call.account, values.get("parentId", ""))
+        parent: Mailbox | None = None
+        try:
+            parent = self._parent(call.account, values.get("parentId", ""))
+        except SetErrorException as error:
+            problems.append(error.error)
+        try:
+            self._name_check(
+                call.account,
+                name=values["name"],
+                parent_id=values.get("parentId", ""),
+                delimiter=account_delimiter(call.account),
+            )
+        except SetErrorException as error:
+            problems.append(error.error)
+        if problems:
+            raise SetErrorException(
+                SetError(
+                    "invalidProperties",
+                    "; ".join(problem.description or "" for problem in problems),
+                    properties=sorted({name for problem in problems for name in problem.properties or ()}),
+                )
+            )
         if parent is None and call.account.is_read_only:
             raise SetErrorException(SetError("forbidden", "may not create top-level mailboxes"))
         if parent is not None and not mailbox_rights(parent)["mayCreateChild"]:
             raise SetErrorException(SetError("forbidden", "the parent does not allow child mailboxes"))
-        self._name_check(
-            call.account,
-            name=values["name"],
-            parent_id=values.get("parentId", ""),
-            delimiter=account_delimiter(call.account),
-        )
 
     def validate_update(self, call: MethodCall, row: JmapObject, changes: dict[str, Any]) -> None:
         assert isinstance(row, Mailbox)
@@ -225,9 +242,12 @@ class MailboxType(DataType):
         delimiter = account_delimiter(call.account)
         parent = self._parent(call.account, values.get("parentId", ""))
         imap_name = f"{parent.imap_name}{delimiter}{values['name']}" if parent else values["name"]
-        created = folder_writes.folder_create(
-            account=call.account, imap_name=imap_name, subscribe=values.get("isSubscribed", True)
-        )
+        try:
+            created = folder_writes.folder_create(
+                account=call.account, imap_name=imap_name, subscribe=values.get("isSubscribed", True)
+            )
+        except folder_writes.FolderNameRefused as refused:
+            raise _name_refused(refused) from None
         return {
             "imap_name": imap_name,
             "imap_delimiter": delimiter,
@@ -244,7 +264,10 @@ class MailboxType(DataType):
             name = changes.get("name", row.name)
             new_imap = f"{parent.imap_name}{row.imap_delimiter}{name}" if parent else name
             if new_imap != row.imap_name:
-                folder_writes.folder_rename(account=call.account, old_name=row.imap_name, new_name=new_imap)
+                try:
+                    folder_writes.folder_rename(account=call.account, old_name=row.imap_name, new_name=new_imap)
+                except folder_writes.FolderNameRefused as refused:
+                    raise _name_refused(refused) from None
                 extra["imap_name"] = new_imap
         if "isSubscribed" in changes:
             folder_writes.folder_subscription_set(
@@ -290,6 +313,16 @@ class MailboxType(DataType):
             row.updated_modseq = modseq
             row.props_modseq = modseq
             row.save(update_fields=["destroyed", "updated_modseq", "props_modseq", "updated_at"])
+
+
+def _name_refused(refused: folder_writes.FolderNameRefused) -> SetErrorException:
+    """The IMAP server refused the folder name (a Maildir++ Dovecot refuses
+    ".", names past its length limit, ...): the client chose a name this
+    server cannot store, which is invalidProperties on `name` with the
+    server's reason (RFC 8620 §5.3), not serverFail."""
+    return SetErrorException(
+        SetError("invalidProperties", f"name: the IMAP server refused it: {refused.reason}", properties=["name"])
+    )
 
 
 def account_delimiter(account: Account) -> str:

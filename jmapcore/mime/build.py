@@ -314,11 +314,14 @@ class _Builder:
                 if spec.get(key) is not None:
                     raise EmailInvalid([prefix + key], f"{key} must be omitted when partId is given")
             kind = kind or "text/plain"
-            if not kind.startswith("text/"):
-                raise EmailInvalid([prefix + "type"], "a part given by partId must be of type text/*")
-            charset = "utf-8"
-            encoding = "7bit" if _seven_bit_safe(data) else "quoted-printable"
-            body = data if encoding == "7bit" else encode_quoted_printable(data.replace(b"\r\n", b"\n"))
+            if kind.startswith("text/"):
+                charset = "utf-8"
+                encoding = "7bit" if _seven_bit_safe(data) else "quoted-printable"
+                body = data if encoding == "7bit" else encode_quoted_printable(data.replace(b"\r\n", b"\n"))
+            else:
+                # RFC 8621 §4.6 lets any leaf take its content from bodyValues
+                # (an SVG image, a calendar attachment): it keeps its own type.
+                body, encoding = self._encode_blob(kind, data)
         else:
             if not isinstance(blob_id, str):
                 raise EmailInvalid([prefix + "blobId"], "blobId must be a string")
@@ -521,13 +524,18 @@ def email_build(email: dict[str, Any], *, blob_content: BlobLookup, now: datetim
     if builder.missing:
         raise BlobNotFound(list(builder.missing), list(builder.missing.values()))
 
+    # A single-part message's part headers are the message's own: a Date,
+    # Message-ID or MIME-Version given there must not be written twice.
+    given = set(fields.props_by_name) | {
+        line.split(":", 1)[0].strip().lower() for line in part_lines if line[:1] not in (" ", "\t")
+    }
     lines: list[str] = []
-    if "date" not in fields.props_by_name:
+    if "date" not in given:
         lines.append("Date: " + format_rfc5322_date(now or datetime.now(UTC)))
     lines += fields.lines
-    if "message-id" not in fields.props_by_name:
+    if "message-id" not in given:
         lines.append(f"Message-ID: <{uuid.uuid4().hex}@{_domain_for_message_id(email)}>")
-    if "mime-version" not in fields.props_by_name:
+    if "mime-version" not in given:
         lines.append("MIME-Version: 1.0")
     lines += part_lines
     return b"\r\n".join(line.encode("utf-8") for line in lines) + b"\r\n\r\n" + body

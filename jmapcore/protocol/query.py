@@ -119,8 +119,14 @@ def sort_parse(
     *,
     sortable: Collection[str],
     collations: Collection[str],
+    known_keys: Collection[str] | None = None,
 ) -> list[Comparator]:
-    """Validate a `sort` argument (null means the server's default order)."""
+    """Validate a `sort` argument (null means the server's default order).
+
+    Keys besides property/isAscending/collation are kept in `extra` for the
+    data type to judge (RFC 8620 §5.5: unknown ones are invalidArguments).
+    When `known_keys` is given, keys outside it are dropped instead: a lenient
+    server ignores what it does not know (jmapcore.strictness)."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -145,6 +151,8 @@ def sort_parse(
         if collation is not None and collation not in collations:
             raise MethodError("unsupportedSort", f"unsupported collation {collation}")
         extra = {key: value for key, value in item.items() if key not in ("property", "isAscending", "collation")}
+        if known_keys is not None:
+            extra = {key: value for key, value in extra.items() if key in known_keys}
         parsed.append(Comparator(prop, ascending, collation, extra))
     return parsed
 

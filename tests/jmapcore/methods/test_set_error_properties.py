@@ -1,0 +1,56 @@
+"""A SetError's `properties` names every invalid property of the object, not
+only the first one found (RFC 8620 §5.3), for Email/set, Email/import and
+Mailbox/set against Dovecot; nothing reaches the server."""
+from __future__ import annotations
+
+from tests.jmapcore.methods.conftest import MailUser
+
+
+def _folders(user: MailUser) -> set[str]:
+    with user.imap() as imap:
+        return {name for _flags, _sep, name in imap.list_folders()}
+
+
+def test_email_create_names_every_invalid_property(alice_mail: MailUser) -> None:
+    alice_mail.sync()
+    result = alice_mail.ok("Email/set", create={
+        "k": {
+            "mailboxIds": {},
+            "keywords": {"bad keyword": True},
+            "receivedAt": "yesterday",
+            "size": 10,
+            "threadId": "t1",
+            "subject": 42,
+        },
+    })
+    error = result["notCreated"]["k"]
+    assert error["type"] == "invalidProperties"
+    assert error["properties"] == ["keywords", "mailboxIds", "receivedAt", "size", "subject", "threadId"]
+    with alice_mail.imap() as imap:
+        assert imap.select_folder("Drafts", readonly=True)[b"EXISTS"] == 0
+
+
+def test_email_import_names_every_invalid_property(alice_mail: MailUser) -> None:
+    alice_mail.sync()
+    result = alice_mail.ok("Email/import", emails={"i": {"mailboxIds": {"#nowhere": True}, "keywords": {"a b": True}}})
+    error = result["notCreated"]["i"]
+    assert error["type"] == "invalidProperties"
+    assert error["properties"] == ["blobId", "keywords", "mailboxIds"]
+
+
+def test_mailbox_create_and_update_name_every_invalid_property(alice_mail: MailUser) -> None:
+    alice_mail.sync()
+    before = _folders(alice_mail)
+    result = alice_mail.ok("Mailbox/set", create={
+        "a": {"name": "", "sortOrder": -1, "isSubscribed": "yes"},
+        "b": {"name": "x/y", "role": "archive", "parentId": "mnosuchbox"},
+    })
+    assert result["notCreated"]["a"]["properties"] == ["isSubscribed", "name", "sortOrder"]
+    assert result["notCreated"]["b"]["type"] == "invalidProperties"
+    assert result["notCreated"]["b"]["properties"] == ["name", "parentId", "role"]
+    assert _folders(alice_mail) == before
+
+    inbox = alice_mail.mailboxes()["inbox"]["id"]
+    updated = alice_mail.ok("Mailbox/set", update={inbox: {"colour": "red", "sortOrder": "first", "totalEmails": 9}})
+    assert updated["notUpdated"][inbox]["type"] == "invalidProperties"
+    assert updated["notUpdated"][inbox]["properties"] == ["colour", "sortOrder", "totalEmails"]
