@@ -15,6 +15,7 @@ import dj_database_url
 
 from jmapsite.env import SOURCE_DIR, read_env
 from jmapsite.env import _int as _env_int
+from jmapsite.env import _flag as _env_flag
 
 ENV = read_env()
 BASE_DIR = SOURCE_DIR
@@ -42,6 +43,9 @@ JMAP_PUSH_ALLOW_HTTP = ENV.push_allow_http
 # Bound on one JMAP Response in octets (jmapcore.engine): result references
 # can make a small request ask for an ever larger response.
 JMAP_MAX_RESPONSE_SIZE = _env_int("JMAP_MAX_RESPONSE_SIZE", 32 * 1024 * 1024)
+# JMAP_STRICT=1 refuses the harmless habits of real clients that are accepted
+# by default (README "Real clients' habits"; jmapcore.strictness).
+JMAP_STRICT = _env_flag("JMAP_STRICT")
 
 
 def _django_secret_key() -> str:
