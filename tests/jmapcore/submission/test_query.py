@@ -90,10 +90,12 @@ def test_submissions_are_private(alice: Sender, bob: Sender) -> None:
     assert error["type"] == "accountNotFound"
 
 
-def test_submission_needs_the_capability(alice: Sender) -> None:
+def test_submission_needs_the_capability(alice: Sender, settings: Any) -> None:
+    """With JMAP_STRICT; the default accepts mail alone (tests/jmapcore/mail/test_client_workarounds.py)."""
     from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
     from tests.jmapcore.methods.conftest import USING
 
+    settings.JMAP_STRICT = True
     body = jmap_request(["EmailSubmission/get", {"accountId": alice.account_id}, "0"], using=USING)
     [(name, result, _)] = method_responses(api_post(alice.client, alice.auth, body))
     assert (name, result["type"]) == ("error", "unknownMethod")
