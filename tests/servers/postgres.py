@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import free_port
+from tests.servers.require import server_missing
 
 SUPERUSER = "postgres"
 
@@ -215,7 +216,7 @@ def postgres_start() -> PostgresServer:
 def postgres() -> Iterator[PostgresServer]:
     reason = postgres_available()
     if reason:
-        pytest.skip(reason)
+        server_missing(reason)
     server = postgres_start()
     try:
         yield server

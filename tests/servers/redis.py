@@ -9,6 +9,7 @@ so the database number separates them too.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.dovecot import free_port
+from tests.servers.require import server_missing
 
 # Logical databases of a default redis-server are 0..15; 0 stays unused.
 _DATABASES = 16
@@ -76,16 +78,24 @@ class RedisServer:
         self.process = None
 
 
+def redis_binary() -> str | None:
+    """$JMAP_TEST_REDIS_SERVER when set (None if that file is missing), else redis-server on PATH."""
+    configured = os.environ.get("JMAP_TEST_REDIS_SERVER")
+    if configured:
+        return configured if os.path.isfile(configured) else None
+    return shutil.which("redis-server")
+
+
 def redis_available() -> str | None:
     """None when redis-server can run here, else why not."""
-    if shutil.which("redis-server") is None:
+    if redis_binary() is None:
         return "redis-server is not installed (apt-get install redis-server)"
     return None
 
 
 def redis_start(directory: Path) -> RedisServer:
     """Start redis-server in `directory` on a free 127.0.0.1 port; wait for PONG."""
-    binary = shutil.which("redis-server")
+    binary = redis_binary()
     if binary is None:
         raise RuntimeError("redis-server is not installed")
     server = RedisServer(port=free_port(), directory=directory)
@@ -111,7 +121,7 @@ def redis_start(directory: Path) -> RedisServer:
 def redis_server() -> Iterator[RedisServer]:
     reason = redis_available()
     if reason:
-        pytest.skip(reason)
+        server_missing(reason)
     directory = Path(tempfile.mkdtemp(prefix="jmap-redis-"))
     server = redis_start(directory)
     try:
