@@ -3,6 +3,7 @@ sync, the syncer registry, queueing through the real (filesystem) broker, and a
 real sync against Dovecot."""
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -163,8 +164,31 @@ def test_unreadable_credentials_are_reported(alice: Persona, set_env: SetEnv) ->
     assert alice.account.password == sealed
 
 
-def test_a_missing_account_is_not_an_error(db: None) -> None:
-    account_sync(account_id=987654)
+def test_a_missing_account_is_not_an_error(
+    alice: Persona, bob: Persona, registered_syncer: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sync queued for an account deleted since: no syncer runs, nothing is
+    recorded or created, the lock is released, and the log says so at INFO."""
+    ran: list[int] = []
+
+    def record(*, account: Account, lock: AccountSyncLock) -> None:
+        ran.append(account.pk)
+
+    for kind in Account.Kind.values:
+        syncer_register(kind=kind, syncer=record)
+    gone = alice.account.pk
+    alice.account.delete()
+    with caplog.at_level(logging.INFO, logger="jmap.sync"):
+        account_sync(account_id=gone)
+    assert ran == []
+    assert not Account.objects.filter(pk=gone).exists()
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "jmap.sync"] == [
+        (logging.INFO, f"account #{gone}: gone before its sync ran")
+    ]
+    assert AccountSyncLock(account_id=gone).acquire()
+    # The same registry runs for an account that exists.
+    account_sync(account_id=bob.account.pk)
+    assert ran == [bob.account.pk]
 
 
 # --- re-encryption ---------------------------------------------------------

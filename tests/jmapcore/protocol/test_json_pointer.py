@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jmapcore.protocol.resultref import PointerError, pointer_evaluate, pointer_tokens
+from jmapcore.protocol.resultref import (
+    MAX_POINTER_LENGTH,
+    MAX_POINTER_TOKENS,
+    PointerError,
+    pointer_evaluate,
+    pointer_tokens,
+)
 
 # RFC 6901 §5 example document and its answers.
 RFC6901_DOC = {
@@ -119,12 +126,102 @@ def test_escaping_round_trips(token: str) -> None:
     assert pointer_tokens("/" + _escape(token)) == [token]
 
 
-@given(documents, st.text(max_size=20))
-def test_evaluation_returns_or_raises_pointer_error(document: Any, pointer: str) -> None:
+class _Nothing(Exception):
+    """The model found no value (the evaluator must raise PointerError)."""
+
+
+_MODEL_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def _model_evaluate(value: Any, tokens: list[str]) -> Any:
+    """RFC 6901 §4 evaluation with the RFC 8620 §3.7 "*", written from the RFCs
+    independently of jmapcore (recursive, no caps)."""
+    if not tokens:
+        return value
+    token, rest = tokens[0], tokens[1:]
+    if isinstance(value, list) and token == "*":
+        mapped: list[Any] = []
+        for item in value:
+            result = _model_evaluate(item, rest)
+            mapped.extend(result) if isinstance(result, list) else mapped.append(result)
+        return mapped
+    if isinstance(value, dict) and token in value:
+        return _model_evaluate(value[token], rest)
+    # array-index = %x30 / ( %x31-39 *(%x30-39) ), the whole token (RFC 6901 §4).
+    if isinstance(value, list) and _MODEL_INDEX.fullmatch(token) and int(token) < len(value):
+        return _model_evaluate(value[int(token)], rest)
+    raise _Nothing(token)
+
+
+def _model(document: Any, pointer: str) -> Any:
+    if pointer == "":
+        return document
+    if not pointer.startswith("/") or len(pointer) > MAX_POINTER_LENGTH or pointer.count("/") > MAX_POINTER_TOKENS:
+        raise _Nothing(pointer)
+    raw = pointer[1:].split("/")
+    if any(re.search("~(?![01])", token) for token in raw):
+        raise _Nothing(pointer)
+    return _model_evaluate(document, [token.replace("~1", "/").replace("~0", "~") for token in raw])
+
+
+# Tokens that look like an array index to a careless reader but are not one (RFC 6901 §4).
+_NOT_INDEXES = ["-", "01", "00", "+1", " 1", "1 ", "1\n", "-1", "1.0", "1e0", "\u0661", ""]
+
+
+def _next_tokens(value: Any) -> list[str]:
+    """Tokens one step past `value` that may or may not reference something:
+    the last index, one past the end, look-alike indexes, "*" (a wildcard on an
+    array, a member name on an object), member names escaped wrongly or not at
+    all, and bad escapes."""
+    if isinstance(value, list):
+        return [str(len(value) - 1), str(len(value)), "*", *_NOT_INDEXES]
+    tokens = ["*", "missing", "~", "~2", "0"]
+    if isinstance(value, dict):
+        for key in value:
+            tokens += [_escape(key), key, key.replace("~", "~2")]
+    return tokens
+
+
+def _pointers_around(document: Any) -> list[str]:
+    """Every real location of the document, the same with its array indexes
+    turned into "*" (one at a time, and all), and each of those one token
+    further (_next_tokens)."""
+    found: list[str] = []
+    for pointer, value in _paths(document):
+        indexes = list(re.finditer(r"/[0-9]+(?=/|$)", pointer))
+        variants = {pointer, re.sub(r"/[0-9]+(?=/|$)", "/*", pointer)}
+        variants.update(pointer[: m.start()] + "/*" + pointer[m.end() :] for m in indexes)
+        for variant in sorted(variants):
+            found.append(variant)
+            found.extend(f"{variant}/{token}" for token in _next_tokens(value))
+    return found
+
+
+def _check_against_model(document: Any, pointer: str) -> None:
     try:
-        pointer_evaluate(document, pointer)
-    except PointerError:
-        pass
+        expected = _model(document, pointer)
+    except _Nothing:
+        with pytest.raises(PointerError):
+            pointer_evaluate(document, pointer)
+    else:
+        assert pointer_evaluate(document, pointer) == expected, pointer
+
+
+@given(documents, st.text(max_size=20))
+def test_evaluation_returns_the_value_or_raises_pointer_error(document: Any, pointer: str) -> None:
+    """Whatever the pointer (any text, and every pointer at or next to each of
+    the document's locations), the evaluator returns exactly what RFC 6901
+    with RFC 8620's "*" finds there, or raises PointerError when nothing is there."""
+    around = _pointers_around(document)
+    assert "" in around
+    for candidate in [pointer, *around]:
+        _check_against_model(document, candidate)
+
+
+def test_an_index_with_a_final_newline_is_not_an_index() -> None:
+    # A "$" anchor also matches before a final newline: "1\n" must not pass for 1.
+    with pytest.raises(PointerError):
+        pointer_evaluate({"foo": ["a", "b"]}, "/foo/1\n")
 
 
 @given(st.lists(st.dictionaries(st.sampled_from(["id", "x"]), scalars, min_size=1, max_size=2), max_size=6))
