@@ -109,9 +109,26 @@ class Supervisor:
             "children": {c.spec.name: c.process.pid for c in self.children if c.process and c.process.poll() is None},
         }
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_suffix(".tmp")
+        # A temporary name of our own: never half of another writer's file.
+        tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(self.state_file)
+
+    def owns_state_file(self) -> bool:
+        """True when the state file is the one this supervisor wrote (same pid
+        and start time), not one a newer supervisor wrote since."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(state, dict) and state.get("pid") == os.getpid() and state.get("started") == self.started
+
+    def remove_state_file(self) -> None:
+        """Remove the state file only if it is still ours (see owns_state_file)."""
+        if self.owns_state_file():
+            self.state_file.unlink(missing_ok=True)
+        else:
+            log.info("state file %s belongs to another supervisor; left in place", self.state_file)
 
     def start(self, child: Child) -> None:
         child.process = subprocess.Popen(child.spec.argv)  # noqa: S603 - our own argv
@@ -163,5 +180,5 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        self.state_file.unlink(missing_ok=True)
+        self.remove_state_file()
         log.info("all processes stopped")

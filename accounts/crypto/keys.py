@@ -126,6 +126,14 @@ def generated_key_path(*, datadir: Path) -> Path:
     return Path(datadir) / KEY_FILE_NAME
 
 
+def generated_key_ensure(*, datadir: Path) -> bool:
+    """Make sure ``$JMAP_DATADIR/secret.key`` exists; True if this call created it."""
+    path = generated_key_path(datadir=datadir)
+    existed = path.exists()
+    generated_key_load(datadir=datadir)
+    return not existed and path.exists()
+
+
 def generated_key_load(*, datadir: Path) -> bytes:
     """The key in ``$JMAP_DATADIR/secret.key``, generating it if there is none yet."""
     path = generated_key_path(datadir=datadir)

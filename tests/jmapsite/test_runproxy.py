@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import jmap
 import pytest
 from jmap.client import JMAPClient
 
-from tests.servers.proxy import ProxyProcess
+from tests.servers.dovecot import free_port
+from tests.servers.proxy import ROOT, ProxyProcess
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +120,7 @@ def test_background_worker_runs_a_requested_sync(running_proxy: ProxyProcess) ->
         json={"accountid": "dave", "email": "dave@example.test", "username": "dave", "password": "pw",
               "imapHost": "127.0.0.1", "imapPort": 1, "imapSSL": 0, "check": False},
     ).raise_for_status()
-    assert httpx.post(running_proxy.mgmt_url + "/api/accounts/dave/sync").status_code in (200, 202)
+    assert httpx.post(running_proxy.mgmt_url + "/api/accounts/dave/sync", json={}).status_code in (200, 202)
     deadline = time.monotonic() + 30
     account: dict[str, object] = {}
     while time.monotonic() < deadline:
@@ -145,3 +148,52 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not (tmp_path / "data" / "run" / "supervisor.json").exists()
+
+
+def runproxy_beside(proxy: ProxyProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py runproxy ARGS` on the same data directory as `proxy`, on other ports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
+    env.update(JMAP_DATADIR=str(proxy.datadir), JMAP_PORT=str(free_port()), JMAP_MGMT_PORT=str(free_port()))
+    return subprocess.run(
+        [sys.executable, "manage.py", "runproxy", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_second_start_on_the_same_datadir_is_refused(running_proxy: ProxyProcess) -> None:
+    state_file = running_proxy.datadir / "run" / "supervisor.json"
+    before = json.loads(state_file.read_text())
+    for args in ((), ("--web-only",)):
+        second = runproxy_beside(running_proxy, *args)
+        assert second.returncode != 0
+        message = second.stderr + second.stdout
+        assert "already running" in message and str(running_proxy.datadir) in message, message
+        assert "Traceback" not in message
+    assert f"pid {running_proxy.process.pid}" in message
+    # The first proxy is untouched: same state file, still healthy.
+    assert json.loads(state_file.read_text()) == before
+    assert httpx.get(running_proxy.mgmt_url + "/healthz").json()["pid"] == running_proxy.process.pid
+
+
+def test_a_stopping_supervisor_leaves_a_newer_state_file_alone(tmp_path: Path) -> None:
+    from tests.servers.proxy import proxy_start
+
+    datadir = tmp_path / "data"
+    first = proxy_start(datadir)
+    try:
+        first.wait_ready()
+        # As if a newer supervisor had started meanwhile and written its own state.
+        newer = {"pid": first.process.pid + 1, "started": time.time(), "children": {}}
+        (datadir / "run" / "supervisor.json").write_text(json.dumps(newer))
+    finally:
+        assert first.stop() == 0
+    assert json.loads((datadir / "run" / "supervisor.json").read_text()) == newer
+    # The lock went with the first supervisor: the directory can be used again.
+    again = proxy_start(datadir)
+    try:
+        again.wait_ready()
+        state = json.loads((datadir / "run" / "supervisor.json").read_text())
+        assert state["pid"] == again.process.pid
+    finally:
+        assert again.stop() == 0
+    assert not (datadir / "run" / "supervisor.json").exists()

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from jmapsite.run_lock import DatadirBusy, run_lock_acquire
 from jmapsite.supervisor import (
     ChildSpec,
     Supervisor,
@@ -62,11 +63,17 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.JMAP_PORT == settings.JMAP_MGMT_PORT:
             raise CommandError("JMAP_PORT and JMAP_MGMT_PORT must differ")
-        if not options["no_setup"]:
-            self.prepare()
         only = [k for k in ("web_only", "worker_only", "beat_only", "listener_only") if options[k]]
         if len(only) > 1:
             raise CommandError("choose at most one of --web-only, --worker-only, --beat-only, --listener-only")
+        # Before anything touches the data directory (migrations included); held
+        # until this process exits (jmapsite.run_lock).
+        try:
+            self.run_lock = run_lock_acquire(datadir=settings.DATADIR, shared=bool(only))
+        except DatadirBusy as exc:
+            raise CommandError(str(exc)) from None
+        if not options["no_setup"]:
+            self.prepare()
         specs: list[ChildSpec] = []
         if not only or options["web_only"]:
             specs.append(
@@ -107,6 +114,27 @@ class Command(BaseCommand):
                 f"First start: dashboard user 'admin' created; its password is in {password_file} "
                 "(change it in the dashboard, then delete the file)."
             )
+        self.credential_key_notice()
         from jmapsite.schedule import periodic_tasks_install
 
         periodic_tasks_install()
+
+    def credential_key_notice(self) -> None:
+        """Create the generated credential key at the first start and say where it
+        is (never the key): stored credentials are unreadable without it."""
+        env = settings.ENV
+        if env.secret_key or env.openbao_addr:
+            return
+        from accounts.crypto.keys import generated_key_ensure, generated_key_path
+
+        path = generated_key_path(datadir=env.datadir)
+        if generated_key_ensure(datadir=env.datadir):
+            self.stdout.write(
+                f"First start: stored credentials are encrypted with a key generated in {path} "
+                "(readable by you only); back it up together with the database."
+            )
+        if env.database_url:
+            self.stdout.write(
+                f"Warning: DATABASE_URL is set but JMAP_SECRET_KEY and JMAP_OPENBAO_ADDR are not: credentials are "
+                f"encrypted with {path}, which other nodes do not have. Set the same JMAP_SECRET_KEY on every node."
+            )
