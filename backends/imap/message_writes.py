@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from backends.base import BackendError
+from backends.imap.command_args import imap_flags
 from backends.imap.connection import KIND
 from backends.imap.pool import imap_session
 
@@ -70,8 +71,12 @@ def _copyuid(client: Any, response: Any) -> dict[int, int]:
 def messages_flags_change(
     *, account: Account, imap_name: str, uids: Sequence[int], add: Iterable[str] = (), remove: Iterable[str] = ()
 ) -> None:
-    """UID STORE +FLAGS.SILENT / -FLAGS.SILENT (RFC 3501 §6.4.6) in one folder."""
-    adding, removing = list(add), list(remove)
+    """UID STORE +FLAGS.SILENT / -FLAGS.SILENT (RFC 3501 §6.4.6) in one folder.
+
+    IMAPClient writes flags into the command line as they are: each is checked
+    to be a flag (command_args.imap_flags) before a connection is borrowed.
+    """
+    adding, removing = imap_flags(list(add)), imap_flags(list(remove))
     if not uids or (not adding and not removing):
         return
     with imap_session(account=account) as client:
@@ -85,9 +90,13 @@ def messages_flags_change(
 def message_append(
     *, account: Account, imap_name: str, raw: bytes, flags: Sequence[str], received_at: datetime | None
 ) -> Appended | None:
-    """APPEND (RFC 3501 §6.3.11); the new UID from APPENDUID, None without UIDPLUS."""
+    """APPEND (RFC 3501 §6.3.11); the new UID from APPENDUID, None without UIDPLUS.
+
+    The message goes as a literal; its flags are checked like STORE's.
+    """
+    checked = tuple(imap_flags(list(flags)))
     with imap_session(account=account) as client:
-        response = client.append(imap_name, raw, flags=tuple(flags), msg_time=received_at)
+        response = client.append(imap_name, raw, flags=checked, msg_time=received_at)
     found = _APPENDUID.search(_as_bytes(response))
     if not found:
         return None

@@ -29,7 +29,22 @@ CACHED_HEADER_COLUMNS = {
     "message-id": "message_id_first",
 }
 MAX_TEXT = 1024
-_text = string(max_length=MAX_TEXT)
+_string = string(max_length=MAX_TEXT)
+
+
+def _text(value: Any) -> str:
+    """A text condition's value: at most MAX_TEXT characters, no NUL.
+
+    NUL cannot be searched for: no IMAP string can carry it (RFC 3501
+    CHAR8) and PostgreSQL text cannot hold it. CR and LF are fine: they
+    reach the IMAP server inside a literal (jmapcore.mail.email_search).
+    """
+    text = _string(value)
+    assert text is not None
+    if "\x00" in text:
+        raise InvalidValue("must not contain NUL (U+0000)")
+    return text
+
 
 # Runs a server-side search: (account, IMAP search criteria) -> email pks.
 ServerSearch = Callable[[Account, list[str]], set[int]]
