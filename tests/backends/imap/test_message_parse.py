@@ -3,6 +3,8 @@ Property tests make sure no input makes them raise."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -101,11 +103,105 @@ nested = st.recursive(
 )
 
 
+def _all_bytes(value: object) -> list[bytes]:
+    if isinstance(value, bytes):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [found for item in value for found in _all_bytes(item)]
+    return []
+
+
 @given(nested)
 def test_bodystructure_helpers_never_raise(structure: object) -> None:
-    mp.bodystructure_has_attachment(structure)
-    mp.bodystructure_text_part(structure)
-    mp.preview_value(structure)
+    """Any shape a hostile server may send gives an answer of the documented
+    type: a bool, no text part unless a "text" type is in it, a preview that is
+    clean text of at most PREVIEW_MAX characters."""
+    assert isinstance(mp.bodystructure_has_attachment(structure), bool)
+    part = mp.bodystructure_text_part(structure)
+    if b"text" not in {word.lower() for word in _all_bytes(structure)}:
+        assert part is None
+    else:
+        assert part is None or (part.subtype in ("plain", "html") and re.fullmatch(r"[1-9][0-9]*(\.[1-9][0-9]*)*",
+                                                                                     part.section))
+    preview = mp.preview_value(structure)
+    assert isinstance(preview, str) and len(preview) <= mp.PREVIEW_MAX
+    assert not re.search(r"\s\s|[^\S ]|^ ", preview)
+
+
+# A body part as the tests think of it: (type, subtype, disposition, charset) for a
+# leaf, (subtype, [children]) for a multipart.
+_Leaf = tuple[str, str, str | None, str]
+_Tree = _Leaf | tuple[str, list[Any]]
+
+_leaves: st.SearchStrategy[_Leaf] = st.tuples(
+    st.sampled_from(["text", "TEXT", "image", "application", "audio"]),
+    st.sampled_from(["plain", "html", "calendar", "png", "pdf", "octet-stream"]),
+    st.sampled_from([None, "attachment", "inline", "ATTACHMENT"]),
+    st.sampled_from(["utf-8", "ISO-8859-1", ""]),
+)
+_trees: st.SearchStrategy[_Tree] = st.recursive(
+    _leaves,
+    lambda children: st.tuples(
+        st.sampled_from(["mixed", "alternative", "related", "RELATED"]), st.lists(children, min_size=1, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _is_leaf(tree: _Tree) -> bool:
+    return len(tree) == 4
+
+
+def _render(tree: _Tree) -> tuple[Any, ...]:
+    """The BODYSTRUCTURE (RFC 3501 §7.4.2) of `tree` as IMAPClient returns it."""
+    if _is_leaf(tree):
+        kind, subtype, disposition, charset = tree  # type: ignore[misc]
+        params = (b"charset", charset.encode()) if charset else None
+        fields = (kind.encode(), subtype.encode(), params, None, None, b"base64", 100)
+        extension = ((disposition.encode(), None) if disposition else None, None, None)
+        # A text part carries its line count before the extension data (RFC 3501 §7.4.2).
+        return (*fields, 3, None, *extension) if kind.lower() == "text" else (*fields, None, *extension)
+    subtype, children = tree  # type: ignore[misc]
+    return ([_render(child) for child in children], subtype.encode(), None, None, None, None)
+
+
+def _model_has_attachment(tree: _Tree, *, in_related: bool = False) -> bool:
+    """hasAttachment (RFC 8621 §4.1.4) as message_parse documents its heuristic: a part
+    with disposition attachment; not an inline one, a text part, or a part without
+    disposition inside multipart/related (an inline resource)."""
+    if not _is_leaf(tree):
+        subtype, children = tree  # type: ignore[misc]
+        return any(_model_has_attachment(child, in_related=subtype.lower() == "related") for child in children)
+    kind, _, disposition, _ = tree  # type: ignore[misc]
+    if disposition:
+        return disposition.lower() == "attachment"
+    return kind.lower() != "text" and not in_related
+
+
+def _model_text_parts(tree: _Tree, section: str = "") -> list[mp.TextPart]:
+    """The text parts that are not attachments, depth first, with their section
+    numbers (RFC 3501 §6.4.5: a single part is "1")."""
+    if not _is_leaf(tree):
+        _, children = tree  # type: ignore[misc]
+        return [
+            found for index, child in enumerate(children, start=1)
+            for found in _model_text_parts(child, f"{section}.{index}" if section else str(index))
+        ]  # fmt: skip
+    kind, subtype, disposition, charset = tree  # type: ignore[misc]
+    if kind.lower() != "text" or (disposition or "").lower() == "attachment":
+        return []
+    return [mp.TextPart(section=section or "1", subtype=subtype, charset=charset.lower(), encoding="base64")]
+
+
+@given(_trees)
+def test_bodystructure_helpers_read_well_formed_structures(tree: _Tree) -> None:
+    """hasAttachment and the text part for the preview, from BODYSTRUCTUREs of
+    any nesting, agree with a model of the same rules."""
+    structure = _render(tree)
+    assert mp.bodystructure_has_attachment(structure) is _model_has_attachment(tree)
+    texts = _model_text_parts(tree)
+    expected = next((part for wanted in ("plain", "html") for part in texts if part.subtype == wanted), None)
+    assert mp.bodystructure_text_part(structure) == expected
 
 
 # -- the one header parser (jmapcore.mime) as the cache sees it ------------------------
