@@ -194,20 +194,27 @@ def _header_value(raw: bytes) -> str:
     return bytes_text(raw[:HEADER_VALUE_MAX * 4]).replace("\x00", "")
 
 
-def header_fields(raw: bytes) -> dict[str, str]:
+def header_fields(raw: bytes, *, last: frozenset[str] = frozenset()) -> dict[str, str]:
     """{lower-cased name: value} of the first occurrence of each field of a
     header block (jmapcore.mime.structure's one-pass reader), each value cut to
-    HEADER_VALUE_MAX characters."""
+    HEADER_VALUE_MAX characters; of the last occurrence for the names in `last`."""
     fields: dict[str, str] = {}
     parsed, _body = parse_header_block(raw, 0, len(raw), value_decode=_header_value)
     for name, value in parsed:
-        fields.setdefault(name.strip().lower(), value.lstrip(" \t")[:HEADER_VALUE_MAX])
+        key = name.strip().lower()
+        if key in last or key not in fields:
+            fields[key] = value.lstrip(" \t")[:HEADER_VALUE_MAX]
     return fields
+
+
+# messageId is header:Message-ID:asMessageIds, which takes the last instance
+# of the field (RFC 8621 §4.1.3).
+_LAST_WINS = frozenset({"message-id"})
 
 
 def headers_parse(raw: bytes | None) -> ParsedHeaders:
     """The cached header values of one message from its header-fields fetch."""
-    fields = header_fields(raw or b"")
+    fields = header_fields(raw or b"", last=_LAST_WINS)
     subject = unfold(words_decode(unfold(fields["subject"]))) if "subject" in fields else ""
     return ParsedHeaders(
         subject=subject,
