@@ -30,7 +30,9 @@ logger = logging.getLogger("jmap.blobs")
 
 # Blob ids never change content (RFC 8620 §6: blobs are immutable), so a client may cache forever.
 CACHE_CONTROL = "private, immutable, max-age=31536000"
-_RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+# ASCII digits only, at most 18 (below 2**63): a longer position cannot be a
+# byte of any blob, and int() refuses numbers over 4,300 digits with ValueError.
+_RANGE_RE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
 # RFC 8187 attr-char, minus what quote() already leaves alone.
 _ATTR_SAFE = "!#$&+^`|"
 # A long upload renews its concurrency slot this often (the slot expires after SLOT_TTL).

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from imapclient.datetime_util import parse_to_datetime
+from imapclient.exceptions import ProtocolError
 from imapclient.fixed_offset import FixedOffset
 from imapclient.response_parser import parse_fetch_response
 from imapclient.response_types import BodyData
@@ -59,8 +60,19 @@ _MONTHS = {name.encode(): number for number, name in enumerate(
 _ZONES: dict[bytes, FixedOffset] = {}
 
 
+# Parentheses nested deeper than this end the parse with a ProtocolError:
+# imapclient's parser and BodyData.create recurse once per level or more, so a
+# hostile server's "((((..." would otherwise end in RecursionError. Dovecot
+# stops at 100 nested MIME parts; a BODYSTRUCTURE adds a few levels per part.
+MAX_NESTING = 400
+
+
 class _Unexpected(Exception):
     """The response is outside what the fast path knows: parse it with imapclient."""
+
+
+def _too_deep() -> ProtocolError:
+    return ProtocolError(f"FETCH response nested more than {MAX_NESTING} parentheses deep")
 
 
 def _tokens_parse(data: list[Any]) -> list[Any]:
@@ -94,6 +106,8 @@ def _tokens_parse(data: list[Any]) -> list[Any]:
         for quote, quoted, atom, paren, _rest in findall(text):
             if paren:
                 if paren == b"(":
+                    if len(stack) >= MAX_NESTING:
+                        raise _too_deep()
                     stack.append(current)
                     current = []
                 else:
@@ -182,11 +196,18 @@ def fetch_parse(
     data: list[Any], *, fallback: Callable[..., Any] = parse_fetch_response
 ) -> defaultdict[int, dict[bytes, Any]]:
     """What `parse_fetch_response(data, False, False)` returns: {seq: {item: value}}.
-    `fallback` (IMAPClient's parser) parses what the fast path does not know."""
+    `fallback` (IMAPClient's parser) parses what the fast path does not know.
+    Raises ProtocolError (an imaplib error) for parentheses nested deeper than
+    MAX_NESTING, and whatever the fallback raises on what it cannot parse."""
     if data == [None]:
         return defaultdict()
     try:
         return _messages(_tokens_parse(data))
+    except ProtocolError:
+        raise  # too deep: imapclient would recurse its way into RecursionError
     except Exception:  # _Unexpected, or what imapclient's own conversions raise: its answer
-        answer: defaultdict[int, dict[bytes, Any]] = fallback(data, False, False)
+        try:
+            answer: defaultdict[int, dict[bytes, Any]] = fallback(data, False, False)
+        except RecursionError:
+            raise _too_deep() from None
         return answer

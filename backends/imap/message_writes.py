@@ -18,12 +18,15 @@ from backends.base import BackendError
 from backends.imap.command_args import imap_flags
 from backends.imap.connection import KIND
 from backends.imap.pool import imap_session
+from backends.imap.uid_sets import uid_sequence_parse
 
 if TYPE_CHECKING:
     from accounts.models import Account
 
-_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
-_COPYUID = re.compile(rb"\[?COPYUID (\d+) ([\d:,]+) ([\d:,]+)\]?", re.IGNORECASE)
+# UIDVALIDITY and UIDs are 32-bit numbers (at most 10 digits, RFC 3501 §9); the
+# sets of COPYUID are read by backends.imap.uid_sets, bounded by the UIDs asked for.
+_APPENDUID = re.compile(rb"\[APPENDUID ([0-9]{1,10}) ([0-9]{1,10})\]", re.IGNORECASE)
+_COPYUID = re.compile(rb"\[?COPYUID ([0-9]{1,10}) ([0-9:,*]+) ([0-9:,*]+)\]?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,17 +35,6 @@ class Appended:
     uid: int
 
 
-def _uid_set(text: bytes) -> list[int]:
-    """An IMAP sequence set of UIDs ("1:3,7") as a list, in order."""
-    result: list[int] = []
-    for part in text.split(b","):
-        if b":" in part:
-            low, high = (int(value) for value in part.split(b":", 1))
-            step = 1 if high >= low else -1
-            result.extend(range(low, high + step, step))
-        elif part:
-            result.append(int(part))
-    return result
 
 
 def _as_bytes(value: Any) -> bytes:
@@ -53,18 +45,29 @@ def _as_bytes(value: Any) -> bytes:
     return str(value).encode()
 
 
-def _copyuid(client: Any, response: Any) -> dict[int, int]:
-    """source UID -> destination UID from the COPYUID response code, tagged or untagged."""
+def _copyuid(client: Any, response: Any, uids: Sequence[int]) -> dict[int, int]:
+    """source UID -> destination UID from the COPYUID response code, tagged or
+    untagged (RFC 4315 §3), for the `uids` that were copied.
+
+    The two sets pair up member by member; neither may name more UIDs than were
+    copied, and a source UID that was not asked for voids the answer: a server
+    that says otherwise gets {} (as without UIDPLUS) rather than trust."""
     texts = [_as_bytes(response)]
     untagged = client._imap.untagged_responses.pop("COPYUID", None)
     if untagged:
         texts.extend(b"COPYUID " + _as_bytes(item) for item in untagged)
+    asked = set(uids)
     for text in texts:
         found = _COPYUID.search(text)
-        if found:
-            sources, targets = _uid_set(found.group(2)), _uid_set(found.group(3))
-            if len(sources) == len(targets):
-                return dict(zip(sources, targets, strict=True))
+        if not found:
+            continue
+        try:
+            sources = uid_sequence_parse(found.group(2), limit=len(asked))
+            targets = uid_sequence_parse(found.group(3), limit=len(asked))
+        except ValueError:  # UidSetTooLarge too
+            return {}
+        if len(sources) == len(targets) and asked.issuperset(sources):
+            return dict(zip(sources, targets, strict=True))
     return {}
 
 
@@ -109,7 +112,7 @@ def messages_copy(*, account: Account, imap_name: str, uids: Sequence[int], targ
         client.select_folder(imap_name)
         client._imap.untagged_responses.pop("COPYUID", None)
         response = client.copy(list(uids), target)
-        return _copyuid(client, response)
+        return _copyuid(client, response, uids)
 
 
 def messages_move(*, account: Account, imap_name: str, uids: Sequence[int], target: str) -> dict[int, int]:
@@ -119,9 +122,9 @@ def messages_move(*, account: Account, imap_name: str, uids: Sequence[int], targ
         client._imap.untagged_responses.pop("COPYUID", None)
         if client.has_capability("MOVE"):
             response = client.move(list(uids), target)
-            return _copyuid(client, response)
+            return _copyuid(client, response, uids)
         response = client.copy(list(uids), target)
-        mapping = _copyuid(client, response)
+        mapping = _copyuid(client, response, uids)
         _expunge(client, list(uids))
         return mapping
 

@@ -27,6 +27,7 @@ from imapclient.response_parser import parse_fetch_response, parse_response
 from backends.base import BackendError
 from backends.imap.connection import KIND, server_text
 from backends.imap.fetch_parse import fetch_parse
+from backends.imap.uid_sets import MAX_EXPANDED_UIDS, UidSetTooLarge, uid_ranges_expand, uid_ranges_parse
 
 STATUS_ITEMS_BASE = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
 
@@ -286,6 +287,13 @@ def _first_number(client: IMAPClient, name: str) -> int:
     return 0
 
 
+def _first_number_of(value: Any) -> int:
+    try:
+        return int(_text(value).split()[0])
+    except (ValueError, IndexError):
+        return 0
+
+
 def _ok_code_number(client: IMAPClient, code: str) -> int:
     # imaplib files "[UIDVALIDITY n]" both under "UIDVALIDITY" and in "OK" lines.
     number = _first_number(client, code)
@@ -331,40 +339,59 @@ def folder_examine(
             uidnext=_ok_code_number(client, "UIDNEXT"),
             highestmodseq=_ok_code_number(client, "HIGHESTMODSEQ"),
         )
+        # Expunged UIDs are below UIDNEXT: the set is clipped there, and all
+        # VANISHED lines together expand to at most UIDNEXT - 1 numbers.
+        highest = result.uidnext - 1 if result.uidnext > 0 else MAX_EXPANDED_UIDS
+        vanished_text = []
         for line in _untagged_pop(client, "VANISHED"):
             text = _text(line)
             if text.upper().startswith("(EARLIER)"):
                 text = text[len("(EARLIER)"):]
-            result.vanished.extend(sequence_set_parse(text.strip()))
+            vanished_text.append(text.strip())
+        if vanished_text:
+            result.vanished = _uids_expand(",".join(vanished_text), highest=highest, limit=highest, what="VANISHED")
         fetched = _untagged_pop(client, "FETCH")
         if fetched:
             result.changed = _fetch_parse(fetched)
     client._imap.untagged_responses.clear()
+    # Bounds for UID SEARCH answers in this folder. imaplib's select() (what
+    # IMAPClient.select_folder uses) replaces the untagged_responses dict, so
+    # keeping that dict tells whether another folder was selected since.
+    client._jmap_selected = (result, client._imap.untagged_responses)
     return result
 
 
-def sequence_set_parse(text: str) -> list[int]:
-    """Expand a UID sequence set ("1:3,7") into numbers (RFC 3501 §9 sequence-set)."""
-    numbers: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if ":" in part:
-            low_text, high_text = part.split(":", 1)
-            try:
-                low, high = int(low_text), int(high_text)
-            except ValueError:
-                continue
-            if low > high:
-                low, high = high, low
-            numbers.extend(range(low, high + 1))
-        else:
-            try:
-                numbers.append(int(part))
-            except ValueError:
-                continue
-    return numbers
+def _uids_expand(text: str, *, highest: int, limit: int, what: str) -> list[int]:
+    try:
+        return uid_ranges_expand(uid_ranges_parse(text, highest=highest), limit=limit)
+    except UidSetTooLarge as error:
+        raise BackendError(f"{what}: {error}", permanent=False, kind=KIND) from None
+
+
+def sequence_set_parse(text: str, *, highest: int = MAX_EXPANDED_UIDS, limit: int = MAX_EXPANDED_UIDS) -> list[int]:
+    """The UIDs of a sequence set the server sent ("1:3,7"; RFC 3501 §9
+    sequence-set), ascending and without repeats, clipped to 1..`highest`.
+
+    Linear in the text (backends.imap.uid_sets); raises BackendError
+    (transient) instead of expanding more than `limit` numbers."""
+    return _uids_expand(text, highest=highest, limit=limit, what="sequence set")
+
+
+def _search_bounds(client: IMAPClient) -> tuple[int, int]:
+    """(highest UID, most UIDs) a UID SEARCH answer in the folder selected by
+    folder_examine can name: below UIDNEXT, at most EXISTS of them — or of a
+    newer EXISTS the server announced since (new mail). Without a known
+    folder, only MAX_EXPANDED_UIDS applies."""
+    remembered = getattr(client, "_jmap_selected", None)
+    if (not isinstance(remembered, tuple) or remembered[1] is not client._imap.untagged_responses
+            or client._imap.state != "SELECTED"):  # fmt: skip
+        return MAX_EXPANDED_UIDS, MAX_EXPANDED_UIDS
+    selected: SelectResult = remembered[0]
+    announced = [_first_number_of(value) for value in client._imap.untagged_responses.get("EXISTS") or []]
+    exists = max([selected.exists, *announced])
+    # Mail delivered after EXAMINE gets UIDs from UIDNEXT on: one per new message.
+    highest = selected.uidnext - 1 + max(0, exists - selected.exists) if selected.uidnext > 0 else MAX_EXPANDED_UIDS
+    return highest, exists
 
 
 def sequence_set_format(uids: Iterable[int]) -> str:
@@ -425,19 +452,24 @@ def uid_search(*, client: IMAPClient, caps: Capabilities, criteria: str) -> list
     with imap_errors("UID SEARCH"):
         if caps.esearch:
             _simple(client, "UID", "SEARCH", "RETURN", "(ALL)", criteria)
-            uids: list[int] = []
+            highest, most = _search_bounds(client)
+            sets: list[str] = []
             for line in _untagged_pop(client, "ESEARCH"):
                 words = _text(line).split()
                 for index, word in enumerate(words[:-1]):
                     if word.upper() == "ALL":
-                        uids.extend(sequence_set_parse(words[index + 1]))
-            return uids
+                        sets.append(words[index + 1])
+            return _uids_expand(",".join(sets), highest=highest, limit=most, what="ESEARCH ALL") if sets else []
         _simple(client, "UID", "SEARCH", criteria)
+        highest, most = _search_bounds(client)
         found: list[int] = []
         for line in _untagged_pop(client, "SEARCH"):
             for word in _text(line).split():
-                if word.isdigit():
+                if word.isascii() and word.isdigit() and len(word) <= 10 and 0 < int(word) <= highest:
                     found.append(int(word))
+        if len(found) > most:
+            raise BackendError(f"SEARCH: the server listed {len(found)} UIDs in a folder of {most} messages",
+                               permanent=False, kind=KIND)  # fmt: skip
         return found
 
 
