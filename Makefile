@@ -8,7 +8,7 @@ APT_RUN_PACKAGES := python3-venv
 # Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
 APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates
 
-.PHONY: run test test-system-deps lint bench bench-mail bench-sse bench-sync-cpu bench-push clean
+.PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_RUN_PACKAGES); }
@@ -30,7 +30,18 @@ test-system-deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-test: test-system-deps $(VENV)/.installed-dev
+# The ReDoS checker of tests/test_regex_safety.py: a standalone binary shipped in an npm package,
+# kept in the git-ignored .tools/ (installed once; nothing to do when it is there).
+RECHECK_VERSION := 4.5.0
+RECHECK := .tools/node_modules/recheck-linux-x64/recheck
+
+recheck: $(RECHECK)
+
+$(RECHECK):
+	npm install --silent --no-audit --no-fund --prefix .tools recheck-linux-x64@$(RECHECK_VERSION)
+	test -x $@ && touch $@
+
+test: test-system-deps $(VENV)/.installed-dev $(RECHECK)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
