@@ -45,7 +45,9 @@ def test_every_scheduled_task_is_a_registered_celery_task() -> None:
     import jmapsite.tasks  # noqa: F401
 
     periodic_tasks_install()
-    for task in PeriodicTask.objects.all():
+    tasks = list(PeriodicTask.objects.all())
+    assert tasks, "periodic_tasks_install() scheduled nothing"
+    for task in tasks:
         assert task.task in celery_app.tasks, task.task
 
 

@@ -42,6 +42,9 @@ def test_any_arguments_get_a_jmap_answer(fuzz_account: MailUser, method: str, ar
     if name == "error":
         assert result["type"] != "serverFail", result
         return
+    # Not an error: the method's own response, for the account asked about (RFC 8620 §3.4).
+    assert name == method, (name, result)
+    assert result["accountId"] == fuzz_account.account_id, result
     for failures in ("notCreated", "notUpdated", "notDestroyed"):
         for set_error in (result.get(failures) or {}).values():
             assert set_error["type"] != "serverFail", set_error

@@ -121,9 +121,12 @@ def test_any_value_parses_or_is_notrequest(value: Any) -> None:
         assert len(request.method_calls) == len(value["methodCalls"])
 
 
-@given(st.binary(max_size=200))
+@given(st.binary(max_size=200) | json_values.map(lambda value: json.dumps(value).encode()))
 def test_any_bytes_decode_or_are_notjson(body: bytes) -> None:
+    """Any body is refused with notJSON or decoded to exactly the JSON it holds."""
     try:
-        json_decode(body)
+        value = json_decode(body)
     except RequestError as exc:
         assert exc.type == "notJSON"
+    else:
+        assert value == json.loads(body.decode("utf-8").removeprefix("\ufeff"))

@@ -71,12 +71,26 @@ def test_depth_and_size_limits() -> None:
     assert caught.value.type == "unsupportedFilter"
 
 
+def _filter_json(parsed: FilterOperator | FilterCondition) -> dict[str, Any]:
+    """A parsed filter back in its RFC 8620 §5.5 JSON form."""
+    if isinstance(parsed, FilterCondition):
+        return dict(parsed.values)
+    return {"operator": parsed.operator, "conditions": [_filter_json(child) for child in parsed.conditions]}
+
+
 @given(json_values)
 def test_any_json_filter_parses_or_is_a_method_error(raw: Any) -> None:
+    """A filter is refused with a method error, or parsed into a tree that keeps
+    all of it and uses only the supported condition properties."""
     try:
-        filter_parse(raw, condition_properties=NAMES)
+        parsed = filter_parse(raw, condition_properties=NAMES)
     except MethodError as error:
         assert error.type in ("invalidArguments", "unsupportedFilter")
+    else:
+        assert (parsed is None) == (raw is None)
+        if parsed is not None:
+            assert _filter_json(parsed) == raw
+            assert filter_condition_names(parsed) <= set(NAMES)
 
 
 @given(json_values)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jmapcore.protocol.errors import MethodError
@@ -31,12 +31,26 @@ def test_query_state_round_trips(modseq: int) -> None:
 
 
 @given(st.text(max_size=40) | st.integers() | st.none() | st.lists(st.text()))
+# Strings that are states after all, leading zeros included: the else branches run every time.
+@example("s05.1-3")
+@example("q0a")
 def test_anything_else_cannot_calculate_changes(garbage: object) -> None:
-    for decode in (state_decode, query_state_decode):
-        try:
-            decode(garbage)
-        except MethodError as error:
-            assert error.type == "cannotCalculateChanges"
+    """Refused with cannotCalculateChanges, unless it is a state string after all
+    (then it names the position its canonical form names)."""
+    try:
+        position = state_decode(garbage)
+    except MethodError as error:
+        assert error.type == "cannotCalculateChanges"
+    else:
+        assert isinstance(garbage, str) and garbage.startswith("s")
+        assert state_decode(state_encode(position.modseq, position.row, position.origin)) == position
+    try:
+        modseq = query_state_decode(garbage)
+    except MethodError as error:
+        assert error.type == "cannotCalculateChanges"
+    else:
+        assert isinstance(garbage, str) and garbage.startswith("q")
+        assert query_state_decode(query_state_encode(modseq)) == modseq
 
 
 @pytest.mark.parametrize("text", ["s5-6", "S5", "s5.", "s-1", "q5", " s5", "s5\n", "s" + "1" * 16])
