@@ -51,7 +51,8 @@ STARTTLS = 3
 SSL_MODES = frozenset({0, 1, 2, 3})
 ACCEPTED_RCPT = frozenset({250, 251})
 # An esmtp-keyword (RFC 5321 §4.1.2).
-_PARAM_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+# esmtp-keyword (RFC 5321 §4.1.2), matched whole: "$" would let a final "\n" through.
+_PARAM_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 
 
@@ -348,6 +349,18 @@ def _address_ok(address: str) -> bool:
     return bool(address) and not any(ch in address for ch in "<> \t\r\n\0") and "@" in address
 
 
+def _command_checked(line: str) -> str:
+    """An SMTP command line built from user data, refused when it could carry a
+    second command (RFC 5321 §2.3.8: CRLF ends a command; a bare CR or LF
+    is not allowed in one) or a NUL. Addresses and parameters are checked
+    before this; this is the last line, so that no future argument can
+    forget (smtplib would raise a bare ValueError for CR/LF, and send NUL).
+    """
+    if any(char in line for char in "\r\n\0"):
+        raise SmtpError("an SMTP command would contain CR, LF or NUL (not sent)", stage="mail", permanent=True)
+    return line
+
+
 def _header_block(message: bytes) -> bytes:
     for separator in (b"\r\n\r\n", b"\n\n"):
         index = message.find(separator)
@@ -368,7 +381,7 @@ def _mail_parameters(
     """ESMTP parameters of MAIL FROM: the caller's, plus SIZE, BODY and SMTPUTF8."""
     params: dict[str, str | None] = {}
     for key, value in given.items():
-        if not _PARAM_KEY.match(key):
+        if not _PARAM_KEY.fullmatch(key):
             raise SmtpError(f"invalid MAIL FROM parameter name {key!r}", stage="mail", permanent=True)
         params[key.upper()] = value
     addresses_ascii = mail_from.isascii() and all(address.isascii() for address in recipients)
@@ -444,7 +457,7 @@ def smtp_transaction(
         return _translated(host=host, port=port, timeout=timeout, stage=stage, what=what)
 
     with step("at MAIL FROM to", "mail"):
-        code, reply = smtp.docmd("MAIL", f"FROM:<{mail_from}>" + "".join(f" {p}" for p in params))
+        code, reply = smtp.docmd("MAIL", _command_checked(f"FROM:<{mail_from}>" + "".join(f" {p}" for p in params)))
     if code != 250:
         text = reply_text(reply)
         raise SmtpError(
@@ -458,7 +471,7 @@ def smtp_transaction(
             if not _address_ok(address):
                 outcomes.append(RecipientOutcome(address, False, 0, "invalid address syntax (not sent)"))
                 continue
-            code, reply = smtp.docmd("RCPT", f"TO:<{address}>")
+            code, reply = smtp.docmd("RCPT", _command_checked(f"TO:<{address}>"))
             outcomes.append(RecipientOutcome(address, code in ACCEPTED_RCPT, code, reply_text(reply)))
     if not any(outcome.accepted for outcome in outcomes):
         rejections = tuple(Rejection(o.address, o.code, o.text) for o in outcomes)
