@@ -7,9 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     JMAP_DATADIR=/data \
     # Inside the container the management port must listen beyond loopback for
     # `-p 127.0.0.1:8080:8080` to reach it; keep publishing it on the host's
-    # loopback only. Docker's bridge addresses may use it without a token.
-    JMAP_MGMT_HOST=0.0.0.0 \
-    JMAP_MGMT_ALLOW=127.0.0.0/8,::1/128,172.16.0.0/12
+    # loopback only. Listening beyond loopback, it always requires a bearer
+    # token: JMAP_MGMT_TOKEN, or the one generated at the first start into
+    # /data/mgmt-token (mode 0600). No network gets in without it.
+    JMAP_MGMT_HOST=0.0.0.0
 
 RUN groupadd --system --gid 10001 jmap \
     && useradd --system --uid 10001 --gid jmap --home-dir /app --shell /usr/sbin/nologin jmap \
@@ -24,6 +25,7 @@ USER jmap
 VOLUME ["/data"]
 EXPOSE 9000 8080
 
+# /healthz needs no token (it tells only whether the proxy runs).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('JMAP_MGMT_PORT', '8080'), timeout=4)" || exit 1
 

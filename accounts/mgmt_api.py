@@ -6,8 +6,9 @@ accounts.mgmt_auth. OpenAPI docs at /api/docs.
 Errors are JSON ``{"error": code, "detail": sentence}``; 422 answers add
 ``"fields": {name: why}`` using the API's field names:
 
-- 400 badJson: the body is not JSON; 415 unsupportedMediaType: not
-  application/json;
+- 400 badJson: the body is not JSON; 415 unsupportedMediaType: a POST,
+  PATCH, PUT or DELETE without ``Content-Type: application/json`` (even with
+  no body: no blind cross-site form POST, accounts.mgmt_auth);
 - 422 invalid: missing, unknown or ill-typed fields;
 - 422 backendCheckFailed / 502 backendUnreachable: the backend refused the
   settings or could not be reached (the detail says exactly why);
@@ -49,22 +50,16 @@ class UnsupportedMediaType(Exception):
 
 
 class JsonBodyParser(Parser):
-    """Bodies must be declared JSON. Besides being honest, this stops a web page
-    from POSTing a "simple" cross-site text/plain request to the local API."""
+    """Bodies must be declared JSON (accounts.mgmt_auth refuses a changing
+    request that is not, before this runs); an empty JSON body means {}."""
 
     def parse_body(self, request: HttpRequest) -> Any:
-        if not request.body.strip() or _is_empty_form(request):
-            # `curl -X POST` with no data, or a form with no fields: no body at all.
-            return {}
         if request.content_type != "application/json":
             raise UnsupportedMediaType(request.content_type or "none")
+        if not request.body.strip():
+            # `curl -X POST -H 'Content-Type: application/json'` with no data: no fields.
+            return {}
         return json.loads(request.body)
-
-
-def _is_empty_form(request: HttpRequest) -> bool:
-    if request.content_type not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return False
-    return not request.POST and not request.FILES
 
 
 def _docs_guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -74,7 +69,7 @@ def _docs_guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         try:
             mgmt_access_check(request)
         except ManagementAccessDenied as exc:
-            return _error(exc.status, "forbidden" if exc.status == 403 else "unauthorized", exc.detail)
+            return _error(exc.status, exc.code, exc.detail)
         return view(request, *args, **kwargs)
 
     return guarded
@@ -150,7 +145,7 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(ManagementAccessDenied)
 def _on_access_denied(request: HttpRequest, exc: ManagementAccessDenied) -> HttpResponse:
-    return _error(exc.status, "forbidden" if exc.status == 403 else "unauthorized", exc.detail)
+    return _error(exc.status, exc.code, exc.detail)
 
 
 @api.exception_handler(services.ServiceError)

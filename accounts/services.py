@@ -20,6 +20,14 @@ Contracts
   login_password always wins. Every update also re-seals the account's other
   secrets with the active scheme (the product README's way to migrate
   credentials immediately).
+- A stored credential only ever goes to the servers it was given for: an
+  update that changes where or how the backend is reached (DESTINATION_FIELDS,
+  or imapSSL/smtpSSL down to plain text) must carry the password in the same
+  request, whether or not the backend is checked -- else FieldsInvalid on
+  ``password`` and nothing changes. Without this, whoever can send one PATCH
+  (a rebinding web page, a neighbour container) could point imapHost at its
+  own server and have the account check, or the next sync, log in there with
+  the stored password.
 - account_delete() removes the account; a login left without accounts is
   removed too, with its tokens.
 
@@ -43,6 +51,15 @@ from backends.checks import DEFAULT_TIMEOUT, AccountFields, account_backend_chec
 
 IMAPS_PORT, IMAP_PORT = 993, 143
 SUBMISSIONS_PORT, SUBMISSION_PORT = 465, 587
+
+# Fields that decide where, or to which kind of server, the stored credentials
+# are sent: changing one needs the password in the same request.
+DESTINATION_FIELDS = frozenset(
+    {"kind", "imap_host", "imap_port", "smtp_host", "smtp_port", "caldav_url", "carddav_url", "session_url"}
+)
+# Changing these to plain text would send the stored password unencrypted.
+TLS_FIELDS = ("imap_ssl", "smtp_ssl")
+PLAIN_MODES = frozenset({int(SslMode.PLAIN), int(SslMode.PLAIN_ALIAS)})
 
 # Fields whose change means the backend must be checked again.
 BACKEND_FIELDS = frozenset(
@@ -335,6 +352,38 @@ def _unsealed_or_none(stored: str) -> str | None:
         return None
 
 
+def _destination_changes(*, account: Account, draft: Account, changed: set[str]) -> list[str]:
+    """The fields by which `draft` would send the credentials elsewhere, or in plain text."""
+    moved = [name for name in sorted(DESTINATION_FIELDS & changed) if getattr(draft, name) != getattr(account, name)]
+    moved += [
+        name
+        for name in TLS_FIELDS
+        if name in changed
+        and int(getattr(draft, name)) in PLAIN_MODES
+        and int(getattr(account, name)) not in PLAIN_MODES
+    ]
+    return moved
+
+
+def _destination_change_check(
+    *, account: Account, draft: Account, changed: set[str], new_password: str | None
+) -> None:
+    """FieldsInvalid unless a change of destination carries its own credentials (module doc)."""
+    moved = _destination_changes(account=account, draft=draft, changed=changed)
+    if not moved:
+        return
+    if account.oauth_access_token or account.oauth_refresh_token:
+        why = "the servers of an OAuth account cannot be changed: delete the account and add it again"
+        raise FieldsInvalid({name: why for name in moved})
+    if new_password is None and account.password:
+        raise FieldsInvalid(
+            {
+                "password": "required when a server address, port, type or TLS mode changes: "
+                "the stored password is never sent to a new destination"
+            }
+        )
+
+
 def account_update(
     *,
     account: Account,
@@ -367,6 +416,7 @@ def account_update(
         setattr(draft, name, value)
     _account_validate(draft)
 
+    _destination_change_check(account=account, draft=draft, changed=set(values), new_password=new_password)
     backend_changed = new_password is not None or any(
         getattr(draft, name) != getattr(account, name) for name in BACKEND_FIELDS if name in values
     )

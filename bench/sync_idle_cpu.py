@@ -106,7 +106,7 @@ def accounts_add(proxy: RunningProxy, server: DovecotServer) -> list[str]:
             response = client.post(proxy.mgmt_url + "/api/accounts", json=body)
             if response.status_code != 201:
                 raise RuntimeError(f"account create: {response.status_code} {response.text}")
-            client.post(f"{proxy.mgmt_url}/api/accounts/{accountid}/sync")
+            client.post(f"{proxy.mgmt_url}/api/accounts/{accountid}/sync", json={})
             ids.append(accountid)
     return ids
 

@@ -25,6 +25,12 @@ def _str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip() or default
 
 
+def _list(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated list; unset means `default` (set it empty for none)."""
+    raw = os.environ.get(name)
+    return tuple(part.strip() for part in (default if raw is None else raw).split(",") if part.strip())
+
+
 def _flag(name: str) -> bool:
     """On when set to anything but empty, 0, false, no or off."""
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -60,6 +66,10 @@ class ProxyEnv:
     tls_ca_file: str
     push_allow_private: bool = False
     push_allow_http: bool = False
+    # Networks whose X-Forwarded-For is believed (jmapsite.client_address).
+    trusted_proxies: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Extra Host names the management port answers to (accounts.mgmt_auth).
+    mgmt_hosts: tuple[str, ...] = ()
 
 
 def read_env() -> ProxyEnv:
@@ -99,4 +109,6 @@ def read_env() -> ProxyEnv:
         tls_ca_file=_str("JMAP_TLS_CA_FILE"),
         push_allow_private=_flag("JMAP_PUSH_ALLOW_PRIVATE"),
         push_allow_http=_flag("JMAP_PUSH_ALLOW_HTTP"),
+        trusted_proxies=_list("JMAP_TRUSTED_PROXIES", "127.0.0.0/8,::1/128"),
+        mgmt_hosts=_list("JMAP_MGMT_HOSTS", ""),
     )

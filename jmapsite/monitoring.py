@@ -4,7 +4,8 @@
 "processes": {name: pid}} when the proxy can serve (`processes` lists the live
 children of this supervisor: web, worker, beat, ...), and HTTP 503 with
 "status": "degraded" and the failed checks when it cannot (the database is
-unreachable). /metrics is the Prometheus text
+unreachable); it needs no credentials (Docker's health check has none).
+/metrics, guarded like the management API, is the Prometheus text
 format of the default registry: django-prometheus's HTTP/DB metrics, our
 counters from jmapsite.metrics, and the values below computed at scrape time.
 
@@ -289,8 +290,21 @@ collector_install()
 
 @require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text exposition of the default registry."""
+    """Prometheus text exposition of the default registry.
+
+    Guarded like the management API (accounts.mgmt_auth): with a management
+    token, Prometheus must send it (``authorization: {credentials: ...}`` or
+    ``bearer_token_file`` in its scrape config); the Host check applies too.
+    """
     # Importing registers our counters even if no JMAP request touched them yet.
     import jmapsite.metrics  # noqa: F401
+    from accounts.mgmt_auth import ManagementAccessDenied, mgmt_access_check
 
+    try:
+        mgmt_access_check(request)
+    except ManagementAccessDenied as exc:
+        response = HttpResponse(exc.detail + "\n", status=exc.status, content_type="text/plain; charset=utf-8")
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="jmap-proxy management"'
+        return response
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

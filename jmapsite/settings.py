@@ -14,8 +14,9 @@ from typing import Any
 import dj_database_url
 
 from jmapsite.env import SOURCE_DIR, read_env
-from jmapsite.env import _int as _env_int
 from jmapsite.env import _flag as _env_flag
+from jmapsite.env import _int as _env_int
+from jmapsite.mgmt_token import mgmt_token_resolve
 
 ENV = read_env()
 BASE_DIR = SOURCE_DIR
@@ -27,9 +28,15 @@ BASEURL = ENV.base_url
 JMAP_PORT = ENV.jmap_port
 JMAP_MGMT_PORT = ENV.mgmt_port
 JMAP_MGMT_HOST = ENV.mgmt_host
-JMAP_MGMT_TOKEN = ENV.mgmt_token
+# JMAP_MGMT_TOKEN, else the token generated into $JMAP_DATADIR/mgmt-token at the
+# first start with the management port beyond loopback (jmapsite.mgmt_token).
+JMAP_MGMT_TOKEN = mgmt_token_resolve(configured=ENV.mgmt_token, datadir=DATADIR, mgmt_host=ENV.mgmt_host)
 # Networks that may use the management API without JMAP_MGMT_TOKEN.
 JMAP_MGMT_ALLOW = ENV.mgmt_allow
+# Host names the management port answers to besides its bind address and localhost.
+JMAP_MGMT_HOSTS = ENV.mgmt_hosts
+# Reverse proxies whose X-Forwarded-For is believed (jmapsite.client_address).
+JMAP_TRUSTED_PROXIES = ENV.trusted_proxies
 # Extra CA bundle trusted for backend TLS (self-signed servers, tests).
 JMAP_TLS_CA_FILE = ENV.tls_ca_file
 JMAP_IDLE_TIMEOUT = ENV.idle_timeout

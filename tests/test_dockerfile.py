@@ -27,3 +27,26 @@ def test_runs_the_same_command_as_the_tests() -> None:
     assert re.search(r'^CMD \["python", "manage.py", "runproxy"\]', DOCKERFILE, re.M)
     fixture = (Path(__file__).parent / "servers" / "proxy.py").read_text()
     assert '"manage.py", "runproxy"' in fixture
+
+
+def _env(name: str) -> str | None:
+    found = re.search(rf"^\s*(?:ENV\s+)?{name}=(\S+?)\s*\\?$", DOCKERFILE, re.M)
+    return found.group(1) if found else None
+
+
+def test_the_management_port_is_not_open_to_docker_networks() -> None:
+    """The image binds the management port beyond loopback, so it must not
+    widen the token-free networks (once 172.16.0.0/12: every container) nor
+    ship a fixed token; jmapsite.mgmt_token then generates one at first start."""
+    assert _env("JMAP_MGMT_HOST") == "0.0.0.0"  # noqa: S104 - what the image declares
+    assert "172.16.0.0/12" not in DOCKERFILE
+    assert _env("JMAP_MGMT_ALLOW") is None
+    assert _env("JMAP_MGMT_TOKEN") is None
+    assert _env("JMAP_TRUSTED_PROXIES") is None  # X-Forwarded-For from loopback only
+
+
+def test_the_image_bind_address_requires_a_token() -> None:
+    from jmapsite.mgmt_token import mgmt_host_is_loopback
+
+    host = _env("JMAP_MGMT_HOST")
+    assert host is not None and not mgmt_host_is_loopback(host)

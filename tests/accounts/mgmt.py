@@ -36,6 +36,15 @@ class PortClient(Client):
     def patch_json(self, path: str, body: object, **extra: Any) -> TestResponse:
         return self.patch(path, data=json.dumps(body), content_type="application/json", **extra)
 
+    def post_empty(self, path: str, **extra: Any) -> TestResponse:
+        """A POST without a body, declared JSON as the management API requires."""
+        # Django's client drops the content type of an empty body; set it by hand.
+        return self.post(path, data="", content_type="application/json", CONTENT_TYPE="application/json", **extra)
+
+    def delete_json(self, path: str, **extra: Any) -> TestResponse:
+        """A DELETE declared JSON, as the management API requires of every change."""
+        return self.delete(path, CONTENT_TYPE="application/json", **extra)
+
 
 def management_client(**defaults: Any) -> PortClient:
     """A client on the management port, from loopback, naming localhost."""

@@ -213,8 +213,15 @@ def test_patch_changes_only_given_fields_and_rechecks(mgmt_api: PortClient, dove
     assert renamed.status_code == 200, renamed.content
     assert renamed.json()["name"] == "Alice A." and renamed.json()["imapSSL"] == 2
 
-    # Moving to STARTTLS on the plain port is checked against the server.
-    moved = mgmt_api.patch_json("/api/accounts/alice", {"imapPort": dovecot_tls_trust.imap_port, "imapSSL": 3})
+    # Moving to another port needs the password in the same request (the stored
+    # one never goes to a new destination)...
+    move = {"imapPort": dovecot_tls_trust.imap_port, "imapSSL": 3}
+    blind = mgmt_api.patch_json("/api/accounts/alice", move)
+    assert blind.status_code == 422
+    assert list(blind.json()["fields"]) == ["password"]
+    assert Account.objects.get(accountid="alice").imap_port == dovecot_tls_trust.imaps_port
+    # ...and moving to STARTTLS on the plain port with it is checked against the server.
+    moved = mgmt_api.patch_json("/api/accounts/alice", {**move, "password": dovecot_tls_trust.users[ALICE]})
     assert moved.status_code == 200, moved.content
     assert (moved.json()["imapPort"], moved.json()["imapSSL"]) == (dovecot_tls_trust.imap_port, 3)
 
@@ -250,11 +257,11 @@ def test_patch_password_moves_the_login_password_along(
 def test_delete_removes_the_account_and_its_empty_login(mgmt_api: PortClient) -> None:
     body = {"accountid": "gone", "email": "gone@example.test", "password": "pw", "imapHost": "h", "check": False}
     assert mgmt_api.post_json("/api/accounts", body).status_code == 201
-    response = mgmt_api.delete("/api/accounts/gone")
+    response = mgmt_api.delete_json("/api/accounts/gone")
     assert response.status_code == 204
     assert mgmt_api.get("/api/accounts/gone").status_code == 404
     assert not Pool.objects.filter(login="gone@example.test").exists()
-    assert mgmt_api.delete("/api/accounts/gone").status_code == 404
+    assert mgmt_api.delete_json("/api/accounts/gone").status_code == 404
 
 
 def test_delete_keeps_a_login_that_still_has_accounts(mgmt_api: PortClient) -> None:
@@ -262,7 +269,7 @@ def test_delete_keeps_a_login_that_still_has_accounts(mgmt_api: PortClient) -> N
     assert mgmt_api.post_json("/api/accounts", {**base, "accountid": "a1", "email": ALICE}).status_code == 201
     response = mgmt_api.post_json("/api/accounts", {**base, "accountid": "a2", "email": BOB, "pool": ALICE})
     assert response.status_code == 201
-    assert mgmt_api.delete("/api/accounts/a1").status_code == 204
+    assert mgmt_api.delete_json("/api/accounts/a1").status_code == 204
     assert list(Account.objects.filter(pool__login=ALICE).values_list("accountid", flat=True)) == ["a2"]
 
 
@@ -271,12 +278,12 @@ def test_sync_request_is_queued_for_a_worker(mgmt_api: PortClient) -> None:
     assert mgmt_api.post_json("/api/accounts", body).status_code == 201
     queue = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
     before = set(queue.iterdir()) if queue.exists() else set()
-    response = mgmt_api.post("/api/accounts/syncme/sync")
+    response = mgmt_api.post_empty("/api/accounts/syncme/sync")
     assert response.status_code == 202
     assert response.json() == {"accountid": "syncme", "queued": True, "lastSyncError": ""}
     new_messages = set(queue.iterdir()) - before
     assert len(new_messages) == 1
-    assert mgmt_api.post("/api/accounts/nobody/sync").status_code == 404
+    assert mgmt_api.post_empty("/api/accounts/nobody/sync").status_code == 404
 
 
 def test_management_api_is_not_on_the_jmap_port(jmap_port_client: PortClient) -> None:

@@ -40,7 +40,7 @@ def test_issue_list_revoke(mgmt_api: PortClient, alice: Persona) -> None:
     stored_hash = ApiToken.objects.get(pk=body["id"]).token_hash
     assert stored_hash not in listed.content.decode()
 
-    revoked = mgmt_api.delete(f"/api/tokens/{body['id']}")
+    revoked = mgmt_api.delete_json(f"/api/tokens/{body['id']}")
     assert revoked.status_code == 204
     with pytest.raises(AuthenticationFailed) as failure:
         authenticate_request(bearer_request(plaintext))  # type: ignore[arg-type]
@@ -52,7 +52,7 @@ def test_issue_list_revoke(mgmt_api: PortClient, alice: Persona) -> None:
 
 
 def test_body_is_optional_and_expiry_is_kept(mgmt_api: PortClient, alice: Persona) -> None:
-    bare = mgmt_api.post(f"/api/accounts/{alice.account_id}/tokens")
+    bare = mgmt_api.post_empty(f"/api/accounts/{alice.account_id}/tokens")
     assert bare.status_code == 201, bare.content
     assert bare.json()["name"] == "" and bare.json()["expiresAt"] is None
     when = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
@@ -79,16 +79,16 @@ def test_bad_token_requests_name_the_field(
 
 
 def test_tokens_belong_to_the_login_not_to_one_account(mgmt_api: PortClient, alice: Persona, bob: Persona) -> None:
-    issued = mgmt_api.post(f"/api/accounts/{bob.account_id}/tokens").json()
+    issued = mgmt_api.post_empty(f"/api/accounts/{bob.account_id}/tokens").json()
     alice_tokens = [t["id"] for t in mgmt_api.get(f"/api/accounts/{alice.account_id}/tokens").json()]
     assert issued["id"] not in alice_tokens
     assert authenticate_request(bearer_request(issued["token"])) == bob.pool  # type: ignore[arg-type]
 
 
 def test_unknown_ids_are_404(mgmt_api: PortClient) -> None:
-    assert mgmt_api.post("/api/accounts/nobody/tokens").status_code == 404
+    assert mgmt_api.post_empty("/api/accounts/nobody/tokens").status_code == 404
     assert mgmt_api.get("/api/accounts/nobody/tokens").status_code == 404
-    assert mgmt_api.delete("/api/tokens/999999").status_code == 404
-    not_a_number = mgmt_api.delete("/api/tokens/abc")
+    assert mgmt_api.delete_json("/api/tokens/999999").status_code == 404
+    not_a_number = mgmt_api.delete_json("/api/tokens/abc")
     assert not_a_number.status_code == 422
     assert "token_id" in not_a_number.json()["fields"]

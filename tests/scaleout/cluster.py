@@ -251,7 +251,7 @@ def account_get(web: RoleProcess, accountid: str) -> dict[str, Any]:
 
 
 def sync_request(web: RoleProcess, accountid: str) -> None:
-    response = httpx.post(f"{web.mgmt_url}/api/accounts/{accountid}/sync", timeout=10)
+    response = httpx.post(f"{web.mgmt_url}/api/accounts/{accountid}/sync", json={}, timeout=10)
     assert response.status_code == 202 and response.json()["queued"], response.text
 
 

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from jmapsite.mgmt_token import mgmt_token_notice
 from jmapsite.run_lock import DatadirBusy, run_lock_acquire
 from jmapsite.supervisor import (
     ChildSpec,
@@ -98,6 +99,9 @@ class Command(BaseCommand):
                 f"jmap-proxy: JMAP at {settings.BASEURL}/.well-known/jmap (port {settings.JMAP_PORT}), "
                 f"dashboard at http://{settings.JMAP_MGMT_HOST}:{settings.JMAP_MGMT_PORT}/"
             )
+            notice = mgmt_token_notice(configured=settings.ENV.mgmt_token, datadir=settings.DATADIR)
+            if notice:  # where the token is, never the token itself
+                self.stdout.write(notice)
         # Role processes of scale-out may share the data directory: one state file each.
         state_file = supervisor_state_file(datadir=settings.DATADIR, pid=os.getpid() if only else None)
         supervisor = Supervisor.for_specs(specs, state_file=state_file)

@@ -94,7 +94,7 @@ def test_unwatched_accounts_get_no_idle_connection(
     idle_dovecot.message_append(bob.login, "Subject: hi\r\n\r\nhello\r\n")
     import httpx
 
-    response = httpx.post(f"{embedded_proxy.mgmt_url}/api/accounts/{bob.account_id}/sync", timeout=15)
+    response = httpx.post(f"{embedded_proxy.mgmt_url}/api/accounts/{bob.account_id}/sync", json={}, timeout=15)
     assert response.status_code == 202
     time.sleep(3.0)
     assert watcher_of(embedded_proxy, bob.account_id) is None

@@ -35,7 +35,7 @@ def test_worker_sync_is_pushed(push_proxy: ProxyProcess, dovecot: DovecotServer)
     )
     dovecot.message_append(erin.login, message)
     with eventsource(erin, types="Email") as stream:
-        response = httpx.post(f"{push_proxy.mgmt_url}/api/accounts/{erin.account_id}/sync", timeout=15)
+        response = httpx.post(f"{push_proxy.mgmt_url}/api/accounts/{erin.account_id}/sync", json={}, timeout=15)
         assert response.status_code == 202, response.text
         started = time.monotonic()
         change = stream.next_state(timeout=SYNC_WAIT)
