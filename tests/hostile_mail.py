@@ -56,6 +56,8 @@ ADDRESS_SHAPES: dict[str, Shape] = {
 DATE_SHAPES: dict[str, Shape] = {
     "blank_runs": lambda n: "Tue," + " " * n + "5" + " " * n + "Jun 2018 10:17:01 +0200",
     "dash_and_blank_runs": lambda n: "5" + " -" * n + " Jun 2018 10:17 +0200",
+    "weekday_and_day_blank_runs": lambda n: "Tue" + " " * n + "5" + " " * n + "!",
+    "trailing_blank_runs": lambda n: "1 Jan 2020 00:00" + " " * n + "x!",
     "long_3600_chars": lambda n: "Tue, 5 Jun 2018 10:17:01 +0200" + " 1" * n,
     "letters": lambda n: "a" * n + " , 1 Jan 2020 00:00 +0000",
     "digits": lambda n: "1" * n + " Jan 2020 00:00 +0000",

@@ -233,6 +233,27 @@ def headers_parse(raw: bytes | None) -> ParsedHeaders:
     )
 
 
+# What a fallback keeps of a Subject that could not be parsed.
+FALLBACK_SUBJECT_MAX = 200
+_SUBJECT_LINE = re.compile(rb"^subject[ \t]*:([^\r\n]{0,800})", re.IGNORECASE | re.MULTILINE)
+
+
+def headers_fallback(raw: bytes | None) -> ParsedHeaders:
+    """The header values of a message that headers_parse could not read: the
+    first Subject line as it stands (not unfolded, not decoded, at most
+    FALLBACK_SUBJECT_MAX characters) and nothing else. Never raises."""
+    subject = ""
+    try:
+        found = _SUBJECT_LINE.search(raw[: HEADER_VALUE_MAX * 4]) if raw else None
+        if found is not None:
+            subject = bytes_text(found.group(1)).replace("\x00", "").strip()[:FALLBACK_SUBJECT_MAX]
+    except Exception:  # the fallback of the fallback: an empty subject
+        subject = ""
+    return ParsedHeaders(subject=subject, base_subject=subject, is_reply=False, sent_at=None, message_id=None,
+                         in_reply_to=None, references=None, sender=None, from_addr=None, to=None, cc=None, bcc=None,
+                         reply_to=None)  # fmt: skip
+
+
 def addresses_text(addresses: list[dict[str, str | None]] | None) -> str:
     """Lower-cased "name <email>" text of an address list, for the address filters."""
     if not addresses:

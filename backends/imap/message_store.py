@@ -55,6 +55,9 @@ class FetchedMessage:
     has_attachment: bool
     email_id: str = ""  # EMAILID
     thread_id: str = ""  # THREADID
+    # Why parsing failed, when the message is cached with fallback values
+    # (backends.imap.messages.message_from_fetch); "" when it parsed.
+    parse_problem: str = ""
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:

@@ -58,6 +58,7 @@ from backends.imap.message_store import (
     mailbox_counts_save,
     messages_store,
 )
+from backends.imap.parse_problems import PARSE_PROBLEM_MAX, message_parse_problems_record
 from backends.imap.pool import imap_account_open
 from backends.imap.sync_commands import (
     Capabilities,
@@ -295,7 +296,17 @@ def _received_at(value: Any) -> dt.datetime:
 
 
 def message_from_fetch(*, uid: int, data: dict[bytes, Any], preview: str | None = None) -> FetchedMessage:
-    """One FETCH answer as a FetchedMessage; never raises on malformed data."""
+    """One FETCH answer as a FetchedMessage. Total: a message that cannot be
+    parsed is cached with what is known (UID, flags, size, INTERNALDATE, the
+    raw Subject cut short) and its problem in ``parse_problem``; it never stops
+    its folder's sync (issue 8)."""
+    try:
+        return _message_parsed(uid=uid, data=data, preview=preview)
+    except Exception as error:  # RecursionError, MemoryError of one value, a parser bug
+        return message_fallback(uid=uid, data=data, problem=f"{type(error).__name__}: {error}")
+
+
+def _message_parsed(*, uid: int, data: dict[bytes, Any], preview: str | None) -> FetchedMessage:
     structure = data.get(b"BODYSTRUCTURE")
     size = data.get(b"RFC822.SIZE")
     flags, modseq = _changed_values(data)
@@ -310,6 +321,33 @@ def message_from_fetch(*, uid: int, data: dict[bytes, Any], preview: str | None 
         has_attachment=mp.bodystructure_has_attachment(structure),
         email_id=_object_id(data.get(b"EMAILID")),
         thread_id=_object_id(data.get(b"THREADID")),
+    )
+
+
+def _known(read: Callable[[], Any], default: Any) -> Any:
+    try:
+        return read()
+    except Exception:
+        return default
+
+
+def message_fallback(*, uid: int, data: dict[bytes, Any], problem: str) -> FetchedMessage:
+    """The FetchedMessage of a message whose parsing failed: every value that
+    can still be read from the FETCH answer, defaults for the rest. Never raises."""
+    size = data.get(b"RFC822.SIZE") if isinstance(data, dict) else None
+    flags, modseq = _known(lambda: _changed_values(data), ([], 0))
+    return FetchedMessage(
+        uid=uid,
+        flags=flags,
+        modseq=modseq,
+        received_at=_known(lambda: _received_at(data.get(b"INTERNALDATE")), timezone.now().replace(microsecond=0)),
+        size=size if isinstance(size, int) else 0,
+        headers=mp.headers_fallback(_known(lambda: _header_bytes(data), None)),
+        preview="",
+        has_attachment=False,
+        email_id=_known(lambda: _object_id(data.get(b"EMAILID")), ""),
+        thread_id=_known(lambda: _object_id(data.get(b"THREADID")), ""),
+        parse_problem=problem[:PARSE_PROBLEM_MAX],
     )
 
 
@@ -419,16 +457,16 @@ def _message_pack(message: FetchedMessage) -> tuple[Any, ...]:
     )  # fmt: skip
     return (
         message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size, headers,
-        message.preview, message.has_attachment, message.email_id, message.thread_id,
+        message.preview, message.has_attachment, message.email_id, message.thread_id, message.parse_problem,
     )  # fmt: skip
 
 
 def _message_unpack(row: tuple[Any, ...]) -> FetchedMessage:
-    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id = row
+    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id, problem = row
     return FetchedMessage(
         uid=uid, flags=flags, modseq=modseq, received_at=received_at, size=size,
         headers=mp.ParsedHeaders(*headers), preview=preview, has_attachment=has_attachment,
-        email_id=email_id, thread_id=thread_id,
+        email_id=email_id, thread_id=thread_id, parse_problem=problem,
     )  # fmt: skip
 
 
@@ -568,6 +606,10 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
                         mailboxes=[mailbox], modseq=modseq
                     ):
                         _touch_mailbox_state(ctx, modseq)
+                problems = [(message.uid, message.parse_problem) for message in messages if message.parse_problem]
+                if problems:
+                    message_parse_problems_record(account=ctx.account, progress=ctx.progress,
+                                                  mailbox_name=mailbox.imap_name, problems=problems)
                 ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
                 _progress_write(ctx)
     counts = mailbox_counts_compute(mailboxes=[mailbox])
