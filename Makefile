@@ -41,8 +41,9 @@ $(RECHECK):
 	npm install --silent --no-audit --no-fund --prefix .tools recheck-linux-x64@$(RECHECK_VERSION)
 	test -x $@ && touch $@
 
+# test-system-deps installed the servers: one missing now fails the run instead of skipping (tests/servers/require.py).
 test: test-system-deps $(VENV)/.installed-dev $(RECHECK)
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	JMAP_TEST_REQUIRE_SERVERS=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
