@@ -46,10 +46,18 @@ _QUOTED = rb'(")([^"\\]*(?:\\.[^"\\]*)*)"?'
 _ATOM = rb'((?:[^\x00-\x20()%"\[]+|\[[^\]]*\]?)+)'
 _TOKEN = re.compile(rb"[ \t\r\n]*(?:" + _QUOTED + b"|" + _ATOM + rb"|([()])|(\Z|[^ \t\r\n]))", re.DOTALL)
 # A record is a sequence of such tokens and nothing else (findall would skip
-# over what is not a token), checked once in C before findall. Possessive
-# quantifiers: a record that does not match fails without backtracking.
+# over what is not a token), checked once in C before findall. Written as a
+# sequence of units that the first character decides — a space or paren, a
+# quoted string, or a whole atom *with the space, paren or end that must
+# follow it* (an atom is maximal, and never touches a quote) — so that the
+# pattern is unambiguous: a record that does not match fails in linear time
+# without needing possessive quantifiers (which recheck can only fuzz).
+_ATOM_CHAR = rb'[^\x00-\x20()%"\[]'
+_BRACKETED = rb"\[[^\]]*\]"
 _RECORD = re.compile(
-    rb'(?:[ \t\r\n]*+(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|(?:[^\x00-\x20()%"\[]++|\[[^\]]*+\])++(?!")|[()]))*+[ \t\r\n]*+',
+    rb'(?:[ \t\r\n()]|"[^"\\]*(?:\\.[^"\\]*)*"'
+    rb"|(?:" + _ATOM_CHAR + rb"+(?:" + _BRACKETED + _ATOM_CHAR + rb"*)*|(?:" + _BRACKETED + _ATOM_CHAR + rb"*)+)"
+    rb"(?:[ \t\r\n()]|\Z))*",
     re.DOTALL,
 )
 _ESCAPED = re.compile(rb'\\([\\"])')
