@@ -38,6 +38,7 @@ RECHECK := .tools/node_modules/recheck-linux-x64/recheck
 recheck: $(RECHECK)
 
 $(RECHECK):
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
 	npm install --silent --no-audit --no-fund --prefix .tools recheck-linux-x64@$(RECHECK_VERSION)
 	test -x $@ && touch $@
 
