@@ -64,7 +64,10 @@ def test_server_refuses_a_folder(alice_mail: MailUser) -> None:
     with alice_mail.imap() as imap:
         imap.create_folder("Taken")  # exists on the server, not yet in the cache
     result = alice_mail.ok("Mailbox/set", create={"t": {"name": "Taken"}})
-    assert result["notCreated"]["t"]["type"] == "serverFail"
+    # [ALREADYEXISTS]: the name is taken among its siblings (RFC 8621 §2.5).
+    error = result["notCreated"]["t"]
+    assert (error["type"], error["properties"]) == ("invalidProperties", ["name"])
+    assert "already exists" in error["description"]
     assert "Taken" not in alice_mail.mailboxes()
     alice_mail.sync()
     assert "Taken" in alice_mail.mailboxes()
