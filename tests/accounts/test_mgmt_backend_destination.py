@@ -152,3 +152,13 @@ def test_the_password_in_the_same_request_allows_the_move(mgmt_api: PortClient, 
     stored = Account.objects.get(pk=alice_sealed.account.pk)
     assert stored.smtp_host == "smtp.example.test"
     assert unseal(stored.password) == "new-secret-9"
+
+
+def test_an_oauth_account_cannot_be_moved(mgmt_api: PortClient, alice_sealed: Persona) -> None:
+    """A new password does not replace an OAuth token: it would still go to the new host."""
+    Account.objects.filter(pk=alice_sealed.account.pk).update(oauth_access_token=seal("ya29.alice-access"))
+    move = {"imapHost": "imap.mallory.example", "password": "anything", "check": False}
+    response = mgmt_api.patch_json(f"/api/accounts/{alice_sealed.account_id}", move)
+    assert response.status_code == 422
+    assert list(response.json()["fields"]) == ["imapHost"]
+    assert Account.objects.get(pk=alice_sealed.account.pk).imap_host == "127.0.0.1"
