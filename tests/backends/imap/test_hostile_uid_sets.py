@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -18,58 +17,12 @@ from backends.base import BackendError
 from backends.imap.message_writes import _copyuid
 from backends.imap.sync_commands import Capabilities, capabilities_enable, folder_examine, uid_search
 from tests.backends.imap.conftest import Mailstore, message
-from tests.servers.tcp_relay import TcpRelay
+from tests.servers.rewriting_relay import RewritingRelay
 
 # Far more UIDs than the mailbox can hold, overlapping. (Not 1:4294967295: the
 # test must also fail cleanly, not exhaust memory, on code without the bounds;
 # tests/backends/imap/test_uid_sets.py gives the full range to the parsers.)
 HOSTILE_SET = b"1:5000000,4:5000000,2:3"
-_LITERAL_END = re.compile(rb"\{(\d+)\}\r\n\Z")
-
-
-class RewritingRelay(TcpRelay):
-    """A TcpRelay that passes each line from the server through `rewrite`
-    (literal data is passed untouched)."""
-
-    rewrite: Callable[[bytes], bytes] = staticmethod(lambda line: line)
-
-    def _pump(self, source: socket.socket, sink: socket.socket, upstream: bool,
-              pair: tuple[socket.socket, socket.socket]) -> None:  # fmt: skip
-        if upstream:
-            super()._pump(source, sink, upstream, pair)
-            return
-        buffer = b""
-        literal = 0
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                buffer += data
-                out = []
-                while buffer:
-                    if literal:
-                        chunk, buffer = buffer[:literal], buffer[literal:]
-                        literal -= len(chunk)
-                        out.append(chunk)
-                        continue
-                    end = buffer.find(b"\r\n")
-                    if end < 0:
-                        break
-                    line, buffer = buffer[: end + 2], buffer[end + 2 :]
-                    found = _LITERAL_END.search(line)
-                    literal = int(found.group(1)) if found else 0
-                    out.append(self.rewrite(line))
-                sink.sendall(b"".join(out))
-        except OSError:
-            pass
-        for sock in pair:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                sock.close()
-
-
 @pytest.fixture
 def relay(alice_mail: Mailstore) -> Iterator[RewritingRelay]:
     made = RewritingRelay(target_host=alice_mail.server.host, target_port=alice_mail.server.imap_port)
