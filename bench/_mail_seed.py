@@ -8,7 +8,9 @@ literals (LITERAL+, RFC 7888) over several connections at once, then keeps a
 copy of the user's maildir under SEED_ROOT/<SEED_VERSION>; later runs link
 that copy into the fresh Dovecot's mail directory instead of seeding again.
 
-Messages are generated from a fixed random seed: 2-20 KB, plain text, some
+Messages are generated from a fixed random seed: senders include long dotted
+and dashed addresses, list bounces (VERP) and encoded-word names, list folders
+carry the list's bounce address in Sender; 2-20 KB, plain text, some
 multipart/alternative with HTML, some multipart/mixed with a base64
 attachment, about a third replies in a thread (In-Reply-To/References,
 "Re: subject"), dates spread over five years in UID order with jitter, flags
@@ -36,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from tests.servers.dovecot import DovecotOptions, DovecotServer, _mail_user, dovecot_start  # noqa: E402
 
-SEED_VERSION = "v1-100k"
+SEED_VERSION = "v2-100k"  # v2: realistic long, dotted, dashed, bounce and encoded-word addresses
 SEED_ROOT = Path(os.environ.get("JMAP_BENCH_SEED_DIR", "/tmp/jmap-bench-mail-seed"))
 LOGIN = "bench@example.test"
 PASSWORD = "bench-mail-secret"  # noqa: S105 - a throwaway test user on a private Dovecot
@@ -77,7 +79,34 @@ _PEOPLE = [
     ("Olivia Brown", "olivia@example.com"), ("Peggy Evans", "peggy@example.test"),
     ("Rupert Green", "rupert@example.org"),
     ("Sybil Clark", "sybil@example.net"), ("Trent Wilson", "trent@example.com"), ("Victor Lee", "victor@example.test"),
+    # The shapes real mailboxes are full of and that made a backtracking
+    # address parser stall (issue 8): long dotted and dashed local parts and
+    # domains, and display names as RFC 2047 encoded words.
+    ("Anna-Lena Schmidt-Oberhausen", "anna-lena.schmidt-oberhausen@mail.faculty-of-engineering.example-university.edu"),
+    ("J. R. R. Tolkien-Smith", "a.very.long.dotted.name.here@x.org"),
+    ("Customer Service Team (do not reply)", "no-reply-customer-service-notifications@accounts.shop-example.co.uk"),
+    ("=?utf-8?q?J=C3=B6rg_Br=C3=BCckner?=", "joerg.brueckner@example.de"),
+    ("=?iso-8859-1?q?Fran=E7oise_L=E9vesque?=", "francoise.levesque@exemple.fr"),
+    ("=?utf-8?b?5bGx55Sw5aSq6YOO?=", "taro.yamada@example.jp"),
+    ("", "dev-announce-bounces+bench=example.test@lists.example.org"),
+    ("Build Bot", "ci-build-notifications-do-not-reply.project-frontend@ci.dev-tools.example.com"),
 ]
+# Mailing-list folders: the list's bounce address (VERP, RFC 5321 §4.4) in Sender.
+_LIST_SENDERS = {
+    "python-list": "python-list-bounces+bench=example.test@lists.python-community.example.org",
+    "django-list": "django-developers-bounces+bench=example.test@googlegroups-mirror.example.com",
+    "Newsletters": "bounce-mc.us12_45678901.1234567-bench=example.test@mail123.suw11.mcsv.example.net",
+}
+
+
+def _mailbox(name: str, address: str) -> str:
+    """One mailbox as mailers write it: a bare address, encoded words unquoted
+    (RFC 2047 §5), other names quoted."""
+    if not name:
+        return address
+    if name.startswith("=?"):
+        return f"{name} <{address}>"
+    return f'"{name}" <{address}>'
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -151,12 +180,13 @@ def folder_messages(folder: str, count: int) -> list[Seeded]:
         headers = [
             f"Message-ID: {msgid}",
             f"Date: {_rfc5322_date(when)}",
-            f'From: "{name}" <{address}>',
-            f'To: "{to_name}" <{to_address}>',
+            f"From: {_mailbox(name, address)}",
+            f"To: {_mailbox(to_name, to_address)}",
         ]
         if rng.random() < 0.2:
-            cc_name, cc_address = rng.choice(_PEOPLE)
-            headers.append(f'Cc: "{cc_name}" <{cc_address}>')
+            headers.append("Cc: " + ", ".join(_mailbox(*rng.choice(_PEOPLE)) for _ in range(rng.randint(1, 4))))
+        if folder in _LIST_SENDERS:
+            headers.append(f"Sender: {_LIST_SENDERS[folder]}")
         if threads and rng.random() < 0.35:
             subject, _first, refs = threads[rng.randrange(max(0, len(threads) - 40), len(threads))]
             parent = refs[-1]

@@ -1,7 +1,8 @@
 """Mail figures at 100,000 messages: initial sync (beside a raw IMAP floor), a
 sync that finds nothing new, a list view over HTTP, a reconnecting client, memory.
 
-Usage: .venv/bin/python bench/mail.py [--runs 3] [--requests 50]   (make bench-mail)
+Usage: .venv/bin/python bench/mail.py [--runs 3] [--requests 50] [--only all|corpus|hostile]
+       [--hostile-cap 120]   (make bench-mail)
 
 1. Starts a private Dovecot on 127.0.0.1 as the test suite does
    (tests/servers/dovecot.py, plain IMAP, CONDSTORE/QRESYNC/PREVIEW) with one
@@ -23,6 +24,14 @@ Usage: .venv/bin/python bench/mail.py [--runs 3] [--requests 50]   (make bench-m
    warm-ups; keep-alive connection), and a reconnecting client's
    Mailbox/changes + Email/changes + Thread/changes (request + response body
    bytes). Then the RSS of the proxy's whole process tree.
+
+4. The hostile folder (issue 8): a second private Dovecot user whose folder
+   "Hostile" holds the ~240 messages of tests/hostile_mail.py (long dotted and
+   dashed addresses, list bounces, 2,000-address lists, nested comments,
+   thousands of encoded words, 3,600-character dates, 40-deep multiparts...);
+   the initial sync of that account, in the same child process as above,
+   killed after --hostile-cap seconds ("did not finish" is a figure too).
+   `--only hostile` runs just this part.
 
 Everything started here is stopped on exit, Ctrl-C or error.
 """
@@ -111,14 +120,18 @@ def floor_fetch(host: str, port: int) -> tuple[float, int]:
 
 
 # -- initial sync in a child process --------------------------------------------
-def sync_run(host: str, port: int, datadir: Path, *, noop: int, profile: str = "") -> dict[str, Any]:
+def sync_run(host: str, port: int, datadir: Path, *, noop: int, profile: str = "", login: str = LOGIN,
+             password: str = PASSWORD, timeout: float | None = None) -> dict[str, Any]:
+    """The child's JSON figures; subprocess.TimeoutExpired (the child killed)
+    when it takes longer than ``timeout`` seconds."""
     env = dict(os.environ, JMAP_DATADIR=str(datadir), DJANGO_SETTINGS_MODULE="jmapsite.settings",
                JMAP_LOG_LEVEL=os.environ.get("JMAP_LOG_LEVEL", "WARNING"))
-    args = [sys.executable, str(BENCH / "_mail_sync.py"), host, str(port), LOGIN, PASSWORD, "--noop", str(noop)]
+    args = [sys.executable, str(BENCH / "_mail_sync.py"), host, str(port), login, password, "--noop", str(noop)]
     if profile:
         args += ["--profile", profile]
     with open(datadir / "sync.log", "w") as log:
-        done = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+        done = subprocess.run(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                              timeout=timeout)
     if done.returncode != 0:
         tail = (datadir / "sync.log").read_text()[-3000:]
         raise RuntimeError(f"sync child failed ({done.returncode}):\n{done.stdout[-2000:]}\n{tail}")
@@ -201,6 +214,48 @@ def http_figures(proxy: RunningProxy, *, requests: int) -> dict[str, Any]:
     }
 
 
+# -- the hostile folder (issue 8) ------------------------------------------------------
+HOSTILE_LOGIN = "hostile@example.test"
+HOSTILE_FOLDER = "Hostile"
+
+
+def hostile_sync(*, cap: float, keep: bool) -> None:
+    """Print the initial sync time of a folder of the hostile corpus, or that it
+    did not finish within ``cap`` seconds."""
+    from tests.hostile_mail import hostile_messages
+    from tests.servers.dovecot import DovecotOptions, dovecot_start
+
+    corpus = hostile_messages()
+    octets = sum(len(item.raw) for item in corpus)
+    server = dovecot_start(DovecotOptions(tls=False), users={})
+    datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-hostile-"))
+    try:
+        password = server.user_add(HOSTILE_LOGIN)
+        with IMAPClient(server.host, server.imap_port, ssl=False, timeout=60) as client:
+            client.login(HOSTILE_LOGIN, password)
+            client.create_folder(HOSTILE_FOLDER)
+            for item in corpus:
+                client.append(HOSTILE_FOLDER, item.raw)
+        label = f"f. hostile folder, {len(corpus)} messages ({octets / 1024 / 1024:.1f} MiB), initial sync"
+        begin = time.perf_counter()
+        try:
+            result = sync_run(server.host, server.imap_port, datadir, noop=0, login=HOSTILE_LOGIN,
+                              password=password, timeout=cap)
+        except subprocess.TimeoutExpired:
+            print(f"{label}: did not finish in {cap:.0f} s (killed after {time.perf_counter() - begin:.0f} s)",
+                  flush=True)
+            return
+        if result["locations"] != len(corpus):
+            raise RuntimeError(f"hostile sync cached {result['locations']} messages, expected {len(corpus)}")
+        print(f"{label}: {result['initial_seconds']:.2f} s until all {result['locations']} queryable "
+              f"({len(corpus) / result['initial_seconds']:,.0f} msg/s)", flush=True)
+    finally:
+        server.stop()
+        if not keep:
+            shutil.rmtree(server.directory, ignore_errors=True)
+            shutil.rmtree(datadir, ignore_errors=True)
+
+
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -218,6 +273,10 @@ def main() -> None:
     parser.add_argument("--noop", type=int, default=3, help="no-op syncs after each initial sync")
     parser.add_argument("--profile", default="", help="cProfile the last initial sync into this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    parser.add_argument("--only", choices=["all", "corpus", "hostile"], default="all",
+                        help="corpus: the 100,000-message figures a-e; hostile: the hostile folder (f) alone")
+    parser.add_argument("--hostile-cap", type=float, default=120.0,
+                        help="seconds after which the hostile folder's sync is killed and reported unfinished")
     opts = parser.parse_args()
 
     from tests.servers.dovecot import dovecot_available
@@ -226,6 +285,9 @@ def main() -> None:
     if reason:
         raise SystemExit(f"{reason} (make test-system-deps installs it)")
     print(f"machine: {machine()}")
+    if opts.only == "hostile":
+        hostile_sync(cap=opts.hostile_cap, keep=opts.keep)
+        return
     print(f"mailbox: {SEED_TOTAL:,} messages in {len(FOLDERS)} folders (INBOX {FOLDERS['INBOX']:,}); "
           f"median of {opts.runs} runs", flush=True)
     cleanups: list[Callable[[], None]] = []
@@ -313,6 +375,8 @@ def main() -> None:
             print(f"      {value / 1024:7.1f} MiB  pid {pid}  {cmd}")
         if opts.keep:
             print(f"kept: {', '.join(str(d) for d in datadirs)}; Dovecot in {server.directory}")
+        if opts.only == "all":
+            hostile_sync(cap=opts.hostile_cap, keep=opts.keep)
     finally:
         for cleanup in reversed(cleanups):
             try:
