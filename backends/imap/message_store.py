@@ -295,6 +295,11 @@ def messages_store(
         ],
     )
     threads_apply(account=account, plan=plan, modseq=modseq)
+    if plan.renewed and matches:
+        # A merge re-created emails this batch continues: continue the new rows.
+        stale = {uid: plan.renewed[email.pk] for uid, email in matches.items() if email.pk in plan.renewed}
+        current = Email.objects.in_bulk(sorted(set(stale.values())))
+        matches.update({uid: current[pk] for uid, pk in stale.items()})
 
     as_json = bulk_sql.json_adapter()
     as_datetime = bulk_sql.datetime_adapter()

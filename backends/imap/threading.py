@@ -61,6 +61,8 @@ class ThreadPlan:
     merged: dict[str, str] = field(default_factory=dict)  # existing destroyed thread -> the one it joins
     joined: set[str] = field(default_factory=set)  # existing threads that gained emails
     refs: dict[str, tuple[str, dt.datetime]] = field(default_factory=dict)  # key -> (thread, seen_at)
+    # Filled by threads_apply: Email pk destroyed by a merge -> pk of its new row.
+    renewed: dict[int, int] = field(default_factory=dict)
 
 
 def key_hash(prefix: str, value: str) -> str:
@@ -150,14 +152,14 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     return plan
 
 
-def _emails_move(*, account: Account, old: str, keep: str, modseq: int) -> None:
+def _emails_move(*, account: Account, old: str, keep: str, modseq: int) -> dict[int, int]:
     """Move the live emails of thread `old` into `keep`. threadId is immutable
     (RFC 8621 §3): each email is destroyed (a tombstone) and created again with
     a new id in `keep`; its locations follow the new row. The blobId stays: the
-    message is the same."""
+    message is the same. Returns {old pk: new pk}."""
     moving = list(Email.objects.filter(account=account, thread_id=old, destroyed=False))
     if not moving:
-        return
+        return {}
     renewed: dict[int, Email] = {}
     for email in moving:
         old_pk = email.pk
@@ -178,12 +180,15 @@ def _emails_move(*, account: Account, old: str, keep: str, modseq: int) -> None:
         Email.objects.filter(pk__in=old_pks[start : start + LOOKUP_CHUNK]).update(
             destroyed=True, updated_modseq=modseq, mailbox_ids={}
         )
+    return {old_pk: new_pks[email.jmap_id] for old_pk, email in renewed.items()}
 
 
 def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
     """Write a ThreadPlan at `modseq` (inside the caller's state_change_atomic):
     new Thread rows, merges (emails move with new ids, losing threads become
-    tombstones), joined threads marked updated, and the ThreadRef index."""
+    tombstones), joined threads marked updated, and the ThreadRef index.
+    Email rows the caller holds may have been re-created: `plan.renewed` maps
+    their pks to the new ones."""
     as_datetime = bulk_sql.datetime_adapter()
     if plan.created:
         now = as_datetime(timezone.now())
@@ -193,7 +198,7 @@ def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
             [(account.pk, thread_id, modseq, modseq, False, now) for thread_id in plan.created],
         )
     for old, keep in plan.merged.items():
-        _emails_move(account=account, old=old, keep=keep, modseq=modseq)
+        plan.renewed.update(_emails_move(account=account, old=old, keep=keep, modseq=modseq))
         MailboxMessage.objects.filter(account=account, thread_id=old).update(thread_id=keep)
         ThreadRef.objects.filter(account=account, thread_id=old).update(thread_id=keep)
         Thread.objects.filter(account=account, jmap_id=old).update(destroyed=True, updated_modseq=modseq)

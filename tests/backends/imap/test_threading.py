@@ -106,3 +106,26 @@ def test_threads_merge_into_the_older_one(alice_mail: Mailstore) -> None:
         older.jmap_id
     }
     assert alice_mail.mailbox("INBOX").total_threads == 1
+
+
+def test_a_message_moved_by_another_client_keeps_up_with_a_merge(alice_mail: Mailstore) -> None:
+    alice_mail.append(message("Part A", message_id="<ma@example.test>"))
+    alice_mail.sync()
+    alice_mail.append(message("Part B", message_id="<mb@example.test>"))
+    alice_mail.sync()
+    a_email = alice_mail.email_by_subject("Part A")
+    # Another client moves B to Archive; in the same folder arrives the message linking A and B.
+    with alice_mail.client() as client:
+        client.select_folder("INBOX")
+        [b_uid] = client.search(["SUBJECT", "Part B"])
+        client.move([b_uid], "Archive")
+    alice_mail.append(message("Both", message_id="<mc@example.test>", references="<ma@example.test> <mb@example.test>"),
+                      mailbox="Archive")
+    alice_mail.sync()
+    by_subject = {email.subject: email for email in alice_mail.emails()}
+    assert set(by_subject) == {"Part A", "Part B", "Both"}
+    assert {email.thread_id for email in by_subject.values()} == {a_email.thread_id}
+    for email in by_subject.values():
+        assert MailboxMessage.objects.filter(email=email).count() == 1, email.subject
+    assert not MailboxMessage.objects.filter(account=alice_mail.account, email__destroyed=True).exists()
+    assert alice_mail.mailbox("Archive").total_emails == 2
