@@ -17,6 +17,10 @@ from jmapcore.protocol.errors import MethodError
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 # RFC 8620 §1.3: Int and UnsignedInt are limited to the range of IEEE 754 safe integers.
 MAX_SAFE_INT = 2**53 - 1
+# Bounds of a list of names (read_strings): a /get asks for a few dozen
+# properties; header:{name} forms make more possible, never thousands.
+MAX_NAMES = 256
+MAX_NAME_LENGTH = 1024
 
 
 def _bad(name: str, wanted: str) -> MethodError:
@@ -115,14 +119,29 @@ def read_string(args: Mapping[str, Any], name: str, *, required: bool = False) -
     return value
 
 
-def read_strings(args: Mapping[str, Any], name: str) -> list[str] | None:
-    """A `String[]|null` argument (e.g. /get `properties`)."""
+def read_strings(
+    args: Mapping[str, Any], name: str, *, max_items: int = MAX_NAMES, max_length: int = MAX_NAME_LENGTH
+) -> list[str] | None:
+    """A `String[]|null` list of names (/get `properties`, `bodyProperties`).
+
+    Duplicates are dropped (first occurrence kept): a name asked for twice is
+    answered once, and a list of the same name repeated a million times costs
+    nothing per object. More than `max_items` distinct names is
+    requestTooLarge (RFC 8620 §5.1: more than the server will process in one
+    call); a name longer than `max_length` is invalidArguments (no property
+    name comes close).
+    """
     value = args.get(name)
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise _bad(name, "a list of Strings or null")
-    return value
+    if any(len(item) > max_length for item in value):
+        raise MethodError("invalidArguments", f"{name}: a name is longer than {max_length} characters")
+    distinct = list(dict.fromkeys(value))
+    if len(distinct) > max_items:
+        raise MethodError("requestTooLarge", f"{name}: at most {max_items} different names in one call")
+    return distinct
 
 
 def read_object(args: Mapping[str, Any], name: str) -> dict[str, Any] | None:

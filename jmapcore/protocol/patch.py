@@ -17,10 +17,20 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from jmapcore.protocol.errors import SetError, SetErrorException
+
+# Real patch paths are short ("keywords/$seen", "mailboxIds/<id>",
+# "participants/<id>/roles/owner"); the caps keep a hostile PatchObject from
+# costing more than a glance per path, and a bounded number of paths.
+MAX_PATH_LENGTH = 2048
+MAX_PATH_TOKENS = 32
+MAX_PATHS = 1024
+# A "~" that does not start "~0" or "~1" (RFC 6901 §3).
+_BAD_ESCAPE = re.compile(r"~(?![01])")
 
 
 def _invalid(description: str) -> SetErrorException:
@@ -35,28 +45,22 @@ def pointer_split(pointer: str) -> list[str]:
     """
     if not pointer:
         raise _invalid("empty patch path")
+    if len(pointer) > MAX_PATH_LENGTH:
+        raise _invalid(f"a patch path longer than {MAX_PATH_LENGTH} characters")
+    if pointer.count("/") >= MAX_PATH_TOKENS:
+        raise _invalid(f"a patch path of more than {MAX_PATH_TOKENS} parts")
     tokens: list[str] = []
     for raw in pointer.split("/"):
         if not raw:
-            raise _invalid(f"empty part in patch path {pointer!r}")
-        out: list[str] = []
-        i = 0
-        while i < len(raw):
-            char = raw[i]
-            if char == "~":
-                following = raw[i + 1 : i + 2]
-                if following == "0":
-                    out.append("~")
-                elif following == "1":
-                    out.append("/")
-                else:
-                    raise _invalid(f"bad escape in patch path {pointer!r}")
-                i += 2
-            else:
-                out.append(char)
-                i += 1
-        tokens.append("".join(out))
+            raise _invalid(f"empty part in patch path {_shown(pointer)}")
+        if _BAD_ESCAPE.search(raw):
+            raise _invalid(f"bad escape in patch path {_shown(pointer)}")
+        tokens.append(raw.replace("~1", "/").replace("~0", "~"))
     return tokens
+
+
+def _shown(pointer: str) -> str:
+    return repr(pointer if len(pointer) <= 100 else pointer[:100] + "…")
 
 
 def pointer_escape(token: str) -> str:
@@ -78,6 +82,8 @@ def patch_apply(
     """
     if not isinstance(patch, Mapping):
         raise _invalid("a PatchObject must be a JSON object")
+    if len(patch) > MAX_PATHS:
+        raise _invalid(f"a PatchObject of more than {MAX_PATHS} paths")
     paths: list[tuple[list[str], Any]] = []
     for key, value in patch.items():
         if not isinstance(key, str):

@@ -51,23 +51,23 @@ def pointer_tokens(pointer: str) -> list[str]:
     tokens = pointer[1:].split("/")
     for token in tokens:
         if _BAD_ESCAPE.search(token):
-            raise PointerError(f"invalid '~' escape in token {token!r}")
+            raise PointerError(f"invalid '~' escape in token {_shown(token)}")
     return [token.replace("~1", "/").replace("~0", "~") for token in tokens]
 
 
 def _step(value: Any, token: str) -> Any:
     if isinstance(value, dict):
         if token not in value:
-            raise PointerError(f"no member {token!r}")
+            raise PointerError(f"no member {_shown(token)}")
         return value[token]
     if isinstance(value, list):
         if not _ARRAY_INDEX.fullmatch(token):
-            raise PointerError(f"{token!r} is not an array index")
+            raise PointerError(f"{_shown(token)} is not an array index")
         index = int(token)
         if index >= len(value):
             raise PointerError(f"index {index} is past the end of an array of {len(value)}")
         return value[index]
-    raise PointerError(f"cannot apply {token!r} to a {type(value).__name__}")
+    raise PointerError(f"cannot apply {_shown(token)} to a {type(value).__name__}")
 
 
 def _evaluate(value: Any, tokens: Sequence[str]) -> Any:
@@ -100,6 +100,11 @@ def _invalid(description: str) -> MethodError:
     return MethodError("invalidResultReference", description)
 
 
+def _shown(text: str) -> str:
+    """`text` for an error description: a hostile path or call id is not echoed whole."""
+    return repr(text if len(text) <= 100 else text[:100] + "…")
+
+
 def result_reference_resolve(reference: Any, *, responses: Sequence[Invocation]) -> Any:
     """The value a ResultReference points to (RFC 8620 §3.7).
 
@@ -116,13 +121,13 @@ def result_reference_resolve(reference: Any, *, responses: Sequence[Invocation])
     # RFC 8620 §3.7 step 1: the *first* response with that method call id.
     response = next((r for r in responses if r.call_id == result_of), None)
     if response is None:
-        raise _invalid(f"no earlier method call has id {result_of!r}")
+        raise _invalid(f"no earlier method call has id {_shown(result_of)}")
     if response.name != name:
-        raise _invalid(f"the response to {result_of!r} is {response.name!r}, not {name!r}")
+        raise _invalid(f"the response to {_shown(result_of)} is {_shown(response.name)}, not {_shown(name)}")
     try:
         return pointer_evaluate(response.arguments, path)
     except PointerError as exc:
-        raise _invalid(f"path {path!r} in the response to {result_of!r}: {exc}")
+        raise _invalid(f"path {_shown(path)} in the response to {_shown(result_of)}: {exc}")
 
 
 def _referenced_copy(value: Any, *, budget: int | None, used: int, memo: dict[int, Any]) -> tuple[Any, int]:
@@ -172,7 +177,9 @@ def arguments_resolve(
             continue
         plain = key[1:]
         if plain in arguments:
-            raise MethodError("invalidArguments", f"argument {plain!r} is given both as a value and as {key!r}")
+            raise MethodError(
+                "invalidArguments", f"argument {_shown(plain)} is given both as a value and as {_shown(key)}"
+            )
         referenced = result_reference_resolve(value, responses=responses)
         resolved[plain], used = _referenced_copy(referenced, budget=max_size, used=used, memo=memo)
     return resolved
