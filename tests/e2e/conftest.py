@@ -24,6 +24,7 @@ from jmap.client import JMAPClient
 
 from tests.servers.dovecot import DovecotServer, lmtp_available
 from tests.servers.proxy import ProxyProcess, proxy_start
+from tests.servers.require import server_missing
 from tests.servers.smtp import SmtpServer
 
 # Seconds; every wait in these tests is bounded by one of these.
@@ -146,4 +147,4 @@ def e2e_bob(e2e_proxy: ProxyProcess, dovecot: DovecotServer, smtp_server: SmtpSe
 def lmtp_delivery() -> None:
     """Delivery from SMTP into Dovecot needs dovecot-lmtpd."""
     if not lmtp_available():
-        pytest.skip("dovecot-lmtpd is not installed: the test SMTP server cannot deliver into Dovecot")
+        server_missing("dovecot-lmtpd is not installed: the test SMTP server cannot deliver into Dovecot")
