@@ -169,6 +169,14 @@ def inventory_collect() -> Inventory:
                           _anchoring(attribute, uses, exported.get(name, set()))))  # fmt: skip
         if tree is None:
             continue
+        # A module-level `NAME = re.compile(<built from constants>)` is already
+        # listed through the module's globals: not a run-time pattern.
+        collected_calls = {
+            id(statement.value) for statement in tree.body
+            if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call)
+            and any(isinstance(target, ast.Name) and isinstance(getattr(module, target.id, None), re.Pattern)
+                    for target in statement.targets)
+        }  # fmt: skip
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
@@ -176,7 +184,8 @@ def inventory_collect() -> Inventory:
                 continue
             first = node.args[0]
             if not (isinstance(first, ast.Constant) and isinstance(first.value, str | bytes)):
-                inventory.dynamic.append(f"{name}:{node.lineno}")
+                if id(node) not in collected_calls:
+                    inventory.dynamic.append(f"{name}:{node.lineno}")
                 continue
             flags: int | None = 0
             position = _RE_FUNCTIONS[node.func.attr]

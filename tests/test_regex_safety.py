@@ -11,7 +11,9 @@ A pattern fails the suite when recheck reports it vulnerable, or cannot decide
 (timeout, unsupported construct). A pattern that every use applies at one
 position (`.match`/`.fullmatch`) is checked anchored there, the way it runs;
 any other pattern is checked as a search from every position, so a pattern
-that is merely quadratic over an unterminated construct fails too.
+that is merely quadratic over an unterminated construct fails too. A pattern
+built at run time from data cannot be checked; a module that builds one fails
+the suite until it is reviewed and listed in DYNAMIC_REVIEWED with its reason.
 
 `make test` installs recheck into .tools/ (git-ignored) and sets
 JMAP_TEST_REQUIRE_SERVERS=1; then, as on CI (CI=true), a missing binary fails
@@ -49,6 +51,14 @@ def recheck() -> RecheckAgent:
     return RecheckAgent()
 
 
+# Patterns built at run time from data cannot be checked here; each module that
+# builds one is reviewed by hand, with the reason it is safe.
+DYNAMIC_REVIEWED = {
+    "jmapcore.mime.structure": "the multipart delimiter: ^--<re.escape(boundary)>(--)?[ \\t]*\\r?$ under MULTILINE, "
+    "a literal between line anchors (linear)",
+}
+
+
 def _where(found: Found) -> str:
     how = f" [{found.anchored}]" if found.anchored else ""
     return f"{found.module}:{found.name}{how} {found.pattern!r}"
@@ -60,6 +70,11 @@ def test_every_project_pattern_is_safe(recheck: RecheckAgent) -> None:
         inventory.import_errors
     )
     assert len(inventory.found) >= 30, "the inventory found suspiciously few patterns"
+    unreviewed = [where for where in inventory.dynamic if where.split(":")[0] not in DYNAMIC_REVIEWED]
+    assert not unreviewed, (
+        "patterns built at run time (not checkable here; review them and add the module to DYNAMIC_REVIEWED, "
+        "or build them from constants at module level): " + ", ".join(unreviewed)
+    )
     translated: list[tuple[Found, tuple[str, str]]] = []
     problems: list[str] = []
     for found in inventory.found:
