@@ -100,6 +100,7 @@ def test_ids_past_max_objects_in_get(
     key = "emailIds" if method == "SearchSnippet/get" else "ids"
     too_many = _ids(LIMITS.maxObjectsInGet + 1)
     calls: list[list[Any]] = []
+    arguments: dict[str, Any]
     if through_reference:
         calls.append(["Core/echo", {"found": too_many}, "src"])
         arguments = {f"#{key}": {"resultOf": "src", "name": "Core/echo", "path": "/found"}}
