@@ -49,6 +49,10 @@ def email_patch_read(
         raise SetErrorException(SetError("invalidPatch", "a PatchObject must be an object"))
     keywords: dict[str, bool] | None = None
     mailboxes: dict[str, bool] | None = None
+    # Every invalid property is named in one SetError (RFC 8620 §5.3); a
+    # malformed patch path is invalidPatch when no property is invalid.
+    problems: dict[str, str] = {}
+    bad_patch: str | None = None
     for path, value in patch.items():
         parts = pointer_split(path)
         top = parts[0]
@@ -58,29 +62,35 @@ def email_patch_read(
                 try:
                     keywords = keywords_validate(value)
                 except ValueError as error:
-                    raise _invalid("keywords", str(error)) from None
+                    problems["keywords"] = str(error)
             elif len(parts) == 2 and keyword_valid(parts[1]) and _keyword_value_ok(value):
                 if value is True:
                     keywords[parts[1].lower()] = True
                 else:
                     keywords.pop(parts[1].lower(), None)
             else:
-                raise SetErrorException(SetError("invalidPatch", f"{path}: not a keyword set to true or null"))
+                bad_patch = bad_patch or f"{path}: not a keyword set to true or null"
         elif top == "mailboxIds":
             mailboxes = dict(email.mailbox_ids) if mailboxes is None else mailboxes
             if len(parts) == 1:
                 if not isinstance(value, dict) or not all(item is True for item in value.values()):
-                    raise _invalid("mailboxIds", "must be a map of mailbox ids to true")
-                mailboxes = {resolve(key): True for key in value}
+                    problems["mailboxIds"] = "must be a map of mailbox ids to true"
+                else:
+                    mailboxes = {resolve(key): True for key in value}
             elif len(parts) == 2 and value in (True, None):
                 if value is True:
                     mailboxes[resolve(parts[1])] = True
                 else:
                     mailboxes.pop(resolve(parts[1]), None)
             else:
-                raise SetErrorException(SetError("invalidPatch", f"{path}: must be true or null"))
+                bad_patch = bad_patch or f"{path}: must be true or null"
         else:
-            raise _invalid(top, "cannot be changed")
+            problems[top] = "cannot be changed"
+    if problems:
+        description = "; ".join(f"{name}: {why}" for name, why in sorted(problems.items()))
+        raise SetErrorException(SetError("invalidProperties", description, properties=sorted(problems)))
+    if bad_patch is not None:
+        raise SetErrorException(SetError("invalidPatch", bad_patch))
     return keywords, mailboxes
 
 

@@ -1,9 +1,9 @@
 """A SetError's `properties` names every invalid property of the object, not
-only the first one found (RFC 8620 §5.3), for Email/set, Email/import and
-Mailbox/set against Dovecot; nothing reaches the server."""
+only the first one found (RFC 8620 §5.3), for Email/set (create and update),
+Email/import and Mailbox/set against Dovecot; nothing reaches the server."""
 from __future__ import annotations
 
-from tests.jmapcore.methods.conftest import MailUser
+from tests.jmapcore.methods.conftest import MailUser, message
 
 
 def _folders(user: MailUser) -> set[str]:
@@ -54,3 +54,19 @@ def test_mailbox_create_and_update_name_every_invalid_property(alice_mail: MailU
     updated = alice_mail.ok("Mailbox/set", update={inbox: {"colour": "red", "sortOrder": "first", "totalEmails": 9}})
     assert updated["notUpdated"][inbox]["type"] == "invalidProperties"
     assert updated["notUpdated"][inbox]["properties"] == ["colour", "sortOrder", "totalEmails"]
+
+
+def test_email_update_names_every_invalid_property(alice_mail: MailUser) -> None:
+    alice_mail.deliver(message(subject="keep me"), flags=("\\Seen",))
+    alice_mail.sync()
+    [email_id] = alice_mail.ok("Email/query")["ids"]
+    result = alice_mail.ok("Email/set", update={email_id: {
+        "subject": "changed", "size": 1, "keywords": {"bad keyword": True}, "keywords/$flagged": "yes",
+    }})
+    error = result["notUpdated"][email_id]
+    assert error["type"] == "invalidProperties"
+    assert error["properties"] == ["keywords", "size", "subject"]
+    patch_only = alice_mail.ok("Email/set", update={email_id: {"keywords/$flagged": "yes"}})
+    assert patch_only["notUpdated"][email_id]["type"] == "invalidPatch"
+    [email] = alice_mail.ok("Email/get", ids=[email_id], properties=["subject", "keywords"])["list"]
+    assert email == {"id": email_id, "subject": "keep me", "keywords": {"$seen": True}}
