@@ -74,7 +74,8 @@ class E2EPerson:
 
     def sync(self) -> None:
         """Ask the proxy to sync this account now (management API)."""
-        response = httpx.post(f"{self.proxy.mgmt_url}/api/accounts/{self.accountid}/sync", timeout=HTTP_TIMEOUT)
+        url = f"{self.proxy.mgmt_url}/api/accounts/{self.accountid}/sync"
+        response = httpx.post(url, json={}, timeout=HTTP_TIMEOUT)  # changes must be declared JSON
         assert response.status_code == 202, response.text
 
     def imap(self) -> imapclient.IMAPClient:
