@@ -181,48 +181,49 @@ class MailboxType(DataType):
             )
         except SetErrorException as error:
             problems.append(error.error)
-        if problems:
-            raise SetErrorException(
-                SetError(
-                    "invalidProperties",
-                    "; ".join(problem.description or "" for problem in problems),
-                    properties=sorted({name for problem in problems for name in problem.properties or ()}),
-                )
-            )
+        _problems_raise(problems)
         if parent is None and call.account.is_read_only:
             raise SetErrorException(SetError("forbidden", "may not create top-level mailboxes"))
         if parent is not None and not mailbox_rights(parent)["mayCreateChild"]:
             raise SetErrorException(SetError("forbidden", "the parent does not allow child mailboxes"))
 
     def validate_update(self, call: MethodCall, row: JmapObject, changes: dict[str, Any]) -> None:
+        """Every invalid property is named in one SetError (RFC 8620 §5.3)."""
         assert isinstance(row, Mailbox)
+        problems: list[SetError] = []
         if "role" in changes:
-            raise SetErrorException(
+            problems.append(
                 SetError("invalidProperties", "role: roles are set by the IMAP server here", properties=["role"])
             )
         if "name" in changes or "parentId" in changes:
             if not mailbox_rights(row)["mayRename"]:
                 raise SetErrorException(SetError("forbidden", "this mailbox cannot be renamed or moved"))
             parent_id = changes.get("parentId", row.parent_id)
-            parent = self._parent(call.account, parent_id)
-            ancestor = parent
-            while ancestor is not None:
-                if ancestor.jmap_id == row.jmap_id:
-                    raise SetErrorException(
-                        SetError(
-                            "invalidProperties",
-                            "parentId: a mailbox cannot be moved below itself",
-                            properties=["parentId"],
+            try:
+                ancestor = self._parent(call.account, parent_id)
+                while ancestor is not None:
+                    if ancestor.jmap_id == row.jmap_id:
+                        raise SetErrorException(
+                            SetError(
+                                "invalidProperties",
+                                "parentId: a mailbox cannot be moved below itself",
+                                properties=["parentId"],
+                            )
                         )
-                    )
-                ancestor = self._parent(call.account, ancestor.parent_id)
-            self._name_check(
-                call.account,
-                name=changes.get("name", row.name),
-                parent_id=parent_id,
-                delimiter=row.imap_delimiter,
-                exclude=row.jmap_id,
-            )
+                    ancestor = self._parent(call.account, ancestor.parent_id)
+            except SetErrorException as error:
+                problems.append(error.error)
+            try:
+                self._name_check(
+                    call.account,
+                    name=changes.get("name", row.name),
+                    parent_id=parent_id,
+                    delimiter=row.imap_delimiter,
+                    exclude=row.jmap_id,
+                )
+            except SetErrorException as error:
+                problems.append(error.error)
+        _problems_raise(problems)
 
     def validate_destroy(self, call: MethodCall, row: JmapObject) -> None:
         assert isinstance(row, Mailbox)
@@ -313,6 +314,18 @@ class MailboxType(DataType):
             row.updated_modseq = modseq
             row.props_modseq = modseq
             row.save(update_fields=["destroyed", "updated_modseq", "props_modseq", "updated_at"])
+
+
+def _problems_raise(problems: list[SetError]) -> None:
+    """One invalidProperties SetError naming the properties of all `problems`."""
+    if problems:
+        raise SetErrorException(
+            SetError(
+                "invalidProperties",
+                "; ".join(problem.description or "" for problem in problems),
+                properties=sorted({name for problem in problems for name in problem.properties or ()}),
+            )
+        )
 
 
 def _name_refused(refused: folder_writes.FolderNameRefused) -> SetErrorException:

@@ -70,3 +70,14 @@ def test_email_update_names_every_invalid_property(alice_mail: MailUser) -> None
     assert patch_only["notUpdated"][email_id]["type"] == "invalidPatch"
     [email] = alice_mail.ok("Email/get", ids=[email_id], properties=["subject", "keywords"])["list"]
     assert email == {"id": email_id, "subject": "keep me", "keywords": {"$seen": True}}
+
+
+def test_mailbox_update_names_every_invalid_property_of_a_move(alice_mail: MailUser) -> None:
+    alice_mail.sync()
+    created = alice_mail.ok("Mailbox/set", create={"p": {"name": "Parent"}, "c": {"name": "Child", "parentId": "#p"}})
+    parent, child = created["created"]["p"]["id"], created["created"]["c"]["id"]
+    result = alice_mail.ok("Mailbox/set", update={parent: {"name": "a/b", "parentId": child, "role": "archive"}})
+    error = result["notUpdated"][parent]
+    assert error["type"] == "invalidProperties"
+    assert error["properties"] == ["name", "parentId", "role"]
+    assert {"Parent", "Parent/Child"} <= _folders(alice_mail)
