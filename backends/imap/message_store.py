@@ -295,6 +295,15 @@ def messages_store(
         ],
     )
     threads_apply(account=account, plan=plan, modseq=modseq)
+    if plan.merged:
+        # Emails of other mailboxes changed thread: their thread counts move too.
+        others = (
+            MailboxMessage.objects.filter(account=account, thread_id__in=sorted(set(plan.merged.values())))
+            .exclude(mailbox=mailbox)
+            .values_list("mailbox_id", flat=True)
+            .distinct()
+        )
+        mailbox_counts_refresh(mailboxes=Mailbox.objects.filter(pk__in=list(others)), modseq=modseq)
     if plan.renewed and matches:
         # A merge re-created emails this batch continues: continue the new rows.
         stale = {uid: plan.renewed[email.pk] for uid, email in matches.items() if email.pk in plan.renewed}

@@ -129,3 +129,17 @@ def test_a_message_moved_by_another_client_keeps_up_with_a_merge(alice_mail: Mai
         assert MailboxMessage.objects.filter(email=email).count() == 1, email.subject
     assert not MailboxMessage.objects.filter(account=alice_mail.account, email__destroyed=True).exists()
     assert alice_mail.mailbox("Archive").total_emails == 2
+
+
+def test_a_merge_recounts_the_threads_of_other_mailboxes(alice_mail: Mailstore) -> None:
+    alice_mail.append(message("Part A", message_id="<ca@example.test>"), mailbox="Archive")
+    alice_mail.append(message("Part B", message_id="<cb@example.test>"), mailbox="Archive")
+    alice_mail.sync()
+    assert alice_mail.mailbox("Archive").total_threads == 2
+    before = alice_mail.mailbox("Archive").updated_modseq
+    alice_mail.append(message("Both", message_id="<cc@example.test>", references="<ca@example.test> <cb@example.test>"))
+    alice_mail.sync()
+    archive = alice_mail.mailbox("Archive")
+    assert (archive.total_emails, archive.total_threads) == (2, 1)
+    assert archive.updated_modseq > before  # Mailbox/changes reports the new count
+    assert alice_mail.mailbox("INBOX").total_threads == 1
