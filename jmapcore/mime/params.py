@@ -10,6 +10,9 @@ from jmapcore.mime.charsets import decode_bytes
 from jmapcore.mime.encoded_words import decode_text
 
 _MAX_SEGMENTS = 1000
+# A Content-Type or Content-Disposition is read up to this many characters:
+# room for a thousand parameters, and no more work for a hostile one.
+PARAMETERISED_MAX = 64 * 1024
 _EXT_NAME = re.compile(r"([^*]+)(?:\*(\d{1,4}))?(\*)?")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -89,6 +92,7 @@ def parse_parameterised(value: str) -> tuple[str, dict[str, str]]:
     name. A parameter value that is entirely RFC 2047 encoded words is decoded as
     well (common for ``name``/``filename`` in practice).
     """
+    value = value[:PARAMETERISED_MAX]
     segments = _split_segments(strip_comments(value.replace("\r", "").replace("\n", "")))
     main = "".join(segments[0][0].split()).lower()
     plain: dict[str, str] = {}
