@@ -210,6 +210,7 @@ def request_run(
     pool: Pool,
     body: bytes | str | Mapping[str, Any] | Request,
     accounts: dict[str, Account] | None = None,
+    max_size: int | None = None,
 ) -> ProcessedRequest:
     """Process one JMAP Request for `pool` (RFC 8620 §3.3-§3.4).
 
@@ -218,14 +219,17 @@ def request_run(
     Raises RequestError (notJSON, notRequest, unknownCapability, limit) for
     request-level errors; method-level errors are inside the response.
     "createdIds" is in the response only when the request had it. The method
-    responses stay within max_response_size() octets (see the module).
+    responses stay within max_response_size() octets (see the module), or
+    within `max_size` when the transport allows less (a WebSocket message
+    limit, RFC 8887).
     """
     request = body if isinstance(body, Request) else request_parse(body)
     request_check(request)
     if accounts is None:
         accounts = pool_accounts(pool)
     created_ids: dict[str, str] = dict(request.created_ids or {})
-    budget = ResponseBudget(limit=max_response_size())
+    limit = max_response_size()
+    budget = ResponseBudget(limit=min(limit, max_size) if max_size is not None and max_size > 0 else limit)
     responses: list[Invocation] = []
     encoded: list[bytes] = []
     for call in request.method_calls:
@@ -277,13 +281,14 @@ def request_process(
     pool: Pool,
     body: bytes | str | Mapping[str, Any] | Request,
     accounts: dict[str, Account] | None = None,
+    max_size: int | None = None,
 ) -> dict[str, Any]:
     """Process one JMAP Request for `pool` and return the Response object (RFC 8620 §3.4).
 
     The same as `request_run`, as a JSON value (for transports that wrap the
     Response in a message of their own, e.g. RFC 8887 WebSocket).
     """
-    return request_run(pool=pool, body=body, accounts=accounts).to_json()
+    return request_run(pool=pool, body=body, accounts=accounts, max_size=max_size).to_json()
 
 
 def response_encode(response: dict[str, Any]) -> bytes:

@@ -147,3 +147,16 @@ def test_all_allowed_calls_of_doubling_echoes_with_the_default_bound(
     # The process is healthy: the next request answers normally.
     again = api_post(jmap_client, alice.basic, jmap_request(["Core/echo", {"ok": True}, "c"]))
     assert method_responses(again) == [["Core/echo", {"ok": True}, "c"]]
+
+
+def test_a_transport_may_bound_the_response_lower(alice: Persona, settings: Any) -> None:
+    """A WebSocket message limit below JMAP_MAX_RESPONSE_SIZE applies instead."""
+    from jmapcore.engine import request_run
+
+    settings.JMAP_MAX_RESPONSE_SIZE = DEFAULT_MAX_RESPONSE_SIZE
+    body = jmap_request(*doubling_echoes(16, seed="m" * 100))
+    processed = request_run(pool=alice.pool, body=body, max_size=64 * 1024)
+    answered, refused = _answered(processed.to_json()["methodResponses"])
+    assert answered == 9 and refused[0][1]["type"] == "requestTooLarge"
+    assert len(processed.encode()) <= 64 * 1024 + 16 * ERROR_SLACK
+    assert json.loads(processed.encode()) == processed.to_json()
