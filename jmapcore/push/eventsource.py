@@ -21,10 +21,15 @@ subscription is in place, so a client (and any buffering proxy) sees the
 stream open; every change committed after that is delivered.
 jmap_sse_connections_active counts open streams, including ones the client
 drops (Django cancels the stream and its ``finally`` runs).
+
+The stream ends when its credential goes -- the bearer token it presented is
+revoked, or its login or an account it watches is deleted
+(jmapcore.push.revocation) -- and the client's reconnect then gets a 401.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -39,7 +44,8 @@ from accounts.auth import AuthenticationFailed, authenticate_request, pool_accou
 from accounts.models import Pool
 from jmapcore.api import PROBLEM_CONTENT_TYPE, authentication_failed_response
 from jmapcore.push.changes import push_state_decode
-from jmapcore.push.feed import feed_subscribe
+from jmapcore.push.feed import SubscriptionClosed, feed_subscribe
+from jmapcore.push.revocation import Credential, connection_credential, connection_guarded
 from jmapsite.metrics import HTTP_REQUESTS, SSE_CONNECTIONS
 
 PING_MIN = 5
@@ -97,44 +103,60 @@ def _bad_request(detail: str) -> HttpResponse:
 
 
 async def eventsource_stream(
-    *, accounts: dict[int, str], params: EventSourceParameters, last_event_id: str | None
+    *,
+    accounts: dict[int, str],
+    params: EventSourceParameters,
+    last_event_id: str | None,
+    credential: Credential | None = None,
 ) -> AsyncIterator[bytes]:
-    """The body of one EventSource response (see the module docstring)."""
+    """The body of one EventSource response (see the module docstring).
+
+    With ``credential``, the stream ends when that credential is revoked.
+    """
     SSE_CONNECTIONS.inc()
     try:
         async with feed_subscribe(accounts=accounts) as subscription:
-            yield b": jmap event stream\n\n"
-            last_sent = time.monotonic()
-            missed_since = push_state_decode(last_event_id, account_ids=accounts.values())
-            if missed_since:
-                missed = (await subscription.changes_since(missed_since)).filtered(params.types)
-                if missed:
-                    yield sse_event(event="state", data=missed.to_json(), event_id=subscription.push_state)
+            with contextlib.ExitStack() as guard:
+                if credential is not None:
+                    guard.enter_context(connection_guarded(credential=credential, on_revoked=subscription.close))
+                yield b": jmap event stream\n\n"
+                last_sent = time.monotonic()
+                missed_since = push_state_decode(last_event_id, account_ids=accounts.values())
+                if missed_since:
+                    missed = (await subscription.changes_since(missed_since)).filtered(params.types)
+                    if missed:
+                        yield sse_event(event="state", data=missed.to_json(), event_id=subscription.push_state)
+                        if params.close_after_state:
+                            return
+                        last_sent = time.monotonic()
+                while True:
+                    timeout = None if not params.ping else max(0.0, last_sent + params.ping - time.monotonic())
+                    try:
+                        change = await asyncio.wait_for(subscription.next(), timeout)
+                    except TimeoutError:
+                        yield sse_event(event="ping", data={"interval": params.ping})
+                        last_sent = time.monotonic()
+                        continue
+                    visible = change.filtered(params.types)
+                    if not visible:
+                        continue
+                    yield sse_event(event="state", data=visible.to_json(), event_id=subscription.push_state)
+                    last_sent = time.monotonic()
                     if params.close_after_state:
                         return
-                    last_sent = time.monotonic()
-            while True:
-                timeout = None if not params.ping else max(0.0, last_sent + params.ping - time.monotonic())
-                try:
-                    change = await asyncio.wait_for(subscription.next(), timeout)
-                except TimeoutError:
-                    yield sse_event(event="ping", data={"interval": params.ping})
-                    last_sent = time.monotonic()
-                    continue
-                visible = change.filtered(params.types)
-                if not visible:
-                    continue
-                yield sse_event(event="state", data=visible.to_json(), event_id=subscription.push_state)
-                last_sent = time.monotonic()
-                if params.close_after_state:
-                    return
+    except SubscriptionClosed:
+        return  # the credential was revoked: the response ends here
     finally:
         SSE_CONNECTIONS.dec()
 
 
-def _authenticate(request: HttpRequest) -> tuple[Pool, dict[int, str]]:
+def _authenticate(request: HttpRequest) -> tuple[Pool, dict[int, str], Credential]:
     pool = authenticate_request(request)
-    return pool, {account.pk: account_id for account_id, account in pool_accounts(pool).items()}
+    accounts = {account.pk: account_id for account_id, account in pool_accounts(pool).items()}
+    credential = connection_credential(
+        pool=pool, authorization=request.headers.get("Authorization"), account_pks=accounts
+    )
+    return pool, accounts, credential
 
 
 async def eventsource_view(request: HttpRequest) -> HttpResponseBase:
@@ -143,14 +165,16 @@ async def eventsource_view(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     try:
-        _pool, accounts = await sync_to_async(_authenticate)(request)
+        _pool, accounts, credential = await sync_to_async(_authenticate)(request)
     except AuthenticationFailed as exc:
         return authentication_failed_response(exc)
     try:
         params = eventsource_parameters_parse(query={key: request.GET[key] for key in request.GET})
     except EventSourceParameterError as exc:
         return _bad_request(str(exc))
-    stream = eventsource_stream(accounts=accounts, params=params, last_event_id=request.headers.get("Last-Event-ID"))
+    stream = eventsource_stream(
+        accounts=accounts, params=params, last_event_id=request.headers.get("Last-Event-ID"), credential=credential
+    )
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

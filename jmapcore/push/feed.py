@@ -59,11 +59,16 @@ class ChangeSource(Protocol):
         """A hint that this process just committed a change of the account."""
 
 
+class SubscriptionClosed(Exception):
+    """The subscription was closed (its credential was revoked): no more changes."""
+
+
 class ChangeSubscription:
     """One listener's view of the feed: its accounts, pending changes, pushState.
 
     `accounts` maps Account pk -> accountId; only those accounts are ever
-    reported, so a pool never hears of a foreign account.
+    reported, so a pool never hears of a foreign account. close() ends it:
+    next() then raises SubscriptionClosed (jmapcore.push.revocation).
     """
 
     def __init__(self, *, hub: ChangeHub, accounts: Mapping[int, str], coalesce: float) -> None:
@@ -74,6 +79,7 @@ class ChangeSubscription:
         self.positions: dict[str, int] = {}
         self._pending = StateChange()
         self._ready = asyncio.Event()
+        self.closed = False
 
     @property
     def push_state(self) -> str:
@@ -89,10 +95,20 @@ class ChangeSubscription:
         self._pending.merge(account_id, types)
         self._ready.set()
 
+    def close(self) -> None:
+        """End the subscription: a waiting or later next() raises SubscriptionClosed."""
+        self.closed = True
+        self._ready.set()
+
     async def next(self) -> StateChange:
-        """The next (coalesced) StateChange. Safe to cancel: nothing pending is lost."""
+        """The next (coalesced) StateChange. Safe to cancel: nothing pending is lost.
+
+        Raises SubscriptionClosed once close() was called.
+        """
         while True:
             await self._ready.wait()
+            if self.closed:
+                raise SubscriptionClosed("the subscription was closed")
             if self.coalesce > 0:
                 await asyncio.sleep(self.coalesce)
             self._ready.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+import jmapcore.push.revocation  # noqa: F401  (registers the revocation hooks in every process)
 from accounts.models import Account
 from jmapcore.push.feed import feed_poke, feed_uses_channels
 from jmapcore.push.source_channels import account_group, state_message

@@ -15,6 +15,10 @@
   earlier, what changed since is pushed at once. Enabling again replaces the
   previous settings; ``WebSocketPushDisable`` (§4.3.5.3) stops them. Only the
   accounts of the caller's pool are ever watched.
+- When the credential the upgrade request presented goes (its bearer token is
+  revoked, its login or one of its accounts is deleted: jmapcore.push.revocation),
+  the server closes the socket with code 3000 ("Unauthorized" in IANA's
+  WebSocket close code registry) and answers nothing more on it.
 """
 from __future__ import annotations
 
@@ -37,12 +41,16 @@ from jmapcore.protocol.envelope import json_decode, request_from_json
 from jmapcore.protocol.errors import RequestError
 from jmapcore.push.changes import push_state_decode
 from jmapcore.push.feed import ChangeSubscription, feed_subscribe
-from jmapcore.push.ws_auth import POOL_KEY
+from jmapcore.push.revocation import guard_get
+from jmapcore.push.ws_auth import CREDENTIAL_KEY, POOL_KEY
 from jmapsite.metrics import HTTP_REQUESTS
 
 logger = logging.getLogger("jmap.websocket")
 
 SUBPROTOCOL = "jmap"
+# IANA "WebSocket Close Code Number Registry": 3000 Unauthorized. (1008, policy
+# violation, would fit as well, but Autobahn lets a server send only 1000 or 3000-4999.)
+CLOSE_REVOKED = 3000
 _TYPE_NAME_MAX = 256
 
 
@@ -77,8 +85,10 @@ class JmapWebSocketConsumer(AsyncWebsocketConsumer):
     """One JMAP WebSocket connection."""
 
     pool: Pool | None = None
+    revoked = False
     _push_task: asyncio.Task[None] | None = None
     _push_stack: contextlib.AsyncExitStack | None = None
+    _guard_key: int | None = None
 
     async def connect(self) -> None:
         HTTP_REQUESTS.labels(endpoint="websocket").inc()
@@ -88,14 +98,32 @@ class JmapWebSocketConsumer(AsyncWebsocketConsumer):
             return
         self.pool = pool
         await self.accept(subprotocol=SUBPROTOCOL)
+        credential = self.scope.get(CREDENTIAL_KEY)
+        if credential is not None:
+            self._guard_key = guard_get().register(credential=credential, on_revoked=self._on_revoked)
+
+    def _on_revoked(self) -> None:
+        """Called on the event loop by the guard: refuse further messages, close."""
+        self.revoked = True
+        self._guard_key = None  # the guard already forgot us
+        asyncio.get_running_loop().create_task(self._close_revoked())
+
+    async def _close_revoked(self) -> None:
+        await self._push_stop()
+        await self.close(code=CLOSE_REVOKED, reason="credential revoked")
 
     async def disconnect(self, code: int) -> None:
+        key, self._guard_key = self._guard_key, None
+        if key is not None:
+            guard_get().unregister(key)
         await self._push_stop()
 
     async def _send_json(self, body: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(body, ensure_ascii=False, separators=(",", ":")))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.revoked:
+            return  # closing: the credential no longer grants anything
         request_id: str | None = None
         try:
             value = self._decode(text_data, bytes_data)
