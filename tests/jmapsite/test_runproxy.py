@@ -70,6 +70,11 @@ def test_first_start_creates_the_admin_without_logging_the_password(running_prox
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert str(password_file) in running_proxy.log_text()
     assert password not in running_proxy.log_text()
+    # The credential key is generated at the first start too: private, named, never shown.
+    key_file = running_proxy.datadir / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert str(key_file) in running_proxy.log_text()
+    assert key_file.read_text().strip() not in running_proxy.log_text()
     with httpx.Client(base_url=running_proxy.mgmt_url) as browser:
         login_page = browser.get("/login/")
         token = browser.cookies["csrftoken"]
