@@ -40,7 +40,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connections, transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -313,3 +313,9 @@ def _account_deleted(sender: Any, instance: Account, **kwargs: Any) -> None:
 @receiver(post_delete, sender=Pool, dispatch_uid="jmap.push.revocation.pool_deleted")
 def _pool_deleted(sender: Any, instance: Pool, **kwargs: Any) -> None:
     _after_commit(Revocation(pool_pks=frozenset({instance.pk})))
+
+
+@receiver(post_save, sender=Pool, dispatch_uid="jmap.push.revocation.pool_disabled")
+def _pool_saved(sender: Any, instance: Pool, **kwargs: Any) -> None:
+    if not instance.is_active:
+        _after_commit(Revocation(pool_pks=frozenset({instance.pk})))

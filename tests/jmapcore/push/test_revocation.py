@@ -35,6 +35,29 @@ print(time.time())
 """
 
 
+_DISABLER = """
+import sys, django
+django.setup()
+from accounts.models import Pool
+pool = Pool.objects.get(login=sys.argv[1])
+pool.is_active = False
+pool.save()
+"""
+
+
+def run_in_other_process(proxy: ProxyProcess, script: str, *args: str) -> str:
+    """Run `script` with django set up on the proxy's database, as another process would."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
+    env.update(
+        JMAP_DATADIR=str(proxy.datadir), JMAP_PORT=str(proxy.jmap_port),
+        JMAP_MGMT_PORT=str(proxy.mgmt_port), DJANGO_SETTINGS_MODULE="jmapsite.settings",
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True, text=True
+    )
+    return done.stdout
+
+
 def token_issue(person: PushPerson) -> tuple[int, str]:
     """POST /api/accounts/{id}/tokens: (token id, "Bearer ...")."""
     issued = httpx.post(f"{person.proxy.mgmt_url}/api/accounts/{person.account_id}/tokens", json={"name": "push"})
@@ -97,17 +120,8 @@ def test_a_token_revoked_by_another_process_closes_its_connections(push_proxy: P
     """No message reaches the web process in embedded mode: its poll finds it."""
     dave = person_add(push_proxy, "dave")
     token_id, bearer = token_issue(dave)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
-    env.update(
-        JMAP_DATADIR=str(push_proxy.datadir), JMAP_PORT=str(push_proxy.jmap_port),
-        JMAP_MGMT_PORT=str(push_proxy.mgmt_port), DJANGO_SETTINGS_MODULE="jmapsite.settings",
-    )  # fmt: skip
     with eventsource(dave, headers={"Authorization": bearer}) as stream, jmap_socket(dave, auth=bearer) as socket:
-        revoker = subprocess.run(
-            [sys.executable, "-c", _REVOKER, str(token_id)], cwd=ROOT, env=env, check=True, timeout=60,
-            capture_output=True, text=True,
-        )  # fmt: skip
-        committed = float(revoker.stdout.split()[-1])
+        committed = float(run_in_other_process(push_proxy, _REVOKER, str(token_id)).split()[-1])
         wait_closed(stream)
         code, _ = socket_close_code(socket)
         assert code == 3000  # IANA close code "Unauthorized"
@@ -130,3 +144,14 @@ def test_deleting_the_account_closes_its_logins_connections(push_proxy: ProxyPro
         new_state = bystander.identity_create()
         change = frank_stream.next_state(timeout=CHANGE_WAIT)
         assert change == {"@type": "StateChange", "changed": {bystander.account_id: {"Identity": new_state}}}
+
+
+def test_disabling_the_login_closes_its_connections(push_proxy: ProxyProcess) -> None:
+    heidi = person_add(push_proxy, "heidi")
+    with eventsource(heidi) as stream, jmap_socket(heidi) as socket:
+        run_in_other_process(push_proxy, _DISABLER, heidi.login)
+        wait_closed(stream)
+        code, _ = socket_close_code(socket)
+        assert code == 3000
+    refused = httpx.get(f"{push_proxy.jmap_url}/eventsource/", headers={"Authorization": heidi.basic})
+    assert refused.status_code == 401
