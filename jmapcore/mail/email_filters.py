@@ -29,6 +29,7 @@ CACHED_HEADER_COLUMNS = {
     "message-id": "message_id_first",
 }
 MAX_TEXT = 1024
+MAX_FIELD_NAME = 998
 _string = string(max_length=MAX_TEXT)
 
 
@@ -143,7 +144,8 @@ def _header_q(account: Account, value: Any, *, search: ServerSearch) -> Q:
     ):
         raise InvalidValue("must be [name] or [name, value]")
     field = value[0]
-    if any(ord(char) <= 0x20 or ord(char) >= 0x7F or char == ":" for char in field):
+    # RFC 5322 §2.1.1: no line, so no field name, is longer than 998 characters.
+    if len(field) > MAX_FIELD_NAME or any(ord(char) <= 0x20 or ord(char) >= 0x7F or char == ":" for char in field):
         raise InvalidValue("not a header field name")
     text = _text(value[1]) if len(value) == 2 else ""
     column = CACHED_HEADER_COLUMNS.get(field.lower())

@@ -93,11 +93,15 @@ def test_sort_past_the_limit(mailbox_and_email: tuple[MailUser, str, str]) -> No
     assert user.error("Mailbox/query", sort=[{"property": "name"}] * 10_000)["type"] == "unsupportedSort"
 
 
-@pytest.mark.parametrize("kind", ["body", "text", "subject", "from", "header"])
+@pytest.mark.parametrize("kind", ["body", "text", "subject", "from", "header", "header-name"])
 def test_very_long_filter_text(mailbox_and_email: tuple[MailUser, str, str], kind: str) -> None:
     user, _box, email_id = mailbox_and_email
     text = "x" * 1_000_000
-    condition: dict[str, Any] = {"header": ["X-Note", text]} if kind == "header" else {kind: text}
+    conditions: dict[str, dict[str, Any]] = {
+        "header": {"header": ["X-Note", text]},
+        "header-name": {"header": ["X-" + text, "a"]},
+    }
+    condition = conditions.get(kind, {kind: text})
     error = user.error("Email/query", filter=condition)
     assert error["type"] == "invalidArguments"
     assert len(error.get("description", "")) < 1000
