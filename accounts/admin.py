@@ -21,10 +21,14 @@ from django.utils.timesince import timesince
 
 from accounts.models import Account, ApiToken, Pool
 from accounts.secrets import Scheme, stored_scheme
+from accounts.sync_state import SyncState, account_sync_state, sync_progress_parse, sync_state_q
 
 admin.site.site_header = "jmap-proxy"
 admin.site.site_title = "jmap-proxy"
 admin.site.index_title = "Dashboard"
+# The operator's figures above the application list (jmapsite.dashboard_views
+# serves the management root with them).
+admin.site.index_template = "admin/jmap_dashboard.html"
 
 SECRET_FIELDS = ("password", "oauth_access_token", "oauth_refresh_token")
 
@@ -164,6 +168,46 @@ class HasErrorFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SyncStateFilter(admin.SimpleListFilter):
+    """The dashboard's account states (accounts.sync_state), one link each."""
+
+    title = "sync state"
+    parameter_name = "sync_state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [(state.value, state.label) for state in SyncState]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> QuerySet[Account]:
+        value = self.value()
+        if value is None or value not in SyncState._value2member_map_:
+            return queryset
+        return queryset.filter(sync_state_q(state=SyncState(value), now=timezone.now()))
+
+
+class ActivityFilter(admin.SimpleListFilter):
+    """What is happening to an account now, read from the shared registries
+    the dashboard counts (jmapsite.dashboard): a sync running, a push listener,
+    an IMAP IDLE connection."""
+
+    title = "activity now"
+    parameter_name = "activity"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("syncing", "sync running"), ("push", "push listener"), ("idle", "IMAP IDLE connection")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Account]) -> QuerySet[Account]:
+        from jmapsite.dashboard import idle_account_pks, push_watched_account_pks, syncing_account_pks
+
+        value = self.value()
+        if value == "syncing":
+            return queryset.filter(pk__in=syncing_account_pks())
+        if value == "push":
+            return queryset.filter(pk__in=push_watched_account_pks(now=timezone.now()))
+        if value == "idle":
+            return queryset.filter(pk__in=idle_account_pks())
+        return queryset
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
@@ -173,12 +217,13 @@ class AccountAdmin(admin.ModelAdmin):
         "email",
         "kind",
         "backend",
+        "sync_state",
         "last_sync_at",
         "sync_lag",
         "last_error",
         "pool",
     )
-    list_filter = ("kind", "pool", HasErrorFilter)
+    list_filter = (SyncStateFilter, ActivityFilter, "kind", "pool", HasErrorFilter)
     list_select_related = ("pool",)
     search_fields = ("accountid", "email", "username", "imap_host")
     readonly_fields = (
@@ -237,6 +282,14 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="backend host")
     def backend(self, account: Account) -> str:
         return account.backend_host
+
+    @admin.display(description="sync state")
+    def sync_state(self, account: Account) -> str:
+        state = account_sync_state(account=account, now=timezone.now())
+        percent = sync_progress_parse(account.sync_progress).percent
+        if state is SyncState.INITIAL and percent is not None:
+            return f"{state.label} ({percent}%)"
+        return state.label
 
     @admin.display(description="sync lag", ordering="last_sync_at")
     def sync_lag(self, account: Account) -> str:
@@ -329,3 +382,15 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in live:
             token_revoke(token=token)
         self.message_user(request, f"Revoked {len(live)} token(s).", messages.SUCCESS)
+
+
+# The dashboard's chart samples once a minute in every process (web: requests,
+# worker: sync lag). Django imports this module in each of them at start-up
+# (the admin's autodiscovery in django.setup()), hence the hook-up here.
+def _dashboard_sampling_connect() -> None:
+    from jmapsite.dashboard_history import dashboard_sampling_connect
+
+    dashboard_sampling_connect()
+
+
+_dashboard_sampling_connect()
