@@ -21,6 +21,7 @@ LIST-STATUS and nothing else on a QRESYNC/CONDSTORE server.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from imapclient import IMAPClient
 
@@ -94,17 +95,25 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             _orphans_finish(account)
         _unselect(client, caps)
     if ctx.progress or previous.get("state") != "done":
-        _progress_save(
-            account,
-            {
-                "state": "done",
-                "mailboxes": len(works),
-                "done": len(works),
-                "messages": ctx.progress.get("messages", 0),
-                "total": ctx.progress.get("total", 0),
-            },
-        )
+        done: dict[str, object] = {
+            "state": "done",
+            "mailboxes": len(works),
+            "done": len(works),
+            "messages": ctx.progress.get("messages", 0),
+            "total": ctx.progress.get("total", 0),
+        }
+        _progress_save(account, done | _parse_problems_kept(ctx.progress, previous))
     log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
+
+
+def _parse_problems_kept(progress: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """The parse problems to keep on the account once a sync is done: this
+    sync's (backends.imap.parse_problems), else the ones reported before, so
+    that an operator still sees them after the sync that found them."""
+    source = progress if progress.get("parseProblemCount") else previous
+    if not source.get("parseProblemCount"):
+        return {}
+    return {"parseProblems": source.get("parseProblems") or [], "parseProblemCount": source["parseProblemCount"]}
 
 
 def _unselect(client: IMAPClient, caps: Capabilities) -> None:

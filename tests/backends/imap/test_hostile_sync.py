@@ -46,6 +46,10 @@ def test_hostile_folder_is_synced_with_readable_values(alice_mail: Mailstore,
 
     cached = _cached(alice_mail)
     assert sorted(cached) == sorted(by_uid)
+    # The checks below that depend on what an item declares must each run for many items.
+    assert sum(item.subject is not None for item in corpus) > 100
+    assert sum(item.from_email is not None for item in corpus) > 100
+    assert sum(item.sent_at is not None for item in corpus) > 10
     for uid, item in by_uid.items():
         email = cached[uid]
         assert not email.destroyed and email.size == len(item.raw), item.name
@@ -104,6 +108,13 @@ def test_a_message_that_cannot_be_parsed_is_cached_and_reported(
     warnings = [record.getMessage() for record in caplog.records if "fallback values" in record.getMessage()]
     assert len(warnings) == 1 and f"message {forced} of folder '{FOLDER}'" in warnings[0]
     assert alice_mail.account.accountid in warnings[0] and "RecursionError" in warnings[0]
+    # Reported on the account once the sync is done, and still after the next sync.
+    for _ in range(2):
+        alice_mail.account.refresh_from_db()
+        progress = alice_mail.account.sync_progress
+        assert progress["state"] == "done" and progress["parseProblemCount"] == 1
+        assert progress["parseProblems"][0]["uid"] == forced and progress["parseProblems"][0]["mailbox"] == FOLDER
+        alice_mail.sync()
 
 
 def test_parse_problems_are_kept_on_the_progress_bounded(alice_mail: Mailstore) -> None:
