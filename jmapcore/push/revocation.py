@@ -48,6 +48,7 @@ from accounts.auth import token_hash
 from accounts.models import Account, ApiToken, Pool
 from accounts.tokens import tokens_revoked
 from jmapcore.push.feed import feed_uses_channels
+from jmapcore.push.source_channels import GROUP_REFRESH_SECONDS
 
 logger = logging.getLogger("jmap.push")
 
@@ -199,8 +200,14 @@ class ConnectionGuard:
 
     async def _poll(self) -> None:
         interval = POLL_SECONDS_WITH_CHANNELS if feed_uses_channels() else POLL_SECONDS
+        joined = self.loop.time()
         while self._connections:
             await asyncio.sleep(interval)
+            if self._channel is not None and self.loop.time() - joined > GROUP_REFRESH_SECONDS:
+                # channels_redis forgets group members after group_expiry (a day).
+                joined = self.loop.time()
+                with contextlib.suppress(Exception):
+                    await get_channel_layer().group_add(REVOCATIONS_GROUP, self._channel)
             credentials = [reg.credential for reg in self._connections.values()]
             query = {
                 "token_pks": {c.token_pk for c in credentials if c.token_pk is not None},
@@ -223,7 +230,17 @@ class ConnectionGuard:
         # and fetches only those sharing that waiter's prefix; another prefix
         # would wait for the feed's receive to time out.
         channel = await layer.new_channel(prefix="jmap-push.")
-        await layer.group_add(REVOCATIONS_GROUP, channel)
+        self._channel = channel
+        while True:
+            try:
+                await layer.group_add(REVOCATIONS_GROUP, channel)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis unreachable: polling still closes revoked connections meanwhile.
+                logger.exception("joining the revocation group failed")
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
         try:
             while True:
                 try:
@@ -240,6 +257,7 @@ class ConnectionGuard:
                     continue
                 self.apply(revocation)
         finally:
+            self._channel = None
             with contextlib.suppress(Exception):
                 await asyncio.shield(layer.group_discard(REVOCATIONS_GROUP, channel))
 
