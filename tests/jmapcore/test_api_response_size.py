@@ -37,11 +37,9 @@ def _answered(responses: list[list[Any]]) -> tuple[int, list[list[Any]]]:
     return first_error, responses[first_error:]
 
 
-def test_doubling_echoes_stop_at_the_bound(
-    jmap_client: Client, alice: Persona, settings: pytest.FixtureRequest
-) -> None:
+def test_doubling_echoes_stop_at_the_bound(jmap_client: Client, alice: Persona, settings: Any) -> None:
     limit = 64 * 1024
-    settings.JMAP_MAX_RESPONSE_SIZE = limit  # type: ignore[attr-defined]
+    settings.JMAP_MAX_RESPONSE_SIZE = limit
     calls = doubling_echoes(16, seed="m" * 100)  # without a bound: about 13 MB
     response = api_post(jmap_client, alice.basic, jmap_request(*calls))
     responses = method_responses(response)
