@@ -22,7 +22,7 @@ from jmapcore.datatypes.values import InvalidValue
 
 HOLD_PARAMETERS = frozenset({"HOLDFOR", "HOLDUNTIL"})
 # esmtp-keyword (RFC 5321 §4.1.2).
-_PARAM_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_PARAM_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _BAD_IN_PATH = set("<> \t\r\n\0")
 MAX_RECIPIENTS = 1000
 
@@ -45,7 +45,8 @@ def _address(value: Any, where: str) -> dict[str, Any]:
         if not isinstance(parameters, dict):
             raise InvalidValue(f"{where}.parameters must be an object or null")
         for key, item in parameters.items():
-            if not _PARAM_KEY.match(key):
+            # fullmatch: "$" would let a final newline through into the SMTP command.
+            if not isinstance(key, str) or not _PARAM_KEY.fullmatch(key):
                 raise InvalidValue(f"{where}.parameters: {key!r} is not an SMTP parameter name")
             if item is not None and not isinstance(item, str):
                 raise InvalidValue(f"{where}.parameters.{key} must be a String or null")

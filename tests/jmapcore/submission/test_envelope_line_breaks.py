@@ -65,14 +65,7 @@ def test_line_breaks_in_envelope_parameters(alice: Sender, bob: Sender, smtp_tls
 @pytest.mark.parametrize(
     "key",
     [
-        pytest.param(
-            "ENVID\n",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="jmapcore/mail/submission_envelope.py _PARAM_KEY ends in '$', which matches before a final "
-                "newline (fix: _PARAM_KEY.fullmatch); the SMTP client refuses it, but as serverFail",
-            ),
-        ),
+        "ENVID\n",
         "X\r\nRSET",
     ],
 )
