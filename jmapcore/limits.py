@@ -20,5 +20,11 @@ class CoreLimits:
 
 
 LIMITS = CoreLimits()
+# The largest WebSocket message daphne is told to accept and send (RFC 8887 §4:
+# a Request message may be as large as maxSizeRequest, plus its envelope).
+WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
+# Room kept for the Response envelope (@type, requestId, createdIds, sessionState)
+# when a response must fit into one WebSocket message.
+WEBSOCKET_ENVELOPE_ROOM = 64 * 1024
 CORE_CAPABILITY = "urn:ietf:params:jmap:core"
 COLLATION_ALGORITHMS = ["i;ascii-numeric", "i;ascii-casemap", "i;unicode-casemap"]

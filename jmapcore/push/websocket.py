@@ -36,7 +36,7 @@ from accounts.models import Pool
 from jmapcore.concurrency import request_slot
 from jmapcore.debuglog import debug_log_body
 from jmapcore.engine import request_process
-from jmapcore.limits import LIMITS
+from jmapcore.limits import LIMITS, WEBSOCKET_ENVELOPE_ROOM, WEBSOCKET_MAX_MESSAGE
 from jmapcore.protocol.envelope import json_decode, request_from_json
 from jmapcore.protocol.errors import RequestError
 from jmapcore.push.changes import push_state_decode
@@ -57,7 +57,11 @@ _TYPE_NAME_MAX = 256
 def websocket_request_run(*, pool: Pool, value: dict[str, Any]) -> dict[str, Any]:
     """Run one decoded Request message; raises RequestError like the HTTP API."""
     with request_slot(pool_id=pool.pk):
-        return request_process(pool=pool, body=request_from_json(value))
+        # daphne cannot send a message over WEBSOCKET_MAX_MESSAGE: bound the
+        # response below it so that a large one ends in requestTooLarge, not a
+        # response that never arrives.
+        return request_process(pool=pool, body=request_from_json(value),
+                               max_size=WEBSOCKET_MAX_MESSAGE - WEBSOCKET_ENVELOPE_ROOM)
 
 
 def _pool_account_map(pool: Pool) -> dict[int, str]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from jmapcore.engine import DEFAULT_MAX_RESPONSE_SIZE
 from jmapcore.limits import LIMITS
@@ -79,13 +78,6 @@ def test_doubling_echoes_over_http(push_alice: PushPerson) -> None:
     assert push_alice.call(["Core/echo", {"ok": True}, "after"]) == [["Core/echo", {"ok": True}, "after"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daphne refuses to send a WebSocket message over --websocket-max-message-size (10 MiB, "
-    "jmapsite/supervisor.py), so a response between 10 and 32 MiB becomes serverFail: "
-    "jmapcore/push/websocket.py should pass max_size=WEBSOCKET_MAX_MESSAGE (minus the envelope) to "
-    "jmapcore.engine.request_process; reported to its owner",
-)
 def test_doubling_echoes_over_the_websocket(push_alice: PushPerson) -> None:
     with jmap_socket(push_alice) as socket:
         send(socket, {"@type": "Request", "id": "big", "using": [CORE], "methodCalls": _doubling_echoes()})
