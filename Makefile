@@ -6,7 +6,8 @@ export JMAP_DATADIR
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN_PACKAGES := python3-venv
 # Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
-APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates
+# chromium: the dashboard's browser test (Playwright drives Debian's build; nothing is downloaded).
+APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium
 
 .PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push clean
 

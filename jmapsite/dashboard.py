@@ -42,6 +42,7 @@ from accounts.sync_state import (
     account_sync_state,
     lag_threshold_seconds,
     sync_lag_since,
+    sync_lag_summary,
     sync_progress_parse,
     sync_state_q,
 )
@@ -364,6 +365,7 @@ def dashboard_figures_read(*, now: datetime) -> DashboardFigures:
         running = None
     depth, queue_error = _queue_depth()
     states = sync_state_counts(now=now)
+    lag = sync_lag_summary(now=now)
     return DashboardFigures(
         now=now,
         total=sum(s.count for s in states),
@@ -377,5 +379,5 @@ def dashboard_figures_read(*, now: datetime) -> DashboardFigures:
         queue_error=queue_error,
         push=push_figures(now=now),
         idle=idle_figures(),
-        history=dashboard_history_read(now=now.timestamp()),
+        history=dashboard_history_read(now=now.timestamp(), lag_now=(lag.worst, lag.median) if lag else None),
     )

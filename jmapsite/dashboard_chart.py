@@ -27,10 +27,32 @@ def _minute_label(minute: int) -> str:
     return timezone.localtime(datetime.fromtimestamp(minute * 60, tz=UTC)).strftime("%H:%M")
 
 
+# Scale tops for durations: a label reads "2 min", never "1 min" for 119 s.
+_DURATION_TOPS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
+
+
 def _scale_max(values: Sequence[float | None]) -> float:
-    """The top of the scale: the largest value, at least 1 (an empty hour draws flat)."""
+    """The largest value, at least 1 (an empty hour draws flat)."""
     present = [v for v in values if v is not None]
     return max([1.0, *present])
+
+
+def count_scale_top(largest: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least `largest`."""
+    power = 1.0
+    while True:
+        for step in (1, 2, 5):
+            if step * power >= largest:
+                return step * power
+        power *= 10
+
+
+def duration_scale_top(largest: float) -> float:
+    """The smallest round duration (_DURATION_TOPS, then whole days) at least `largest`."""
+    for top in _DURATION_TOPS:
+        if top >= largest:
+            return float(top)
+    return float(-(-largest // 86400) * 86400)
 
 
 def _num(value: float) -> str:
@@ -81,7 +103,7 @@ def _frame(*, top_label: str, minutes: Sequence[int], title: str, body: SafeStri
 def requests_chart_svg(history: DashboardHistory) -> SafeString:
     """Bars: JMAP-port requests per minute over the hour (gaps where nothing sampled)."""
     values = history.requests
-    top = _scale_max([float(v) if v is not None else None for v in values])
+    top = count_scale_top(_scale_max([float(v) if v is not None else None for v in values]))
     width = max(1.0, (WIDTH - LEFT - RIGHT) / max(1, len(values)) - 1)
     bars = format_html_join(
         "",
@@ -130,7 +152,7 @@ def _polylines(values: Sequence[float | None], top: float, css: str) -> SafeStri
 
 def lag_chart_svg(history: DashboardHistory, *, label: Callable[[float], str] = duration_label) -> SafeString:
     """Lines: the worst and the median sync lag, sampled each minute."""
-    top = _scale_max([*history.lag_worst, *history.lag_median])
+    top = duration_scale_top(_scale_max([*history.lag_worst, *history.lag_median]))
     lines = SafeString(
         _polylines(history.lag_worst, top, "line worst") + _polylines(history.lag_median, top, "line median")
     )

@@ -190,13 +190,18 @@ class DashboardHistory:
     lag_median: list[float | None]
 
 
-def dashboard_history_read(*, now: float, minutes: int = HISTORY_MINUTES) -> DashboardHistory:
+def dashboard_history_read(
+    *, now: float, minutes: int = HISTORY_MINUTES, lag_now: tuple[float, float] | None = None
+) -> DashboardHistory:
     """The last `minutes` minutes of both series, in one cache read.
 
     The current minute's request count is partial: what the web processes
     added so far plus what this process counted and has not added yet.
-    A minute without requests reads 0 when the lag series shows some process
-    was sampling then, None (a gap) when nothing sampled at all.
+    `lag_now` (worst, median), when given, is the current minute's lag point:
+    the sample of this minute may be almost a minute old (or missing: it was
+    taken before the first account existed). A minute without requests reads
+    0 when the lag series shows some process was sampling then, None (a gap)
+    when nothing sampled at all.
     """
     current = minute_of(now)
     span = list(range(current - minutes + 1, current + 1))
@@ -212,6 +217,8 @@ def dashboard_history_read(*, now: float, minutes: int = HISTORY_MINUTES) -> Das
         if m == current:
             count = int(count or 0) + SAMPLER.pending(now=now)
         requests.append(int(count) if count is not None else (0 if sampled else None))
+        if m == current and lag_now is not None:
+            lag = list(lag_now)
         pair = lag if isinstance(lag, list | tuple) and len(lag) == 2 else (None, None)
         worst.append(float(pair[0]) if pair[0] is not None else None)
         median.append(float(pair[1]) if pair[1] is not None else None)

@@ -200,3 +200,11 @@ def test_a_hostile_server_error_is_recorded_as_text(
     assert row.accountid == "mallory"
     assert "<script>window.__pwned = 1</script>" in row.error
     assert row.never_synced
+
+
+def test_the_chart_ends_with_the_lag_now(fleet: Fleet) -> None:
+    """Even when no process sampled this minute yet (a fresh start), the last point is now's lag."""
+    history = dashboard_figures_read(now=fleet.now).history
+    assert history.lag_worst[-1] == pytest.approx(3 * 3600, abs=2)  # mallory: no success for 3 h
+    assert history.lag_median[-1] is not None
+    assert len(history.minutes) == len(history.requests) == len(history.lag_worst) == 60
