@@ -29,25 +29,15 @@ import pytest
 
 from tests.regex_inventory import Found, inventory_collect
 from tests.regex_recheck import RECHECK_BINARY, RECHECK_VERSION, RecheckAgent, Untranslatable, js_pattern
+from tests.servers.require import server_missing
 
 INSTALL_HINT = f"npm install --prefix .tools recheck-linux-x64@{RECHECK_VERSION} (make recheck)"
-
-
-# The variables under which a missing tool fails the run, as for the test servers.
-REQUIRE_VARIABLES = ("JMAP_TEST_REQUIRE_SERVERS", "CI")
-
-
-def _required() -> bool:
-    return any(os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no") for name in REQUIRE_VARIABLES)
 
 
 @pytest.fixture(scope="module")
 def recheck() -> RecheckAgent:
     if not RECHECK_BINARY.is_file() or not os.access(RECHECK_BINARY, os.X_OK):
-        message = f"recheck binary missing at {RECHECK_BINARY}: {INSTALL_HINT}"
-        if _required():
-            pytest.fail(message)
-        pytest.skip(message)
+        server_missing(f"recheck binary missing at {RECHECK_BINARY}: {INSTALL_HINT}")
     return RecheckAgent()
 
 
