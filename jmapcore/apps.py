@@ -1,6 +1,15 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.apps import AppConfig
+
+# Importing each of these registers its handlers by method name: the core
+# methods, then one package per JMAP capability (jmapcore/<capability>/methods).
+METHOD_PACKAGES = (
+    "jmapcore.methods",
+    "jmapcore.mail.methods",
+)
 
 
 class JmapcoreConfig(AppConfig):
@@ -8,5 +17,5 @@ class JmapcoreConfig(AppConfig):
     verbose_name = "JMAP core"
 
     def ready(self) -> None:
-        # Importing the methods package registers every handler by method name.
-        from jmapcore import methods  # noqa: F401
+        for package in METHOD_PACKAGES:
+            import_module(package)

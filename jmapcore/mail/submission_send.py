@@ -10,7 +10,7 @@ EmailSubmission/set SetError.
 submissions_send_due() is the delayed sender: it sends every pending
 submission whose sendAt has come and marks it final. Rows are claimed with
 a conditional UPDATE (a lease), so any number of workers may run it at
-once and a cancel (jmapcore.methods.email_submission) can never race a send:
+once and a cancel (jmapcore.mail.methods.email_submission) can never race a send:
 whichever conditional UPDATE comes first wins. A transient failure is
 retried with backoff; a permanent one, or too many transient ones, makes
 the submission final with `delivered` "no" for every recipient.

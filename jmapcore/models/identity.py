@@ -1,7 +1,7 @@
 """Identity (RFC 8621 §6), stored in the proxy: IMAP/SMTP have no such object.
 
 Each account has one default identity for its own address (is_default,
-may_delete False), created on first access by jmapcore.methods.identity; the
+may_delete False), created on first access by jmapcore.mail.methods.identity; the
 client may add more for addresses the account may send from.
 """
 from __future__ import annotations

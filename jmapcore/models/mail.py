@@ -129,7 +129,7 @@ class Email(JmapObject):
             *JmapObject.Meta.indexes,
             models.Index(fields=["account", "received_at"], name="email_account_received_idx"),
             models.Index(fields=["account", "imap_object_id"], name="email_account_objectid_idx"),
-            # Thread emailIds (jmapcore/methods/thread.py), collapseThreads, thread keyword filters.
+            # Thread emailIds (jmapcore/mail/methods/thread.py), collapseThreads, thread keyword filters.
             models.Index(fields=["account", "thread_id"], name="email_account_thread_idx"),
         ]
 

@@ -1,7 +1,7 @@
 """VacationResponse (RFC 8621 §8), stored in the proxy.
 
 A singleton per account: one row whose id is always "singleton", created on
-first access by jmapcore.methods.vacation.
+first access by jmapcore.mail.methods.vacation.
 """
 from __future__ import annotations
 

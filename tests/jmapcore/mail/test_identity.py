@@ -10,7 +10,7 @@ from django.test import Client
 
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.limits import CORE_CAPABILITY
-from jmapcore.methods.submission_capability import MAX_DELAYED_SEND, SUBMISSION_CAPABILITY
+from jmapcore.mail.submission_capability import MAX_DELAYED_SEND, SUBMISSION_CAPABILITY
 from jmapcore.models.identity import Identity
 from jmapcore.protocol.state import state_encode
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses

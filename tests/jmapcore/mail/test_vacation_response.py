@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from jmapcore.limits import CORE_CAPABILITY
-from jmapcore.methods.submission_capability import VACATION_CAPABILITY
+from jmapcore.mail.submission_capability import VACATION_CAPABILITY
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
 from tests.personas import Persona
 

@@ -22,7 +22,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from jmapcore.limits import CORE_CAPABILITY
-from jmapcore.methods.submission_capability import SUBMISSION_CAPABILITY
+from jmapcore.mail.submission_capability import SUBMISSION_CAPABILITY
 from jmapsite.celery import app as celery_app
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
 from tests.personas import Persona
