@@ -145,6 +145,7 @@ def standard_get(datatype: DataType, ctx: CallContext, args: dict[str, Any]) -> 
         properties = list(dict.fromkeys(properties))
     state = type_state_get(account=call.account, type_name=datatype.name)
     rows, not_found = rows_by_ids(ctx, datatype.queryset(call.account), ids)
+    datatype.rows_prefetch(call.account, rows, properties)
     response = {
         "accountId": call.account.accountid,
         "state": state,
