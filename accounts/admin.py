@@ -320,6 +320,11 @@ class AccountAdmin(admin.ModelAdmin):
         elif form.cleaned_data.get("clear_password"):
             obj.password = ""
         super().save_model(request, obj, form, change)
+        if not change:
+            from accounts.sync import account_sync_enqueue_on_commit
+
+            # A new account syncs at once, after the admin's transaction commits (issue 9).
+            account_sync_enqueue_on_commit(account=obj)
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:

@@ -6,6 +6,8 @@ Contracts
 - account_create() checks the backend first (unless check=False): it connects
   and logs in (IMAP) or fetches the Session (JMAP passthrough) with the given
   credentials, and creates nothing when that fails (BackendCheckFailed).
+  Once the creating transaction commits, the account's first sync is queued
+  (accounts.sync.account_sync_enqueue_on_commit): it does not wait for beat.
 - The backend password is stored sealed (accounts.secrets.seal); the JMAP login
   password only as a Django password hash on the Pool.
 - Login (Pool) rules: by default an account gets a login of its own whose name
@@ -46,6 +48,7 @@ from django.db import IntegrityError, transaction
 from accounts.models import Account, ApiToken, Pool, SslMode
 from accounts.secret_fields import account_reseal
 from accounts.secrets import CryptoError, seal, unseal
+from accounts.sync import account_sync_enqueue_on_commit
 from backends.base import BackendError
 from backends.checks import DEFAULT_TIMEOUT, AccountFields, account_backend_check
 
@@ -323,6 +326,8 @@ def account_create(
                 account.pool = pool_create(login=email, password=login_password or password)
             account.password = seal(password)
             account.save()
+            # The first sync starts at once, not at the next beat tick (issue 9).
+            account_sync_enqueue_on_commit(account=account)
     except IntegrityError:
         # Lost a race with a concurrent create of the same accountid.
         raise AccountExists(f"account {accountid} already exists") from None

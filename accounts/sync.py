@@ -24,6 +24,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -260,6 +261,30 @@ def account_sync_enqueue(*, account: Account) -> None:
     recorded on the account (the admin shows it) and logged.
     """
     _enqueue(account)
+
+
+def account_sync_enqueue_on_commit(*, account: Account) -> None:
+    """Queue the first sync of a just-created `account` as soon as the
+    transaction that created it commits (immediately when none is open).
+
+    Every way of creating an account (management API, admin, manage.py
+    create_account) calls this, so a client that connects right after the
+    creation finds its mailboxes without waiting for a beat tick
+    (JMAP_SYNC_INTERVAL). After commit, because a worker that picked the task
+    up before the commit would not find the account. The account is marked
+    as queued, so beat does not queue it a second time meanwhile; like
+    account_sync_enqueue, never raises.
+    """
+
+    def queue() -> None:
+        try:
+            cache.add(_pending_key(account.pk), 1, timeout=_pending_seconds())
+        except Exception as exc:  # the mark only saves beat a duplicate; queue anyway
+            log.warning("account %s: could not mark the sync as queued: %s", account.accountid, exc)
+        if not _enqueue(account):
+            cache.delete(_pending_key(account.pk))
+
+    transaction.on_commit(queue)
 
 
 def _enqueue(account: Account) -> bool:

@@ -73,6 +73,9 @@ from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic, state_change_publish, type_state_touch
 
 BATCH_SIZE = 1000
+# The first page of a folder's initial fetch (the INBOX's, see backends.imap.sync):
+# what a client's list view shows first, committed before the bulk of the folder.
+FIRST_PAGE = 50
 # isinstance() with a tuple of types: `tuple | list` would build a union at every call.
 _SEQUENCE = (tuple, list)
 PARTIAL_OCTETS = 2048
@@ -578,6 +581,59 @@ def _progress_write(ctx: SyncContext) -> None:
     ctx.account.sync_progress = dict(ctx.progress)
 
 
+def folder_initial_fetch_pending(mailbox: Mailbox) -> bool:
+    """True while the folder's first complete fetch has not finished: its
+    counts then come from the server's STATUS (backends.imap.sync), and are
+    not recounted from the partly filled cache until the folder is done."""
+    return mailbox.synced_uid == 0
+
+
+def _batch_store(ctx: SyncContext, work: FolderWork, batch: list[int], messages: list[FetchedMessage], *,
+                 recount: bool) -> int:  # fmt: skip
+    """Store one fetched batch in one transaction at one modseq; the Email and
+    Thread state change is published after commit (jmapcore.state)."""
+    mailbox = work.mailbox
+    with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
+        stored = messages_store(
+            account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
+            orphans_possible=ctx.orphans_possible,
+        )  # fmt: skip
+        if recount and mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
+            _touch_mailbox_state(ctx, modseq)
+    problems = [(message.uid, message.parse_problem) for message in messages if message.parse_problem]
+    if problems:
+        message_parse_problems_record(account=ctx.account, progress=ctx.progress,
+                                      mailbox_name=mailbox.imap_name, problems=problems)  # fmt: skip
+    ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
+    ctx.progress["folder"] = mailbox.imap_name
+    _progress_write(ctx)
+    return stored
+
+
+def folder_first_page_fetch(*, ctx: SyncContext, work: FolderWork, size: int = FIRST_PAGE) -> int:
+    """Fetch and commit the newest `size` UIDs of `work` on the sync's own
+    connection (no child process to start, no other folder first), so that a
+    client's list view of the folder fills within a moment of the account's
+    creation; removes them from work.to_fetch, the rest follows in
+    folder_messages_fetch. Returns how many messages were stored.
+
+    Resumable like every batch: the folder's synced_uid is not moved, so an
+    interrupted sync fetches what is on the server and not cached."""
+    page = work.to_fetch[:size]
+    if work.path == "skip" or not page:
+        return 0
+    stored = 0
+    with _batches_local(ctx, work, [page]) as stream:
+        if stream is None:
+            return 0  # UIDVALIDITY changed since step 1: folder_messages_fetch sees it too
+        if not ctx.keep_going():
+            raise SyncStopped
+        for batch, messages in stream:
+            stored += _batch_store(ctx, work, batch, messages, recount=False)
+    work.to_fetch = work.to_fetch[len(page):]
+    return stored
+
+
 def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
     """Step 2 for one folder; returns how many messages were stored. Records
     the folder's UIDNEXT/HIGHESTMODSEQ only once every new UID is in."""
@@ -585,6 +641,9 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
     if work.path == "skip":
         return 0
     stored = 0
+    # During a folder's first fetch its counts are STATUS's (right from the
+    # start); a recount of the half-filled cache would show them falling.
+    recount_midway = not folder_initial_fetch_pending(mailbox)
     if work.to_fetch:
         batches = [work.to_fetch[start : start + ctx.batch_size] for start in range(0, len(work.to_fetch),
                                                                                     ctx.batch_size)]  # fmt: skip
@@ -597,21 +656,8 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
             for number, (batch, messages) in enumerate(stream, start=1):
                 if number > 1 and not ctx.keep_going():
                     raise SyncStopped
-                with state_change_atomic(account=ctx.account, type_names=["Email", "Thread"]) as modseq:
-                    stored += messages_store(
-                        account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
-                        orphans_possible=ctx.orphans_possible,
-                    )
-                    if number % COUNTS_EVERY_BATCHES == 0 and mailbox_counts_refresh(
-                        mailboxes=[mailbox], modseq=modseq
-                    ):
-                        _touch_mailbox_state(ctx, modseq)
-                problems = [(message.uid, message.parse_problem) for message in messages if message.parse_problem]
-                if problems:
-                    message_parse_problems_record(account=ctx.account, progress=ctx.progress,
-                                                  mailbox_name=mailbox.imap_name, problems=problems)
-                ctx.progress["messages"] = ctx.progress.get("messages", 0) + len(batch)
-                _progress_write(ctx)
+                recount = recount_midway and number % COUNTS_EVERY_BATCHES == 0
+                stored += _batch_store(ctx, work, batch, messages, recount=recount)
     counts = mailbox_counts_compute(mailboxes=[mailbox])
     if counts:
         with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:

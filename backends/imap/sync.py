@@ -7,13 +7,24 @@ imported (backends.apps imports it at startup). One run:
 2. LIST with SPECIAL-USE, subscriptions and — with LIST-STATUS — every
    folder's STATUS in the same command (RFC 5258, RFC 6154, RFC 5819), then
    the Mailbox rows (backends.imap.folders);
-3. for every folder, flags and expunges (backends.imap.messages step 1);
-4. for every folder, the new messages, newest first, in batches (step 2),
-   extending the sync lock between batches and writing progress to
+3. for every folder whose first fetch is still to come, its counts from
+   STATUS (MESSAGES, UNSEEN), committed and published before any message is
+   fetched: a client sees the folder list with counts at once;
+4. for every folder, flags and expunges (backends.imap.messages step 1);
+5. during the inbox's first fetch, its newest FIRST_PAGE messages, in one
+   batch on this connection, committed and published before anything else
+   (what a client's list view asks for first);
+6. for every folder, inbox first, the new messages, newest first, in batches
+   (step 2), extending the sync lock between batches and writing progress to
    Account.sync_progress: {"state": "running"|"done", "mailboxes": n,
-   "done": folders finished, "messages": fetched so far, "total": to fetch};
-5. emails left without any location are destroyed (moves by another client
-   were matched in step 4 first, so they keep their ids).
+   "done": folders finished, "messages": fetched so far, "total": to fetch,
+   "folder": the folder of the last batch} (the management API's
+   syncProgress, the dashboard);
+7. emails left without any location are destroyed (moves by another client
+   were matched in step 6 first, so they keep their ids).
+
+The first sync of an account is queued when the account is created
+(accounts.sync.account_sync_enqueue_on_commit), not at the next beat tick.
 
 A sync that finds nothing new costs CAPABILITY (cached by IMAPClient), one
 LIST-STATUS and nothing else on a QRESYNC/CONDSTORE server.
@@ -28,10 +39,27 @@ from imapclient import IMAPClient
 from accounts.models import Account
 from accounts.sync import AccountSyncLock, syncer_register
 from backends.imap.folders import mailboxes_sync
-from backends.imap.message_store import orphans_destroy, orphans_exist
-from backends.imap.messages import BATCH_SIZE, FolderWork, SyncContext, folder_changes_read, folder_messages_fetch
+from backends.imap.message_store import CountValues, mailbox_counts_save, orphans_destroy, orphans_exist
+from backends.imap.messages import (
+    BATCH_SIZE,
+    FIRST_PAGE,
+    FolderWork,
+    SyncContext,
+    folder_changes_read,
+    folder_first_page_fetch,
+    folder_initial_fetch_pending,
+    folder_messages_fetch,
+)
 from backends.imap.pool import imap_session
-from backends.imap.sync_commands import Capabilities, capabilities_enable, folder_examine, folders_list, imap_errors
+from backends.imap.sync_commands import (
+    Capabilities,
+    FolderStatus,
+    capabilities_enable,
+    folder_examine,
+    folders_list,
+    imap_errors,
+)
+from jmapcore.models.mail import Mailbox
 from jmapcore.state import state_change_atomic
 
 log = logging.getLogger("jmap.sync.imap")
@@ -76,6 +104,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             orphans_possible=bool(folders.detached_messages) or (interrupted and orphans_exist(account=account)),
         )
         selectable = [box for box in folders.mailboxes if box.is_selectable]
+        _initial_counts_show(ctx, [box for box in selectable if folder_initial_fetch_pending(box)], statuses)
         works: list[FolderWork] = []
         for mailbox in selectable:
             work = folder_changes_read(ctx=ctx, mailbox=mailbox, status=statuses.get(mailbox.imap_name))
@@ -87,6 +116,11 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             _progress_save(account, ctx.progress)
         # Inbox first, then the other roles: recent, important mail is available soonest.
         works.sort(key=lambda work: (work.mailbox.sort_order, work.mailbox.imap_name))
+        inbox = next((work for work in works if work.mailbox.role == "inbox"), None)
+        if inbox is not None and folder_initial_fetch_pending(inbox.mailbox):
+            # The newest page of the inbox before the bulk: a client connecting
+            # right after the account was created has its list view at once.
+            folder_first_page_fetch(ctx=ctx, work=inbox, size=min(FIRST_PAGE, batch_size))
         for work in works:
             folder_messages_fetch(ctx=ctx, work=work)
             if ctx.progress:
@@ -104,6 +138,34 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         }
         _progress_save(account, done | _parse_problems_kept(ctx.progress, previous))
     log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
+
+
+def _initial_counts_show(ctx: SyncContext, mailboxes: list[Mailbox], statuses: dict[str, FolderStatus | None]) -> None:
+    """Give folders whose first fetch is still to come the counts their server
+    reports, before any message is fetched (RFC 3501 §6.3.10: STATUS MESSAGES
+    and UNSEEN), and publish the Mailbox state change, so a client sees every
+    folder with its counts as soon as the folder list is known.
+
+    totalEmails/unreadEmails are the server's; totalThreads/unreadThreads are
+    set to the same numbers (each message its own thread: an upper bound)
+    until the folder is fetched. folder_messages_fetch recounts all four from
+    the cache once the folder is complete (RFC 8621 §2), so they converge to
+    the exact values; messages flagged \\Deleted count on the server until then.
+    Costs one STATUS per such folder, and nothing once every folder is synced.
+    """
+    wanted = [box for box in mailboxes if (statuses.get(box.imap_name) or FolderStatus()).messages]
+    counts: dict[int, CountValues] = {}
+    for box in wanted:
+        with imap_errors(f"STATUS {box.imap_name}"):
+            answer = ctx.client.folder_status(box.imap_name, ["MESSAGES", "UNSEEN"])
+        total, unseen = int(answer.get(b"MESSAGES", 0)), int(answer.get(b"UNSEEN", 0))
+        unseen = min(unseen, total)
+        if (total, unseen, total, unseen) != (box.total_emails, box.unread_emails, box.total_threads,
+                                              box.unread_threads):  # fmt: skip
+            counts[box.pk] = (total, unseen, total, unseen)
+    if counts:
+        with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:
+            mailbox_counts_save(mailboxes=wanted, counts=counts, modseq=modseq)
 
 
 def _parse_problems_kept(progress: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:

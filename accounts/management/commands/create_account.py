@@ -110,5 +110,6 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(f"{api_field_name(k)}: {v}" for k, v in fields.items())) from None
             raise CommandError(exc.message) from None
         self.stdout.write(
-            f"created account {account.accountid} ({account.kind}) for login {account.pool.login}"
+            f"created account {account.accountid} ({account.kind}) for login {account.pool.login}; "
+            "its first sync is queued"
         )
