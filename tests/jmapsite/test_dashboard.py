@@ -8,10 +8,12 @@ import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Account, SslMode
@@ -208,3 +210,42 @@ def test_the_chart_ends_with_the_lag_now(fleet: Fleet) -> None:
     assert history.lag_worst[-1] == pytest.approx(3 * 3600, abs=2)  # mallory: no success for 3 h
     assert history.lag_median[-1] is not None
     assert len(history.minutes) == len(history.requests) == len(history.lag_worst) == 60
+
+
+def test_an_idle_connection_refused_by_a_hostile_server_is_shown_as_text(
+    listener: ImapListener, dovecot_factory: DovecotFactory, mallory: Persona, mgmt_client: Client
+) -> None:
+    """mallory's watcher cannot log in: her server's hostile answer is listed
+    as the reason it is reconnecting, and the page shows it as text."""
+    from django.contrib.auth.models import User
+
+    mail = mailstore_make(dovecot_factory(PROCTITLE), mallory)
+    relay = RewritingRelay(target_host=mail.server.host, target_port=mail.server.imap_port)
+
+    def hostile(line: bytes) -> bytes:
+        tag, _, rest = line.partition(b" ")
+        return tag + b" NO " + HOSTILE_ERROR.encode() + b"\r\n" if rest.startswith(b"NO ") else line
+
+    relay.rewrite = staticmethod(hostile)
+    try:
+        Account.objects.filter(pk=mallory.account.pk).update(
+            imap_port=relay.port, imap_ssl=SslMode.PLAIN, password="wrong-password"
+        )
+        push_watch_hold(holder="web-a", account_pks=[mallory.account.pk], ttl=60)
+
+        def reconnecting() -> list[Any]:
+            listener.tick()
+            return dashboard_figures_read(now=timezone.now()).idle.problems
+
+        problems = wait_until(reconnecting, timeout=20, interval=0.2)
+        assert problems, listener.status()
+        assert [p.accountid for p in problems] == [mallory.account_id]
+        assert "<script>window.__pwned = 1</script>" in problems[0].error
+        User.objects.create_superuser("operator", "operator@example.test", "operator-password-1")
+        mgmt_client.force_login(User.objects.get(username="operator"))
+        html = mgmt_client.get("/").content.decode()
+        note = html[html.index('id="jmap-idle-problems"') : html.index('id="jmap-requests-chart"')]
+        assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in note
+        assert "<script>" not in note and "<img" not in note
+    finally:
+        relay.stop()
