@@ -2,8 +2,15 @@
 
 Usage: .venv/bin/python bench/foundation.py [--runs 3] [--seconds 10]
 
-Starts a real proxy (manage.py runproxy, embedded defaults) in a temporary data
-directory on 127.0.0.1, measures, stops it. Throughput uses wrk with 20
+Starts a real proxy (manage.py runproxy, embedded defaults: what `make run`
+starts) in a temporary data directory on 127.0.0.1, measures, stops it.
+
+Idle memory is read with one IMAP account on a private Dovecot (started as the
+test suite does, tests/servers/dovecot.py), synced and watched by an
+EventSource client (so the IMAP IDLE listener holds its connection): the sum
+over the whole process tree of RSS, and of PSS from /proc/PID/smaps_rollup
+(shared pages divided among the processes that share them: what the tree
+really costs). Throughput uses wrk with 20
 connections that stand for 20 clients: each request carries the Bearer token of
 one of 20 logins in turn, because the proxy rightly refuses more than
 maxConcurrentRequests (8, RFC 8620 §2) at once for one login. The baseline in
@@ -21,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +36,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _proxy import RunningProxy, process_tree_rss_kib, start_proxy, wait_ready
+
+from tests.servers.dovecot import DovecotOptions, DovecotServer, dovecot_start
 
 CLIENTS = 20
 
@@ -116,6 +126,76 @@ def create_login(proxy: RunningProxy, *, n: int) -> str:
     return str(token.json()["token"])
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size of one process (KiB), 0 when it is gone."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+
+
+def one_account(proxy: RunningProxy, dovecot: DovecotServer, *, messages: int = 20) -> tuple[str, str, str]:
+    """alice on Dovecot with `messages` messages, added to the proxy and synced: (login, password, accountid)."""
+    login = "alice@example.test"
+    password = dovecot.user_add(login)
+    for n in range(messages):
+        dovecot.message_append(
+            login, f"From: bob@example.test\r\nTo: {login}\r\nSubject: note {n}\r\n"
+            f"Message-ID: <bench-{n}@example.test>\r\n\r\nHello {n}.\r\n"
+        )  # fmt: skip
+    created = httpx.post(
+        proxy.mgmt_url + "/api/accounts",
+        json={
+            "accountid": "alice", "email": login, "type": "imap", "username": login, "password": password,
+            "imapHost": dovecot.host, "imapPort": dovecot.imap_port, "imapSSL": 0, "check": False,
+        },
+        timeout=30,
+    )  # fmt: skip
+    created.raise_for_status()
+    query = {
+        "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+        "methodCalls": [["Email/query", {"accountId": "alice", "calculateTotal": True}, "q"]],
+    }
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        answer = httpx.post(proxy.jmap_url + "/jmap/", json=query, auth=(login, password), timeout=30).json()
+        if answer["methodResponses"][0][1].get("total") == messages:
+            return login, password, "alice"
+        time.sleep(0.5)
+    raise TimeoutError("the account did not sync")
+
+
+def idle_memory_one_account(proxy: RunningProxy, dovecot: DovecotServer) -> None:
+    """Print RSS and PSS of the whole process tree, one synced account with a push listener."""
+    login, password, _ = one_account(proxy, dovecot)
+    stop = threading.Event()
+
+    def listen() -> None:
+        url = proxy.jmap_url + "/eventsource/?types=*&closeafter=no&ping=30"
+        try:
+            with httpx.stream("GET", url, auth=(login, password), timeout=httpx.Timeout(10, read=90)) as stream:
+                for _ in stream.iter_raw():
+                    if stop.is_set():
+                        return
+        except httpx.HTTPError as exc:
+            print(f"    (EventSource client: {exc!r})")
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    try:
+        time.sleep(15)  # the IDLE watcher connects; every process settles
+        tree = process_tree_rss_kib(proxy.process.pid)
+        rss = sum(kib for _, kib in tree.values())
+        pss = {pid: pss_kib(pid) for pid in tree}
+        print(f"idle memory, one IMAP account (Dovecot) with an EventSource client, {len(tree)} processes: "
+              f"RSS sum {rss / 1024:.1f} MiB, PSS sum {sum(pss.values()) / 1024:.1f} MiB")  # fmt: skip
+        for pid, (cmd, kib) in sorted(tree.items()):
+            print(f"    RSS {kib / 1024:6.1f} MiB  PSS {pss[pid] / 1024:6.1f} MiB  pid {pid}  {cmd}")
+    finally:
+        stop.set()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -139,6 +219,16 @@ def main() -> None:
         print(f"cold start to both ports answering: median {statistics.median(cold):.2f} s "
               f"(runs: {', '.join(f'{c:.2f}' for c in cold)})")
 
+        dovecot = dovecot_start(DovecotOptions(tls=False))
+        proxy = start_proxy(datadir)
+        try:
+            wait_ready(proxy)
+            idle_memory_one_account(proxy, dovecot)
+        finally:
+            proxy.stop()
+            dovecot.stop()
+            shutil.rmtree(dovecot.directory, ignore_errors=True)
+
         proxy = start_proxy(datadir)
         wait_ready(proxy)
         try:
@@ -146,7 +236,9 @@ def main() -> None:
             time.sleep(10)  # let every process settle before reading memory
             tree = process_tree_rss_kib(proxy.process.pid)
             total = sum(rss for _, rss in tree.values())
-            print(f"idle memory (RSS, whole process tree): {total / 1024:.1f} MiB")
+            pss_total = sum(pss_kib(pid) for pid in tree)
+            print(f"idle memory after {CLIENTS} logins (no backend), whole process tree: "
+                  f"RSS sum {total / 1024:.1f} MiB, PSS sum {pss_total / 1024:.1f} MiB")  # fmt: skip
             for pid, (cmd, rss) in sorted(tree.items()):
                 print(f"    {rss / 1024:7.1f} MiB  pid {pid}  {cmd}")
 

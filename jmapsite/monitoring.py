@@ -2,7 +2,9 @@
 
 /healthz answers {"status": "ok", "uptime": s, "children": n, "pid": p,
 "processes": {name: pid}} when the proxy can serve (`processes` lists the live
-children of this supervisor: web, worker, beat, ...), and HTTP 503 with
+children of this supervisor: web and worker under the all-in-one start, whose
+worker also runs the beat schedule and the IDLE listener as threads; a
+scale-out role's own, e.g. worker and listener), and HTTP 503 with
 "status": "degraded" and the failed checks when it cannot (the database is
 unreachable); it needs no credentials (Docker's health check has none).
 /metrics, guarded like the management API, is the Prometheus text

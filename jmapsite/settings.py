@@ -16,6 +16,7 @@ import dj_database_url
 from jmapsite.env import SOURCE_DIR, read_env
 from jmapsite.env import _flag as _env_flag
 from jmapsite.env import _int as _env_int
+from jmapsite.env import _str as _env_str
 from jmapsite.mgmt_token import mgmt_token_resolve
 
 ENV = read_env()
@@ -190,7 +191,9 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 DATA_UPLOAD_MAX_MEMORY_SIZE = 60 * 1024 * 1024
 
 # Celery: a filesystem broker in the data directory needs no daemon.
-CELERY_BROKER_URL = ENV.redis_url or "filesystem://"
+# The host part only keeps kombu from warning "No hostname was supplied" at every
+# start: the filesystem transport uses the folders below, not the URL.
+CELERY_BROKER_URL = ENV.redis_url or "filesystem://localhost/"
 _BROKER_DIR = DATADIR / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
     {}
@@ -212,12 +215,28 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level() -> str:
+    """JMAP_LOG_LEVEL, else INFO. The all-in-one start (runproxy without a role)
+    gives its processes WARNING unless it is set: a quiet console."""
+    raw = _env_str("JMAP_LOG_LEVEL").upper()
+    if raw and raw not in LOG_LEVELS:
+        raise SystemExit(f"JMAP_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return raw or "INFO"
+
+
+JMAP_LOG_LEVEL = _log_level()
+# Celery keeps the handlers below instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": sys.stderr, "formatter": "plain"}},
-    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "root": {"handlers": ["stderr"], "level": JMAP_LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},

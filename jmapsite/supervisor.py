@@ -1,7 +1,16 @@
-"""Start and watch the proxy's processes: web (daphne, both ports), Celery worker,
-Celery beat. A child that dies is restarted with a growing delay; SIGTERM or
-SIGINT stops them all. The state file (supervisor_state_file) tells /healthz
-and /metrics which children are alive.
+"""Start and watch the proxy's processes; SIGTERM or SIGINT stops them all.
+
+This module is the process that lives as long as the proxy, so it imports the
+standard library only: no Django, no Celery (about 10 MiB instead of 110).
+`manage.py runproxy` prepares the data directory with Django, takes the run lock
+(jmapsite.run_lock), builds the plan (jmapsite.process_specs) and then replaces
+itself with this module (`python -P jmapsite/supervisor.py PLAN`: same pid,
+the lock's descriptor kept open across exec; -P keeps jmapsite/ off sys.path,
+so no module of the project can shadow the standard library).
+
+A child that dies is restarted with a growing delay. The state file
+(supervisor_state_file) tells /healthz and /metrics which children are alive;
+a stopping supervisor removes it only if it is still its own.
 """
 from __future__ import annotations
 
@@ -16,15 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from jmapcore.limits import LIMITS
-
 log = logging.getLogger("jmap.supervisor")
 
 RESTART_DELAY_MAX = 30.0
-# Incoming WebSocket message limit (RFC 8887): a little over maxSizeRequest, so
-# that a too-large request gets a "limit" RequestError rather than a dropped socket.
-WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
 STOP_GRACE_SECONDS = 10.0
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # the format of jmapsite.settings.LOGGING
 
 
 def supervisor_state_file(*, datadir: Path, pid: int | None = None) -> Path:
@@ -38,8 +43,12 @@ def supervisor_state_file(*, datadir: Path, pid: int | None = None) -> Path:
 
 @dataclass
 class ChildSpec:
+    """One supervised process: its name in the state file, its command line and
+    what it runs (the console line printed when it starts)."""
+
     name: str
     argv: list[str]
+    about: str = ""
 
 
 @dataclass
@@ -51,56 +60,20 @@ class Child:
     started_at: float = 0.0
 
 
-def twisted_interface(host: str) -> str:
-    """Escape an address for a Twisted endpoint string (IPv6 colons)."""
-    return host.replace(":", r"\:")
-
-
-def web_argv(*, jmap_host: str, jmap_port: int, mgmt_host: str, mgmt_port: int) -> list[str]:
-    """One daphne process listening on both ports."""
-    return [
-        sys.executable, "-m", "daphne",
-        "-e", f"tcp:{jmap_port}:interface={twisted_interface(jmap_host)}",
-        "-e", f"tcp:{mgmt_port}:interface={twisted_interface(mgmt_host)}",
-        "--application-close-timeout", "30",
-        # daphne's 1 MiB default would cut JMAP WebSocket requests far below
-        # maxSizeRequest; the consumer answers a RequestError up to this size.
-        "--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE),
-        "--websocket-max-frame-size", str(WEBSOCKET_MAX_MESSAGE),
-        "jmapsite.asgi:application",
-    ]  # fmt: skip
-
-
-def worker_argv(*, concurrency: int) -> list[str]:
-    # Threads: backend work is network-bound, and one process keeps memory low.
-    return [
-        sys.executable, "-m", "celery", "-A", "jmapsite", "worker",
-        "--pool=threads", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-    ]  # fmt: skip
-
-
-def listener_argv() -> list[str]:
-    """The IMAP IDLE listener (backends.imap.idle); any number may run, they share the accounts."""
-    return [sys.executable, str(Path(__file__).resolve().parent.parent / "manage.py"), "imap_listener"]
-
-
-def beat_argv(*, datadir: Path) -> list[str]:
-    return [
-        sys.executable, "-m", "celery", "-A", "jmapsite", "beat", "--loglevel=INFO",
-        "--pidfile=", f"--schedule={datadir / 'run' / 'celerybeat-schedule'}",
-    ]  # fmt: skip
-
-
 @dataclass
 class Supervisor:
     children: list[Child]
     state_file: Path
     started: float = field(default_factory=time.time)
     stopping: bool = False
+    # Extra environment for the children (JMAP_LOG_LEVEL of the all-in-one start).
+    child_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def for_specs(cls, specs: list[ChildSpec], *, state_file: Path) -> Supervisor:
-        return cls(children=[Child(spec=s) for s in specs], state_file=state_file)
+    def for_specs(
+        cls, specs: list[ChildSpec], *, state_file: Path, child_env: dict[str, str] | None = None
+    ) -> Supervisor:
+        return cls(children=[Child(spec=s) for s in specs], state_file=state_file, child_env=dict(child_env or {}))
 
     def write_state(self) -> None:
         state = {
@@ -131,9 +104,9 @@ class Supervisor:
             log.info("state file %s belongs to another supervisor; left in place", self.state_file)
 
     def start(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.spec.argv)  # noqa: S603 - our own argv
+        env = {**os.environ, **self.child_env} if self.child_env else None
+        child.process = subprocess.Popen(child.spec.argv, env=env)  # noqa: S603 - our own argv
         child.started_at = time.monotonic()
-        log.info("started %s (pid %d)", child.spec.name, child.process.pid)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -143,6 +116,10 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         for child in self.children:
             self.start(child)
+            assert child.process is not None
+            # The one console line per process (logging may be at WARNING).
+            about = f": {child.spec.about}" if child.spec.about else ""
+            print(f"jmap-proxy: started {child.spec.name} (pid {child.process.pid}){about}", flush=True)
         self.write_state()
         while not self.stopping:
             time.sleep(0.5)
@@ -166,6 +143,8 @@ class Supervisor:
                 changed = True
             if child.process is None and now >= child.next_start and not self.stopping:
                 self.start(child)
+                assert child.process is not None
+                log.warning("restarted %s (pid %d)", child.spec.name, child.process.pid)
                 changed = True
         return changed
 
@@ -178,7 +157,83 @@ class Supervisor:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                log.warning("pid %d did not stop within %.0fs; killed", proc.pid, STOP_GRACE_SECONDS)
                 proc.kill()
                 proc.wait()
         self.remove_state_file()
         log.info("all processes stopped")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What runproxy hands over across exec (one JSON argument)."""
+
+    children: list[ChildSpec]
+    state_file: Path
+    log_level: str = "WARNING"
+    child_env: dict[str, str] = field(default_factory=dict)
+    lock_fd: int = -1  # the run lock's descriptor, kept open for our lifetime
+    lock_shared: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "children": [{"name": c.name, "argv": c.argv, "about": c.about} for c in self.children],
+                "state_file": str(self.state_file),
+                "log_level": self.log_level,
+                "child_env": self.child_env,
+                "lock_fd": self.lock_fd,
+                "lock_shared": self.lock_shared,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        return cls(
+            children=[
+                ChildSpec(str(c["name"]), [str(a) for a in c["argv"]], str(c.get("about", ""))) for c in raw["children"]
+            ],
+            state_file=Path(raw["state_file"]),
+            log_level=str(raw.get("log_level", "WARNING")),
+            child_env={str(k): str(v) for k, v in raw.get("child_env", {}).items()},
+            lock_fd=int(raw.get("lock_fd", -1)),
+            lock_shared=bool(raw.get("lock_shared", False)),
+        )
+
+
+def supervisor_argv(plan: Plan) -> list[str]:
+    """The command line runproxy execs into (see the module doc)."""
+    return [sys.executable, "-P", str(Path(__file__).resolve()), plan.to_json()]
+
+
+def _lock_release(plan: Plan) -> None:
+    """Give the run lock up as jmapsite.run_lock.RunLock.release does (the pid
+    of an exclusive holder is erased, so no refusal message names us later)."""
+    if plan.lock_fd < 0:
+        return
+    try:
+        if not plan.lock_shared:
+            os.ftruncate(plan.lock_fd, 0)
+        os.close(plan.lock_fd)
+    except OSError:
+        pass  # the kernel drops the lock at exit anyway
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: started by `manage.py runproxy`, which passes the plan", file=sys.stderr)
+        return 2
+    plan = Plan.from_json(argv[0])
+    logging.basicConfig(level=plan.log_level, format=LOG_FORMAT, stream=sys.stderr)
+    if plan.lock_fd >= 0:
+        os.set_inheritable(plan.lock_fd, False)  # children never hold the lock
+    supervisor = Supervisor.for_specs(plan.children, state_file=plan.state_file, child_env=plan.child_env)
+    try:
+        return supervisor.run()
+    finally:
+        _lock_release(plan)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

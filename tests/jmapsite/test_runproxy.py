@@ -1,6 +1,7 @@
 """The proxy as a user starts it (`manage.py runproxy`, embedded defaults):
-both ports, the worker and beat, the first-start admin password, a real JMAP
-client (jmaplib) talking to it, and a clean stop."""
+both ports, the worker (with the beat schedule and the IDLE listener), the
+first-start admin password, a real JMAP client (jmaplib) talking to it, and a
+clean stop."""
 from __future__ import annotations
 
 import json
@@ -51,7 +52,7 @@ def test_both_ports_answer_and_management_is_loopback_only(running_proxy: ProxyP
     assert listening_addresses(running_proxy.jmap_port) == {"00000000"}  # 0.0.0.0
     health = httpx.get(running_proxy.mgmt_url + "/healthz").json()
     assert health["status"] == "ok"
-    assert health["children"] == 4  # web, worker, beat, IMAP IDLE listener
+    assert health["children"] == 2  # web; worker with the beat schedule and the IMAP IDLE listener
     assert health["pid"] == running_proxy.process.pid
     redirect = httpx.get(running_proxy.jmap_url + "/.well-known/jmap")
     assert redirect.status_code in (301, 302, 307, 308)
@@ -143,9 +144,12 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
     try:
         proxy.wait_ready()
         state = httpx.get(proxy.mgmt_url + "/healthz").json()
-        assert state["children"] == 4
-        children = list(json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"].values())
-        assert len(children) == 4
+        assert state["children"] == 2
+        named = json.loads((tmp_path / "data" / "run" / "supervisor.json").read_text())["children"]
+        assert set(named) == {"web", "worker"}
+        children = list(named.values())
+        listener_status = tmp_path / "data" / "run" / f"imap-listener-{named['worker']}.json"
+        assert listener_status.exists()  # the IDLE listener thread of the worker runs
     finally:
         stopped = proxy.stop()
     assert stopped == 0
@@ -153,6 +157,9 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert not (tmp_path / "data" / "run" / "supervisor.json").exists()
+    # The worker stopped its listener thread cleanly (it removes its status file), not by being killed.
+    assert not listener_status.exists()
+    assert "did not stop" not in proxy.log_text()
 
 
 def runproxy_beside(proxy: ProxyProcess, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,14 +1,21 @@
 """`manage.py runproxy`: prepare the data directory and start every process.
 
-Embedded default: web (both ports), Celery worker and beat, all on SQLite and
-the filesystem broker in $JMAP_DATADIR. In scale-out, run web-only processes
-(--web-only) as often as needed, and exactly one --beat-only.
+Embedded default (the all-in-one `make run`): web (daphne, both ports) and one
+Celery worker that also runs the beat schedule and the IMAP IDLE listener, on
+SQLite and the filesystem queue in $JMAP_DATADIR. In scale-out, run web-only
+processes (--web-only) and workers (--worker-only) as often as needed, and
+exactly one --beat-only.
+
+This command does what needs Django (the run lock, migrations, the first-start
+notices), then replaces itself with the Django-free supervisor
+(jmapsite.supervisor): same pid, the run lock still held.
 """
 from __future__ import annotations
 
 import logging
 import os
 import secrets
+import sys
 from argparse import ArgumentParser
 from typing import Any
 
@@ -16,18 +23,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from jmapsite.mgmt_token import mgmt_token_notice
+from jmapsite.process_specs import embedded_specs, role_specs
 from jmapsite.run_lock import DatadirBusy, run_lock_acquire
-from jmapsite.supervisor import (
-    ChildSpec,
-    Supervisor,
-    beat_argv,
-    listener_argv,
-    supervisor_state_file,
-    web_argv,
-    worker_argv,
-)
+from jmapsite.supervisor import Plan, supervisor_argv, supervisor_state_file
+
+# The all-in-one start's console: warnings and errors only, unless JMAP_LOG_LEVEL says otherwise.
+EMBEDDED_LOG_LEVEL = "WARNING"
 
 log = logging.getLogger("jmap.supervisor")
 
@@ -49,7 +53,7 @@ def admin_bootstrap() -> str | None:
 
 
 class Command(BaseCommand):
-    help = "Start jmap-proxy: the JMAP and management ports, the Celery worker and beat."
+    help = "Start jmap-proxy: the JMAP and management ports, the Celery worker, the schedule and the IDLE listener."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--web-only", action="store_true", help="only the web process (scale-out)")
@@ -75,25 +79,21 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         if not options["no_setup"]:
             self.prepare()
-        specs: list[ChildSpec] = []
-        if not only or options["web_only"]:
-            specs.append(
-                ChildSpec(
-                    "web",
-                    web_argv(
-                        jmap_host="0.0.0.0",  # noqa: S104 - the JMAP port is public by design
-                        jmap_port=settings.JMAP_PORT,
-                        mgmt_host=settings.JMAP_MGMT_HOST,
-                        mgmt_port=settings.JMAP_MGMT_PORT,
-                    ),
-                )
-            )
-        if not only or options["worker_only"]:
-            specs.append(ChildSpec("worker", worker_argv(concurrency=options["worker_concurrency"])))
-        if not only or options["beat_only"]:
-            specs.append(ChildSpec("beat", beat_argv(datadir=settings.DATADIR)))
-        if not only or options["worker_only"] or options["listener_only"]:
-            specs.append(ChildSpec("listener", listener_argv()))
+        # Unset, JMAP_LOG_LEVEL is WARNING for the all-in-one start (a quiet
+        # console) and INFO for a scale-out role (jmapsite.settings).
+        log_level = settings.JMAP_LOG_LEVEL if only or os.environ.get("JMAP_LOG_LEVEL") else EMBEDDED_LOG_LEVEL
+        where = {
+            "jmap_host": "0.0.0.0",  # noqa: S104 - the JMAP port is public by design
+            "jmap_port": settings.JMAP_PORT,
+            "mgmt_host": settings.JMAP_MGMT_HOST,
+            "mgmt_port": settings.JMAP_MGMT_PORT,
+            "concurrency": options["worker_concurrency"],
+            "log_level": log_level,
+        }
+        if only:
+            specs = role_specs(role=only[0].removesuffix("_only"), datadir=settings.DATADIR, **where)
+        else:
+            specs = embedded_specs(**where)
         if not only or options["web_only"]:
             self.stdout.write(
                 f"jmap-proxy: JMAP at {settings.BASEURL}/.well-known/jmap (port {settings.JMAP_PORT}), "
@@ -103,9 +103,25 @@ class Command(BaseCommand):
             if notice:  # where the token is, never the token itself
                 self.stdout.write(notice)
         # Role processes of scale-out may share the data directory: one state file each.
-        state_file = supervisor_state_file(datadir=settings.DATADIR, pid=os.getpid() if only else None)
-        supervisor = Supervisor.for_specs(specs, state_file=state_file)
-        raise SystemExit(supervisor.run())
+        plan = Plan(
+            children=specs,
+            state_file=supervisor_state_file(datadir=settings.DATADIR, pid=os.getpid() if only else None),
+            log_level=log_level,
+            child_env={"JMAP_LOG_LEVEL": log_level},
+            lock_fd=self.run_lock.fd,
+            lock_shared=self.run_lock.shared,
+        )
+        self.exec_supervisor(plan)
+
+    def exec_supervisor(self, plan: Plan) -> None:
+        """Become the supervisor (see the module doc); never returns."""
+        connections.close_all()
+        os.set_inheritable(plan.lock_fd, True)  # the lock lives on in the same process
+        self.stdout.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        argv = supervisor_argv(plan)
+        os.execv(argv[0], argv)  # noqa: S606 - our own interpreter and module
 
     def prepare(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
