@@ -37,6 +37,8 @@ LAG_INTERVALS = 3
 # ... but never below this: with a very short JMAP_SYNC_INTERVAL (tests, trials)
 # a busy queue would otherwise flag every account.
 LAG_MIN_SECONDS = 60
+# A folder name is shown in a table cell; the account page has the whole progress.
+FOLDER_CHARS = 80
 
 
 class SyncState(StrEnum):
@@ -95,6 +97,8 @@ class SyncProgress:
     folders: int | None = None
     messages: int | None = None
     total: int | None = None
+    # The folder of the last batch fetched (a name from the remote server: shown escaped).
+    folder: str | None = None
 
     @property
     def percent(self) -> int | None:
@@ -118,8 +122,13 @@ def sync_progress_parse(raw: object) -> SyncProgress:
         value = raw.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
+    folder = raw.get("folder")
     return SyncProgress(
-        folders_done=count("done"), folders=count("mailboxes"), messages=count("messages"), total=count("total")
+        folders_done=count("done"),
+        folders=count("mailboxes"),
+        messages=count("messages"),
+        total=count("total"),
+        folder=folder[:FOLDER_CHARS] if isinstance(folder, str) and folder else None,
     )
 
 

@@ -110,6 +110,9 @@ def test_lag_summary_without_accounts_is_none(db: None) -> None:
     ("raw", "expected"),
     [
         ({"state": "running", "mailboxes": 5, "done": 2, "messages": 120, "total": 480}, SyncProgress(2, 5, 120, 480)),
+        ({"messages": 1, "total": 2, "folder": "Archive/2024"}, SyncProgress(None, None, 1, 2, "Archive/2024")),
+        ({"folder": "x" * 500}, SyncProgress(folder="x" * 80)),
+        ({"folder": 7}, SyncProgress()),
         ({}, SyncProgress()),
         ("garbage", SyncProgress()),
         ({"messages": -1, "total": True, "mailboxes": "5", "done": 1.5}, SyncProgress()),

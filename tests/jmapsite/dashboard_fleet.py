@@ -17,7 +17,9 @@ HOSTILE_ERROR = (
     '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
     "\"'><b>NO [AUTHENTICATIONFAILED]</b> &amp; more"
 )
-BOB_PROGRESS = {"state": "running", "mailboxes": 13, "done": 3, "messages": 5000, "total": 20000}
+BOB_PROGRESS = {
+    "state": "running", "mailboxes": 13, "done": 3, "messages": 5000, "total": 20000, "folder": "<i>Archive</i>",
+}  # fmt: skip
 
 
 @dataclass

@@ -126,6 +126,7 @@ def test_initial_sync_progress_and_failing_details(operator: Client, fleet: Flee
     initial = html[html.index('id="jmap-initial"') : html.index('id="jmap-failing"')]
     assert '<progress max="100" value="25">' in initial
     assert "5000 of 20000 messages, 3 of 13 folders" in initial
+    assert "now in &lt;i&gt;Archive&lt;/i&gt;" in initial  # a folder name from the server, as text
     assert "queued" in initial  # carol: nothing started yet
     failing = html[html.index('id="jmap-failing"') : html.index('id="jmap-lags"')]
     assert "mallory" in failing
