@@ -388,14 +388,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
             token_revoke(token=token)
         self.message_user(request, f"Revoked {len(live)} token(s).", messages.SUCCESS)
 
-
-# The dashboard's chart samples once a minute in every process (web: requests,
-# worker: sync lag). Django imports this module in each of them at start-up
-# (the admin's autodiscovery in django.setup()), hence the hook-up here.
-def _dashboard_sampling_connect() -> None:
-    from jmapsite.dashboard_history import dashboard_sampling_connect
-
-    dashboard_sampling_connect()
-
-
-_dashboard_sampling_connect()
