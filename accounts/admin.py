@@ -7,6 +7,7 @@ is stored. Token hashes are never shown either.
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -142,6 +143,11 @@ class AccountAdminForm(forms.ModelForm):
         self.sealed_password: str | None = None
         if new_password and cleaned.get("clear_password"):
             raise forms.ValidationError("Either set a new password or remove it, not both.")
+        if not new_password and self._destination_moved(cleaned):
+            # As in the management API: the stored password is never sent to a
+            # new server (or in plain text) unless the same change carries it.
+            self.add_error("new_password", "Required when a server address, port, type or TLS mode changes: "
+                           "the stored password is never sent to a new destination.")
         if new_password:
             from accounts.secrets import seal
 
@@ -151,6 +157,18 @@ class AccountAdminForm(forms.ModelForm):
                 # e.g. OpenBao unreachable: say so instead of failing the request.
                 raise forms.ValidationError(f"Could not encrypt the password: {type(exc).__name__}") from exc
         return cleaned
+
+    def _destination_moved(self, cleaned: dict[str, Any]) -> bool:
+        account = self.instance
+        if account.pk is None or not account.password or cleaned.get("clear_password"):
+            return False
+        from accounts.services import account_destination_changes
+
+        draft = copy.copy(account)
+        changed = {name for name in self.changed_data if name in cleaned}
+        for name in changed:
+            setattr(draft, name, cleaned[name])
+        return bool(account_destination_changes(account=account, draft=draft, changed=changed))
 
 
 class HasErrorFilter(admin.SimpleListFilter):

@@ -357,7 +357,7 @@ def _unsealed_or_none(stored: str) -> str | None:
         return None
 
 
-def _destination_changes(*, account: Account, draft: Account, changed: set[str]) -> list[str]:
+def account_destination_changes(*, account: Account, draft: Account, changed: set[str]) -> list[str]:
     """The fields by which `draft` would send the credentials elsewhere, or in plain text."""
     moved = [name for name in sorted(DESTINATION_FIELDS & changed) if getattr(draft, name) != getattr(account, name)]
     moved += [
@@ -374,7 +374,7 @@ def _destination_change_check(
     *, account: Account, draft: Account, changed: set[str], new_password: str | None
 ) -> None:
     """FieldsInvalid unless a change of destination carries its own credentials (module doc)."""
-    moved = _destination_changes(account=account, draft=draft, changed=changed)
+    moved = account_destination_changes(account=account, draft=draft, changed=changed)
     if not moved:
         return
     if account.oauth_access_token or account.oauth_refresh_token:

@@ -231,6 +231,33 @@ def test_setting_and_removing_at_once_is_refused(operator: Client, alice: Person
     assert alice.account.password == alice.password
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [{"imap_host": "imap.mallory.example"}, {"smtp_port": 2525}, {"imap_ssl": 0}],
+    ids=["imap_host", "smtp_port", "imap_ssl-plain"],
+)
+def test_a_new_destination_needs_the_password_in_the_same_change(
+    operator: Client, alice: Persona, changes: dict[str, Any]
+) -> None:
+    """The stored password never goes to a server the operator just typed in
+    (or in plain text) unless the same form carries the password."""
+    url = admin_url("accounts_account_change", alice.account.pk)
+    stored = alice.account.password
+    before = {name: getattr(alice.account, name) for name in changes}
+    response = operator.post(url, change_form_data(alice.account, **changes))
+    assert response.status_code == 200
+    assert b"the stored password is never sent to a new destination" in response.content
+    alice.account.refresh_from_db()
+    assert {name: getattr(alice.account, name) for name in changes} == before
+    assert alice.account.password == stored
+
+    response = operator.post(url, change_form_data(alice.account, new_password="for-the-new-server", **changes))
+    assert response.status_code == 302
+    alice.account.refresh_from_db()
+    assert {name: getattr(alice.account, name) for name in changes} == changes
+    assert unseal(alice.account.password) == "for-the-new-server"
+
+
 def test_sync_now_runs_the_sync(operator: Client, alice: Persona, bob: Persona, celery_eager: None) -> None:
     port = closed_port()
     Account.objects.filter(pk=alice.account.pk).update(imap_port=port, imap_ssl=SslMode.PLAIN)
