@@ -9,7 +9,7 @@ APT_RUN_PACKAGES := python3-venv
 # chromium: the dashboard's browser test (Playwright drives Debian's build; nothing is downloaded).
 APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium
 
-.PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push clean
+.PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push bench-first-sync clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_RUN_PACKAGES); }
@@ -70,6 +70,11 @@ bench-sync-cpu: test-system-deps $(VENV)/.installed-dev
 # PostgreSQL and Redis, loopback only; about 8 minutes). BENCH_ARGS="--mode embedded|scaleout" for one.
 bench-push: test-system-deps $(VENV)/.installed-dev
 	$(VENV)/bin/python bench/push_latency.py $(BENCH_ARGS)
+
+# POST /api/accounts -> newest 50 INBOX messages and all 20,000 (13 folders) queryable through JMAP,
+# runproxy as the README starts it, private Dovecot (seeded once, cached in /tmp/jmap-bench-mail-seed/).
+bench-first-sync: test-system-deps $(VENV)/.installed-dev
+	$(VENV)/bin/python bench/first_sync.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
