@@ -46,6 +46,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Account, ApiToken, Pool, SslMode
+from accounts.password_memo import password_memo_remember
 from accounts.secret_fields import account_reseal
 from accounts.secrets import CryptoError, seal, unseal
 from accounts.sync import account_sync_enqueue_on_commit
@@ -324,6 +325,11 @@ def account_create(
                 account.pool = pool_get(login=pool_login)
             else:
                 account.pool = pool_create(login=email, password=login_password or password)
+                # The hash was just made from this password: this process can skip
+                # PBKDF2 on the client's first Basic login, which usually follows
+                # at once (accounts.password_memo; same checks, only sooner).
+                password_memo_remember(login=email, password=login_password or password,
+                                       password_hash=account.pool.password_hash)  # fmt: skip
             account.password = seal(password)
             account.save()
             # The first sync starts at once, not at the next beat tick (issue 9).

@@ -19,6 +19,10 @@ Usage: .venv/bin/python bench/first_sync.py [--runs 3] [--cap 120]   (make bench
        the list-view properties answers the 50 newest Message-IDs of the seed;
    (b) all 20,000 queryable: Email/query without a filter (calculateTotal)
        answers total 20,000.
+   Per run it also prints when the POST answered (the account exists: the
+   login's password hash and the backend check are in it) and when the
+   account's syncProgress first showed (a worker has picked the sync up and
+   read the folder list), polled on the management API.
    A figure not reached within --cap seconds is printed as "not within".
 Everything started here is stopped on exit, Ctrl-C or error.
 """
@@ -29,6 +33,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +163,17 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         }, timeout=60)  # fmt: skip
         created.raise_for_status()
         created_s = time.monotonic() - start
+        account_url = proxy.mgmt_url + "/api/accounts/bench"
+        started: list[float] = []
+
+        def progress_watch() -> None:
+            # When the worker has started the sync: its progress appears once the folders are read.
+            if wait_until(lambda: bool(httpx.get(account_url, timeout=10).json().get("syncProgress")),
+                          cap=cap, every=0.02):  # fmt: skip
+                started.append(time.monotonic() - start)
+
+        watcher = threading.Thread(target=progress_watch, daemon=True)
+        watcher.start()
         if not wait_until(client.session, cap=cap, every=0.01):
             return None, None, "no JMAP session"
 
@@ -172,8 +188,13 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         everything = time.monotonic() - start if wait_until(
             lambda: client.email_total() >= total, cap=cap - (time.monotonic() - start), every=0.05
         ) else None  # fmt: skip
-        status = httpx.get(proxy.mgmt_url + "/api/accounts/bench", timeout=10).json()
-        return first, everything, f"POST answered in {created_s:.2f} s; syncProgress {status.get('syncProgress')}"
+        watcher.join(timeout=cap)
+        started_s = started[0] if started else None
+        status = httpx.get(account_url, timeout=10).json()
+        progress = status.get("syncProgress") or {}
+        return first, everything, (f"POST answered at {created_s:.2f} s, sync progress shown at "
+                                   f"{shown(started_s, cap)}; syncProgress {progress.get('state')} "
+                                   f"{progress.get('messages')}/{progress.get('total')}")  # fmt: skip
     finally:
         proxy.stop()
         shutil.rmtree(datadir, ignore_errors=True)
