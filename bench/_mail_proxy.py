@@ -23,14 +23,16 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    import jmapsite.management.commands.runproxy as runproxy
+    import jmapsite.process_specs as process_specs
 
-    original = runproxy.web_argv
+    original = process_specs.web_argv
 
     def loopback_web_argv(**kwargs: Any) -> list[str]:
         return original(**{**kwargs, "jmap_host": "127.0.0.1"})
 
-    runproxy.web_argv = loopback_web_argv
+    # runproxy builds the children's command lines (process_specs) before it
+    # execs into the supervisor, so the patch reaches the web process.
+    process_specs.web_argv = loopback_web_argv
     call_command("runproxy", *sys.argv[1:])
 
 

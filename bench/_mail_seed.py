@@ -61,6 +61,24 @@ FOLDERS: dict[str, int] = {
     "Family": 700,
 }
 SEED_TOTAL = sum(FOLDERS.values())
+FULL_TOTAL = SEED_TOTAL
+
+
+def corpus_scale(total: int) -> None:
+    """Use a mailbox of `total` messages instead of 100,000: every folder scaled
+    by the same factor (INBOX stays 40 % of it), generated from its own seed
+    version and kept beside the full one. Call before seeded_dovecot(); the
+    module's FOLDERS, SEED_TOTAL and SEED_VERSION change."""
+    global FOLDERS, SEED_TOTAL, SEED_VERSION
+    if total == FULL_TOTAL:
+        return
+    if total < 1000 or total > FULL_TOTAL:
+        raise ValueError(f"a bench mailbox holds 1,000 to {FULL_TOTAL:,} messages")
+    scaled = {folder: max(1, count * total // FULL_TOTAL) for folder, count in FOLDERS.items()}
+    scaled["INBOX"] += total - sum(scaled.values())  # rounding goes to the INBOX
+    FOLDERS = scaled
+    SEED_TOTAL = total
+    SEED_VERSION = f"v2-{total}"
 APPEND_BATCH = 250  # messages per MULTIAPPEND command
 APPEND_CONNECTIONS = 4
 

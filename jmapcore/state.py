@@ -18,13 +18,15 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 
 from accounts.models import Account
 from jmapcore.datatypes.orm import JmapObject
+from jmapcore.datatypes.prepared import PreparedValues
 from jmapcore.models.state import TypeState
 from jmapcore.protocol.state import state_encode
 
@@ -53,11 +55,21 @@ def account_modseq_next(*, account: Account) -> int:
 account_modseq_bump = account_modseq_next
 
 
+def _type_state_query(account_id: int, type_name: str) -> QuerySet[Any]:
+    # (account, type_name) is unique: no ORDER BY needed for at most one row.
+    return TypeState.objects.filter(account_id=account_id, type_name=type_name).values_list(
+        "modseq", "tombstone_horizon"
+    )
+
+
+# Every /get, /changes and /query reads it: SQL compiled once (jmapcore.datatypes.prepared).
+_TYPE_STATE = PreparedValues(_type_state_query, kinds=("int", "str"))
+
+
 def type_state_position(*, account: Account, type_name: str) -> tuple[int, int]:
     """(modseq of the type's last change, tombstone horizon); (0, 0) if never changed."""
-    row = TypeState.objects.filter(account=account, type_name=type_name).values_list("modseq", "tombstone_horizon")
-    found = row.first()
-    return (found[0], found[1]) if found else (0, 0)
+    found = _TYPE_STATE(account.pk, type_name)
+    return (found[0][0], found[0][1]) if found else (0, 0)
 
 
 def type_state_get(*, account: Account, type_name: str) -> str:

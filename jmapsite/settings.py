@@ -140,6 +140,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATADIR / "accounts.sqlite3",
+            # Keep a thread's connection between requests (web request threads
+            # are pooled, jmapsite/asgi_pool.py): opening one and running the
+            # pragmas below cost every API request a tenth of its time.
+            "CONN_MAX_AGE": 60,
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

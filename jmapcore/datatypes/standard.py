@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 
@@ -56,6 +56,7 @@ from jmapcore.strictness import KNOWN_COMPARATOR_KEYS, client_workarounds
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 StandardHandler = Callable[[DataType, CallContext, dict[str, Any]], dict[str, Any]]
 STANDARD_METHODS = ("get", "changes", "set", "query", "queryChanges")
 # Above this many changed rows /queryChanges asks the client to query again.
@@ -90,12 +91,28 @@ def rows_by_ids(
         if len(every) > limit:
             raise MethodError("requestTooLarge", f"more than {limit} objects; ask for ids")
         return every, []
+    return objects_by_ids(
+        ctx, ids, fetch=lambda real: {row.jmap_id: row for row in rows_qs.filter(jmap_id__in=real)}
+    )
+
+
+def objects_by_ids(
+    ctx: CallContext, ids: list[str], *, fetch: Callable[[list[str]], Mapping[str, T]]
+) -> tuple[list[T], list[str]]:
+    """What a /get with explicit ids answers (RFC 8620 §5.1): the objects in the
+    order asked, each once, "#creationId" references resolved, and notFound.
+
+    `fetch(real ids)` returns {id: object} for those of the ids that exist and
+    that the caller may see (it is scoped to the caller's account). At most
+    maxObjectsInGet ids (requestTooLarge past it).
+    """
+    limit = LIMITS.maxObjectsInGet
     if len(ids) > limit:
         raise MethodError("requestTooLarge", f"at most {limit} ids per /get")
     wanted = list(dict.fromkeys(ids))
     resolved = {raw: reference_resolve(ctx, raw) for raw in wanted}
-    found = {row.jmap_id: row for row in rows_qs.filter(jmap_id__in={real for real in resolved.values() if real})}
-    rows: list[Any] = []
+    found = fetch(list(dict.fromkeys(real for real in resolved.values() if real)))
+    rows: list[T] = []
     not_found: list[str] = []
     seen: set[str] = set()
     for raw in wanted:

@@ -4,11 +4,15 @@ from the raw message, fetched from IMAP once per email and parsed."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
+
+from django.db.models import QuerySet
 
 from accounts.models import Account
 from jmapcore.context import CallContext
-from jmapcore.datatypes.standard import rows_by_ids
+from jmapcore.datatypes.prepared import PreparedValues
+from jmapcore.datatypes.standard import objects_by_ids, rows_by_ids
 from jmapcore.datatypes.values import utc_date_dump
 from jmapcore.mail.message_properties import MESSAGE_PROPERTIES, message_property_values
 from jmapcore.mail.message_source import email_message
@@ -64,55 +68,41 @@ DEFAULT_BODY_PROPERTIES = [
 ]
 
 
-def cached_value(email: Email, name: str) -> Any:
-    """A list-view property straight from the cache row."""
-    match name:
-        case "id":
-            return email.jmap_id
-        case "blobId":
-            return email.blob_id
-        case "threadId":
-            return email.thread_id
-        case "mailboxIds":
-            return dict(email.mailbox_ids)
-        case "keywords":
-            return dict(email.keywords)
-        case "size":
-            return email.size
-        case "receivedAt":
-            return utc_date_dump(email.received_at)
-        case "sentAt":
-            return _date_with_offset(email)
-        case "messageId":
-            return email.message_id
-        case "inReplyTo":
-            return email.in_reply_to
-        case "references":
-            return email.references
-        case "from":
-            return email.from_addr
-        case "replyTo":
-            return email.reply_to
-        case "subject":
-            return email.subject
-        case "hasAttachment":
-            return email.has_attachment
-        case "preview":
-            return email.preview
-    return getattr(email, name)
-
-
-def _date_with_offset(email: Email) -> str | None:
+def _date_with_offset(sent_at: dt.datetime | None, offset: int | None) -> str | None:
     """sentAt as RFC 3339 with the Date header's own offset (RFC 8621 §4.1.2.4)."""
-    if email.sent_at is None:
+    if sent_at is None:
         return None
-    offset = email.sent_at_offset or 0
-    local = email.sent_at.astimezone(dt.timezone(dt.timedelta(minutes=offset)))
+    offset = offset or 0
+    local = sent_at.astimezone(dt.timezone(dt.timedelta(minutes=offset)))
     if offset == 0:
         return local.strftime("%Y-%m-%dT%H:%M:%SZ")
     sign = "+" if offset > 0 else "-"
     hours, minutes = divmod(abs(offset), 60)
     return local.strftime("%Y-%m-%dT%H:%M:%S") + f"{sign}{hours:02d}:{minutes:02d}"
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _copy(value: dict[str, Any]) -> dict[str, Any]:
+    # A fresh dict per response: nothing downstream can change the cached value.
+    return dict(value)
+
+
+# How each cached property is made from its CACHED_COLUMNS values, in order.
+CACHED_DUMP: dict[str, Callable[..., Any]] = {
+    **{name: _as_is for name in CACHED_COLUMNS},
+    "mailboxIds": _copy,
+    "keywords": _copy,
+    "receivedAt": utc_date_dump,
+    "sentAt": _date_with_offset,
+}
+
+
+def cached_value(email: Email, name: str) -> Any:
+    """A list-view property straight from the cache row."""
+    return CACHED_DUMP[name](*(getattr(email, column) for column in CACHED_COLUMNS[name]))
 
 
 def _properties(args: dict[str, Any]) -> list[str]:
@@ -157,6 +147,11 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     max_bytes = read_unsigned_int(args, "maxBodyValueBytes", default=0) or 0
     state = type_state_get(account=account, type_name="Email")
     needs_message = any(name not in CACHED for name in properties)
+    if not needs_message and ids is not None:
+        found, not_found = objects_by_ids(
+            ctx, ids, fetch=lambda real: _list_view_items(account_id=account.pk, ids=real, properties=properties)
+        )
+        return {"accountId": account.accountid, "state": state, "list": found, "notFound": not_found}
     live = Email.objects.filter(account=account, destroyed=False)
     if not needs_message:
         # A list view: only the columns its properties read, not every address list.
@@ -182,6 +177,47 @@ def email_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             )
         result.append(item)
     return {"accountId": account.accountid, "state": state, "list": result, "notFound": not_found}
+
+
+def _list_view_query(columns: tuple[str, ...]) -> PreparedValues:
+    def build(account_id: int, ids: list[str]) -> QuerySet[Any]:
+        return Email.objects.filter(account_id=account_id, destroyed=False, jmap_id__in=ids).values_list(
+            "jmap_id", *columns
+        )
+
+    return PreparedValues(build, kinds=("int", "strs"))
+
+
+# One prepared query per distinct column set a client asks for (clients ask
+# for a few); past MAX_LIST_VIEW_QUERIES column sets, an ORM query each time.
+MAX_LIST_VIEW_QUERIES = 32
+_LIST_VIEW_QUERIES: dict[tuple[str, ...], PreparedValues] = {}
+
+
+def _list_view_items(*, account_id: int, ids: list[str], properties: list[str]) -> dict[str, dict[str, Any]]:
+    """{id: Email object} of the live emails among `ids` of the account, with
+    `properties` (all of them CACHED): read as column tuples by one prepared
+    query, no model instances (a list view asks for 50 of these per request)."""
+    columns = tuple(dict.fromkeys(column for name in properties for column in CACHED_COLUMNS[name]))
+    query = _LIST_VIEW_QUERIES.get(columns)
+    if query is None:
+        query = _list_view_query(columns)
+        if len(_LIST_VIEW_QUERIES) < MAX_LIST_VIEW_QUERIES:
+            _LIST_VIEW_QUERIES[columns] = query
+    # (property, its dump, positions of its columns in a row); position 0 is jmap_id.
+    position = {column: index for index, column in enumerate(columns, start=1)}
+    plan = [
+        (name, CACHED_DUMP[name], [position[column] for column in CACHED_COLUMNS[name]])
+        for name in properties
+        if name != "id"
+    ]
+    found: dict[str, dict[str, Any]] = {}
+    for row in query(account_id, ids):
+        item: dict[str, Any] = {"id": row[0]}
+        for name, dump, positions in plan:
+            item[name] = dump(*(row[index] for index in positions))
+        found[row[0]] = item
+    return found
 
 
 def _message_properties(

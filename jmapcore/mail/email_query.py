@@ -8,13 +8,14 @@ size of the mailbox.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import Account
 from jmapcore.context import CallContext
+from jmapcore.datatypes.prepared import PreparedValues
 from jmapcore.datatypes.sql import filter_to_q
 from jmapcore.datatypes.standard import reference_resolve
 from jmapcore.datatypes.values import InvalidValue
@@ -109,6 +110,24 @@ def _fast_mailbox(parsed: Filter | None, comparators: list[Comparator]) -> str |
     return value if isinstance(value, str) else None
 
 
+def _mailbox_window(account_id: int, mailbox_id: str, ascending: bool, start: int, stop: int) -> QuerySet[Any]:
+    """(email id, thread id) of one mailbox's messages by receivedAt, rows
+    start..stop: a range of the MailboxMessage (mailbox, received_at) index."""
+    direction = "" if ascending else "-"
+    return (
+        MailboxMessage.objects.filter(
+            account_id=account_id, mailbox__jmap_id=mailbox_id, mailbox__account_id=account_id
+        )
+        .filter(email__destroyed=False)
+        .order_by(f"{direction}received_at", f"{direction}email_id")
+        .values_list("email__jmap_id", "thread_id")[start:stop]
+    )
+
+
+# The list view's query, compiled to SQL once per window (jmapcore.datatypes.prepared).
+_MAILBOX_WINDOW = PreparedValues(_mailbox_window, kinds=("int", "str", "literal", "literal", "literal"))
+
+
 def _rows(
     account: Account, parsed: Filter | None, comparators: list[Comparator], *, first: int = CHUNK
 ) -> Iterator[tuple[str, str]]:
@@ -116,16 +135,13 @@ def _rows(
     of `first` rows (a list view needs a few dozen), then each twice the last,
     up to CHUNK."""
     mailbox_id = _fast_mailbox(parsed, comparators)
-    qs: QuerySet[Any]
+    read: Callable[[int, int], list[tuple[str, str]]]
     if mailbox_id is not None:
         ascending = bool(comparators) and comparators[0].is_ascending
-        direction = "" if ascending else "-"
-        qs = (
-            MailboxMessage.objects.filter(account=account, mailbox__jmap_id=mailbox_id, mailbox__account=account)
-            .filter(email__destroyed=False)
-            .order_by(f"{direction}received_at", f"{direction}email_id")
-            .values_list("email__jmap_id", "thread_id")
-        )
+
+        def read(start: int, stop: int) -> list[tuple[str, str]]:
+            return cast(list[tuple[str, str]], _MAILBOX_WINDOW(account.pk, mailbox_id, ascending, start, stop))
+
     else:
         qs = (
             Email.objects.filter(account=account, destroyed=False)
@@ -133,11 +149,15 @@ def _rows(
             .order_by(*_order(account, comparators))
             .values_list("jmap_id", "thread_id")
         )
+
+        def read(start: int, stop: int) -> list[tuple[str, str]]:
+            return list(qs[start:stop])
+
     start = 0
     size = max(1, first)
     seen: set[str] = set()
     while True:
-        chunk = list(qs[start : start + size])
+        chunk = read(start, start + size)
         for email_id, thread_id in chunk:
             # An email in several folders appears once per folder in the fast path.
             if email_id not in seen:

@@ -1,0 +1,35 @@
+"""Views for tests/jmapsite/test_asgi_pool.py only: which thread answered."""
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import path
+
+# The first request to /wait/ blocks here until the test sets it (or 10 s pass).
+RELEASE = threading.Event()
+
+
+def thread_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(threading.get_ident()))
+
+
+def wait_view(request: HttpRequest) -> HttpResponse:
+    released = RELEASE.wait(timeout=10)
+    return HttpResponse(f"{threading.get_ident()} {'released' if released else 'timed out'}")
+
+
+async def stream_view(request: HttpRequest) -> StreamingHttpResponse:
+    async def parts() -> AsyncIterator[bytes]:
+        for part in (b"one ", b"two ", b"three"):
+            yield part
+
+    return StreamingHttpResponse(parts(), content_type="text/plain")
+
+
+urlpatterns = [
+    path("thread/", thread_view),
+    path("wait/", wait_view),
+    path("stream/", stream_view),
+]
