@@ -13,7 +13,8 @@ imported (backends.apps imports it at startup). One run:
 4. for every folder, flags and expunges (backends.imap.messages step 1);
 5. during the inbox's first fetch, its newest FIRST_PAGE messages, in one
    batch on this connection, committed and published before anything else
-   (what a client's list view asks for first);
+   (what a client's list view asks for first) — on the account's very first
+   sync even before step 1 of the other folders (_first_page_early);
 6. for every folder, inbox first, the new messages, newest first, in batches
    (step 2), extending the sync lock between batches and writing progress to
    Account.sync_progress: {"state": "running"|"done", "mailboxes": n,
@@ -59,7 +60,7 @@ from backends.imap.sync_commands import (
     folders_list,
     imap_errors,
 )
-from jmapcore.models.mail import Mailbox
+from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic
 
 log = logging.getLogger("jmap.sync.imap")
@@ -105,22 +106,29 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         )
         selectable = [box for box in folders.mailboxes if box.is_selectable]
         _initial_counts_show(ctx, [box for box in selectable if folder_initial_fetch_pending(box)], statuses)
+        page_size = min(FIRST_PAGE, batch_size)
+        early = _first_page_early(ctx, selectable, statuses, page_size=page_size)
         works: list[FolderWork] = []
         for mailbox in selectable:
+            if early is not None and mailbox is early.mailbox:
+                works.append(early)
+                continue
             work = folder_changes_read(ctx=ctx, mailbox=mailbox, status=statuses.get(mailbox.imap_name))
             if work is not None:
                 works.append(work)
-        total = sum(len(work.to_fetch) for work in works)
-        if total or interrupted:
-            ctx.progress = {"state": "running", "mailboxes": len(works), "done": 0, "messages": 0, "total": total}
+        remaining = sum(len(work.to_fetch) for work in works)
+        if remaining or interrupted or ctx.progress:
+            fetched = ctx.progress.get("messages", 0)
+            ctx.progress = ctx.progress | {"state": "running", "mailboxes": len(works), "done": 0,
+                                           "messages": fetched, "total": fetched + remaining}  # fmt: skip
             _progress_save(account, ctx.progress)
         # Inbox first, then the other roles: recent, important mail is available soonest.
         works.sort(key=lambda work: (work.mailbox.sort_order, work.mailbox.imap_name))
         inbox = next((work for work in works if work.mailbox.role == "inbox"), None)
-        if inbox is not None and folder_initial_fetch_pending(inbox.mailbox):
+        if early is None and inbox is not None and folder_initial_fetch_pending(inbox.mailbox):
             # The newest page of the inbox before the bulk: a client connecting
             # right after the account was created has its list view at once.
-            folder_first_page_fetch(ctx=ctx, work=inbox, size=min(FIRST_PAGE, batch_size))
+            folder_first_page_fetch(ctx=ctx, work=inbox, size=page_size)
         for work in works:
             folder_messages_fetch(ctx=ctx, work=work)
             if ctx.progress:
@@ -138,6 +146,32 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         }
         _progress_save(account, done | _parse_problems_kept(ctx.progress, previous))
     log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
+
+
+def _first_page_early(
+    ctx: SyncContext, selectable: list[Mailbox], statuses: dict[str, FolderStatus | None], *, page_size: int
+) -> FolderWork | None:
+    """On an account's very first sync, step 1 of the inbox and its newest
+    page, before step 1 of the other folders; returns the inbox's FolderWork
+    (the rest of its UIDs) or None when this does not apply.
+
+    Only then: with nothing cached anywhere, no message can have moved
+    between cached folders, so the inbox need not wait for the others' step 1
+    (which otherwise comes first, so that a move keeps its email's id)."""
+    inbox = next((box for box in selectable if box.role == "inbox"), None)
+    if inbox is None or not folder_initial_fetch_pending(inbox):
+        return None
+    if MailboxMessage.objects.filter(account=ctx.account).exists():
+        return None
+    work = folder_changes_read(ctx=ctx, mailbox=inbox, status=statuses.get(inbox.imap_name))
+    if work is None or not work.to_fetch:
+        return work
+    # Until every folder's step 1 is done, the total is what the servers' STATUS says.
+    estimate = sum((statuses.get(box.imap_name) or FolderStatus()).messages for box in selectable)
+    ctx.progress = {"state": "running", "mailboxes": len(selectable), "done": 0, "messages": 0, "total": estimate}
+    _progress_save(ctx.account, ctx.progress)
+    folder_first_page_fetch(ctx=ctx, work=work, size=page_size)
+    return work
 
 
 def _initial_counts_show(ctx: SyncContext, mailboxes: list[Mailbox], statuses: dict[str, FolderStatus | None]) -> None:
