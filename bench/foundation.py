@@ -179,7 +179,8 @@ def idle_memory_one_account(proxy: RunningProxy, dovecot: DovecotServer) -> None
                     if stop.is_set():
                         return
         except httpx.HTTPError as exc:
-            print(f"    (EventSource client: {exc!r})")
+            if not stop.is_set():  # the proxy stopping after the measurement ends the stream
+                print(f"    (EventSource client: {exc!r})")
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()

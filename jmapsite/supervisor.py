@@ -4,9 +4,10 @@ This module is the process that lives as long as the proxy, so it imports the
 standard library only: no Django, no Celery (about 10 MiB instead of 110).
 `manage.py runproxy` prepares the data directory with Django, takes the run lock
 (jmapsite.run_lock), builds the plan (jmapsite.process_specs) and then replaces
-itself with this module (`python -P jmapsite/supervisor.py PLAN`: same pid,
+itself with this module (`python -P -S jmapsite/supervisor.py PLAN`: same pid,
 the lock's descriptor kept open across exec; -P keeps jmapsite/ off sys.path,
-so no module of the project can shadow the standard library).
+so no module of the project can shadow the standard library, and -S keeps
+site-packages off it, so nothing but the standard library can be imported).
 
 A child that dies is restarted with a growing delay. The state file
 (supervisor_state_file) tells /healthz and /metrics which children are alive;
@@ -204,7 +205,7 @@ class Plan:
 
 def supervisor_argv(plan: Plan) -> list[str]:
     """The command line runproxy execs into (see the module doc)."""
-    return [sys.executable, "-P", str(Path(__file__).resolve()), plan.to_json()]
+    return [sys.executable, "-P", "-S", str(Path(__file__).resolve()), plan.to_json()]
 
 
 def _lock_release(plan: Plan) -> None:

@@ -149,7 +149,11 @@ def test_sigterm_stops_every_process(tmp_path: Path) -> None:
         assert set(named) == {"web", "worker"}
         children = list(named.values())
         listener_status = tmp_path / "data" / "run" / f"imap-listener-{named['worker']}.json"
-        assert listener_status.exists()  # the IDLE listener thread of the worker runs
+        # The IDLE listener thread of the worker runs (the worker may still be starting when web answers).
+        deadline = time.monotonic() + 60
+        while not listener_status.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert listener_status.exists(), proxy.log_text()[-3000:]
     finally:
         stopped = proxy.stop()
     assert stopped == 0
