@@ -17,7 +17,7 @@ from backends.imap.threading import threads_prune
 from jmapcore.mail.keywords import keyword_to_flag, keyword_valid, keywords_validate
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage
 from jmapcore.protocol.errors import SetError, SetErrorException
-from jmapcore.protocol.patch import pointer_split
+from jmapcore.protocol.patch import MAX_PATHS, pointer_split
 from jmapcore.state import state_change_atomic
 from jmapcore.strictness import client_workarounds
 
@@ -47,6 +47,10 @@ def email_patch_read(
     """
     if not isinstance(patch, dict):
         raise SetErrorException(SetError("invalidPatch", "a PatchObject must be an object"))
+    # The same bound as every other PatchObject (jmapcore.protocol.patch): one
+    # update may carry at most MAX_PATHS paths, whatever they patch.
+    if len(patch) > MAX_PATHS:
+        raise SetErrorException(SetError("invalidPatch", f"a PatchObject of more than {MAX_PATHS} paths"))
     keywords: dict[str, bool] | None = None
     mailboxes: dict[str, bool] | None = None
     # Every invalid property is named in one SetError (RFC 8620 §5.3); a

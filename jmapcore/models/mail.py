@@ -15,9 +15,10 @@
 - `Thread`: a row per thread id, for Thread/get and Thread/changes; its emails
   are the live Email rows with that `thread_id`.
 - `ThreadRef`: the threading index (backends.imap.threading): one row per key
-  (a hashed Message-ID an email has or refers to, or a hashed base subject)
-  naming the thread it leads to, so that a new message finds its thread with
-  one indexed lookup, whichever of parent and reply arrives first.
+  (a hashed Message-ID that an email has or refers to in In-Reply-To or
+  References) naming the thread it leads to, so that a new message finds its
+  thread with one indexed lookup, whichever of parent and reply arrives first.
+  Threads are joined by Message-IDs only, never by subject (RFC 8621 §3).
 
 Only list-view metadata is cached; bodies and raw messages are fetched from
 IMAP on demand (jmapcore.blobs / backends.imap).
@@ -104,6 +105,8 @@ class Email(JmapObject):
     # The Date header's own UTC offset in minutes: sentAt keeps it (RFC 8621 §4.1.2.4 Date).
     sent_at_offset = models.SmallIntegerField(null=True, blank=True)
     subject = models.TextField(blank=True, default="")
+    # Sorting by subject (RFC 8621 §4.4.2) compares this; threading no longer
+    # uses it (the help text is older; changing it would take a migration).
     base_subject = models.TextField(blank=True, default="", help_text="subject without Re:/Fwd:, for threading")
     preview = models.CharField(max_length=256, blank=True, default="")
     has_attachment = models.BooleanField(default=False)
@@ -168,13 +171,13 @@ class MailboxMessage(models.Model):
 class ThreadRef(models.Model):
     """A threading key of an account and the thread it leads to.
 
-    `key` is "m:" + hash of a Message-ID (registered both by the email that has
-    it and by every email that refers to it in In-Reply-To/References), or
-    "s:"/"r:" + hash of a base subject (any email / an email that looks like a
-    reply but whose chain is missing), see backends.imap.threading. `seen_at`
-    is the newest receivedAt of an email that registered the key (the subject
-    fallback only joins within a time window). Rows may point at a destroyed
-    thread; readers ignore those.
+    `key` is "m:" + hash of a Message-ID, registered both by the email that has
+    it and by every email that refers to it in In-Reply-To/References (see
+    backends.imap.threading). Only these keys join threads: emails that merely
+    share a subject stay apart. Rows with the "s:"/"r:" subject keys of
+    earlier versions may remain in old databases; nothing looks them up.
+    `seen_at` is the newest receivedAt of an email that registered the key.
+    Rows may point at a destroyed thread; readers ignore those.
     """
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
