@@ -53,16 +53,25 @@ MAX_QUERY_CHANGES = 20000
 CHUNK = 1000
 
 
-class _Searcher:
-    """Runs each distinct server search once per query."""
+# Distinct server-side searches (body, text and header conditions, RFC 8621
+# §4.4.1) one query may run. Each is a UID SEARCH in every folder, so a filter
+# of up to 500 such conditions (jmapcore.protocol.query) could cost 500 times
+# the folders in IMAP round trips; real clients send one or two.
+MAX_SERVER_SEARCHES = 8
 
-    def __init__(self) -> None:
+
+class _Searcher:
+    """Runs each distinct server search once per query; with `dry`, only
+    records which searches the filter needs and finds nothing."""
+
+    def __init__(self, *, dry: bool = False) -> None:
+        self.dry = dry
         self.done: dict[tuple[str, ...], set[int]] = {}
 
     def __call__(self, account: Account, criteria: list[str]) -> set[int]:
         key = tuple(criteria)
         if key not in self.done:
-            self.done[key] = email_server_search(account=account, criteria=criteria)
+            self.done[key] = set() if self.dry else email_server_search(account=account, criteria=criteria)
         return self.done[key]
 
 
@@ -78,15 +87,30 @@ def _parse(args: dict[str, Any]) -> tuple[Filter | None, list[Comparator]]:
 
 
 def _where(account: Account, parsed: Filter | None) -> Q:
-    searcher = _Searcher()
+    """The filter as a Q. Its server-side searches are counted first (a dry
+    pass that searches nothing): past MAX_SERVER_SEARCHES distinct ones the
+    query is unsupportedFilter (RFC 8620 §5.5) before any reaches the server."""
 
-    def one(name: str, value: Any) -> Q:
-        try:
-            return condition_q(account, name, value, search=searcher)
-        except InvalidValue as error:
-            raise MethodError("invalidArguments", f"filter {name}: {error}") from None
+    def build(searcher: _Searcher) -> Q:
+        def one(name: str, value: Any) -> Q:
+            try:
+                return condition_q(account, name, value, search=searcher)
+            except InvalidValue as error:
+                raise MethodError("invalidArguments", f"filter {name}: {error}") from None
 
-    return filter_to_q(parsed, one)
+        return filter_to_q(parsed, one)
+
+    planned = _Searcher(dry=True)
+    where = build(planned)
+    if len(planned.done) > MAX_SERVER_SEARCHES:
+        raise MethodError(
+            "unsupportedFilter",
+            f"the filter needs {len(planned.done)} different body, text or header searches; at most "
+            f"{MAX_SERVER_SEARCHES} are run per query (each searches every folder on the mail server)",
+        )
+    if not planned.done:
+        return where  # nothing to search: the dry pass is the real one
+    return build(_Searcher())
 
 
 def _order(account: Account, comparators: list[Comparator]) -> list[Any]:
