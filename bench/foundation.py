@@ -201,9 +201,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--no-throughput", action="store_true", help="start-up and memory only (no wrk)")
     opts = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    if not opts.no_throughput and not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk (or pass --no-throughput)")
     print(f"machine: {machine()}")
     datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-"))
     try:
@@ -230,6 +231,8 @@ def main() -> None:
             dovecot.stop()
             shutil.rmtree(dovecot.directory, ignore_errors=True)
 
+        if opts.no_throughput:
+            return
         proxy = start_proxy(datadir)
         wait_ready(proxy)
         try:
