@@ -158,6 +158,7 @@ class ConnectionGuard:
     _connections: dict[int, _Registration] = field(default_factory=dict)
     _keys: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _receiver: asyncio.Task[None] | None = None
     _channel: str | None = None
     _executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="jmap-revocation-db")
@@ -169,8 +170,12 @@ class ConnectionGuard:
         self._connections[key] = _Registration(credential=credential, on_revoked=on_revoked)
         if not self._tasks:
             self._tasks.append(self.loop.create_task(self._poll(), name="jmap-revocation-poll"))
-            if feed_uses_channels():
-                self._tasks.append(self.loop.create_task(self._receive(), name="jmap-revocation-receive"))
+        if self._receiver is None and feed_uses_channels():
+            # Started once and kept for the process's life: cancelling a task
+            # blocked in channels_redis's receive() mid-read leaves the shared
+            # Redis connection with an unread reply, and the change feed's own
+            # receive then times out ("Timeout reading from ...").
+            self._receiver = self.loop.create_task(self._receive(), name="jmap-revocation-receive")
         return key
 
     def unregister(self, key: int) -> None:
@@ -200,7 +205,9 @@ class ConnectionGuard:
 
     async def _poll(self) -> None:
         interval = POLL_SECONDS_WITH_CHANNELS if feed_uses_channels() else POLL_SECONDS
-        joined = self.loop.time()
+        # The receiver outlives idle spells, and its membership may have expired
+        # during one: renew it at the first poll, then every GROUP_REFRESH_SECONDS.
+        joined = self.loop.time() - GROUP_REFRESH_SECONDS - 1
         while self._connections:
             await asyncio.sleep(interval)
             if self._channel is not None and self.loop.time() - joined > GROUP_REFRESH_SECONDS:
