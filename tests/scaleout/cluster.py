@@ -222,6 +222,12 @@ def imap_person(web: RoleProcess, dovecot: DovecotServer, name: str) -> PushPers
     }  # fmt: skip
     response = httpx.post(web.mgmt_url + "/api/accounts", json=body, timeout=30)
     assert response.status_code == 201, response.text
+    # Creating an account queues its first sync at once: let it finish (on the
+    # empty mailbox), so that what a test seeds next is synced by its own requests.
+    wait_for(
+        lambda: account_get(web, accountid)["lastSyncAt"] is not None,
+        timeout=60, every=0.1, what=f"the first sync of {accountid}, queued at its creation",
+    )  # fmt: skip
     return PushPerson(name=name, login=login, password=password, account_ids=[accountid], proxy=web.as_proxy())
 
 
