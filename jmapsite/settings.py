@@ -72,8 +72,9 @@ SECRET_KEY = _django_secret_key()
 DEBUG = False
 ALLOWED_HOSTS = ["*"]  # every URL we emit is built from BASEURL, never from Host
 
+# Not "daphne": the web process runs daphne itself (jmapsite/process_specs.py);
+# as an app it only replaces runserver, and would load Twisted into every process.
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -206,6 +207,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        # Kombu's exchange tables (broadcast/control): in the data directory, not
+        # in ./control of whatever the working directory is (unwritable in the image).
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
         # The worker lists the queue folder this often (kombu's default is 1 s):
         # a sync queued by the IDLE listener starts within 0.1 s (issue: push ≈ 1 s).
@@ -213,7 +217,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = (
     }
 )
 if not ENV.redis_url:
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
