@@ -139,7 +139,8 @@ def main() -> None:
     proxy: RunningProxy | None = None
     try:
         mailboxes_seed(server)
-        proxy = start_proxy(datadir, JMAP_SYNC_INTERVAL=str(args.interval))
+        # INFO: the count below reads the worker's ": synced" lines.
+        proxy = start_proxy(datadir, JMAP_SYNC_INTERVAL=str(args.interval), JMAP_LOG_LEVEL="INFO")
         wait_ready(proxy)
         time.sleep(5)  # start-up work (first beat tick, imports) out of the baseline
         base = window_cpu(proxy, args.window)
