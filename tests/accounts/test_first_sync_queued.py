@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.servers.dovecot import DovecotServer
-from tests.servers.proxy import ROOT, ProxyProcess, proxy_start
+from tests.servers.proxy import ROOT, ProxyProcess, proxy_running
 
 # Seconds a wait may take; the proxy's beat would not sync before an hour.
 SYNC_WAIT = 30.0
@@ -32,12 +32,9 @@ BEAT_INTERVAL = "3600"
 
 @pytest.fixture(scope="module")
 def slow_beat_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    proxy = proxy_start(tmp_path_factory.mktemp("first-sync-proxy"), extra_env={"JMAP_SYNC_INTERVAL": BEAT_INTERVAL})
-    try:
-        proxy.wait_ready()
+    datadir = tmp_path_factory.mktemp("first-sync-proxy")
+    with proxy_running(datadir, extra_env={"JMAP_SYNC_INTERVAL": BEAT_INTERVAL}) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @dataclass

@@ -25,7 +25,7 @@ import pytest
 from tests.jmapcore.push.clients import PushPerson, eventsource
 from tests.jmapsite.dashboard_fleet import HOSTILE_ERROR
 from tests.servers.dovecot import DovecotFactory, DovecotOptions, DovecotServer, free_port
-from tests.servers.proxy import ProxyProcess, proxy_start
+from tests.servers.proxy import ProxyProcess, proxy_running
 from tests.servers.require import server_missing
 from tests.servers.rewriting_relay import RewritingRelay
 
@@ -81,12 +81,8 @@ def chromium() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    running = proxy_start(tmp_path_factory.mktemp("dashboard-proxy"))
-    try:
-        running.wait_ready()
+    with proxy_running(tmp_path_factory.mktemp("dashboard-proxy")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

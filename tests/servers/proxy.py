@@ -2,6 +2,7 @@
 directory on free ports, with the embedded defaults (SQLite, filesystem queue)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -81,11 +82,20 @@ def proxy_start(datadir: Path, *, extra_env: dict[str, str] | None = None, args:
     return ProxyProcess(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=log)
 
 
-@pytest.fixture(scope="module")
-def running_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    proxy = proxy_start(tmp_path_factory.mktemp("proxy-data"))
+@contextlib.contextmanager
+def proxy_running(
+    datadir: Path, *, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[ProxyProcess]:
+    """A proxy started as the README starts it, ready on both ports; stopped on exit."""
+    proxy = proxy_start(datadir, extra_env=extra_env, args=args)
     try:
         proxy.wait_ready()
         yield proxy
     finally:
         proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def running_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    with proxy_running(tmp_path_factory.mktemp("proxy-data")) as proxy:
+        yield proxy

@@ -18,7 +18,7 @@ import pytest
 
 from tests.jmapcore.push.clients import PushPerson
 from tests.servers.dovecot import DovecotFactory, DovecotOptions, DovecotServer
-from tests.servers.proxy import ProxyProcess, proxy_start
+from tests.servers.proxy import ProxyProcess, proxy_running, proxy_start
 
 PROCTITLE = DovecotOptions(extra_config="verbose_proctitle = yes")
 
@@ -31,12 +31,8 @@ def idle_dovecot(dovecot_factory: DovecotFactory) -> DovecotServer:
 @pytest.fixture(scope="package")
 def embedded_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
     """The README's run command alone: every default (JMAP_IDLE_TIMEOUT 300, TTL 60)."""
-    proxy = proxy_start(tmp_path_factory.mktemp("idle-embedded"))
-    try:
-        proxy.wait_ready()
+    with proxy_running(tmp_path_factory.mktemp("idle-embedded")) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture(scope="package")

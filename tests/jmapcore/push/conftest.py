@@ -8,17 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.jmapcore.push.clients import PushPerson, person_add
-from tests.servers.proxy import ProxyProcess, proxy_start
+from tests.servers.proxy import ProxyProcess, proxy_running
 
 
 @pytest.fixture(scope="package")
 def push_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    proxy = proxy_start(tmp_path_factory.mktemp("push-proxy-data"))
-    try:
-        proxy.wait_ready()
+    with proxy_running(tmp_path_factory.mktemp("push-proxy-data")) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture(scope="package")

@@ -7,17 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.jmapcore.push.clients import QUIET_WAIT, PushPerson, eventsource, foreign_process_write, person_add
-from tests.servers.proxy import ProxyProcess, proxy_start
+from tests.servers.proxy import ProxyProcess, proxy_running
 
 
 @pytest.fixture(scope="module")
 def redis_proxy(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ProxyProcess]:
-    proxy = proxy_start(tmp_path_factory.mktemp("push-redis-proxy"), extra_env={"REDIS_URL": redis_url})
-    try:
-        proxy.wait_ready()
+    with proxy_running(tmp_path_factory.mktemp("push-redis-proxy"), extra_env={"REDIS_URL": redis_url}) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
 
 
 @pytest.fixture(scope="module")
