@@ -35,6 +35,7 @@ count once; the limit is approximate there, exact with Redis.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -100,6 +101,21 @@ def _wait(
     return max(1, math.ceil(until - now))
 
 
+def _address_bucket(address: str) -> str:
+    """What one client is, for counting: an IPv4 address, or the /64 of an IPv6
+    one (a single host usually holds a whole /64, so counting its addresses one
+    by one would give an attacker 2^64 fresh starts)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def _pair(login: str, address: str) -> str:
     return f"{login}\n{address}"
 
@@ -117,6 +133,7 @@ def failures_blocked(*, address: str, login: str | None) -> int | None:
     current = limits()
     now = time.time()
     number = int(now // current.window)
+    address = _address_bucket(address) if address else address
     folded = login.lower() if login is not None else None
     checks: list[tuple[str, str, int]] = []
     if address:
@@ -146,6 +163,7 @@ def failure_record(*, address: str, login: str | None) -> None:
     length = limits().window
     number = int(time.time() // length)
     timeout = length * 2
+    address = _address_bucket(address) if address else address
     keys: list[str] = []
     if login is not None:
         keys.append(_key("login", login.lower(), number))

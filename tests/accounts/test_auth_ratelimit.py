@@ -104,6 +104,15 @@ def test_an_address_is_blocked_after_too_many_failures(alice: Persona, bob: Pers
     assert attempt(bob.login, bob.password, "198.51.100.10") == 200  # other addresses are unaffected
 
 
+def test_an_ipv6_host_counts_as_its_whole_64(alice: Persona, bob: Persona) -> None:
+    """mallory holds a /64: a fresh address of it for every guess is still the same client."""
+    for i in range(PER_ADDRESS):
+        assert attempt(f"user{i}@example.test", "guess", f"2001:db8:0:7::{i + 1:x}") == 401
+    assert attempt(bob.login, bob.password, "2001:db8:0:7::ffff") == 429
+    assert attempt(bob.login, bob.password, "::ffff:192.0.2.200") == 200  # IPv4-mapped: the IPv4 address
+    assert attempt(bob.login, bob.password, "2001:db8:0:8::1") == 200  # the next /64 is someone else
+
+
 def test_success_does_not_reset_the_address_counter(alice: Persona, bob: Persona) -> None:
     for i in range(PER_ADDRESS - 1):
         attempt(f"user{i}@example.test", "guess", "198.51.100.20")
