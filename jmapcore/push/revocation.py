@@ -70,6 +70,10 @@ class Credential:
     account_pks: frozenset[int]
 
 
+# Primary keys start at 1: no token row ever has this one.
+TOKEN_GONE = 0
+
+
 def connection_credential(*, pool: Pool, authorization: str | None, account_pks: Iterable[int]) -> Credential:
     """The Credential of a connection that authenticated as ``pool``.
 
@@ -78,11 +82,14 @@ def connection_credential(*, pool: Pool, authorization: str | None, account_pks:
     """
     token_pk: int | None = None
     if authorization and authorization[:7].lower() == "bearer ":
-        token_pk = (
+        found = (
             ApiToken.objects.filter(token_hash=token_hash(authorization[7:].strip()), pool_id=pool.pk)
             .values_list("pk", flat=True)
             .first()
         )
+        # Deleted between authentication and here: a pk no token has, so that
+        # the next poll finds it gone and closes the connection.
+        token_pk = found if found is not None else TOKEN_GONE
     return Credential(pool_pk=pool.pk, token_pk=token_pk, account_pks=frozenset(account_pks))
 
 
