@@ -60,8 +60,11 @@ def websocket_request_run(*, pool: Pool, value: dict[str, Any]) -> dict[str, Any
         # daphne cannot send a message over WEBSOCKET_MAX_MESSAGE: bound the
         # response below it so that a large one ends in requestTooLarge, not a
         # response that never arrives.
+        # The response also echoes the request's createdIds and id (RFC 8887
+        # §4.3.3), which the method-response budget does not see: charge them here.
+        echoed = len(json.dumps([value.get("createdIds"), value.get("id")], ensure_ascii=False).encode())
         return request_process(pool=pool, body=request_from_json(value),
-                               max_size=WEBSOCKET_MAX_MESSAGE - WEBSOCKET_ENVELOPE_ROOM)
+                               max_size=WEBSOCKET_MAX_MESSAGE - WEBSOCKET_ENVELOPE_ROOM - echoed)
 
 
 def _pool_account_map(pool: Pool) -> dict[int, str]:

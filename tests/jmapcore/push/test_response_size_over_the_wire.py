@@ -90,3 +90,23 @@ def test_doubling_echoes_over_the_websocket(push_alice: PushPerson) -> None:
         after = _decoded(socket.recv(timeout=60))
         assert after["methodResponses"] == [["Core/echo", {}, "c"]]
     assert _web_process_peak_rss(push_alice.proxy) < PEAK_RSS_BOUND
+
+
+def test_a_large_created_ids_echo_still_fits_one_websocket_message(push_alice: PushPerson) -> None:
+    """The Response echoes createdIds (RFC 8887 §4.3.3): the bound leaves room
+    for it, so a response near the limit still arrives as one message."""
+    from jmapcore.limits import WEBSOCKET_MAX_MESSAGE
+
+    created_ids = {f"c{i}": "x" * 1000 for i in range(5000)}  # about 5 MB, echoed back whole
+    with jmap_socket(push_alice) as socket:
+        send(socket, {"@type": "Request", "id": "ids", "using": [CORE], "methodCalls": _doubling_echoes(),
+                      "createdIds": created_ids})
+        raw = socket.recv(timeout=300)
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        answer = _decoded(raw)
+        del raw
+    assert answer["@type"] == "Response" and answer["requestId"] == "ids", str(answer)[:500]
+    assert answer["createdIds"] == created_ids
+    assert size <= WEBSOCKET_MAX_MESSAGE
+    errors = [response for response in answer["methodResponses"] if response[0] == "error"]
+    assert errors and all(error[1]["type"] == "requestTooLarge" for error in errors)
