@@ -14,6 +14,7 @@ import pytest
 from imapclient import IMAPClient
 
 from accounts.models import Account, SslMode
+from accounts.sync import AccountSyncLock
 from backends.imap.pool import imap_pool_close_all
 from backends.imap.sync import imap_account_sync
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage
@@ -149,3 +150,18 @@ def imap_commands(caplog: pytest.LogCaptureFixture) -> Iterator[CommandLog]:
 
     with caplog.at_level(logging.DEBUG, logger="imapclient"):
         yield CommandLog(caplog)
+
+
+class LockLostAfter(AccountSyncLock):
+    """A real sync lock whose holder is told it expired after `batches`
+    extensions: the sync stops at its next check between batches, as when a
+    sync outlives SYNC_LOCK_SECONDS and another one took over."""
+
+    def __init__(self, *, account_id: int, batches: int) -> None:
+        super().__init__(account_id=account_id)
+        self.batches = batches
+        self.extended = 0
+
+    def extend(self) -> bool:
+        self.extended += 1
+        return self.extended <= self.batches and super().extend()

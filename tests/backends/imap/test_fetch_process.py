@@ -13,27 +13,16 @@ from typing import Any
 import pytest
 
 from accounts.models import Account
-from accounts.sync import AccountSyncLock
 from backends.base import BackendError
 from backends.imap import messages
 from backends.imap.messages import SyncStopped
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage, Thread, ThreadRef
-from tests.backends.imap.conftest import Mailstore, message
+from tests.backends.imap.conftest import LockLostAfter, Mailstore, message
 
 COUNT = 2400
 THRESHOLD = 500
 BATCH = 300
 
-
-class LockLostAfter(AccountSyncLock):
-    def __init__(self, *, account_id: int, batches: int) -> None:
-        super().__init__(account_id=account_id)
-        self.batches = batches
-        self.extended = 0
-
-    def extend(self) -> bool:
-        self.extended += 1
-        return self.extended <= self.batches and super().extend()
 
 
 def _seed(mail: Mailstore) -> None:

@@ -12,29 +12,15 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
-from accounts.sync import AccountSyncLock
 from backends.imap.messages import FIRST_PAGE, SyncStopped
 from jmapcore.models.mail import Email, MailboxMessage
-from tests.backends.imap.conftest import Mailstore, message
+from tests.backends.imap.conftest import LockLostAfter, Mailstore, message
 
 INBOX_COUNT = FIRST_PAGE + 12
 INBOX_SEEN = 15
 ARCHIVE_COUNT = 5
 ARCHIVE_SEEN = 3
 
-
-class LockLostAfter(AccountSyncLock):
-    """A real lock whose holder is told it expired after `batches` extensions:
-    the sync stops at its next check between batches, as when another took over."""
-
-    def __init__(self, *, account_id: int, batches: int) -> None:
-        super().__init__(account_id=account_id)
-        self.batches = batches
-        self.extended = 0
-
-    def extend(self) -> bool:
-        self.extended += 1
-        return self.extended <= self.batches and super().extend()
 
 
 def seed(mail: Mailstore) -> None:

@@ -6,25 +6,11 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
-from accounts.sync import SYNCERS, AccountSyncLock, account_sync
+from accounts.sync import SYNCERS, account_sync
 from backends.imap.messages import SyncStopped
 from backends.imap.sync import imap_account_sync
 from jmapcore.models.mail import Email, MailboxMessage
-from tests.backends.imap.conftest import Mailstore, message
-
-
-class LockLostAfter(AccountSyncLock):
-    """A real lock whose holder is told it expired after `batches` extensions
-    (as when a sync outlives SYNC_LOCK_SECONDS and another one took over)."""
-
-    def __init__(self, *, account_id: int, batches: int) -> None:
-        super().__init__(account_id=account_id)
-        self.batches = batches
-        self.extended = 0
-
-    def extend(self) -> bool:
-        self.extended += 1
-        return self.extended <= self.batches and super().extend()
+from tests.backends.imap.conftest import LockLostAfter, Mailstore, message
 
 
 def test_the_imap_syncer_is_registered() -> None:
