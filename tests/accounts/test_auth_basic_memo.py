@@ -1,5 +1,6 @@
 """Basic auth hashes a password once, not on every request (accounts.password_memo),
-and a password change anywhere ends the shortcut at once."""
+and a password change anywhere ends the shortcut at once; creating an account
+makes its login's first request as cheap as the next ones."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pytest_django.fixtures import Settings
 from accounts.auth import AuthenticationFailed, authenticate_request
 from accounts.models import Pool
 from accounts.password_memo import password_memo_clear
+from accounts.services import account_create
 from tests.accounts.hashers import CountingMD5PasswordHasher
 from tests.accounts.test_auth_basic import basic, request_with
 
@@ -48,3 +50,24 @@ def test_password_change_ends_the_shortcut(counting: None, clean_cache: None) ->
     with pytest.raises(AuthenticationFailed):
         authenticate_request(request_with(basic(pool.login, "old")))
     assert authenticate_request(request_with(basic(pool.login, "new"))).pk == pool.pk
+
+
+def test_the_first_login_after_creation_skips_the_hash(counting: None, clean_cache: None) -> None:
+    """A client connects right after its account is created (issue 9): the creating
+    process knows the hash was just made from that very password."""
+    account = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                             imap_host="127.0.0.1", imap_port=1, imap_ssl=0, check=False)  # fmt: skip
+    before = CountingMD5PasswordHasher.calls
+    assert authenticate_request(request_with(basic("alice@example.test", "alice-secret"))) == account.pool
+    assert CountingMD5PasswordHasher.calls == before
+
+
+def test_a_separate_login_password_is_the_one_remembered(counting: None, clean_cache: None) -> None:
+    account = account_create(accountid="bob", email="bob@example.test", password="imap-secret",
+                             login_password="login-secret", imap_host="127.0.0.1", imap_port=1, imap_ssl=0,
+                             check=False)  # fmt: skip
+    before = CountingMD5PasswordHasher.calls
+    assert authenticate_request(request_with(basic("bob@example.test", "login-secret"))) == account.pool
+    assert CountingMD5PasswordHasher.calls == before
+    with pytest.raises(AuthenticationFailed):
+        authenticate_request(request_with(basic("bob@example.test", "imap-secret")))
