@@ -4,6 +4,7 @@ task queue, the push registry, an IMAP IDLE listener holding a real
 connection to Dovecot, and a real Dovecot whose answers a relay turns hostile."""
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -179,9 +180,10 @@ def test_idle_connections_of_a_real_listener(
 # --- a hostile server's error, recorded by a real sync ------------------------
 
 
-def test_a_hostile_server_error_is_recorded_as_text(
-    dovecot_factory: DovecotFactory, mallory: Persona, transactional_db: None
-) -> None:
+@contextlib.contextmanager
+def hostile_server(dovecot_factory: DovecotFactory, mallory: Persona) -> Iterator[None]:
+    """mallory's account points at a relay to a real Dovecot that refuses her
+    login with HOSTILE_ERROR (HTML that must never run in the dashboard)."""
     mail = mailstore_make(dovecot_factory(PROCTITLE), mallory)
     relay = RewritingRelay(target_host=mail.server.host, target_port=mail.server.imap_port)
 
@@ -194,10 +196,17 @@ def test_a_hostile_server_error_is_recorded_as_text(
         Account.objects.filter(pk=mallory.account.pk).update(
             imap_port=relay.port, imap_ssl=SslMode.PLAIN, password="wrong-password"
         )
-        account_sync(account_id=mallory.account.pk)
+        yield
     finally:
         relay.stop()
         imap_pool_close_all()
+
+
+def test_a_hostile_server_error_is_recorded_as_text(
+    dovecot_factory: DovecotFactory, mallory: Persona, transactional_db: None
+) -> None:
+    with hostile_server(dovecot_factory, mallory):
+        account_sync(account_id=mallory.account.pk)
     (row,) = dashboard_figures_read(now=timezone.now()).failing
     assert row.accountid == "mallory"
     assert "<script>window.__pwned = 1</script>" in row.error
@@ -219,18 +228,7 @@ def test_an_idle_connection_refused_by_a_hostile_server_is_shown_as_text(
     as the reason it is reconnecting, and the page shows it as text."""
     from django.contrib.auth.models import User
 
-    mail = mailstore_make(dovecot_factory(PROCTITLE), mallory)
-    relay = RewritingRelay(target_host=mail.server.host, target_port=mail.server.imap_port)
-
-    def hostile(line: bytes) -> bytes:
-        tag, _, rest = line.partition(b" ")
-        return tag + b" NO " + HOSTILE_ERROR.encode() + b"\r\n" if rest.startswith(b"NO ") else line
-
-    relay.rewrite = staticmethod(hostile)
-    try:
-        Account.objects.filter(pk=mallory.account.pk).update(
-            imap_port=relay.port, imap_ssl=SslMode.PLAIN, password="wrong-password"
-        )
+    with hostile_server(dovecot_factory, mallory):
         push_watch_hold(holder="web-a", account_pks=[mallory.account.pk], ttl=60)
 
         def reconnecting() -> list[Any]:
@@ -247,5 +245,3 @@ def test_an_idle_connection_refused_by_a_hostile_server_is_shown_as_text(
         note = html[html.index('id="jmap-idle-problems"') : html.index('id="jmap-requests-chart"')]
         assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in note
         assert "<script>" not in note and "<img" not in note
-    finally:
-        relay.stop()
