@@ -230,6 +230,10 @@ def request_run(
     created_ids: dict[str, str] = dict(request.created_ids or {})
     limit = max_response_size()
     budget = ResponseBudget(limit=min(limit, max_size) if max_size is not None and max_size > 0 else limit)
+    if request.created_ids:
+        # The Response echoes the request's createdIds (RFC 8620 §3.4): it takes
+        # its room first, whatever the transport.
+        budget.charge(len(json_encode(request.created_ids)))
     responses: list[Invocation] = []
     encoded: list[bytes] = []
     for call in request.method_calls:

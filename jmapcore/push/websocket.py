@@ -60,9 +60,9 @@ def websocket_request_run(*, pool: Pool, value: dict[str, Any]) -> dict[str, Any
         # daphne cannot send a message over WEBSOCKET_MAX_MESSAGE: bound the
         # response below it so that a large one ends in requestTooLarge, not a
         # response that never arrives.
-        # The response also echoes the request's createdIds and id (RFC 8887
-        # §4.3.3), which the method-response budget does not see: charge them here.
-        echoed = len(json.dumps([value.get("createdIds"), value.get("id")], ensure_ascii=False).encode())
+        # The Response message also echoes the request's id (RFC 8887 §4.3.3);
+        # createdIds are charged by the engine itself.
+        echoed = len(json.dumps(value.get("id"), ensure_ascii=False).encode())
         return request_process(pool=pool, body=request_from_json(value),
                                max_size=WEBSOCKET_MAX_MESSAGE - WEBSOCKET_ENVELOPE_ROOM - echoed)
 

@@ -58,6 +58,22 @@ def test_doubling_echoes_stop_at_the_bound(jmap_client: Client, alice: Persona, 
     assert skipped and all(r[1]["type"] == "requestTooLarge" and "not run" in r[1]["description"] for r in skipped)
 
 
+def test_the_echoed_created_ids_count_against_the_bound(jmap_client: Client, alice: Persona, settings: Any) -> None:
+    """The Response carries the request's createdIds back (RFC 8620 §3.4): they
+    take their room in the bound first, so the whole Response stays within it."""
+    limit = 64 * 1024
+    settings.JMAP_MAX_RESPONSE_SIZE = limit
+    created_ids = {f"c{i}": "x" * 100 for i in range(400)}  # about 44 KiB of the 64
+    calls = doubling_echoes(16, seed="m" * 100)
+    response = api_post(jmap_client, alice.basic, jmap_request(*calls, createdIds=created_ids))
+    responses = method_responses(response)
+    assert json.loads(response.content)["createdIds"] == created_ids
+    assert len(response.content) <= limit + len(calls) * ERROR_SLACK
+    answered, refused = _answered(responses)
+    assert 0 < answered < 9  # fewer than without the createdIds (9: test above)
+    assert all(r[1]["type"] == "requestTooLarge" for r in refused)
+
+
 def test_calls_after_the_bound_do_not_run(jmap_client: Client, alice: Persona, settings: Any) -> None:
     """A Mailbox/get after the bound is not run; a small call before it answers in full."""
     settings.JMAP_MAX_RESPONSE_SIZE = 4096
