@@ -26,7 +26,6 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 
 from accounts.crypto import Opened, SecretCorrupt
 from accounts.crypto.keys import AesKeyring, aesgcm_keyring, is_hex_key, legacy_passphrase_key
@@ -45,11 +44,6 @@ def aesgcm_key_derive(*, secret_key: str) -> bytes:
     if is_hex_key(secret_key):
         return bytes.fromhex(secret_key)
     return legacy_passphrase_key(passphrase=secret_key)
-
-
-def aesgcm_configured() -> bool:
-    """True when JMAP_SECRET_KEY is set (otherwise the generated key is used)."""
-    return bool(settings.ENV.secret_key)
 
 
 def aesgcm_encrypt(*, plaintext: str, aad: bytes | None = None, key: bytes | None = None) -> str:
