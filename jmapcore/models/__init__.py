@@ -1,9 +1,10 @@
 """jmapcore's tables: per-type state and tombstone horizon (state.py), uploaded
-blobs (blob.py), the mail cache (mail.py). Each submodule owns its models; this
+blobs (blob.py), the mail cache (mail.py), the contacts cache (contacts.py). Each submodule owns its models; this
 package re-exports them."""
 from __future__ import annotations
 
 from jmapcore.models.blob import *  # noqa: F403
+from jmapcore.models.contacts import *  # noqa: F403
 from jmapcore.models.identity import *  # noqa: F403
 from jmapcore.models.mail import *  # noqa: F403
 from jmapcore.models.push_subscription import *  # noqa: F403
