@@ -46,7 +46,7 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Account, ApiToken, Pool
 from accounts.password_memo import password_memo_matches, password_memo_remember
-from accounts.ratelimit import failure_record, failures_blocked
+from accounts.ratelimit import attempt_count, attempt_succeeded, failures_blocked
 from jmapsite.client_address import client_address
 
 logger = logging.getLogger(__name__)
@@ -212,29 +212,44 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
 
     Raises AuthenticationFailed 429 before any password check once the address
     is over its limit, or the login is and this address has failed for it
-    (accounts.ratelimit.failures_blocked), else 401 on any mismatch. Takes the same time
-    whether or not the login exists (a hash is always computed).
+    (accounts.ratelimit.failures_blocked), else 401 on any mismatch. Every
+    password check is counted as a failure before it runs and un-counted when
+    it succeeds (accounts.ratelimit.attempt_count), so simultaneous guesses get
+    no more checks than the limits allow. Takes the same time whether or not
+    the login exists (a hash is always computed).
     """
     retry_after = failures_blocked(address=address, login=login)
     if retry_after is not None:
         raise AuthenticationFailed(429, "too many failed logins; try again later", retry_after)
     pool = Pool.objects.filter(login=login).first()
-    if pool is None or not is_password_usable(pool.password_hash):
+    usable = pool is not None and is_password_usable(pool.password_hash)
+    if pool is not None and usable and password_memo_matches(
+        login=login, password=password, password_hash=pool.password_hash
+    ):
+        # Verified against this very hash moments ago (accounts.password_memo): no guess to count.
+        return _active(pool)
+    # Counted as a failure before the slow check, so that guesses sent together cannot all
+    # pass the limits read above (accounts.ratelimit.attempt_count).
+    attempt = attempt_count(address=address, login=login)
+    if attempt.retry_after is not None:
+        raise AuthenticationFailed(429, "too many failed logins; try again later", attempt.retry_after)
+    if pool is None or not usable:
         make_password(password)  # same cost as a real check: no timing oracle for logins
         ok = False
-    elif password_memo_matches(login=login, password=password, password_hash=pool.password_hash):
-        ok = True  # verified against this very hash moments ago (accounts.password_memo)
     else:
         ok = check_password(password, pool.password_hash, setter=_rehash_setter(pool))
-        if ok:
-            # The setter may have upgraded the hash: remember what is stored now.
-            stored = Pool.objects.filter(pk=pool.pk).values_list("password_hash", flat=True).first() or ""
-            password_memo_remember(login=login, password=password, password_hash=stored)
     if not ok:
-        failure_record(address=address, login=login)
         logger.info("failed password login from %s", address or "unknown address")
         raise AuthenticationFailed(401, INVALID_CREDENTIALS)
+    attempt_succeeded(attempt)
     assert pool is not None
+    # The setter may have upgraded the hash: remember what is stored now.
+    stored = Pool.objects.filter(pk=pool.pk).values_list("password_hash", flat=True).first() or ""
+    password_memo_remember(login=login, password=password, password_hash=stored)
+    return _active(pool)
+
+
+def _active(pool: Pool) -> Pool:
     if not pool.is_active:
         raise AuthenticationFailed(401, "this login is disabled")
     return pool

@@ -28,6 +28,10 @@ Limits (overridable in Django settings, e.g. for tests):
 - JMAP_AUTH_MAX_FAILURES_PER_LOGIN (default 10);
 - JMAP_AUTH_MAX_FAILURES_PER_ADDRESS (default 30).
 
+A password check is counted as a failure before it runs (attempt_count) and
+un-counted if it succeeds, so guesses sent together cannot all slip through
+between reading the counters and recording their failures.
+
 Logins are hashed into the cache key: a key never carries user input verbatim.
 With DatabaseCache the increment is not atomic, so two simultaneous failures may
 count once; the limit is approximate there, exact with Redis.
@@ -120,6 +124,37 @@ def _pair(login: str, address: str) -> str:
     return f"{login}\n{address}"
 
 
+def _checks(*, address: str, login: str | None) -> list[tuple[str, str, int]]:
+    """(kind, value, limit) of every counter that applies to an attempt."""
+    current = limits()
+    checks: list[tuple[str, str, int]] = []
+    if address:
+        checks.append(("addr", address, current.per_address))
+    if login is not None:
+        checks.append(("login", login, current.per_login))
+        if address:
+            # "Has this address failed for this login?": a limit of one failure.
+            checks.append(("pair", _pair(login, address), 1))
+    return checks
+
+
+def _blocked(checks: list[tuple[str, str, int]], counts: dict[str, int], now: float) -> int | None:
+    """The wait that `counts` impose on an attempt (see failures_blocked), or None."""
+    length = limits().window
+    waits = {kind: _wait(kind, value, limit, length, now, counts=counts) for kind, value, limit in checks}
+    blocked: list[int] = []
+    address_wait, login_wait = waits.get("addr"), waits.get("login")
+    if address_wait is not None:
+        blocked.append(address_wait)
+    if login_wait is not None and ("pair" not in waits or waits["pair"] is not None):
+        blocked.append(login_wait)
+    return max(blocked) if blocked else None
+
+
+def _normalised(address: str, login: str | None) -> tuple[str, str | None]:
+    return (_address_bucket(address) if address else address), (login.lower() if login is not None else None)
+
+
 def failures_blocked(*, address: str, login: str | None) -> int | None:
     """Seconds to wait before this attempt may be checked, or None if it may now.
 
@@ -130,50 +165,90 @@ def failures_blocked(*, address: str, login: str | None) -> int | None:
     Runs before every password check, successful or not, so it costs one cache
     round trip: all (up to six) counters are read with one get_many.
     """
-    current = limits()
     now = time.time()
-    number = int(now // current.window)
-    address = _address_bucket(address) if address else address
-    folded = login.lower() if login is not None else None
-    checks: list[tuple[str, str, int]] = []
-    if address:
-        checks.append(("addr", address, current.per_address))
-    if folded is not None:
-        checks.append(("login", folded, current.per_login))
-        if address:
-            # "Has this address failed for this login?": a limit of one failure.
-            checks.append(("pair", _pair(folded, address), 1))
+    number = int(now // limits().window)
+    address, folded = _normalised(address, login)
+    checks = _checks(address=address, login=folded)
     if not checks:
         return None
     keys = [_key(kind, value, n) for kind, value, _ in checks for n in (number, number - 1)]
     found = cache.get_many(keys)
     counts = {key: int(found.get(key, 0) or 0) for key in keys}
-    waits = {kind: _wait(kind, value, limit, current.window, now, counts=counts) for kind, value, limit in checks}
-    blocked: list[int] = []
-    address_wait, login_wait = waits.get("addr"), waits.get("login")
-    if address_wait is not None:
-        blocked.append(address_wait)
-    if login_wait is not None and (not address or waits.get("pair") is not None):
-        blocked.append(login_wait)
-    return max(blocked) if blocked else None
+    return _blocked(checks, counts, now)
+
+
+def _incr(key: str, timeout: int) -> int:
+    """Add one to a counter and return its new value (atomic with Redis)."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 def failure_record(*, address: str, login: str | None) -> None:
     """Count one failed login for the address, the login and the pair of both."""
     length = limits().window
     number = int(time.time() // length)
-    timeout = length * 2
-    address = _address_bucket(address) if address else address
-    keys: list[str] = []
-    if login is not None:
-        keys.append(_key("login", login.lower(), number))
-        if address:
-            keys.append(_key("pair", _pair(login.lower(), address), number))
-    if address:
-        keys.append(_key("addr", address, number))
-    for key in keys:
-        if not cache.add(key, 1, timeout=timeout):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                cache.add(key, 1, timeout=timeout)
+    address, folded = _normalised(address, login)
+    for kind, value, _ in _checks(address=address, login=folded):
+        _incr(_key(kind, value, number), length * 2)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A password attempt counted as a failure before its password is checked.
+
+    `keys` are the counters it raised; `retry_after` is set when the attempts
+    counted before it had already used the limits up (then it was un-counted
+    again and must be refused without a check).
+    """
+
+    keys: tuple[str, ...]
+    retry_after: int | None
+
+
+def attempt_count(*, address: str, login: str | None) -> Attempt:
+    """Count an attempt as a failure up front, then see whether it may be checked.
+
+    failures_blocked reads the counters before a password check that takes a
+    PBKDF2's time; guesses sent at once would all read the same counts and all
+    be checked. Counting first closes that gap: each attempt takes its own
+    number from the counters (INCR, atomic with Redis) and is judged by the
+    attempts counted before it, so no more guesses than the limits allow reach
+    the password check, however many arrive together. A refused attempt is
+    un-counted (refusals never counted), and a success is un-counted by
+    attempt_succeeded, so the counters still count failures only.
+    """
+    length = limits().window
+    now = time.time()
+    number = int(now // length)
+    address, folded = _normalised(address, login)
+    checks = _checks(address=address, login=folded)
+    if not checks:
+        return Attempt(keys=(), retry_after=None)
+    current_keys = [_key(kind, value, number) for kind, value, _ in checks]
+    counts = {key: _incr(key, length * 2) - 1 for key in current_keys}
+    previous_keys = [_key(kind, value, number - 1) for kind, value, _ in checks]
+    found = cache.get_many(previous_keys)
+    counts.update({key: int(found.get(key, 0) or 0) for key in previous_keys})
+    retry_after = _blocked(checks, counts, now)
+    attempt = Attempt(keys=tuple(current_keys), retry_after=retry_after)
+    if retry_after is not None:
+        _uncount(attempt)
+    return attempt
+
+
+def _uncount(attempt: Attempt) -> None:
+    for key in attempt.keys:
+        try:
+            cache.decr(key)
+        except ValueError:  # the counter expired meanwhile: nothing left to take back
+            pass
+
+
+def attempt_succeeded(attempt: Attempt) -> None:
+    """Take back the failure attempt_count counted: the password was right."""
+    _uncount(attempt)
