@@ -1,49 +1,84 @@
 """Personas with a contacts account for the AddressBook method tests.
 
-`ContactsPerson` wraps a persona (tests.personas) whose account has a CardDAV
-URL, and speaks JMAP to the proxy's API endpoint through the Django test
-client. `book_row` makes an AddressBook cache row the way a sync would (for
-the tests of /get and /changes that need no CardDAV server).
+`ContactsPerson` speaks JMAP to the proxy's API endpoint through the Django
+test client, as one persona. `ContactsPerson.of(persona)` gives a persona
+(tests.personas) a CardDAV URL with no server behind it; `book_row` then makes
+AddressBook cache rows the way a sync would (for /get and /changes tests).
+`ContactsPerson.on(server)` is a persona with a real account on a test DAV
+server (tests/servers/radicale.py, xandikos.py), and `dav()` an httpx client
+logged in there as another CardDAV client would be.
 """
 from __future__ import annotations
 
 import secrets
 from typing import Any
 
+import httpx
+from defusedxml import ElementTree
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 
+from accounts.models import Account
 from jmapcore.contacts.capability import CONTACTS_CAPABILITY
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.limits import CORE_CAPABILITY
 from jmapcore.models.contacts import AddressBook
 from jmapcore.state import state_change_atomic
+from tests.backends.carddav.dav_people import DavServer, carddav_account
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
 from tests.personas import Persona
+from tests.servers.dav_user import DavUser
 
 USING = [CORE_CAPABILITY, CONTACTS_CAPABILITY]
-
+DAV = "{DAV:}"
+CARDDAV = "{urn:ietf:params:xml:ns:carddav}"
+PROPFIND_NAMES = """<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:carddav">
+  <D:prop><D:displayname/><C:addressbook-description/><D:resourcetype/></D:prop>
+</D:propfind>"""
 
 class ContactsPerson:
     """One persona's JMAP view of its contacts account."""
 
-    def __init__(self, persona: Persona, *, carddav_url: str = "") -> None:
-        self.persona = persona
+    def __init__(self, *, account: Account, login: str, password: str, server: DavServer | None = None) -> None:
+        self.account = account
+        self.login = login
+        self.password = password
+        self.server = server
         self.client = Client()
+        # The DAV login of `on()` (carddav_account keeps it on the account object).
+        self.dav_user: DavUser | None = getattr(account, "dav_user", None)
+
+    @classmethod
+    def of(cls, persona: Persona) -> ContactsPerson:
+        """`persona` with a CardDAV URL nobody answers at (cache rows only)."""
         account = persona.account
-        account.carddav_url = carddav_url or f"http://127.0.0.1:9/{persona.login}/"
+        account.carddav_url = f"http://127.0.0.1:9/{persona.login}/"
         account.save(update_fields=["carddav_url"])
+        return cls(account=account, login=persona.login, password=persona.password)
+
+    @classmethod
+    def on(cls, server: DavServer, *, persona: str = "alice") -> ContactsPerson:
+        """A fresh user of `server` and the proxy account of `persona` in front of it."""
+        account = carddav_account(server=server, persona=persona, accountid=f"{persona}{secrets.token_hex(3)}")
+        password = f"{persona}-jmap-{secrets.token_hex(6)}"
+        account.pool.password_hash = make_password(password)
+        account.pool.save(update_fields=["password_hash"])
+        return cls(account=account, login=account.pool.login, password=password, server=server)
 
     @property
-    def account(self) -> Any:
-        return self.persona.account
+    def auth(self) -> str:
+        import base64
+
+        return "Basic " + base64.b64encode(f"{self.login}:{self.password}".encode()).decode()
 
     @property
     def account_id(self) -> str:
-        return self.persona.account_id
+        return str(self.account.accountid)
 
     def request(self, *calls: list[Any], using: list[str] | None = None) -> list[list[Any]]:
         body = jmap_request(*calls, using=USING if using is None else using)
-        return method_responses(api_post(self.client, self.persona.basic, body))
+        return method_responses(api_post(self.client, self.auth, body))
 
     def call(self, name: str, **arguments: Any) -> tuple[str, dict[str, Any]]:
         args = {"accountId": self.account_id, **arguments}
@@ -89,3 +124,46 @@ class ContactsPerson:
                 dav_privileges=["read", "write"] if privileges is None else privileges,
                 vcard_version="4.0",
             )
+
+    # -- the CardDAV server, as another client sees it ----------------------------
+
+    def sync(self) -> None:
+        from backends.carddav import carddav_account_sync
+
+        carddav_account_sync(account=self.account)
+        self.account.refresh_from_db()
+
+    def dav(self) -> httpx.Client:
+        """An httpx client logged in as this user on the DAV server (use with `with`)."""
+        assert self.server is not None and self.dav_user is not None
+        user = self.dav_user
+        return httpx.Client(auth=(user.login, user.password), verify=self.server.ca_file or True, timeout=15)
+
+    def dav_names(self, url: str) -> tuple[str, str] | None:
+        """(displayname, addressbook-description) of the collection at `url`; None when it is gone."""
+        with self.dav() as client:
+            answer = client.request("PROPFIND", url, content=PROPFIND_NAMES, headers={"Depth": "0"})
+        if answer.status_code == 404:
+            return None
+        assert answer.status_code == 207, answer.text
+        tree = ElementTree.fromstring(answer.content)
+        name = tree.find(f".//{DAV}displayname")
+        description = tree.find(f".//{CARDDAV}addressbook-description")
+        return (
+            (name.text or "") if name is not None else "",
+            (description.text or "") if description is not None else "",
+        )
+
+    def dav_put_card(self, book_url: str, *, uid: str, name: str) -> str:
+        """PUT a small vCard into the collection, as another client; returns its URL."""
+        url = f"{book_url}{uid}.vcf"
+        text = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nN:{name};;;;\r\nEND:VCARD\r\n"
+        with self.dav() as client:
+            answer = client.put(url, content=text, headers={"Content-Type": "text/vcard; charset=utf-8"})
+        assert answer.status_code in (201, 204), answer.text
+        return url
+
+    def dav_delete(self, url: str) -> None:
+        with self.dav() as client:
+            answer = client.delete(url)
+        assert answer.status_code in (200, 204), answer.text

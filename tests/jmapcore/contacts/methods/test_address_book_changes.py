@@ -9,7 +9,7 @@ from tests.personas import Persona
 
 
 def test_created_updated_destroyed_since_a_state(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     kept = person.book_row("Kept", sort_order=1)
     doomed = person.book_row("Doomed", sort_order=2)
     start = person.state()
@@ -30,7 +30,7 @@ def test_created_updated_destroyed_since_a_state(alice: Persona) -> None:
 def test_the_default_moves_when_the_default_book_goes(alice: Persona) -> None:
     """Another client deleted the default collection; the next sync tombstones
     it. The next book becomes the default, and /changes says so."""
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     first = person.book_row("First", sort_order=1)
     second = person.book_row("Second", sort_order=2)
     assert person.books()["First"]["isDefault"] is True
@@ -44,7 +44,7 @@ def test_the_default_moves_when_the_default_book_goes(alice: Persona) -> None:
 
 
 def test_max_changes_pages_through(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Zero")
     start = person.state()
     made = [person.book_row(f"Book {index}", sort_order=index + 1).jmap_id for index in range(3)]
@@ -60,7 +60,7 @@ def test_max_changes_pages_through(alice: Persona) -> None:
 
 
 def test_a_bad_state_is_refused(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Any")
     assert person.error("AddressBook/changes", sinceState="not-a-state")["type"] in {
         "cannotCalculateChanges", "invalidArguments"

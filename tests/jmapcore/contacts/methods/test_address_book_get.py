@@ -12,7 +12,7 @@ PROPERTIES = {"id", "name", "description", "sortOrder", "isDefault", "isSubscrib
 
 
 def test_every_property_with_its_default(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     row = person.book_row("Family", sort_order=3)
     [book] = person.ok("AddressBook/get", ids=None)["list"]
     assert set(book) == PROPERTIES
@@ -23,7 +23,7 @@ def test_every_property_with_its_default(alice: Persona) -> None:
 
 
 def test_rights_follow_the_dav_privileges(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Shared read-only", privileges=["read", "read-current-user-privilege-set"])
     person.book_row("Everything", privileges=["all"])
     person.book_row("Cards only", privileges=["read", "write-content", "bind", "unbind", "parent:read"])
@@ -39,7 +39,7 @@ def test_rights_follow_the_dav_privileges(alice: Persona) -> None:
 
 
 def test_a_read_only_account_has_no_write_right(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Work", privileges=["all"])
     alice.account.is_read_only = True
     alice.account.save(update_fields=["is_read_only"])
@@ -48,7 +48,7 @@ def test_a_read_only_account_has_no_write_right(alice: Persona) -> None:
 
 
 def test_exactly_one_default_the_first_by_sort_order_then_name(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Zeta", sort_order=1)
     person.book_row("Beta", sort_order=2)
     person.book_row("Alpha", sort_order=2)
@@ -57,7 +57,7 @@ def test_exactly_one_default_the_first_by_sort_order_then_name(alice: Persona) -
 
 
 def test_two_defaults_from_the_cache_become_one(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     person.book_row("Second", sort_order=5, is_default=True)
     person.book_row("First", sort_order=1, is_default=True)
     books = person.books()
@@ -66,7 +66,7 @@ def test_two_defaults_from_the_cache_become_one(alice: Persona) -> None:
 
 
 def test_properties_and_ids_select_what_is_returned(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     wanted = person.book_row("Wanted")
     person.book_row("Other")
     result = person.ok("AddressBook/get", ids=[wanted.jmap_id, "anothing"], properties=["name"])
@@ -76,23 +76,23 @@ def test_properties_and_ids_select_what_is_returned(alice: Persona) -> None:
 
 
 def test_mallory_cannot_read_alices_books(alice: Persona, mallory: Persona) -> None:
-    alices = ContactsPerson(alice)
+    alices = ContactsPerson.of(alice)
     secret = alices.book_row("Secret")
-    intruder = ContactsPerson(mallory)
+    intruder = ContactsPerson.of(mallory)
     assert intruder.error("AddressBook/get", accountId=alice.account_id, ids=None)["type"] == "accountNotFound"
     own = intruder.ok("AddressBook/get", ids=[secret.jmap_id])
     assert (own["list"], own["notFound"]) == ([], [secret.jmap_id])
 
 
 def test_an_account_without_carddav_is_not_supported(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     alice.account.carddav_url = ""
     alice.account.save(update_fields=["carddav_url"])
     assert person.error("AddressBook/get", ids=None)["type"] == "accountNotSupportedByMethod"
 
 
 def test_the_capability_must_be_used(alice: Persona) -> None:
-    person = ContactsPerson(alice)
+    person = ContactsPerson.of(alice)
     [(name, result, _)] = person.request(
         ["AddressBook/get", {"accountId": alice.account_id, "ids": None}, "c0"], using=[CORE_CAPABILITY]
     )
