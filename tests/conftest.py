@@ -15,6 +15,8 @@ pytest_plugins = [
     "tests.servers.redis",
     "tests.servers.proxy",
     "tests.servers.tcp_relay",
+    "tests.servers.radicale",
+    "tests.servers.xandikos",
     "tests.personas",
 ]
 
