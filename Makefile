@@ -9,7 +9,7 @@ APT_RUN_PACKAGES := python3-venv
 # chromium: the dashboard's browser test (Playwright drives Debian's build; nothing is downloaded).
 APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium
 
-.PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push bench-first-sync clean
+.PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push bench-first-sync bench-contacts clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c "import ensurepip" 2>/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_RUN_PACKAGES); }
@@ -75,6 +75,11 @@ bench-push: test-system-deps $(VENV)/.installed-dev
 # runproxy as the README starts it, private Dovecot (seeded once, cached in /tmp/jmap-bench-mail-seed/).
 bench-first-sync: test-system-deps $(VENV)/.installed-dev
 	$(VENV)/bin/python bench/first_sync.py $(BENCH_ARGS)
+
+# 5,000 vCards on a private Radicale and a private Xandikos: initial CardDAV sync, a sync finding nothing
+# new, ContactCard/query text search and ContactCard/get of 500 over HTTP (medians).
+bench-contacts: $(VENV)/.installed-dev
+	$(VENV)/bin/python bench/contacts.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
