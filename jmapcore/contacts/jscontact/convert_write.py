@@ -1,0 +1,148 @@
+"""JSContact → vCard (RFC 9555 §2, in reverse), as a minimal change of the
+previous vCard when there is one.
+
+Every property the writers make belongs to a slot (a top-level JSContact
+property, or one entry of a map). Given the previous vCard text, it is read
+again (the same deterministic reading that produced the cached card, so the
+map ids match), and:
+- a slot whose JSContact value did not change keeps its previous lines, byte
+  for byte and where they were;
+- a changed slot is regenerated in the place of its first previous line; any
+  regenerated line equal in meaning to one it replaces keeps that line's bytes;
+- a removed slot loses its lines, a new slot is appended.
+So a one-field change rewrites one content line, and whatever else a client
+put in the vCard stays as it was.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jmapcore.contacts.jscontact import (
+    addresses,
+    communication,
+    dates,
+    media,
+    names,
+    organizations,
+    personal,
+    relations,
+    resources,
+)
+from jmapcore.contacts.jscontact.convert_read import ReadResult, vcard_text_convert
+from jmapcore.contacts.jscontact.preservation import write_vcard_props
+from jmapcore.contacts.jscontact.read_context import Slot
+from jmapcore.contacts.jscontact.vcard_model import VCard, VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import vcard_serialize
+from jmapcore.contacts.jscontact.write_context import WriteContext, Writer
+
+WRITERS: list[Writer] = [
+    relations.write_uid_kind, names.write_name, names.write_nicknames, organizations.write_organizations,
+    organizations.write_titles, communication.write_emails, communication.write_phones,
+    communication.write_online_services, addresses.write_addresses, dates.write_anniversaries,
+    media.write_media, media.write_keys, communication.write_links, resources.write_resources,
+    relations.write_related, relations.write_members, personal.write_notes, personal.write_keywords,
+    personal.write_languages, personal.write_speak_to_as, personal.write_personal_info, personal.write_scalars,
+    dates.write_timestamps, write_vcard_props,
+]
+# Top-level members that are not the card's content (JMAP's own, or fixed).
+IGNORED = {"id", "addressBookIds", "@type", "version"}
+
+
+def _groups_in(value: Any, found: set[str]) -> None:
+    """Every group name the card already uses (vCardParams.group, vCardProps' group)."""
+    if isinstance(value, dict):
+        group = value.get("group")
+        if isinstance(group, str):
+            found.add(group.upper())
+        for item in value.values():
+            _groups_in(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _groups_in(item, found)
+
+
+def card_properties(card: dict[str, Any], *, version: str) -> list[tuple[Slot, VCardProperty]]:
+    """The vCard properties of `card` in `version`, each with its slot (VERSION excluded)."""
+    used: set[str] = set()
+    _groups_in(card, used)
+    ctx = WriteContext(version=version, used_groups=used)
+    for writer in WRITERS:
+        writer(ctx, card)
+    return ctx.out
+
+
+def _normal(value: Any) -> Any:
+    """A value for comparison: @type members are optional in JSContact (RFC 9553 §1.3.4)."""
+    if isinstance(value, dict):
+        return {key: _normal(item) for key, item in value.items() if key != "@type"}
+    if isinstance(value, list):
+        return [_normal(item) for item in value]
+    return value
+
+
+def slot_value(card: dict[str, Any], slot: Slot) -> Any:
+    if slot[0] == "vCardProps":
+        return slot     # the slot is the entry's content
+    value = card.get(slot[0])
+    if len(slot) == 1:
+        return _normal(value)
+    return _normal(value.get(slot[1])) if isinstance(value, dict) else None
+
+
+def _meaning(prop: VCardProperty) -> tuple[Any, ...]:
+    params = sorted((param.name.upper(), tuple(v.lower() if param.name.upper() == "TYPE" else v
+                                               for v in param.values)) for param in prop.params)
+    return prop.name.upper(), prop.group.upper(), prop.value, json.dumps(params)
+
+
+def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slot, VCardProperty]],
+           version_prop: VCardProperty) -> list[VCardProperty]:
+    new_by_slot: dict[Slot, list[VCardProperty]] = {}
+    for slot, prop in generated:
+        new_by_slot.setdefault(slot, []).append(prop)
+    old_by_slot: dict[Slot, list[int]] = {}
+    for index, slot in previous.context.slot_of.items():
+        old_by_slot.setdefault(slot, []).append(index)
+    old_props = previous.vcard.properties
+    out: list[VCardProperty] = []
+    done: set[Slot] = set()
+    for index, prop in enumerate(old_props):
+        found = previous.context.slot_of.get(index)
+        if found is None:
+            continue
+        slot = found
+        if slot == ("version",):
+            out.append(prop if prop.value.strip() == version_prop.value else version_prop)
+            continue
+        if slot in new_by_slot and slot_value(previous.card, slot) == slot_value(card, slot):
+            out.append(prop)
+            continue
+        if slot in done:
+            continue
+        done.add(slot)
+        replaced = {_meaning(old_props[j]): old_props[j] for j in sorted(old_by_slot[slot], reverse=True)}
+        for new in new_by_slot.get(slot, []):
+            out.append(replaced.pop(_meaning(new), new))
+    if ("version",) not in old_by_slot:
+        out.insert(0, version_prop)
+    for slot, props in new_by_slot.items():
+        if slot not in old_by_slot:
+            out.extend(props)
+    return out
+
+
+def vcard_build(card: dict[str, Any], *, version: str, previous_text: str | None) -> VCard:
+    """The vCard for `card` (already validated), minimal against `previous_text`."""
+    content = {key: value for key, value in card.items() if key not in IGNORED}
+    generated = card_properties(content, version=version)
+    version_prop = VCardProperty(name="VERSION", value=version)
+    if previous_text:
+        previous = vcard_text_convert(previous_text)
+        if previous.vcard.version == version and previous.vcard.properties:
+            return VCard(properties=_merge(previous, content, generated, version_prop))
+    return VCard(properties=[version_prop, *(prop for _slot, prop in generated)])
+
+
+def vcard_write(card: dict[str, Any], *, version: str, previous_text: str | None) -> str:
+    return vcard_serialize(vcard_build(card, version=version, previous_text=previous_text))

@@ -1,0 +1,211 @@
+"""About the person: NOTE, CATEGORIES (→ keywords), LANG (→ preferredLanguages),
+GENDER / GRAMGENDER / PRONOUNS (→ speakToAs), EXPERTISE / HOBBY / INTEREST
+(→ personalInfo), and the card-level LANGUAGE and PRODID.
+
+RFC 9555 §2.8.3 (NOTE), §2.8.1 (CATEGORIES), §2.3.4 (LANG), §2.3.? (GENDER),
+RFC 9554 §3.3/§3.5 (GRAMGENDER, PRONOUNS), RFC 6715 (EXPERTISE, HOBBY,
+INTEREST); RFC 9553 §2.3.4, §2.8.3, §2.8.2, §2.2.4, §2.8.4. GENDER's sex M, F and N
+become a grammatical gender only when the property says nothing else; any other
+GENDER is kept in vCardProps, so nothing is lost.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from jmapcore.contacts.jscontact.property_params import params_read, params_write
+from jmapcore.contacts.jscontact.read_context import ReadContext
+from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_split, value_unescape
+from jmapcore.contacts.jscontact.write_context import WriteContext
+
+GENDER_OF_SEX = {"M": "masculine", "F": "feminine", "N": "neuter"}
+SEX_OF_GENDER = {gender: sex for sex, gender in GENDER_OF_SEX.items()}
+GRAMMATICAL_GENDERS = {"animate", "common", "feminine", "inanimate", "masculine", "neuter"}
+INFO_KINDS = {"EXPERTISE": "expertise", "HOBBY": "hobby", "INTEREST": "interest"}
+PROPERTY_OF_INFO = {kind: name for name, kind in INFO_KINDS.items()}
+
+
+def read_note(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    reading = params_read(prop, handled={"CREATED", "AUTHOR", "AUTHOR-NAME"}, contexts=False, pref=False)
+    entry: dict[str, Any] = {"note": value_unescape(prop.value)}
+    if prop.param("CREATED"):
+        entry["created"] = prop.param("CREATED")[0]
+    author: dict[str, str] = {}
+    if prop.param("AUTHOR"):
+        author["uri"] = prop.param("AUTHOR")[0]
+    if prop.param("AUTHOR-NAME"):
+        author["name"] = prop.param("AUTHOR-NAME")[0]
+    if author:
+        entry["author"] = author
+    if reading.vcard_params:
+        entry["vCardParams"] = reading.vcard_params
+    ctx.entry_add("notes", "n", index, entry, reading.prop_id)
+    return True
+
+
+def read_categories(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    if prop.params or prop.group:
+        return False
+    keywords = ctx.card.setdefault("keywords", {})
+    for raw in value_split(prop.value, ","):
+        word = value_unescape(raw).strip()
+        if word:
+            keywords[word] = True
+    ctx.claim(("keywords",), index)
+    return True
+
+
+def read_lang(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    reading = params_read(prop)
+    entry: dict[str, Any] = {"language": value_unescape(prop.value).strip()}
+    if reading.contexts:
+        entry["contexts"] = dict(reading.contexts)
+    if reading.pref is not None:
+        entry["pref"] = reading.pref
+    if reading.vcard_params:
+        entry["vCardParams"] = reading.vcard_params
+    ctx.entry_add("preferredLanguages", "lang", index, entry, reading.prop_id)
+    return True
+
+
+def read_gender(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    speak = ctx.card.setdefault("speakToAs", {})
+    if "grammaticalGender" in speak or prop.params or prop.group:
+        return False
+    if prop.name == "GENDER":
+        value = prop.value.strip()
+        if value.upper() not in GENDER_OF_SEX:   # "M;he/him", "O", "U", ";…" say more than a gender
+            return False
+        speak["grammaticalGender"] = GENDER_OF_SEX[value.upper()]
+        speak["vCardName"] = "gender"
+    else:
+        value = value_unescape(prop.value).strip().lower()
+        if value not in GRAMMATICAL_GENDERS:
+            return False
+        speak["grammaticalGender"] = value
+    ctx.claim(("speakToAs",), index)
+    return True
+
+
+def read_pronouns(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    reading = params_read(prop)
+    entry: dict[str, Any] = {"pronouns": value_unescape(prop.value)}
+    if reading.contexts:
+        entry["contexts"] = dict(reading.contexts)
+    if reading.pref is not None:
+        entry["pref"] = reading.pref
+    if reading.vcard_params:
+        entry["vCardParams"] = reading.vcard_params
+    pronouns = ctx.card.setdefault("speakToAs", {}).setdefault("pronouns", {})
+    entry_id = reading.prop_id if reading.prop_id and reading.prop_id not in pronouns else f"pr{len(pronouns) + 1}"
+    pronouns[entry_id] = entry
+    ctx.claim(("speakToAs",), index)
+    return True
+
+
+def read_info(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    reading = params_read(prop, handled={"LEVEL", "INDEX"}, contexts=False, pref=False)
+    entry: dict[str, Any] = {"kind": INFO_KINDS[prop.name], "value": value_unescape(prop.value)}
+    level = (prop.param("LEVEL") or [""])[0].lower()
+    # RFC 6715 levels: beginner/average/expert (EXPERTISE), low/medium/high (HOBBY, INTEREST).
+    levels = {"beginner": "low", "average": "medium", "expert": "high", "low": "low", "medium": "medium",
+              "high": "high"}
+    if level in levels:
+        entry["level"] = levels[level]
+    elif level:
+        reading.vcard_params["level"] = level
+    if prop.param("INDEX") and prop.param("INDEX")[0].isdigit():
+        entry["listAs"] = int(prop.param("INDEX")[0])
+    if reading.vcard_params:
+        entry["vCardParams"] = reading.vcard_params
+    ctx.entry_add("personalInfo", "pi", index, entry, reading.prop_id)
+    return True
+
+
+def read_scalar(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    key = {"LANGUAGE": "language", "PRODID": "prodId"}[prop.name]
+    if key in ctx.card or prop.params or prop.group:
+        return False
+    ctx.card[key] = value_unescape(prop.value).strip()
+    ctx.claim((key,), index)
+    return True
+
+
+READERS = {"NOTE": read_note, "CATEGORIES": read_categories, "LANG": read_lang, "GENDER": read_gender,
+           "GRAMGENDER": read_gender, "PRONOUNS": read_pronouns, **dict.fromkeys(INFO_KINDS, read_info),
+           "LANGUAGE": read_scalar, "PRODID": read_scalar}
+
+
+def read_finish(ctx: ReadContext) -> None:
+    for key in ("speakToAs", "keywords"):
+        if ctx.card.get(key) == {}:
+            del ctx.card[key]
+
+
+def write_notes(ctx: WriteContext, card: dict[str, Any]) -> None:
+    for position, (entry_id, entry) in enumerate((card.get("notes") or {}).items(), start=1):
+        if not isinstance(entry, dict):
+            continue
+        group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"n{position}",
+                                     with_contexts=False)
+        if entry.get("created"):
+            params.append(VCardParam(name="CREATED", values=[str(entry["created"])]))
+        author = entry.get("author") or {}
+        if isinstance(author, dict):
+            if author.get("uri"):
+                params.append(VCardParam(name="AUTHOR", values=[str(author["uri"])]))
+            if author.get("name"):
+                params.append(VCardParam(name="AUTHOR-NAME", values=[str(author["name"])]))
+        ctx.emit(("notes", entry_id), "NOTE", value_escape(str(entry.get("note", ""))), params, group)
+
+
+def write_keywords(ctx: WriteContext, card: dict[str, Any]) -> None:
+    words = [word for word, on in (card.get("keywords") or {}).items() if on]
+    if words:
+        ctx.emit(("keywords",), "CATEGORIES", ",".join(value_escape(word) for word in words))
+
+
+def write_languages(ctx: WriteContext, card: dict[str, Any]) -> None:
+    for position, (entry_id, entry) in enumerate((card.get("preferredLanguages") or {}).items(), start=1):
+        if isinstance(entry, dict):
+            group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"lang{position}")
+            ctx.emit(("preferredLanguages", entry_id), "LANG", str(entry.get("language", "")), params, group)
+
+
+def write_speak_to_as(ctx: WriteContext, card: dict[str, Any]) -> None:
+    speak = card.get("speakToAs") or {}
+    if not isinstance(speak, dict):
+        return
+    gender = speak.get("grammaticalGender")
+    if isinstance(gender, str) and gender:
+        if gender in SEX_OF_GENDER and (speak.get("vCardName") == "gender" or ctx.version != "4.0"):
+            ctx.emit(("speakToAs",), "GENDER", SEX_OF_GENDER[gender])
+        else:
+            ctx.emit(("speakToAs",), "GRAMGENDER", gender)
+    for position, (entry_id, entry) in enumerate((speak.get("pronouns") or {}).items(), start=1):
+        if isinstance(entry, dict):
+            group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"pr{position}")
+            ctx.emit(("speakToAs",), "PRONOUNS", value_escape(str(entry.get("pronouns", ""))), params, group)
+
+
+def write_personal_info(ctx: WriteContext, card: dict[str, Any]) -> None:
+    for position, (entry_id, entry) in enumerate((card.get("personalInfo") or {}).items(), start=1):
+        if not isinstance(entry, dict) or entry.get("kind") not in PROPERTY_OF_INFO:
+            continue
+        group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"pi{position}",
+                                     with_contexts=False)
+        name = PROPERTY_OF_INFO[entry["kind"]]
+        level = entry.get("level")
+        if level:
+            if name == "EXPERTISE":
+                level = {"low": "beginner", "medium": "average", "high": "expert"}.get(level, level)
+            params.append(VCardParam(name="LEVEL", values=[str(level)]))
+        if isinstance(entry.get("listAs"), int):
+            params.append(VCardParam(name="INDEX", values=[str(entry["listAs"])]))
+        ctx.emit(("personalInfo", entry_id), name, value_escape(str(entry.get("value", ""))), params, group)
+
+
+def write_scalars(ctx: WriteContext, card: dict[str, Any]) -> None:
+    for key, name in (("language", "LANGUAGE"), ("prodId", "PRODID")):
+        if isinstance(card.get(key), str) and card[key]:
+            ctx.emit((key,), name, value_escape(card[key]))

@@ -1,0 +1,56 @@
+"""What has no JSContact counterpart is kept: vCardProps (RFC 9555 §3.3).
+
+Each kept property is one jCard-like array (RFC 7095 §3.3):
+[name (lower-case), {params, "group": group}, "unknown", value], where the value
+is the property's value exactly as it was on the wire (still escaped), so it
+is written back unchanged.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jmapcore.contacts.jscontact.property_params import params_keep
+from jmapcore.contacts.jscontact.read_context import ReadContext
+from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+from jmapcore.contacts.jscontact.write_context import WriteContext
+
+
+def vcard_props_slot(entry: Any, seen: dict[str, int]) -> tuple[str, ...]:
+    """The slot of one vCardProps entry: its content, and how many identical
+    entries came before it (a removed duplicate must not shift the others)."""
+    key = json.dumps(entry, sort_keys=True, ensure_ascii=False)
+    count = seen.get(key, 0)
+    seen[key] = count + 1
+    return ("vCardProps", key, str(count))
+
+
+def keep_property(ctx: ReadContext, index: int, prop: VCardProperty, seen: dict[str, int]) -> None:
+    params: dict[str, Any] = {}
+    if prop.group:
+        params["group"] = prop.group
+    for param in prop.params:
+        params_keep(params, param.name, param.values)
+    entry = [prop.name.lower(), params, "unknown", prop.value]
+    ctx.card.setdefault("vCardProps", []).append(entry)
+    ctx.claim(vcard_props_slot(entry, seen), index)
+
+
+def write_vcard_props(ctx: WriteContext, card: dict[str, Any]) -> None:
+    seen: dict[str, int] = {}
+    for entry in card.get("vCardProps") or []:
+        if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)
+                and isinstance(entry[1], dict)):
+            continue
+        slot = vcard_props_slot(entry, seen)
+        group = ""
+        params: list[VCardParam] = []
+        for key, value in entry[1].items():
+            if key == "group":
+                group = str(value)
+            else:
+                values = [value] if isinstance(value, str) else [str(v) for v in value] \
+                    if isinstance(value, list) else [str(value)]
+                params.append(VCardParam(name=key.upper(), values=values))
+        value = entry[3] if isinstance(entry[3], str) else json.dumps(entry[3])
+        ctx.emit(slot, entry[0].upper(), value, params, group)

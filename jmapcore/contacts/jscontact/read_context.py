@@ -1,0 +1,78 @@
+"""The state of one vCard → JSContact conversion, shared by the per-area readers.
+
+Besides the card it builds, it records which vCard properties each JSContact
+"slot" came from (a slot is a top-level property, or one entry of a map such as
+("emails", "e1")). card_write uses these slots for a minimal change: the lines
+of a slot whose JSContact value did not change are written back as they were.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmapcore.contacts.jscontact.vcard_model import VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
+
+Slot = tuple[str, ...]
+
+
+@dataclass
+class ReadContext:
+    """One conversion: `version` is "3.0" or "4.0" (2.1 is read as 3.0)."""
+
+    version: str
+    properties: list[VCardProperty]
+    card: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    slot_of: dict[int, Slot] = field(default_factory=dict)
+    # Apple's itemN.X-ABLabel: group (upper-cased) → (index, label text).
+    labels: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _counters: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for index, prop in enumerate(self.properties):
+            if prop.name == "X-ABLABEL" and prop.group and prop.group.upper() not in self.labels:
+                self.labels[prop.group.upper()] = (index, value_unescape(prop.value))
+
+    def claim(self, slot: Slot, index: int) -> None:
+        """Property `index` is (part of) what `slot` was read from."""
+        self.slot_of[index] = slot
+
+    def label_of(self, prop: VCardProperty) -> tuple[int, str] | None:
+        """The X-ABLabel in the group of `prop` not yet given to another property."""
+        if not prop.group:
+            return None
+        found = self.labels.get(prop.group.upper())
+        if found is None or found[0] in self.slot_of:
+            return None
+        return found
+
+    def entry_add(self, key: str, prefix: str, index: int, entry: dict[str, Any], prop_id: str | None,
+                  *, take_label: bool = True) -> str:
+        """Put `entry` into the map card[key] under PROP-ID or the next free generated
+        id (prefix + position), claim the property, and attach an Apple group label."""
+        target = self.card.setdefault(key, {})
+        entry_id = prop_id if prop_id and prop_id not in target else None
+        count = self._counters.get(key, 0) + 1
+        self._counters[key] = count
+        if entry_id is None:
+            entry_id = f"{prefix}{count}"
+            while entry_id in target:
+                count += 1
+                entry_id = f"{prefix}{count}"
+        prop = self.properties[index]
+        if take_label:
+            label = self.label_of(prop)
+            if label is not None:
+                entry["label"] = label[1]
+                self.claim((key, entry_id), label[0])
+        target[entry_id] = entry
+        self.claim((key, entry_id), index)
+        return entry_id
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+
+Reader = Callable[[ReadContext, int, VCardProperty], bool]

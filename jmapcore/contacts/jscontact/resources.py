@@ -1,0 +1,68 @@
+"""Where more about the card lives: SOURCE and ORG-DIRECTORY (→ directories),
+CALURI and FBURL (→ calendars), CALADRURI (→ schedulingAddresses).
+
+RFC 9555 §2.8.4, §2.4.2, §2.4.3, §2.4.1; RFC 9553 §2.4.1, §2.4.2, §2.5.?.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from jmapcore.contacts.jscontact.property_params import params_read, params_write
+from jmapcore.contacts.jscontact.read_context import ReadContext
+from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
+from jmapcore.contacts.jscontact.write_context import WriteContext
+
+# vCard property → (JSContact map, id prefix, entry kind or None, URI member name).
+TARGETS: dict[str, tuple[str, str, str | None, str]] = {
+    "SOURCE": ("directories", "dir", "entry", "uri"),
+    "ORG-DIRECTORY": ("directories", "dir", "directory", "uri"),
+    "CALURI": ("calendars", "cal", "calendar", "uri"),
+    "FBURL": ("calendars", "cal", "freeBusy", "uri"),
+    "CALADRURI": ("schedulingAddresses", "sch", None, "uri"),
+}
+
+
+def read_resource(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
+    key, prefix, kind, member = TARGETS[prop.name]
+    reading = params_read(prop, handled={"MEDIATYPE", "INDEX"})
+    entry: dict[str, Any] = {member: value_unescape(prop.value).strip()}
+    if kind is not None:
+        entry["kind"] = kind
+    if prop.param("MEDIATYPE"):
+        entry["mediaType"] = prop.param("MEDIATYPE")[0]
+    if prop.param("INDEX") and prop.param("INDEX")[0].isdigit() and key == "directories":
+        entry["listAs"] = int(prop.param("INDEX")[0])
+    if reading.contexts:
+        entry["contexts"] = dict(reading.contexts)
+    if reading.pref is not None:
+        entry["pref"] = reading.pref
+    if reading.vcard_params:
+        entry["vCardParams"] = reading.vcard_params
+    ctx.entry_add(key, prefix, index, entry, reading.prop_id)
+    return True
+
+
+READERS = dict.fromkeys(TARGETS, read_resource)
+
+
+def _property_name(key: str, entry: dict[str, Any]) -> str:
+    for name, (target, _prefix, kind, _member) in TARGETS.items():
+        if target == key and (kind is None or entry.get("kind", kind) == kind):
+            return name
+    return {"directories": "SOURCE", "calendars": "CALURI"}.get(key, "CALADRURI")
+
+
+def write_resources(ctx: WriteContext, card: dict[str, Any]) -> None:
+    for key, prefix in (("directories", "dir"), ("calendars", "cal"), ("schedulingAddresses", "sch")):
+        for position, (entry_id, entry) in enumerate((card.get(key) or {}).items(), start=1):
+            if not isinstance(entry, dict):
+                continue
+            group, params = params_write(entry, version=ctx.version, entry_id=entry_id,
+                                         auto_id=f"{prefix}{position}")
+            if entry.get("mediaType"):
+                params.append(VCardParam(name="MEDIATYPE", values=[str(entry["mediaType"])]))
+            if isinstance(entry.get("listAs"), int):
+                params.append(VCardParam(name="INDEX", values=[str(entry["listAs"])]))
+            ctx.emit_labelled((key, entry_id), _property_name(key, entry), str(entry.get("uri", "")), params,
+                              group, entry.get("label"))

@@ -1,0 +1,55 @@
+"""The state of one JSContact → vCard conversion, shared by the per-area writers.
+
+Every property a writer makes is tagged with the slot it belongs to (see
+read_context), so that card_write can keep the unchanged slots of the previous
+vCard byte for byte.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmapcore.contacts.jscontact.read_context import Slot
+from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+
+
+@dataclass
+class WriteContext:
+    """One conversion into vCard `version` ("3.0" or "4.0")."""
+
+    version: str
+    out: list[tuple[Slot, VCardProperty]] = field(default_factory=list)
+    used_groups: set[str] = field(default_factory=set)
+    _next_group: int = 0
+
+    def emit(self, slot: Slot, name: str, value: str, params: list[VCardParam] | None = None,
+             group: str = "") -> VCardProperty:
+        prop = VCardProperty(name=name, value=value, params=list(params or []), group=group)
+        self.out.append((slot, prop))
+        return prop
+
+    def group_new(self) -> str:
+        """A fresh Apple-style group name ("item1", "item2", …) not used in the card."""
+        while True:
+            self._next_group += 1
+            candidate = f"item{self._next_group}"
+            if candidate.upper() not in self.used_groups:
+                self.used_groups.add(candidate.upper())
+                return candidate
+
+    def emit_labelled(self, slot: Slot, name: str, value: str, params: list[VCardParam], group: str,
+                      label: Any) -> None:
+        """A property with a JSContact `label`: written as Apple does, itemN.PROP and
+        itemN.X-ABLabel in one group (RFC 9555 §2.1.3 keeps groups; the label is the group's)."""
+        if isinstance(label, str) and label:
+            group = group or self.group_new()
+            self.emit(slot, name, value, params, group)
+            from jmapcore.contacts.jscontact.vcard_syntax import value_escape
+
+            self.emit(slot, "X-ABLabel", value_escape(label), [], group)
+        else:
+            self.emit(slot, name, value, params, group)
+
+
+Writer = Callable[[WriteContext, dict[str, Any]], None]
