@@ -4,4 +4,4 @@ the capability and every handler."""
 from __future__ import annotations
 
 from jmapcore.contacts import capability  # noqa: F401
-from jmapcore.contacts.methods import address_book  # noqa: F401
+from jmapcore.contacts.methods import address_book, contact_card  # noqa: F401
