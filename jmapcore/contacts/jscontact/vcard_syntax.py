@@ -232,8 +232,7 @@ def _params_read(text: str, problems: list[str], where: str) -> list[VCardParam]
             named = True
         else:
             name_chars.append(char)
-    if quoted:
-        problems.append(f"{where}: a quoted parameter value is not closed; read up to the colon")
+    # An open quote here is already reported by _header_end (same rule for where a quote opens).
     if named:
         values.append("".join(current))
     param = _param_make("".join(name_chars), values if named else None, problems, where)
@@ -514,7 +513,7 @@ class _Reader:
             try:
                 codecs.lookup(charset)
             except LookupError:
-                card.problem(f"{where}: {name} has the unknown CHARSET={_snippet(charset)}; read as UTF-8")
+                card.problem(f"{where}: {name} has the unknown CHARSET={_snippet(charset)}; ignored")
                 charset = ""
         if charset:
             try:
