@@ -11,16 +11,22 @@ account_sync() is what a Celery worker runs for one account. It
    foundation stage every kind's syncer is the backend reachability check;
    the IMAP sync engine replaces it with syncer_register(kind="imap", ...);
 4. records the outcome: last_sync_at and a cleared error, or last_sync_error
-   and last_sync_error_at (last_sync_at keeps the last success).
+   and last_sync_error_at (last_sync_at keeps the last success);
+5. runs the registered sync parts (SYNC_PARTS, e.g. "carddav" from
+   backends.carddav) that apply to the account, under the same lock, whatever
+   the outcome of step 3. A part's failure is recorded in
+   sync_progress[<part>]["error"] and ["errorAt"] and never becomes the
+   account's (mail) error; a mail failure does not stop the parts.
 """
 from __future__ import annotations
 
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -164,6 +170,104 @@ def syncer(kind: str) -> Callable[[Syncer], Syncer]:
     return register
 
 
+class SyncPartRun(Protocol):
+    """Syncs one more kind of data of an account after its kind's syncer (see SyncPart)."""
+
+    def __call__(self, *, account: Account, lock: AccountSyncLock | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class SyncPart:
+    """Another backend an account syncs besides its kind's (e.g. CardDAV next to IMAP).
+
+    `applies(account)` says whether the part runs for the account; `run` raises
+    BackendError on a backend failure like a Syncer. The part owns the key
+    `name` of Account.sync_progress (a dict): sync_progress_part_update writes
+    it, and the part's outcome lands there as "error"/"errorAt" (cleared and
+    "syncedAt" set on success).
+    """
+
+    name: str
+    applies: Callable[[Account], bool]
+    run: SyncPartRun
+
+
+# Registry keyed by part name, run in registration order.
+SYNC_PARTS: dict[str, SyncPart] = {}
+
+
+def sync_part_register(*, name: str, applies: Callable[[Account], bool], run: SyncPartRun) -> None:
+    """Run `run` for every account `applies` to, after the kind's syncer (module doc step 5)."""
+    SYNC_PARTS[name] = SyncPart(name=name, applies=applies, run=run)
+
+
+def sync_progress_part_update(*, account: Account, part: str, values: dict[str, Any],
+                              remove: Iterable[str] = ()) -> dict[str, Any]:
+    """Merge `values` into sync_progress[part] (and drop the keys in `remove`),
+    leaving every other key of sync_progress as it is in the database; returns
+    the part's new dict. The row is locked for the read-modify-write, so two
+    writers of different parts never lose each other's keys."""
+    with transaction.atomic():
+        stored = Account.objects.select_for_update().filter(pk=account.pk).values_list("sync_progress", flat=True)
+        current = stored.first()
+        progress: dict[str, Any] = dict(current) if isinstance(current, dict) else {}
+        mine = progress.get(part)
+        updated: dict[str, Any] = dict(mine) if isinstance(mine, dict) else {}
+        updated.update(values)
+        for key in remove:
+            updated.pop(key, None)
+        progress[part] = updated
+        Account.objects.filter(pk=account.pk).update(sync_progress=progress)
+    account.sync_progress = progress
+    return updated
+
+
+def _parts_restore(account: Account, saved: dict[str, Any]) -> None:
+    """Put back the parts' keys of sync_progress if the kind's syncer rewrote the
+    whole dict without them (the IMAP sync writes its progress as one value)."""
+    current = Account.objects.filter(pk=account.pk).values_list("sync_progress", flat=True).first()
+    progress = current if isinstance(current, dict) else {}
+    for name, value in saved.items():
+        if name not in progress:
+            sync_progress_part_update(account=account, part=name, values=value)
+
+
+def sync_parts_run(*, account: Account, lock: AccountSyncLock | None, names: Iterable[str] | None = None) -> None:
+    """Run the sync parts that apply to `account` (all, or those in `names`), each
+    failure recorded on its own part (see the module docstring). Never raises."""
+    wanted = set(names) if names is not None else None
+    for part in list(SYNC_PARTS.values()):
+        if wanted is not None and part.name not in wanted:
+            continue
+        try:
+            if not part.applies(account):
+                continue
+        except Exception:
+            log.exception("account %s: sync part %s: applies() crashed", account.accountid, part.name)
+            continue
+        error = ""
+        try:
+            part.run(account=account, lock=lock)
+        except BackendError as exc:
+            log.warning("account %s: %s sync failed: %s", account.accountid, part.name, exc)
+            error = _error_text(exc)
+        except CryptoError as exc:
+            log.warning("account %s: %s: cannot read stored credentials: %s", account.accountid, part.name, exc)
+            error = f"cannot read stored credentials: {_error_text(exc)}"
+        except Exception as exc:
+            log.exception("account %s: %s sync crashed", account.accountid, part.name)
+            error = f"internal error during sync ({type(exc).__name__})"
+        now = timezone.now().isoformat()
+        try:
+            if error:
+                sync_progress_part_update(account=account, part=part.name, values={"error": error, "errorAt": now})
+            else:
+                sync_progress_part_update(account=account, part=part.name, values={"syncedAt": now},
+                                          remove=("error", "errorAt"))
+        except Exception:
+            log.exception("account %s: could not record the outcome of the %s sync", account.accountid, part.name)
+
+
 def _error_text(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= ERROR_MAX_CHARS else text[: ERROR_MAX_CHARS - 1] + "…"
@@ -233,6 +337,36 @@ def _account_sync_locked(*, account_id: int, lock: AccountSyncLock) -> None:
         log.info("account #%s: gone before its sync ran", account_id)
         return
     _reseal(account)
+    progress = account.sync_progress if isinstance(account.sync_progress, dict) else {}
+    parts_saved = {name: progress[name] for name in SYNC_PARTS if isinstance(progress.get(name), dict)}
+    try:
+        _kind_sync(account=account, lock=lock)
+    finally:
+        if parts_saved:
+            _parts_restore(account, parts_saved)
+    if lock.held:
+        sync_parts_run(account=account, lock=lock)
+
+
+def account_sync_parts(*, account_id: int, names: Iterable[str]) -> bool:
+    """Run only the sync parts `names` of one account (e.g. the CardDAV poll of a
+    watched account), under the account's sync lock. Returns False without
+    doing anything when a sync of the account is running: it runs the parts too."""
+    lock = AccountSyncLock(account_id=account_id)
+    if not lock.acquire():
+        return False
+    try:
+        with AccountSyncLockKeeper(lock=lock):
+            account = Account.objects.select_related("pool").filter(pk=account_id).first()
+            if account is not None:
+                sync_parts_run(account=account, lock=lock, names=names)
+    finally:
+        lock.release()
+    return True
+
+
+def _kind_sync(*, account: Account, lock: AccountSyncLock) -> None:
+    """Step 3 and 4 of the module docstring: the kind's syncer and its outcome."""
     run = SYNCERS.get(account.kind)
     if run is None:
         account_sync_error_record(account=account, error=f"no sync for accounts of kind {account.kind!r}")

@@ -8,5 +8,7 @@ class BackendsConfig(AppConfig):
     verbose_name = "Backends"
 
     def ready(self) -> None:
-        # Registers the IMAP syncer (accounts.sync.syncer_register) at startup.
+        # Register the "carddav" sync part (accounts.sync.sync_part_register) and
+        # the IMAP syncer (accounts.sync.syncer_register) at startup.
+        from backends.carddav import part  # noqa: F401
         from backends.imap import sync  # noqa: F401
