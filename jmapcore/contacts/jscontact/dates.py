@@ -180,8 +180,6 @@ def write_anniversaries(ctx: WriteContext, card: dict[str, Any]) -> None:
         group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"d{position}",
                                      with_contexts=False)
         value, date_params = date_text(entry["date"], ctx.version)
-        if "utc" in entry["date"] and ctx.version == "4.0":
-            date_params.append(VCardParam(name="VALUE", values=["timestamp"]))
         params = date_params + params
         if kind == "birth":
             ctx.emit_labelled(slot, "BDAY", value, params, group, entry.get("label"))

@@ -56,7 +56,8 @@ def read_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
         ctx.problem(f"N has {len(parts)} components, only {len(N_KINDS)} are defined; the rest is kept aside")
         return False
     name["components"] = components
-    sort_as = prop.param("SORT-AS")
+    # SORT-AS="Public,John" is one quoted value that still lists two components (RFC 6350 §5.9).
+    sort_as = [piece for value in prop.param("SORT-AS") for piece in value.split(",")]
     if sort_as:
         # SORT-AS="surname,given" (RFC 6350 §5.9): one value per N position.
         name["sortAs"] = {N_KINDS[i]: value for i, value in enumerate(sort_as[: len(N_KINDS)]) if value}

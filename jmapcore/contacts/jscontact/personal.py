@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jmapcore.contacts.jscontact.dates import utc_timestamp
 from jmapcore.contacts.jscontact.property_params import params_read, params_write
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
@@ -26,10 +27,12 @@ PROPERTY_OF_INFO = {kind: name for name, kind in INFO_KINDS.items()}
 
 
 def read_note(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    reading = params_read(prop, handled={"CREATED", "AUTHOR", "AUTHOR-NAME"}, contexts=False, pref=False)
+    created = utc_timestamp(prop.param("CREATED")[0]) if prop.param("CREATED") else None
+    handled = {"AUTHOR", "AUTHOR-NAME"} | ({"CREATED"} if created else set())
+    reading = params_read(prop, handled=handled, contexts=False, pref=False)
     entry: dict[str, Any] = {"note": value_unescape(prop.value)}
-    if prop.param("CREATED"):
-        entry["created"] = prop.param("CREATED")[0]
+    if created:
+        entry["created"] = created
     author: dict[str, str] = {}
     if prop.param("AUTHOR"):
         author["uri"] = prop.param("AUTHOR")[0]
@@ -104,7 +107,9 @@ def read_pronouns(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 
 def read_info(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    reading = params_read(prop, handled={"LEVEL", "INDEX"}, contexts=False, pref=False)
+    listed = (prop.param("INDEX") or [""])[0]
+    index_ok = listed.isascii() and listed.isdigit() and int(listed) >= 1
+    reading = params_read(prop, handled={"LEVEL"} | ({"INDEX"} if index_ok else set()), contexts=False, pref=False)
     entry: dict[str, Any] = {"kind": INFO_KINDS[prop.name], "value": value_unescape(prop.value)}
     level = (prop.param("LEVEL") or [""])[0].lower()
     # RFC 6715 levels: beginner/average/expert (EXPERTISE), low/medium/high (HOBBY, INTEREST).
@@ -114,8 +119,8 @@ def read_info(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
         entry["level"] = levels[level]
     elif level:
         reading.vcard_params["level"] = level
-    if prop.param("INDEX") and prop.param("INDEX")[0].isdigit():
-        entry["listAs"] = int(prop.param("INDEX")[0])
+    if index_ok:
+        entry["listAs"] = int(listed)
     if reading.vcard_params:
         entry["vCardParams"] = reading.vcard_params
     ctx.entry_add("personalInfo", "pi", index, entry, reading.prop_id)
@@ -149,7 +154,7 @@ def write_notes(ctx: WriteContext, card: dict[str, Any]) -> None:
         group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"n{position}",
                                      with_contexts=False)
         if entry.get("created"):
-            params.append(VCardParam(name="CREATED", values=[str(entry["created"])]))
+            params.append(VCardParam(name="CREATED", values=[str(entry["created"]).replace("-", "").replace(":", "")]))
         author = entry.get("author") or {}
         if isinstance(author, dict):
             if author.get("uri"):

@@ -15,6 +15,10 @@ from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
+# vCardProps names are lower-case (RFC 7095 §3.3); names are case-insensitive (RFC 6350 §3.3),
+# but Apple's own are written the way Apple writes them, for the humans who read the files.
+APPLE_CASE = {name.upper(): name for name in ("X-ABLabel", "X-ABShowAs", "X-ABUID", "X-ABPerson")}
+
 
 def vcard_props_slot(entry: Any, seen: dict[str, int]) -> tuple[str, ...]:
     """The slot of one vCardProps entry: its content, and how many identical
@@ -53,4 +57,5 @@ def write_vcard_props(ctx: WriteContext, card: dict[str, Any]) -> None:
                     if isinstance(value, list) else [str(value)]
                 params.append(VCardParam(name=key.upper(), values=values))
         value = entry[3] if isinstance(entry[3], str) else json.dumps(entry[3])
-        ctx.emit(slot, entry[0].upper(), value, params, group)
+        name = entry[0].upper()
+        ctx.emit(slot, APPLE_CASE.get(name, name), value, params, group)

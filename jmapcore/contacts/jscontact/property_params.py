@@ -8,11 +8,14 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 
+# A JSContact Id (RFC 9553 §1.4.1); a PROP-ID that is not one stays a parameter.
+ID_VALID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 CONTEXT_OF_TYPE = {"work": "work", "home": "private"}
 TYPE_OF_CONTEXT = {"work": "work", "private": "home"}
 
@@ -56,10 +59,12 @@ def params_read(prop: VCardProperty, *, handled: frozenset[str] | set[str] = fro
                         reading.features.append(features[low])
                 else:
                     rest_types.append(value)
-        elif pref and param.name == "PREF" and param.values and param.values[0].strip().isdigit() \
+        elif pref and param.name == "PREF" and param.values and param.values[0].strip().isascii() \
+                and param.values[0].strip().isdigit() \
                 and 1 <= int(param.values[0].strip()) <= 100 and reading.pref is None:
             reading.pref = int(param.values[0].strip())
-        elif param.name == "PROP-ID" and param.values and param.values[0] and reading.prop_id is None:
+        elif param.name == "PROP-ID" and param.values and ID_VALID.match(param.values[0]) \
+                and reading.prop_id is None:
             reading.prop_id = param.values[0]
         elif param.name in handled:
             continue

@@ -42,7 +42,7 @@ def read_uid(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 def read_kind(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     value = value_unescape(prop.value).strip().lower()
-    if "kind" in ctx.card or prop.params or prop.group or not value:
+    if "kind" in ctx.card or prop.params or prop.group or not (value in KINDS or value.startswith("x-")):
         return False
     ctx.card["kind"] = value
     ctx.claim(("kind",), index)

@@ -25,14 +25,16 @@ TARGETS: dict[str, tuple[str, str, str | None, str]] = {
 
 def read_resource(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     key, prefix, kind, member = TARGETS[prop.name]
-    reading = params_read(prop, handled={"MEDIATYPE", "INDEX"})
+    listed = (prop.param("INDEX") or [""])[0]
+    index_ok = key == "directories" and listed.isascii() and listed.isdigit() and int(listed) >= 1
+    reading = params_read(prop, handled={"MEDIATYPE"} | ({"INDEX"} if index_ok else set()))
     entry: dict[str, Any] = {member: value_unescape(prop.value).strip()}
     if kind is not None:
         entry["kind"] = kind
     if prop.param("MEDIATYPE"):
         entry["mediaType"] = prop.param("MEDIATYPE")[0]
-    if prop.param("INDEX") and prop.param("INDEX")[0].isdigit() and key == "directories":
-        entry["listAs"] = int(prop.param("INDEX")[0])
+    if index_ok:
+        entry["listAs"] = int(listed)
     if reading.contexts:
         entry["contexts"] = dict(reading.contexts)
     if reading.pref is not None:

@@ -4,8 +4,11 @@ card_validate returns the path of every property that breaks the format
 ("emails/e1/address", "name/components/0/kind"), so that a client learns all
 its mistakes at once (RFC 8620 §5.3 invalidProperties). What is checked: the
 types of every property this converter writes, map ids (RFC 9553 §1.4.1),
-booleans-only sets, ranges (pref 1-100, dates), and that no text meant for a
-single vCard line (URIs, ids, parameter values) holds a line break.
+booleans-only sets, ranges (pref 1-100, dates), and names of vCard
+parameters and properties. Line breaks in text are not refused: the writer
+escapes them (and vcard_serialize escapes any left), so no value can start a
+line of its own; and every card card_read returns passes, so a client can
+always update a card it was given.
 """
 from __future__ import annotations
 
@@ -15,13 +18,13 @@ from typing import Any
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
-_BREAK = re.compile(r"[\r\n\x00]")
+_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 
 Check = Callable[[Any, str, list[str]], None]
 
 
-def _text(value: Any, path: str, bad: list[str], *, multiline: bool = False) -> None:
-    if not isinstance(value, str) or ("\x00" in value) or (not multiline and _BREAK.search(value)):
+def _text(value: Any, path: str, bad: list[str]) -> None:
+    if not isinstance(value, str):
         bad.append(path)
 
 
@@ -51,8 +54,7 @@ def _vcard_params(value: Any, path: str, bad: list[str]) -> None:
         return
     for key, item in value.items():
         items = item if isinstance(item, list) else [item]
-        if not isinstance(key, str) or not re.match(r"^[A-Za-z0-9-]+$", key) or \
-                any(not isinstance(v, str) or _BREAK.search(v) for v in items):
+        if not isinstance(key, str) or not _NAME.match(key) or any(not isinstance(v, str) for v in items):
             bad.append(f"{path}/{key}")
 
 
@@ -116,17 +118,13 @@ def _utc(value: Any, path: str, bad: list[str]) -> None:
         bad.append(path)
 
 
-def _multiline(value: Any, path: str, bad: list[str]) -> None:
-    _text(value, path, bad, multiline=True)
-
-
 def _date(value: Any, path: str, bad: list[str]) -> None:
     if not isinstance(value, dict):
         bad.append(path)
     elif value.get("@type") == "Timestamp" or "utc" in value:
         _object({"utc": _utc}, ("utc",))(value, path, bad)
     else:
-        _object({"year": _int(1, 9999), "month": _int(1, 12), "day": _int(1, 31), "calendarScale": _text})(
+        _object({"year": _int(0, 9999), "month": _int(1, 12), "day": _int(1, 31), "calendarScale": _text})(
             value, path, bad)
         if not any(key in value for key in ("year", "month", "day")):
             bad.append(path)
@@ -170,7 +168,7 @@ PROPERTIES: dict[str, Check] = {
                                "defaultSeparator": _text})),
     "anniversaries": _map(_object({"kind": _text, "date": _date, "label": _text, "vCardParams": _vcard_params,
                                    "vCardName": _text}, ("kind", "date"))),
-    "notes": _map(_object({"note": _multiline, "created": _utc, "vCardParams": _vcard_params,
+    "notes": _map(_object({"note": _text, "created": _utc, "vCardParams": _vcard_params,
                            "author": _object({"name": _text, "uri": _text})}, ("note",))),
     "keywords": _bool_set,
     "preferredLanguages": _map(_object({**COMMON, "language": _text}, ("language",))),
@@ -192,8 +190,7 @@ def _vcard_props(value: Any, path: str, bad: list[str]) -> None:
     for index, entry in enumerate(value):
         where = f"{path}/{index}"
         if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)
-                and re.match(r"^[A-Za-z0-9-]+$", entry[0]) and isinstance(entry[2], str)
-                and isinstance(entry[3], str) and not _BREAK.search(entry[3])):
+                and _NAME.match(entry[0]) and isinstance(entry[2], str) and isinstance(entry[3], str)):
             bad.append(where)
         else:
             _vcard_params(entry[1], f"{where}/1", bad)

@@ -1,0 +1,49 @@
+"""Nothing is lost: vCardProps, vCardParams, groups and Apple labels (RFC 9555 §3.3, §3.4)."""
+from __future__ import annotations
+
+from jmapcore.contacts.jscontact import card_read, card_write
+from tests.jmapcore.contacts.jscontact.vcards import content_lines, vcard
+
+
+def test_unknown_properties_keep_group_params_and_raw_value() -> None:
+    card = card_read(vcard("FN:A", "item5.X-MS-OL-DESIGN;CHARSET=utf-8;X-A=1,2:<card xmlns\\;x>",
+                           "X-EVOLUTION-FILE-AS:Liddell\\, Alice")).card
+    assert card["vCardProps"] == [
+        ["x-ms-ol-design", {"group": "item5", "x-a": ["1", "2"]}, "unknown", "<card xmlns\\;x>"],
+        ["x-evolution-file-as", {}, "unknown", "Liddell\\, Alice"]]
+    lines = content_lines(card_write(card, previous_text=None, version="4.0"))
+    assert "item5.X-MS-OL-DESIGN;X-A=1,2:<card xmlns\\;x>" in lines
+    assert "X-EVOLUTION-FILE-AS:Liddell\\, Alice" in lines
+
+
+def test_unknown_parameters_of_converted_properties_are_vcard_params() -> None:
+    card = card_read(vcard("FN:A", "EMAIL;TYPE=work,x-other;X-SERVICE=mail;LABEL=Office:a@example.com")).card
+    assert card["emails"]["e1"]["vCardParams"] == {"type": "x-other", "x-service": "mail", "label": "Office"}
+    line = next(line for line in content_lines(card_write(card, previous_text=None, version="4.0"))
+                if line.startswith("EMAIL"))
+    assert line == "EMAIL;TYPE=work,x-other;X-SERVICE=mail;LABEL=Office:a@example.com"
+
+
+def test_apple_labels_become_label_and_keep_their_group() -> None:
+    text = vcard("FN:A", "item1.TEL:+1 555 0100", "item1.X-ABLabel:Summer house",
+                 "item2.EMAIL;type=INTERNET:a@example.com", "item2.X-ABLabel:_$!<Other>!$_", version="3.0")
+    card = card_read(text).card
+    assert card["phones"]["p1"]["label"] == "Summer house"
+    assert card["emails"]["e1"]["label"] == "_$!<Other>!$_"
+    assert "vCardProps" not in card
+    lines = content_lines(card_write(card, previous_text=None, version="3.0"))
+    assert "item1.TEL:+1 555 0100" in lines and "item1.X-ABLabel:Summer house" in lines
+
+
+def test_a_new_label_gets_a_fresh_group() -> None:
+    card = {"uid": "u", "name": {"full": "A"},
+            "emails": {"e1": {"address": "a@example.com", "label": "school"}},
+            "vCardProps": [["x-abadr", {"group": "item1"}, "unknown", "us"]]}
+    lines = content_lines(card_write(card, previous_text=None, version="3.0"))
+    assert "item2.EMAIL:a@example.com" in lines and "item2.X-ABLabel:school" in lines
+    assert card_read(card_write(card, previous_text=None, version="3.0")).card["emails"]["e1"]["label"] == "school"
+
+
+def test_an_orphan_label_is_kept() -> None:
+    card = card_read(vcard("FN:A", "item9.X-ABLabel:nobody", version="3.0")).card
+    assert card["vCardProps"] == [["x-ablabel", {"group": "item9"}, "unknown", "nobody"]]
