@@ -283,9 +283,10 @@ def _property_read(line: str, problems: list[str], where: str) -> VCardProperty 
     return VCardProperty(name=name.upper(), value=line[colon + 1:], params=params, group=group, raw=line)
 
 
-def _quoted_printable_header(line: str) -> bool:
-    colon = line.find(":")
-    return colon != -1 and "QUOTED-PRINTABLE" in line[:colon].upper()
+def _quoted_printable(line: str) -> bool:
+    """Whether the property of `line` has ENCODING=QUOTED-PRINTABLE."""
+    prop = _property_read(line, [], "")
+    return prop is not None and any(value.upper() == "QUOTED-PRINTABLE" for value in prop.param("ENCODING"))
 
 
 def _snippet(text: str) -> str:
@@ -303,6 +304,17 @@ class _Card:
         self.problem_count = 0
         self.crlf = 0
         self.lf = 0
+        # Lines that are not properties, for the last property (joined once:
+        # appending to its value line by line would be quadratic).
+        self.continued: list[str] = []
+        self.last_encoded = False  # whether the last property has an ENCODING (base64 stays untouched)
+
+    def continuations_join(self) -> None:
+        if self.continued:
+            last = self.card.properties[-1]
+            last.value = "\\n".join([last.value, *self.continued])
+            last.raw = None
+            self.continued = []
 
     def problem(self, text: str) -> None:
         self.problem_count += 1
@@ -314,6 +326,7 @@ class _Card:
             self.problem(text)
 
     def finish(self) -> VCard:
+        self.continuations_join()
         card = self.card
         if self.crlf and self.lf:
             self.problem(f"the card mixes CRLF ({self.crlf}) and LF ({self.lf}) line ends")
@@ -400,10 +413,17 @@ class _Reader:
         if self.index >= len(lines) or lines[self.index][:1] not in (" ", "\t"):
             return first
         pieces = [first]
+        colon_seen = ":" in first
+        quoted_printable: bool | None = None  # decided once, when first needed
         while self.index < len(lines) and lines[self.index][:1] in (" ", "\t"):
-            if pieces[-1].endswith("=") and _quoted_printable_header(first):
-                break  # a soft line break: the blank belongs to the value (see _quoted_printable)
-            pieces.append(self._take()[1:])
+            if colon_seen and pieces[-1].endswith("="):
+                if quoted_printable is None:
+                    quoted_printable = _quoted_printable("".join(pieces))
+                if quoted_printable:
+                    break  # a soft line break: the blank belongs to the value (see _quoted_printable)
+            piece = self._take()[1:]
+            colon_seen = colon_seen or ":" in piece
+            pieces.append(piece)
         return "".join(pieces)
 
     def _count_end(self, index: int) -> None:
@@ -435,7 +455,7 @@ class _Reader:
         properties = card.card.properties
         if prop is None:
             previous = properties[-1] if properties else None
-            if previous is None or previous.param("ENCODING"):
+            if previous is None or card.last_encoded:
                 # Text joined to an encoded (base64) value would spoil it.
                 card.problem(f"{where}: not a property (no name and colon), dropped: {_snippet(line)}")
                 return
@@ -443,9 +463,9 @@ class _Reader:
             # without its leading space: keep the text with the line before.
             card.problem(f"{where}: not a property (no name and colon); kept as a new line of the "
                          f"{previous.name} before it: {_snippet(line)}")
-            previous.value = f"{previous.value}\\n{line}"
-            previous.raw = None
+            card.continued.append(line)
             return
+        card.continuations_join()
         self._encoding(prop, card, where)
         size = len(prop.value)
         if size > PROPERTY_LARGE_OCTETS // 4:
@@ -453,6 +473,7 @@ class _Reader:
             if octets > PROPERTY_LARGE_OCTETS:
                 card.problem(f"{where}: {prop.name} is {octets} octets (over 1 MiB); kept")
         properties.append(prop)
+        card.last_encoded = bool(prop.param("ENCODING"))
 
     def _encoding(self, prop: VCardProperty, card: _Card, where: str) -> None:
         encodings = [value.upper() for value in prop.param("ENCODING")]
