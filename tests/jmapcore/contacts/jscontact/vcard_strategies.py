@@ -35,7 +35,7 @@ property_names = names.filter(lambda name: name not in _RESERVED_PROPERTIES)
 param_names = names.filter(lambda name: name not in _INTERPRETED_PARAMS)
 groups = st.one_of(st.just(""), st.text(_MIXED, min_size=1, max_size=8))
 
-_any_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=30)
+_any_text = st.text(st.characters(codec="utf-8", exclude_characters="\r"), max_size=30)
 _hostile_text = st.text(st.sampled_from(_HOSTILE + "aZ09\n"), max_size=30)
 texts = st.one_of(_any_text, _hostile_text)
 
