@@ -160,6 +160,8 @@ class AddressBookType(DataType):
         carddav_book_sync(account=call.account, book=row)
         row.refresh_from_db()
         if row.destroyed:
+            # The sync found the collection gone. Nothing is sent: were that
+            # finding wrong, a DELETE would take cards nobody has seen.
             raise SetErrorException(SetError("notFound", "the address book is gone from the CardDAV server"))
         if address_book_cards_count(book=row):
             raise SetErrorException(

@@ -11,6 +11,7 @@ logged in there as another CardDAV client would be.
 from __future__ import annotations
 
 import secrets
+import ssl
 from typing import Any
 
 import httpx
@@ -137,16 +138,24 @@ class ContactsPerson:
         """An httpx client logged in as this user on the DAV server (use with `with`)."""
         assert self.server is not None and self.dav_user is not None
         user = self.dav_user
-        return httpx.Client(auth=(user.login, user.password), verify=self.server.ca_file or True, timeout=15)
+        verify = ssl.create_default_context(cafile=self.server.ca_file) if self.server.ca_file else True
+        return httpx.Client(auth=(user.login, user.password), verify=verify, timeout=15)
 
     def dav_names(self, url: str) -> tuple[str, str] | None:
         """(displayname, addressbook-description) of the collection at `url`; None when it is gone."""
         with self.dav() as client:
-            answer = client.request("PROPFIND", url, content=PROPFIND_NAMES, headers={"Depth": "0"})
+            answer = client.request(
+                "PROPFIND", url, content=PROPFIND_NAMES,
+                headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+            )
         if answer.status_code == 404:
             return None
         assert answer.status_code == 207, answer.text
         tree = ElementTree.fromstring(answer.content)
+        # Xandikos answers a PROPFIND on a missing collection with a 207 whose response says 404.
+        statuses = [element.text or "" for element in tree.iter(f"{DAV}status")]
+        if statuses and all(" 404 " in status for status in statuses):
+            return None
         name = tree.find(f".//{DAV}displayname")
         description = tree.find(f".//{CARDDAV}addressbook-description")
         return (
@@ -156,7 +165,7 @@ class ContactsPerson:
 
     def dav_put_card(self, book_url: str, *, uid: str, name: str) -> str:
         """PUT a small vCard into the collection, as another client; returns its URL."""
-        url = f"{book_url}{uid}.vcf"
+        url = f"{book_url}{uid.rsplit(':', 1)[-1]}.vcf"
         text = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nN:{name};;;;\r\nEND:VCARD\r\n"
         with self.dav() as client:
             answer = client.put(url, content=text, headers={"Content-Type": "text/vcard; charset=utf-8"})
