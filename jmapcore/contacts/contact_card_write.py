@@ -20,8 +20,10 @@ import logging
 from typing import Any
 
 from accounts.models import Account
-from backends import carddav
 from backends.base import BackendError
+from backends.carddav.errors import DavConflict, DavRefused
+from backends.carddav.sync import carddav_book_sync
+from backends.carddav.writes import carddav_card_delete, carddav_card_move, carddav_card_put
 from jmapcore.contacts.jscontact import CardInvalid, card_read, card_search_fields, card_write
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook, ContactCard
@@ -63,12 +65,12 @@ def _vcard_text(card: dict[str, Any], *, previous_text: str | None, version: str
         ) from None
 
 
-def _refusal(error: carddav.DavRefused, *, account: Account, book: AddressBook, doing: str) -> SetErrorException:
+def _refusal(error: DavRefused, *, account: Account, book: AddressBook, doing: str) -> SetErrorException:
     """The SetError for a CardDAV refusal (RFC 6352 §6.3.2.1 preconditions, RFC 7232 412)."""
     reason = (error.reason or str(error))[:500]
-    if isinstance(error, carddav.DavConflict):
+    if isinstance(error, DavConflict):
         try:
-            carddav.carddav_book_sync(account=account, book=book)
+            carddav_book_sync(account=account, book=book)
         except BackendError as sync_error:
             logger.warning("resync of address book %s after a 412 failed: %s", book.jmap_id, sync_error)
         return SetErrorException(
@@ -122,8 +124,8 @@ def contact_card_create(*, account: Account, book: AddressBook, card: dict[str, 
     version = book.vcard_version or DEFAULT_VCARD_VERSION
     text = _vcard_text(card, previous_text=None, version=version)
     try:
-        put = carddav.carddav_card_put(account=account, book=book, vcard_text=text)
-    except carddav.DavRefused as refused:
+        put = carddav_card_put(account=account, book=book, vcard_text=text)
+    except DavRefused as refused:
         raise _refusal(refused, account=account, book=book, doing="the new card") from None
     columns = _row_columns(text=text, etag=put.etag, href=put.href, book=book)
     with state_change_atomic(account=account, type_names=TYPE_NAMES) as modseq:
@@ -144,7 +146,7 @@ def contact_card_create(*, account: Account, book: AddressBook, card: dict[str, 
 def _delete_quietly(*, account: Account, href: str, etag: str) -> None:
     """Undo a copy this write made (best effort: the next sync shows what is left)."""
     try:
-        carddav.carddav_card_delete(account=account, href=href, etag=etag or None)
+        carddav_card_delete(account=account, href=href, etag=etag or None)
     except BackendError as error:
         logger.warning("could not remove the new copy of a card after a failed move: %s", error)
 
@@ -175,19 +177,19 @@ def contact_card_update(
         text = _vcard_text(card, previous_text=row.vcard or None, version=version)
     try:
         if not moving:
-            put = carddav.carddav_card_put(
+            put = carddav_card_put(
                 account=account, book=book, vcard_text=text, href=row.dav_href, etag=row.dav_etag or None
             )
         elif not content_changed:
-            put = carddav.carddav_card_move(account=account, href=row.dav_href, etag=row.dav_etag or None, book=book)
+            put = carddav_card_move(account=account, href=row.dav_href, etag=row.dav_etag or None, book=book)
         else:
-            put = carddav.carddav_card_put(account=account, book=book, vcard_text=text)
+            put = carddav_card_put(account=account, book=book, vcard_text=text)
             try:
-                carddav.carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
+                carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
             except BackendError:
                 _delete_quietly(account=account, href=put.href, etag=put.etag)
                 raise
-    except carddav.DavRefused as refused:
+    except DavRefused as refused:
         # A 412 means the stored ETag of the card is stale: its own book is resynced.
         raise _refusal(refused, account=account, book=source, doing="the change") from None
     columns = _row_columns(text=text, etag=put.etag, href=put.href, book=book)
@@ -206,9 +208,9 @@ def contact_card_destroy(*, account: Account, row: ContactCard) -> None:
     if not book_privilege(account=account, book=book, privilege="unbind"):
         raise SetErrorException(SetError("forbidden", "the address book does not allow removing cards"))
     try:
-        carddav.carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
-    except carddav.DavRefused as refused:
-        if refused.status not in (404, 410) or isinstance(refused, carddav.DavConflict):
+        carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
+    except DavRefused as refused:
+        if refused.status not in (404, 410) or isinstance(refused, DavConflict):
             raise _refusal(refused, account=account, book=book, doing="the removal") from None
     with state_change_atomic(account=account, type_names=TYPE_NAMES) as modseq:
         row.destroyed = True

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Account
 from backends.base import BackendError
+from jmapcore.contacts import contact_card_write as writes
 from jmapcore.contacts.capability import CONTACTS_CAPABILITY, contacts_account_value
 from jmapcore.contacts.contact_card_query import (
     CONTACT_CARD_FILTERS,
@@ -135,8 +136,6 @@ def contact_card_query_changes(ctx: CallContext, args: dict[str, Any]) -> dict[s
 
 def contact_card_set_run(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     """Creates, then updates, then destroys; each card succeeds or fails alone."""
-    from jmapcore.contacts import contact_card_write as writes
-
     account = contacts_account(ctx, args.get("accountId"), write=True)
     if_in_state = read_string(args, "ifInState")
     create, update, destroy = set_arguments_read(args)
@@ -225,8 +224,6 @@ def contact_card_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     where the copy goes). With onSuccessDestroyOriginal the copied originals are
     destroyed by an implicit ContactCard/set on the source account, whose
     response follows this one (RFC 8620 §5.4)."""
-    from jmapcore.contacts import contact_card_write as writes
-
     from_account = contacts_account(ctx, args.get("fromAccountId"))
     account = contacts_account(ctx, args.get("accountId"), write=True)
     if from_account.pk == account.pk:

@@ -87,5 +87,6 @@ def vcard_lines(text: str) -> list[str]:
     return [line for line in unfolded.split("\n") if line]
 
 
-def row_of(person: ContactsPerson, card_id: str) -> ContactCard:
-    return ContactCard.objects.select_related("address_book").get(account=person.account, jmap_id=card_id)
+def row_of(account: Account, card_id: str) -> ContactCard:
+    """The cache row of card `card_id` in `account` (destroyed or not)."""
+    return ContactCard.objects.select_related("address_book").get(account=account, jmap_id=card_id)
