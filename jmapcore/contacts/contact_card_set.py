@@ -11,17 +11,21 @@ every bad property at once. Nothing here talks to the server.
   without ``kind`` "individual" (§2.1.4), and "@type"/"version" as §2.1.1-2.1.2 ask.
 - ``uid`` never changes after creation: CardDAV keys a resource on it
   (RFC 6352 §5.1, no-uid-conflict), so a patch of it is invalidProperties.
+- A Media object may give ``blobId`` instead of ``uri`` (RFC 9610 §3): the
+  blob is inlined as a data: URI (contact_card_media).
 - An update patch is applied to the stored card (contact_card_patch), so
   everything the client did not touch, including what only the vCard
   could express (vCardProps, RFC 9555), is kept.
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from accounts.models import Account
+from jmapcore.contacts.contact_card_media import card_media_blobs_inline
 from jmapcore.contacts.contact_card_patch import card_patch_apply
 from jmapcore.contacts.contact_card_read import JMAP_CARD_PROPERTIES, contact_card_json
 from jmapcore.contacts.contact_card_shape import card_shape_problems, card_too_large
@@ -69,10 +73,10 @@ class CardCreate:
     card: dict[str, Any]
     given: dict[str, Any] = field(default_factory=dict)
 
-    def created_json(self, row: ContactCard, *, given: set[str] | None = None) -> dict[str, Any]:
+    def created_json(self, row: ContactCard) -> dict[str, Any]:
         """The `created` entry: id plus every property the server set or changed
         (a generated uid, a default, a value the vCard round trip normalised)."""
-        names = set(self.given) if given is None else given
+        names = set(self.given)
         stored: dict[str, Any] = row.card if isinstance(row.card, dict) else {}
         result: dict[str, Any] = {"id": row.jmap_id}
         for name, value in stored.items():
@@ -95,8 +99,11 @@ def card_create_prepare(ctx: CallContext, *, account: Account, raw: object) -> C
         book = None
     else:
         book = _book_from_ids(ctx, account, raw["addressBookIds"], problems)
-    card = {name: value for name, value in raw.items() if name not in JMAP_CARD_PROPERTIES}
+    # A copy: the checks below fill in defaults and inline blobs without touching the request.
+    card = copy.deepcopy({name: value for name, value in raw.items() if name not in JMAP_CARD_PROPERTIES})
     problems.update(card_shape_problems(card))
+    if "media" not in problems:
+        card_media_blobs_inline(account=account, card=card, problems=problems)
     if problems:
         raise _invalid(problems)
     assert book is not None
@@ -145,6 +152,8 @@ def card_update_prepare(ctx: CallContext, *, account: Account, row: ContactCard,
         book = _book_from_ids(ctx, account, patched.get("addressBookIds"), problems)
     card = {name: value for name, value in patched.items() if name not in JMAP_CARD_PROPERTIES}
     problems.update({name: why for name, why in card_shape_problems(card).items() if name in touched})
+    if "media" in touched and "media" not in problems:
+        card_media_blobs_inline(account=account, card=card, problems=problems)
     stored_uid = (row.card or {}).get("uid") if isinstance(row.card, dict) else None
     if "uid" in touched and card.get("uid") != stored_uid:
         problems["uid"] = "cannot be changed"

@@ -261,7 +261,8 @@ def contact_card_copy(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
             not_created[creation_id] = _set_error_json(error)
             continue
         ctx.created_ids[creation_id] = row.jmap_id
-        created[creation_id] = prepared.created_json(row, given=set(raw) - {"id"})
+        # RFC 8620 §5.4: only what the server set or changed, not the copied properties.
+        created[creation_id] = prepared.created_json(row)
         originals.append(source.jmap_id)
 
     response = {

@@ -3,11 +3,13 @@ Xandikos): every write is read back from the server with a plain WebDAV
 client, and every refusal leaves server and cache as they were."""
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
 import pytest
 
+from jmapcore.blobs import blob_store
 from jmapcore.models.contacts import AddressBook, ContactCard
 from tests.jmapcore.contacts.methods.address_book_people import ContactsPerson
 from tests.jmapcore.contacts.methods.contact_card_people import dav_card_text, row_of, vcard_lines
@@ -327,3 +329,24 @@ def test_a_hostile_card_gets_set_errors_never_a_server_failure(alice: ContactsPe
     assert not_created["notAnObject"]["type"] == "invalidProperties"
     assert not_created["oddUid"]["type"] == "invalidProperties"
     assert all(error["type"] != "serverFail" for error in not_created.values())
+
+
+def test_a_photo_given_by_blob_id_is_inlined(alice: ContactsPerson, settings: Any, tmp_path: Any) -> None:
+    """RFC 9610 §3: a Media object may name an uploaded blob instead of a uri."""
+    settings.BLOB_DIR = tmp_path / "blobs"
+    png = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(40)
+    blob = blob_store(account=alice.account, data=png, type="image/png")
+    created = _create(alice, {"name": {"full": "Ada"}, "media": {"p": {"kind": "photo", "blobId": blob.blob_id}}})
+    photo = _card(alice, created["id"])["media"]["p"]
+    assert "blobId" not in photo
+    assert photo["uri"].startswith("data:image/png;base64,")
+    assert base64.b64decode(photo["uri"].split(",", 1)[1]) == png
+    assert created["media"] == _card(alice, created["id"])["media"]  # reported as set by the server
+    text = dav_card_text(alice, row_of(alice.account, created["id"]).dav_href) or ""
+    assert any(line.upper().startswith("PHOTO") for line in vcard_lines(text))
+    # A blob of another account, or none at all, is invalidProperties on media.
+    book = {_contacts_id(alice): True}
+    result = alice.ok("ContactCard/set", create={
+        "x": {"addressBookIds": book, "media": {"p": {"kind": "photo", "blobId": "Bnosuchblob"}}},
+    })
+    assert result["notCreated"]["x"]["properties"] == ["media"]
