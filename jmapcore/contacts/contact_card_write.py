@@ -65,14 +65,20 @@ def _vcard_text(card: dict[str, Any], *, previous_text: str | None, version: str
         ) from None
 
 
+def _book_resync(*, account: Account, book: AddressBook) -> None:
+    """After a 412: read the book again so the cache shows what the server holds.
+    A failure here only leaves that to the next periodic sync."""
+    try:
+        carddav_book_sync(account=account, book=book)
+    except BackendError as sync_error:
+        logger.warning("resync of address book %s after a 412 failed: %s", book.jmap_id, sync_error)
+
+
 def _refusal(error: DavRefused, *, account: Account, book: AddressBook, doing: str) -> SetErrorException:
     """The SetError for a CardDAV refusal (RFC 6352 §6.3.2.1 preconditions, RFC 7232 412)."""
     reason = (error.reason or str(error))[:500]
     if isinstance(error, DavConflict):
-        try:
-            carddav_book_sync(account=account, book=book)
-        except BackendError as sync_error:
-            logger.warning("resync of address book %s after a 412 failed: %s", book.jmap_id, sync_error)
+        _book_resync(account=account, book=book)
         return SetErrorException(
             SetError(
                 "stateMismatch",
@@ -125,6 +131,14 @@ def contact_card_create(*, account: Account, book: AddressBook, card: dict[str, 
     text = _vcard_text(card, previous_text=None, version=version)
     try:
         put = carddav_card_put(account=account, book=book, vcard_text=text)
+    except DavConflict:
+        # If-None-Match: * failed: the server already holds a resource of that
+        # name, which is named after the uid. Read the book again so it shows.
+        _book_resync(account=account, book=book)
+        raise SetErrorException(
+            SetError("invalidProperties", "uid: the address book on the server already has a card with this uid",
+                     properties=["uid"])
+        ) from None
     except DavRefused as refused:
         raise _refusal(refused, account=account, book=book, doing="the new card") from None
     columns = _row_columns(text=text, etag=put.etag, href=put.href, book=book)

@@ -350,3 +350,31 @@ def test_a_photo_given_by_blob_id_is_inlined(alice: ContactsPerson, settings: An
         "x": {"addressBookIds": book, "media": {"p": {"kind": "photo", "blobId": "Bnosuchblob"}}},
     })
     assert result["notCreated"]["x"]["properties"] == ["media"]
+
+
+def test_a_destroy_of_a_changed_card_is_refused_and_reread(alice: ContactsPerson) -> None:
+    created = _create(alice, ADA)
+    row = row_of(alice.account, created["id"])
+    with alice.dav() as client:
+        answer = client.put(row.dav_href, content=row.vcard.replace("FN:Ada Lovelace", "FN:Ada King"),
+                            headers={"Content-Type": "text/vcard; charset=utf-8"})
+    assert answer.status_code in (200, 201, 204), answer.text
+    result = alice.ok("ContactCard/set", destroy=[created["id"]])
+    assert result["notDestroyed"][created["id"]]["type"] == "stateMismatch"
+    assert "FN:Ada King" in vcard_lines(dav_card_text(alice, row.dav_href) or "")
+    assert _card(alice, created["id"])["name"]["full"] == "Ada King"
+
+
+def test_a_uid_another_client_just_used_is_refused(alice: ContactsPerson) -> None:
+    """The server already holds a card with this uid that the cache has not seen yet."""
+    assert alice.dav_user is not None
+    alice.dav_put_card(alice.dav_user.addressbook_url, uid="taken-uid-1", name="Other")
+    result = alice.ok("ContactCard/set", create={
+        "x": {**ADA, "uid": "taken-uid-1", "addressBookIds": {_contacts_id(alice): True}},
+    })
+    assert result["notCreated"]["x"]["type"] == "invalidProperties"
+    assert result["notCreated"]["x"]["properties"] == ["uid"]
+    # The book was read again: the other client's card is there, once.
+    found = alice.ok("ContactCard/query", filter={"uid": "taken-uid-1"})["ids"]
+    assert len(found) == 1
+    assert _card(alice, found[0])["name"]["full"] == "Other"
