@@ -27,6 +27,7 @@ class PeriodicSpec:
 
 def periodic_specs() -> list[PeriodicSpec]:
     interval = max(1, int(settings.JMAP_SYNC_INTERVAL))
+    dav_poll = max(1, int(getattr(settings, "JMAP_DAV_POLL_LISTENING", 15) or interval))
     return [
         PeriodicSpec("sync due accounts", "accounts.tasks.accounts_sync_due_task", interval, "seconds", interval),
         PeriodicSpec("purge expired uploads", "jmapsite.tasks.blobs_purge_task", 1, "hours", 3600),
@@ -38,6 +39,11 @@ def periodic_specs() -> list[PeriodicSpec]:
         ),
         PeriodicSpec(
             "purge expired push subscriptions", "jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600
+        ),
+        # CardDAV has no push: address books of accounts a client listens to are polled (backends.carddav.poll).
+        PeriodicSpec(
+            "poll CardDAV of watched accounts", "backends.carddav.tasks.carddav_watched_poll_task", dav_poll,
+            "seconds", dav_poll,
         ),
     ]
 

@@ -54,6 +54,13 @@ JMAP_MAX_RESPONSE_SIZE = _env_int("JMAP_MAX_RESPONSE_SIZE", 32 * 1024 * 1024)
 # JMAP_STRICT=1 refuses the harmless habits of real clients that are accepted
 # by default (README "Real clients' habits"; jmapcore.strictness).
 JMAP_STRICT = _env_flag("JMAP_STRICT")
+# CardDAV has no push: while a JMAP client listens (EventSource/WebSocket), the
+# account's address books are polled every JMAP_DAV_POLL_LISTENING seconds
+# (backends.carddav.poll) instead of every JMAP_SYNC_INTERVAL; 0 turns it off.
+JMAP_DAV_POLL_LISTENING = _env_int("JMAP_DAV_POLL_LISTENING", 15)
+# An IMAP account without carddavURL looks for https://<imap host>/.well-known/carddav (RFC 6764).
+# On unless set to 0, false, no or off.
+JMAP_DAV_DISCOVER = _env_str("JMAP_DAV_DISCOVER", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _django_secret_key() -> str:

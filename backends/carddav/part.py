@@ -55,3 +55,6 @@ def carddav_part_run(*, account: Account, lock: AccountSyncLock | None) -> None:
 
 
 sync_part_register(name=PART, applies=carddav_part_applies, run=carddav_part_run)
+
+# The poll tasks (backends.carddav.poll) must be known to every worker.
+from backends.carddav import tasks as _tasks  # noqa: E402, F401

@@ -30,6 +30,7 @@ def installed() -> dict[str, tuple[str, int, str, int | None, bool]]:
 
 def test_install_creates_the_periodic_tasks(settings: Settings) -> None:
     settings.JMAP_SYNC_INTERVAL = 30
+    settings.JMAP_DAV_POLL_LISTENING = 15
     periodic_tasks_install()
     assert installed() == {
         "sync due accounts": ("accounts.tasks.accounts_sync_due_task", 30, "seconds", 30, True),
@@ -37,6 +38,8 @@ def test_install_creates_the_periodic_tasks(settings: Settings) -> None:
         "purge old tombstones": ("jmapsite.tasks.tombstones_purge_task", 1, "days", 86400, True),
         "send due submissions": ("jmapsite.tasks.submissions_send_due_task", 10, "seconds", 10, True),
         "purge expired push subscriptions": ("jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600, True),
+        "poll CardDAV of watched accounts": ("backends.carddav.tasks.carddav_watched_poll_task", 15, "seconds", 15,
+                                             True),
     }
 
 
@@ -96,6 +99,7 @@ def test_schedule_is_visible_in_the_dashboard(mgmt_client: Client) -> None:
         "purge old tombstones",
         "send due submissions",
         "purge expired push subscriptions",
+        "poll CardDAV of watched accounts",
     ):
         assert name.encode() in response.content
 
