@@ -466,14 +466,15 @@ class _Reader:
             card.continued.append(line)
             return
         card.continuations_join()
-        self._encoding(prop, card, where)
+        if prop.params:
+            self._encoding(prop, card, where)
         size = len(prop.value)
         if size > PROPERTY_LARGE_OCTETS // 4:
             octets = len(prop.value.encode("utf-8", "surrogatepass"))
             if octets > PROPERTY_LARGE_OCTETS:
                 card.problem(f"{where}: {prop.name} is {octets} octets (over 1 MiB); kept")
         properties.append(prop)
-        card.last_encoded = bool(prop.param("ENCODING"))
+        card.last_encoded = bool(prop.params) and bool(prop.param("ENCODING"))
 
     def _encoding(self, prop: VCardProperty, card: _Card, where: str) -> None:
         encodings = [value.upper() for value in prop.param("ENCODING")]
