@@ -192,6 +192,11 @@ class SyncPart:
     run: SyncPartRun
 
 
+class SyncPartSkipped(Exception):
+    """Raised by a part's run when it found it has nothing to do after all (e.g.
+    no CardDAV service where discovery looked): no outcome is recorded."""
+
+
 # Registry keyed by part name, run in registration order.
 SYNC_PARTS: dict[str, SyncPart] = {}
 
@@ -248,6 +253,8 @@ def sync_parts_run(*, account: Account, lock: AccountSyncLock | None, names: Ite
         error = ""
         try:
             part.run(account=account, lock=lock)
+        except SyncPartSkipped:
+            continue
         except BackendError as exc:
             log.warning("account %s: %s sync failed: %s", account.accountid, part.name, exc)
             error = _error_text(exc)

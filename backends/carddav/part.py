@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Account
-from accounts.sync import AccountSyncLock, sync_part_register
+from accounts.sync import AccountSyncLock, SyncPartSkipped, sync_part_register
 from backends.base import BackendError
 from backends.carddav.progress import PART, carddav_progress
 
@@ -52,6 +52,7 @@ def carddav_part_run(*, account: Account, lock: AccountSyncLock | None) -> None:
         # No CardDAV service on the mail host: remember, and stay quiet about it.
         log.info("account %s: no CardDAV service found on %s (%s)", account.accountid, account.imap_host, exc)
         cache.set(_probe_key(account), 1, timeout=DISCOVERY_RETRY_SECONDS)
+        raise SyncPartSkipped from None
 
 
 sync_part_register(name=PART, applies=carddav_part_applies, run=carddav_part_run)

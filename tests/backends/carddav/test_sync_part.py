@@ -13,13 +13,17 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.secrets import seal
 from accounts.sync import account_sync
+from backends.carddav.part import carddav_part_applies
+from backends.carddav.poll import carddav_watched_poll
 from jmapcore.models.contacts import ContactCard
 from jmapcore.models.push_watch import PushWatch
 from jmapcore.state import on_state_change, state_change_unsubscribe
 from jmapsite.celery import app as celery_app
 from tests.backends.carddav.conftest import other_client, vcard
 from tests.backends.carddav.dav_people import DavServer, carddav_account
+from tests.personas import make_persona
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,8 +91,6 @@ def test_a_contacts_failure_is_not_the_accounts_mail_error(dav_server: DavServer
 def test_while_a_client_listens_a_change_by_another_client_is_polled_and_pushed(
     dav_server: DavServer, celery_eager: None, settings: Any
 ) -> None:
-    from backends.carddav.poll import carddav_watched_poll
-
     settings.JMAP_DAV_POLL_LISTENING = 15
     alice = carddav_account(server=dav_server, persona="alice")
     bob = carddav_account(server=dav_server, persona="bob")
@@ -117,3 +119,20 @@ def test_while_a_client_listens_a_change_by_another_client_is_polled_and_pushed(
     assert any(who == alice.accountid and "ContactCard" in changed for who, changed in pushed)
     bob.refresh_from_db()
     assert "carddav" not in bob.sync_progress
+
+
+def test_an_account_without_carddav_url_on_a_host_without_carddav_is_left_alone(dovecot: Any) -> None:
+    """RFC 6764 discovery at https://<imap host>/.well-known/carddav finds nothing on
+    the test machine: no contacts error, nothing written, and the host is not probed
+    again at the next sync."""
+    bob = make_persona("bob").account
+    dovecot.user_add("bob-mail@example.test", "bob-mail-secret")
+    Account.objects.filter(pk=bob.pk).update(username="bob-mail@example.test", password=seal("bob-mail-secret"),
+                                             imap_host=dovecot.host, imap_port=dovecot.imap_port, imap_ssl=0)
+    bob.refresh_from_db()
+    assert bob.carddav_url == "" and carddav_part_applies(bob)
+    account_sync(account_id=bob.pk)
+    bob.refresh_from_db()
+    assert bob.last_sync_error == ""
+    assert "carddav" not in bob.sync_progress
+    assert not carddav_part_applies(bob)
