@@ -39,6 +39,9 @@ PROPERTY_LARGE_OCTETS = 1 << 20
 PROBLEMS_MAX = 50
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+# Some writers put '_' in X- names; such a line is still a property (kept,
+# with a problem), not text to join to the line before.
+_NAME_CHARS_TOLERATED = _NAME_CHARS | {"_"}
 _BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \t"
 _BINARY_ENCODINGS = frozenset({"B", "BASE64"})
 _TEXT_ENCODINGS = frozenset({"QUOTED-PRINTABLE", "8BIT", "7BIT"})
@@ -130,6 +133,10 @@ def name_valid(name: str) -> bool:
     """Whether `name` is a valid property, parameter or group name (RFC 6350
     §3.3: 1*(ALPHA / DIGIT / "-"))."""
     return bool(name) and all(char in _NAME_CHARS for char in name)
+
+
+def _name_tolerated(name: str) -> bool:
+    return bool(name) and all(char in _NAME_CHARS_TOLERATED for char in name)
 
 
 # --- parameters (RFC 6350 §5, RFC 6868) --------------------------------------------------------------------
@@ -274,9 +281,11 @@ def _property_read(line: str, problems: list[str], where: str) -> VCardProperty 
         return None
     header = line[:colon]
     name_part, semicolon, params_text = header.partition(";")
-    group, _, name = name_part.rpartition(".")
-    if not name_valid(name) or (group and not all(name_valid(piece) for piece in group.split("."))):
+    group, _, name = name_part.strip(" \t").rpartition(".")
+    if not _name_tolerated(name) or (group and not all(_name_tolerated(piece) for piece in group.split("."))):
         return None
+    if not name_valid(name) or (group and not all(name_valid(piece) for piece in group.split("."))):
+        problems.append(f"{where}: {_snippet(name_part)} is not a valid vCard name (RFC 6350 §3.3); kept")
     if unclosed:
         problems.append(f"{where}: {name.upper()} has a quoted parameter value without its closing quote")
     params = _params_read(params_text, problems, where) if semicolon else []
@@ -343,7 +352,10 @@ class _Card:
 
 
 def _lines_split(text: str) -> tuple[list[str], list[bool]]:
-    """Physical lines and, for each, whether it ended in CRLF (not just LF)."""
+    """Physical lines and, for each, whether it ended in CRLF (not just LF).
+    A byte order mark (Windows exports start with one) is not text."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
     if "\n" not in text and "\r" in text:
         lines = text.split("\r")
         return lines, [False] * len(lines)
@@ -574,9 +586,9 @@ def vcard_parse(text: str) -> VCard:
 # --- writing (RFC 6350 §3.2) -------------------------------------------------------------------------------
 
 def _name_write(name: str) -> str:
-    if name_valid(name):
+    if _name_tolerated(name):
         return name
-    cleaned = "".join(char if char in _NAME_CHARS else "-" for char in name)
+    cleaned = "".join(char if char in _NAME_CHARS_TOLERATED else "-" for char in name)
     return cleaned or "X-INVALID"
 
 

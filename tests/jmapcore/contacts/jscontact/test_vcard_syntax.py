@@ -198,6 +198,21 @@ def test_vcard_parse_reports_none_and_several() -> None:
 
 # --- broken input: read what can be read, say what could not -----------------------------------------------
 
+def test_byte_order_mark_does_not_hide_the_card() -> None:
+    card = vcard_parse("\ufeff" + ALICE)
+    assert card.all("FN")[0].value == "Alice Liddell"
+    assert card.problems == []
+
+
+def test_sloppy_names_stay_properties_with_a_problem() -> None:
+    text = ALICE.replace("END:VCARD", "X_MALLORY_ID:42\r\nNOTE :spaced name\r\nEND:VCARD")
+    card = vcard_parse(text)
+    assert card.all("X_MALLORY_ID")[0].value == "42"
+    assert card.all("NOTE")[0].value == "spaced name"
+    assert any("'X_MALLORY_ID' is not a valid vCard name" in problem for problem in card.problems)
+    assert vcard_serialize(card) == ALICE.replace("END:VCARD", "X_MALLORY_ID:42\r\nNOTE :spaced name\r\nEND:VCARD")
+
+
 def test_line_without_colon_joins_the_property_before_it_as_a_new_line() -> None:
     text = ALICE.replace("END:VCARD", "NOTE:Met at the mad tea party\r\nbring a watch\r\nEND:VCARD")
     card = vcard_parse(text)
