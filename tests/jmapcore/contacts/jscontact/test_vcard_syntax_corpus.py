@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from jmapcore.contacts.jscontact import card_read
 from jmapcore.contacts.jscontact.vcard_model import VCard
 from jmapcore.contacts.jscontact.vcard_syntax import value_components, vcard_parse, vcard_serialize, vcards_parse
 
@@ -111,9 +112,12 @@ def test_broken_card_parses_and_records_problems(name: str) -> None:
     assert cards and card.properties
     assert card.all("FN") or card.all("N")  # the name survives whatever else broke
     if name == "invalid_dates.vcf":
-        # Well-formed lines: the dates are the conversion's to report (card_read).
+        # Well-formed lines: the dates are the conversion's to report.
         assert card.problems == []
         assert [prop.value for prop in card.all("BDAY")] == ["1985-13-45"]
+        problems = card_read(text).problems
+        for date_property in ("BDAY", "ANNIVERSARY", "DEATHDATE", "REV"):
+            assert any(problem.startswith(date_property) for problem in problems), (date_property, problems)
     else:
         assert card.problems
     assert vcards_parse(vcard_serialize(card))  # what was read can be written and read again
