@@ -232,6 +232,9 @@ def test_a_read_only_book_refuses_every_write(alice: ContactsPerson) -> None:
         ({"id": "cmine"}, ["id"]),
         ({"members": {"urn:uuid:x": False}}, ["members"]),
         ({"notAProperty": 1, "emails": []}, ["emails", "notAProperty"]),
+        # Refused by the converter (jscontact.CardInvalid), which names the path.
+        ({"emails": {"e": {"address": 5}}}, ["emails/e/address"]),
+        ({"anniversaries": {"b": {"kind": "birth", "date": "notadate"}}}, ["anniversaries/b/date"]),
     ],
 )
 def test_invalid_creates_name_every_bad_property(
