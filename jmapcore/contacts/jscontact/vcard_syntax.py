@@ -132,11 +132,13 @@ def value_components_join(components: list[list[str]]) -> str:
 def name_valid(name: str) -> bool:
     """Whether `name` is a valid property, parameter or group name (RFC 6350
     §3.3: 1*(ALPHA / DIGIT / "-"))."""
-    return bool(name) and all(char in _NAME_CHARS for char in name)
+    # isalnum on an ASCII string is exactly ALPHA / DIGIT, and runs in C.
+    rest = name.replace("-", "")
+    return bool(name) and name.isascii() and (not rest or rest.isalnum())
 
 
 def _name_tolerated(name: str) -> bool:
-    return bool(name) and all(char in _NAME_CHARS_TOLERATED for char in name)
+    return name_valid(name.replace("_", "-"))
 
 
 # --- parameters (RFC 6350 §5, RFC 6868) --------------------------------------------------------------------
