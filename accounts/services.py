@@ -9,7 +9,11 @@ Contracts
   Once the creating transaction commits, the account's first sync is queued
   (accounts.sync.account_sync_enqueue_on_commit): it does not wait for beat.
 - The backend password is stored sealed (accounts.secrets.seal); the JMAP login
-  password only as a Django password hash on the Pool.
+  password only as a Django password hash on the Pool. A new login is
+  committed (and the first sync queued) before that hash is made: the hash
+  (PBKDF2, hundreds of ms) then overlaps the start of the sync, and
+  account_create returns once it is stored; until then the login refuses
+  every password.
 - Login (Pool) rules: by default an account gets a login of its own whose name
   is the account's email and whose password is the backend password, unless a
   separate login password is given. With ``pool_login`` the account joins that
@@ -324,12 +328,9 @@ def account_create(
             if pool_login is not None:
                 account.pool = pool_get(login=pool_login)
             else:
-                account.pool = pool_create(login=email, password=login_password or password)
-                # The hash was just made from this password: this process can skip
-                # PBKDF2 on the client's first Basic login, which usually follows
-                # at once (accounts.password_memo; same checks, only sooner).
-                password_memo_remember(login=email, password=login_password or password,
-                                       password_hash=account.pool.password_hash)  # fmt: skip
+                # No usable password yet: its PBKDF2 hash (hundreds of ms) is made
+                # below, after the commit, while a worker already runs the first sync.
+                account.pool = _pool_create_unusable(login=email)
             account.password = seal(password)
             account.save()
             # The first sync starts at once, not at the next beat tick (issue 9).
@@ -337,7 +338,45 @@ def account_create(
     except IntegrityError:
         # Lost a race with a concurrent create of the same accountid.
         raise AccountExists(f"account {accountid} already exists") from None
+    if pool_login is None:
+        _new_login_password_set(account=account, password=login_password or password)
     return account
+
+
+def _pool_create_unusable(*, login: str) -> Pool:
+    """A new active login whose password matches nothing yet (Django's
+    unusable hash), inside the caller's transaction; LoginExists if taken."""
+    if Pool.objects.filter(login=login).exists():
+        raise LoginExists(f"login {login} already exists")
+    try:
+        with transaction.atomic():
+            return Pool.objects.create(login=login, password_hash=make_password(None))
+    except IntegrityError:
+        raise LoginExists(f"login {login} already exists") from None
+
+
+def _new_login_password_set(*, account: Account, password: str) -> None:
+    """Give the login account_create just committed its password hash (same
+    hasher and cost as every login password). Until this returns, the login
+    refuses every password — and account_create has not answered yet, so no
+    one has been told it exists. Should hashing or storing fail, the account
+    and its login are removed again and the error raised: nothing half-made
+    stays (a process killed in between leaves a login without a usable
+    password, which PATCH loginPassword or the dashboard sets)."""
+    pool = account.pool
+    placeholder = pool.password_hash
+    try:
+        password_hash = make_password(password)
+        # Only the placeholder is replaced: a concurrent PATCH loginPassword wins.
+        if Pool.objects.filter(pk=pool.pk, password_hash=placeholder).update(password_hash=password_hash):
+            pool.password_hash = password_hash
+            # The hash was just made from this password: this process can skip
+            # PBKDF2 on the client's first Basic login, which usually follows at
+            # once (accounts.password_memo; same checks, only sooner).
+            password_memo_remember(login=pool.login, password=password, password_hash=password_hash)
+    except BaseException:
+        account_delete(account=account)
+        raise
 
 
 def account_get(*, accountid: str) -> Account:

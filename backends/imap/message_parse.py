@@ -26,6 +26,7 @@ import datetime as dt
 import quopri
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jmapcore.mime.addresses import parse_addresses
@@ -149,19 +150,36 @@ def subject_is_reply(subject: str) -> bool:
 def addresses_parse(value: str | None) -> list[dict[str, str | None]] | None:
     """An address-list header as EmailAddress objects (RFC 8621 §4.1.2.3); None
     when absent. jmapcore.mime's parser, leniently decoding encoded words
-    inside quoted display names (as many mailers write them)."""
+    inside quoted display names (as many mailers write them). Each call
+    returns new lists and dicts (the caller may change them)."""
     if value is None:
         return None
-    result: list[dict[str, str | None]] = []
-    for item in parse_addresses(value[:HEADER_VALUE_MAX], words_in_quotes=True):
+    value = value[:HEADER_VALUE_MAX]
+    pairs = _addresses_memo(value) if len(value) <= ADDRESS_MEMO_VALUE_MAX else _addresses_pairs(value)
+    return [{"name": name, "email": address} for name, address in pairs]
+
+
+# The same From, To and Cc values come back message after message (the
+# account's own address, colleagues, lists): an initial sync parses each
+# distinct value once. Bounded in entries and in the length of a value.
+ADDRESS_MEMO_SIZE = 4096
+ADDRESS_MEMO_VALUE_MAX = 1024
+
+
+def _addresses_pairs(value: str) -> tuple[tuple[str | None, str], ...]:
+    result: list[tuple[str | None, str]] = []
+    for item in parse_addresses(value, words_in_quotes=True):
         name = unfold(item["name"]) if item["name"] else ""
         address = str(item["email"]).strip()
         if not name and not address:
             continue
-        result.append({"name": name or None, "email": address})
+        result.append((name or None, address))
         if len(result) >= ADDRESS_MAX:
             break
-    return result
+    return tuple(result)
+
+
+_addresses_memo = lru_cache(maxsize=ADDRESS_MEMO_SIZE)(_addresses_pairs)
 
 
 def message_ids_parse(value: str | None, *, lenient: bool = False) -> list[str] | None:
@@ -175,11 +193,43 @@ def message_ids_parse(value: str | None, *, lenient: bool = False) -> list[str] 
     return found or None
 
 
+# The Date most mailers write (RFC 5322 §3.3 without obsolete forms, comments
+# or folding): "Mon, 7 Dec 2026 00:43:30 +0100". Read directly, it gives what
+# parse_rfc5322_datetime gives for it (tests/backends/imap/test_message_parse.py
+# compares the two); anything else goes to that parser. ASCII classes only.
+_DATE_PLAIN = re.compile(
+    r"(?:[A-Za-z]+, ?)?([0-9]{1,2}) ([A-Za-z]{3}) ([0-9]{4})"
+    r" ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}) ([+-])([0-9]{2})([0-9]{2})"
+)
+_MONTHS = {name: number for number, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}  # fmt: skip
+_ZONES: dict[int, dt.timezone] = {}
+
+
+def _date_plain(value: str) -> dt.datetime | None:
+    """The common form of a Date; None when `value` is not in it (not: when it is bad)."""
+    found = _DATE_PLAIN.fullmatch(value.strip(" \t\r\n"))
+    if found is None:
+        return None
+    day, month_name, year, hour, minute, second, sign, zone_hours, zone_minutes = found.groups()
+    month = _MONTHS.get(month_name.lower())
+    if month is None or int(zone_hours) > 23 or int(zone_minutes) > 59:
+        return None
+    offset = (int(zone_hours) * 60 + int(zone_minutes)) * (-1 if sign == "-" else 1)
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = _ZONES.setdefault(offset, dt.timezone(dt.timedelta(minutes=offset)))
+    try:
+        return dt.datetime(int(year), month, int(day), int(hour), int(minute), min(int(second), 59), tzinfo=zone)
+    except ValueError:
+        return None
+
+
 def date_parse(value: str | None) -> dt.datetime | None:
     """The Date header as an aware datetime (RFC 5322 §3.3); None when absent or bad."""
     if not value:
         return None
-    parsed = parse_rfc5322_datetime(value)
+    parsed = _date_plain(value) or parse_rfc5322_datetime(value)
     if parsed is None:
         return None
     try:

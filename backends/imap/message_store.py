@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -33,7 +34,6 @@ from accounts.models import Account
 from backends.imap import bulk_sql
 from backends.imap import message_parse as mp
 from backends.imap.threading import ThreadInput, threads_apply, threads_assign, threads_prune
-from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage
 
 EMAIL_ID_PREFIX = "e"
@@ -273,9 +273,14 @@ def messages_store(
 
     New Email and MailboxMessage rows are written as plain tuples with one
     prepared statement each (backends.imap.bulk_sql), not through the ORM."""
-    cached: set[int] = set()
-    for chunk in _chunks(sorted(message.uid for message in messages)):
-        cached.update(MailboxMessage.objects.filter(mailbox=mailbox, uid__in=chunk).values_list("uid", flat=True))
+    cached = {
+        uid
+        for (uid,) in bulk_sql.rows_where_in(
+            MailboxMessage, columns=("uid",), account_pk=account.pk, column="uid",
+            values=sorted(message.uid for message in messages),
+            extra=f"{connection.ops.quote_name('mailbox_id')} = %s", extra_params=[mailbox.pk],
+        )
+    }  # fmt: skip
     messages = [m for m in messages if m.uid not in cached and not mp.flags_deleted(m.flags)]
     if not messages:
         return 0
@@ -328,9 +333,9 @@ def messages_store(
 
     # uid -> (jmap id of a new Email | pk of a continued one, receivedAt as stored, thread id)
     located: dict[int, tuple[str | int, Any, str]] = {}
-    for message, thread_id in zip(fresh, plan.thread_ids, strict=True):
+    new_ids = bulk_sql.jmap_ids_new(EMAIL_ID_PREFIX, len(fresh))
+    for message, thread_id, jmap_id in zip(fresh, plan.thread_ids, new_ids, strict=True):
         headers = message.headers
-        jmap_id = jmap_id_new(EMAIL_ID_PREFIX)
         sent_at = headers.sent_at
         received_at = as_datetime(message.received_at)
         rows.append((

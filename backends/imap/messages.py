@@ -33,13 +33,10 @@ moved by another client (expunged in A, new in B) as the same Email:
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from django.utils import timezone
@@ -48,7 +45,8 @@ from imapclient import IMAPClient
 from accounts.models import Account
 from backends.base import BackendError
 from backends.imap import message_parse as mp
-from backends.imap.connection import KIND, imap_close
+from backends.imap.connection import KIND
+from backends.imap.fetch_child import Batches, FetchChild, FolderJob, fetch_child_open
 from backends.imap.message_store import (
     FetchedMessage,
     flags_apply,
@@ -59,7 +57,6 @@ from backends.imap.message_store import (
     messages_store,
 )
 from backends.imap.parse_problems import PARSE_PROBLEM_MAX, message_parse_problems_record
-from backends.imap.pool import imap_account_open
 from backends.imap.sync_commands import (
     Capabilities,
     FolderStatus,
@@ -386,9 +383,6 @@ def _messages_parse(
     ]
 
 
-Batches = Iterator[tuple[list[int], list[FetchedMessage]]]
-
-
 @contextmanager
 def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]]) -> Iterator[Batches | None]:
     """The batches fetched and parsed in this process; None when the folder's
@@ -431,149 +425,31 @@ def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]])
                 wait([pending])
 
 
-# A folder with more new messages than this is fetched and parsed by a child
-# process (see _batches_child); fewer are not worth a fork and a login.
-PROCESS_THRESHOLD = 2000
-# How long a stopping child may take to notice the closed pipe before it is killed.
-CHILD_STOP_SECONDS = 3.0
-# A child that sends nothing for this long (hung server or child) fails the sync.
-CHILD_SILENCE_SECONDS = 600.0
-
-def _zone_plain(value: dt.datetime | None) -> dt.datetime | None:
-    """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
-    FixedOffset does not survive pickling."""
-    if value is not None and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
-        offset = value.utcoffset()
-        if offset is not None:
-            return value.replace(tzinfo=dt.timezone(offset))
-    return value
+def _batch_fetch(client: IMAPClient, caps: Capabilities, uids: list[int]) -> list[FetchedMessage]:
+    """One UID FETCH of the sync's items and its messages parsed (what the
+    fetch child does per batch, backends.imap.fetch_child)."""
+    fetched = uid_fetch(client=client, uids=sequence_set_format(uids), items=_fetch_items(caps))
+    return _messages_parse(client, caps, fetched)
 
 
-def _message_pack(message: FetchedMessage) -> tuple[Any, ...]:
-    """One message as the child sends it: FetchedMessage's fields in order, with
-    the headers as a tuple of ParsedHeaders' fields (plain tuples pickle about
-    twice as fast as dataclass instances)."""
-    h = message.headers
-    headers = (
-        h.subject, h.base_subject, h.is_reply, _zone_plain(h.sent_at), h.message_id, h.in_reply_to, h.references,
-        h.sender, h.from_addr, h.to, h.cc, h.bcc, h.reply_to,
-    )  # fmt: skip
-    return (
-        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size, headers,
-        message.preview, message.has_attachment, message.email_id, message.thread_id, message.parse_problem,
-    )  # fmt: skip
-
-
-def _message_unpack(row: tuple[Any, ...]) -> FetchedMessage:
-    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id, problem = row
-    return FetchedMessage(
-        uid=uid, flags=flags, modseq=modseq, received_at=received_at, size=size,
-        headers=mp.ParsedHeaders(*headers), preview=preview, has_attachment=has_attachment,
-        email_id=email_id, thread_id=thread_id, parse_problem=problem,
-    )  # fmt: skip
-
-
-def _child_run(sender: Connection, account: Account, caps: Capabilities, name: str, batches: list[list[int]]) -> None:
-    """The child process: its own connection; EXAMINE, then per batch UID FETCH
-    and parsing; sends ("selected", uidvalidity), ("batch", rows)..., ("done",
-    None) or ("error", (message, permanent, kind)). Never touches the database."""
-    client: IMAPClient | None = None
-    try:
-        client = imap_account_open(account=account)
-        client._imap.debug = 0
-        selected = folder_examine(client=client, caps=caps, name=name)
-        sender.send(("selected", selected.uidvalidity))
-        items = _fetch_items(caps)
-        for batch in batches:
-            fetched = uid_fetch(client=client, uids=sequence_set_format(batch), items=items)
-            sender.send(("batch", [_message_pack(message) for message in _messages_parse(client, caps, fetched)]))
-        sender.send(("done", None))
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the parent stopped reading (it stopped the sync)
-    except BackendError as error:
-        _child_send_quietly(sender, ("error", (error.message, error.permanent, error.kind)))
-    except BaseException as error:  # everything must reach the parent as a BackendError
-        _child_send_quietly(sender, ("error", (f"fetch process failed: {error!r}", False, KIND)))
-    finally:
-        if client is not None:
-            imap_close(client)
-        sender.close()
-
-
-def _child_send_quietly(sender: Connection, message: tuple[str, Any]) -> None:
-    try:
-        sender.send(message)
-    except OSError:
-        pass
-
-
-def _child_stop(process: BaseProcess) -> None:
-    """Reap the child; one that does not finish on its own (it notices the
-    closed pipe at its next send) is terminated, then killed."""
-    process.join(CHILD_STOP_SECONDS)
-    if process.is_alive():
-        process.terminate()
-        process.join(CHILD_STOP_SECONDS)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    process.close()
-
-
-def _child_receive(receiver: Connection) -> tuple[str, Any]:
-    try:
-        if not receiver.poll(CHILD_SILENCE_SECONDS):
-            raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
-        kind, value = receiver.recv()
-    except Exception as error:  # EOF (the child died), or what it sent does not unpickle
-        raise BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND) from None
-    if kind == "error":
-        message, permanent, error_kind = value
-        raise BackendError(message, permanent=permanent, kind=error_kind)
-    return kind, value
+def _batches_split(uids: list[int], size: int) -> list[list[int]]:
+    return [uids[start : start + size] for start in range(0, len(uids), size)]
 
 
 @contextmanager
-def _batches_child(ctx: SyncContext, work: FolderWork, batches: list[list[int]]) -> Iterator[Batches | None]:
-    """The batches fetched and parsed by a forked child process with its own
-    IMAP connection, streamed over a pipe as tuples; this process only threads
-    and stores them (the parsing no longer shares its GIL). The child is
-    always reaped, also when the caller stops early or fails."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_child_run, args=(sender, ctx.account, ctx.caps, work.mailbox.imap_name, batches),
-        name=f"imap-fetch-{ctx.account.pk}", daemon=True,
-    )  # fmt: skip
-    try:
-        process.start()
-    except BaseException:
-        receiver.close()
-        sender.close()
-        raise
-    sender.close()  # the child's end: once the child exits, recv() sees EOF
-    try:
-        _kind, uidvalidity = _child_receive(receiver)
-        if uidvalidity and uidvalidity != work.mailbox.uidvalidity:
-            yield None  # changed since step 1: the next sync resets the folder
-            return
-
-        def stream() -> Batches:
-            for batch in batches:
-                kind, rows = _child_receive(receiver)
-                if kind != "batch":
-                    raise BackendError(f"the fetch process sent {kind!r} early", permanent=False, kind=KIND)
-                yield batch, [_message_unpack(row) for row in rows]
-
-        yield stream()
-    finally:
-        receiver.close()
-        _child_stop(process)
-
-
-def _fork_available() -> bool:
-    # A daemonic process (multiprocessing's) may not have children.
-    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[FetchChild | None]:
+    """One child process that fetches and parses the new messages of `works`
+    in their order (backends.imap.fetch_child), for folder_messages_fetch to
+    store; None when there are too few to be worth it or fork is not available
+    (each folder is then fetched in this process). Call after step 1 of every
+    folder and after the inbox's first page: the jobs are the UIDs still to fetch."""
+    jobs = [
+        FolderJob(name=work.mailbox.imap_name, uidvalidity=work.mailbox.uidvalidity,
+                  batches=_batches_split(work.to_fetch, ctx.batch_size))
+        for work in works if work.path != "skip" and work.to_fetch
+    ]  # fmt: skip
+    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=_batch_fetch) as child:
+        yield child
 
 
 def _progress_write(ctx: SyncContext) -> None:
@@ -634,9 +510,11 @@ def folder_first_page_fetch(*, ctx: SyncContext, work: FolderWork, size: int = F
     return stored
 
 
-def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
+def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork, child: FetchChild | None = None) -> int:
     """Step 2 for one folder; returns how many messages were stored. Records
-    the folder's UIDNEXT/HIGHESTMODSEQ only once every new UID is in."""
+    the folder's UIDNEXT/HIGHESTMODSEQ only once every new UID is in. The
+    messages come from `child` (fetch_child_start) when it fetches this
+    folder, else they are fetched here."""
     mailbox, status = work.mailbox, work.status
     if work.path == "skip":
         return 0
@@ -645,10 +523,10 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork) -> int:
     # start); a recount of the half-filled cache would show them falling.
     recount_midway = not folder_initial_fetch_pending(mailbox)
     if work.to_fetch:
-        batches = [work.to_fetch[start : start + ctx.batch_size] for start in range(0, len(work.to_fetch),
-                                                                                    ctx.batch_size)]  # fmt: skip
-        in_child = len(work.to_fetch) > PROCESS_THRESHOLD and _fork_available()
-        with (_batches_child if in_child else _batches_local)(ctx, work, batches) as stream:
+        batches = _batches_split(work.to_fetch, ctx.batch_size)
+        name = mailbox.imap_name
+        source = child.folder(name) if child is not None and child.covers(name) else _batches_local(ctx, work, batches)
+        with source as stream:
             if stream is None:
                 return 0
             if not ctx.keep_going():

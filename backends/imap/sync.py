@@ -16,7 +16,9 @@ imported (backends.apps imports it at startup). One run:
    (what a client's list view asks for first) — on the account's very first
    sync even before step 1 of the other folders (_first_page_early);
 6. for every folder, inbox first, the new messages, newest first, in batches
-   (step 2), extending the sync lock between batches and writing progress to
+   (step 2) — when there are many (backends.imap.fetch_child.PROCESS_THRESHOLD),
+   fetched and parsed by one child process for all folders while this
+   process stores —, extending the sync lock between batches and writing progress to
    Account.sync_progress: {"state": "running"|"done", "mailboxes": n,
    "done": folders finished, "messages": fetched so far, "total": to fetch,
    "folder": the folder of the last batch} (the management API's
@@ -33,12 +35,15 @@ LIST-STATUS and nothing else on a QRESYNC/CONDSTORE server.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from typing import Any
 
 from imapclient import IMAPClient
 
 from accounts.models import Account
 from accounts.sync import AccountSyncLock, syncer_register
+from backends.imap.bulk_sql import bulk_load_pragmas
+from backends.imap.fetch_child import PROCESS_THRESHOLD
 from backends.imap.folders import mailboxes_sync
 from backends.imap.message_store import CountValues, mailbox_counts_save, orphans_destroy, orphans_exist
 from backends.imap.messages import (
@@ -46,6 +51,7 @@ from backends.imap.messages import (
     FIRST_PAGE,
     FolderWork,
     SyncContext,
+    fetch_child_start,
     folder_changes_read,
     folder_first_page_fetch,
     folder_initial_fetch_pending,
@@ -129,10 +135,15 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             # The newest page of the inbox before the bulk: a client connecting
             # right after the account was created has its list view at once.
             folder_first_page_fetch(ctx=ctx, work=inbox, size=page_size)
-        for work in works:
-            folder_messages_fetch(ctx=ctx, work=work)
-            if ctx.progress:
-                ctx.progress["done"] = ctx.progress.get("done", 0) + 1
+        # A large sync (the first) is fetched and parsed by one child process
+        # while this one stores (backends.imap.fetch_child), with the
+        # database connection set for a bulk load.
+        bulk = bulk_load_pragmas() if remaining > PROCESS_THRESHOLD else nullcontext()
+        with bulk, fetch_child_start(ctx=ctx, works=works) as child:
+            for work in works:
+                folder_messages_fetch(ctx=ctx, work=work, child=child)
+                if ctx.progress:
+                    ctx.progress["done"] = ctx.progress.get("done", 0) + 1
         if ctx.orphans_possible:
             _orphans_finish(account)
         _unselect(client, caps)

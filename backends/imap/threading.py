@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
@@ -101,30 +102,35 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     per_item = [_keys_of(item) for item in items]
     wanted: set[str] = {key for keys in per_item for key in keys}
     known: dict[str, tuple[str, dt.datetime]] = {}
-    ordered = sorted(wanted)
-    for start in range(0, len(ordered), LOOKUP_CHUNK):
-        rows = ThreadRef.objects.filter(account=account, key__in=ordered[start : start + LOOKUP_CHUNK])
-        for key, thread_id, seen_at in rows.values_list("key", "thread_id", "seen_at"):
-            known[key] = (thread_id, seen_at)
+    # Plain SQL (backends.imap.bulk_sql): with thousands of keys per batch the
+    # ORM's preparation of every IN value costs more than the query.
+    read_datetime = bulk_sql.datetime_reader()
+    for key, thread_id, seen_at in bulk_sql.rows_where_in(
+        ThreadRef, columns=("key", "thread_id", "seen_at"), account_pk=account.pk, column="key",
+        values=sorted(wanted), chunk=LOOKUP_CHUNK,
+    ):  # fmt: skip
+        seen = read_datetime(seen_at)
+        if seen is not None:  # a NOT NULL column
+            known[key] = (thread_id, seen)
     threads = _Threads()
-    live_ids = sorted({thread_id for thread_id, _ in known.values()})
     existing: set[str] = set()
-    for start in range(0, len(live_ids), LOOKUP_CHUNK):
-        thread_rows = Thread.objects.filter(
-            account=account, jmap_id__in=live_ids[start : start + LOOKUP_CHUNK], destroyed=False
-        ).values_list("jmap_id", "created_modseq", "pk")
-        for jmap_id, created_modseq, pk in thread_rows:
-            threads.age[jmap_id] = (created_modseq, pk)
-            existing.add(jmap_id)
+    for jmap_id, created_modseq, pk in bulk_sql.rows_where_in(
+        Thread, columns=("jmap_id", "created_modseq", "id"), account_pk=account.pk, column="jmap_id",
+        values=sorted({thread_id for thread_id, _ in known.values()}),
+        extra=f"{connection.ops.quote_name('destroyed')} = %s", extra_params=[False], chunk=LOOKUP_CHUNK,
+    ):  # fmt: skip
+        threads.age[jmap_id] = (created_modseq, pk)
+        existing.add(jmap_id)
     known = {key: value for key, value in known.items() if value[0] in existing}
 
     plan = ThreadPlan(thread_ids=[])
     assigned: list[str] = []
     fresh = 0
+    new_ids = iter(bulk_sql.jmap_ids_new(THREAD_ID_PREFIX, len(items)))
     for item, keys in zip(items, per_item, strict=True):
         found = {threads.find(known[key][0]) for key in keys if key in known}
         if not found:
-            thread_id = jmap_id_new(THREAD_ID_PREFIX)
+            thread_id = next(new_ids)
             fresh += 1
             threads.age[thread_id] = (1 << 62, fresh)  # younger than every existing thread
             plan.created.append(thread_id)

@@ -1,20 +1,22 @@
-"""A large initial fetch runs in a forked child process (backends.imap.messages
-PROCESS_THRESHOLD): it yields exactly the cache the in-process path yields,
-stays resumable, surfaces the child's failures as BackendError and always
-reaps the child."""
+"""A large sync is fetched and parsed by one forked child process for all its
+folders (backends.imap.fetch_child, PROCESS_THRESHOLD): it yields exactly
+the cache the in-process path yields, stays resumable, surfaces the child's
+failures as BackendError and always reaps the child."""
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import multiprocessing
 import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from accounts.models import Account
 from backends.base import BackendError
-from backends.imap import messages
+from backends.imap import fetch_child, messages
 from backends.imap.messages import SyncStopped
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage, Thread, ThreadRef
 from tests.backends.imap.conftest import LockLostAfter, Mailstore, message
@@ -95,30 +97,35 @@ def _cache_drop(mail: Mailstore) -> None:
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The folders a started child fetched, in its order."""
     used: list[str] = []
-    original = messages._batches_child
+    original = fetch_child.fetch_child_open
 
-    def spy(ctx: Any, work: Any, batches: Any) -> Any:
-        used.append(work.mailbox.imap_name)
-        return original(ctx, work, batches)
+    @contextmanager
+    def spy(**kwargs: Any) -> Iterator[Any]:
+        with original(**kwargs) as child:
+            if child is not None:
+                used.extend(job.name for job in kwargs["jobs"] if job.batches)
+            yield child
 
-    monkeypatch.setattr(messages, "_batches_child", spy)
+    monkeypatch.setattr(messages, "fetch_child_open", spy)
     return used
 
 
 def test_the_child_process_path_yields_the_same_cache(alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(alice_mail)
     used = _spy(monkeypatch)
-    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", 10**9)
+    monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", 10**9)
     alice_mail.sync(batch_size=BATCH)
     assert used == []
     in_process = _cache(alice_mail.account)
     assert len(in_process["emails"]) == COUNT + THRESHOLD // 2
 
     _cache_drop(alice_mail)
-    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
     alice_mail.sync(batch_size=BATCH)
-    assert used == ["INBOX"]  # Archive has fewer than THRESHOLD: in-process
+    # One child for every folder, in the order they are stored: the inbox, then Archive.
+    assert used == ["INBOX", "Archive"]
     assert _cache(alice_mail.account) == in_process
     assert multiprocessing.active_children() == []
 
@@ -128,14 +135,14 @@ def test_a_child_sync_that_lost_its_lock_stops_reaps_the_child_and_resumes(
 ) -> None:
     _seed(alice_mail)
     used = _spy(monkeypatch)
-    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
     lock = LockLostAfter(account_id=alice_mail.account.pk, batches=2)
     assert lock.acquire()
     with pytest.raises(SyncStopped):
         alice_mail.sync(lock=lock, batch_size=BATCH)
     lock.release()
     assert multiprocessing.active_children() == []
-    assert used == ["INBOX"]
+    assert used == ["INBOX", "Archive"]  # the child was to fetch both
     # The inbox's first page (fetched in this process, issue 9) and one batch
     # of the child, newest first, are in; the folder is not marked as synced.
     assert alice_mail.uids("INBOX") == list(range(COUNT - messages.FIRST_PAGE - BATCH + 1, COUNT + 1))
@@ -150,7 +157,7 @@ def test_a_child_sync_that_lost_its_lock_stops_reaps_the_child_and_resumes(
 
 def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(alice_mail)
-    monkeypatch.setattr(messages, "PROCESS_THRESHOLD", THRESHOLD)
+    monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
     fetch = messages.uid_fetch
     calls = {"n": 0}
 
@@ -192,7 +199,7 @@ def test_a_message_survives_the_pipe_unchanged() -> None:
         uid=7, flags=["\\Seen"], modseq=42, received_at=moment, size=1234, headers=headers, preview="Hello",
         has_attachment=True, email_id="E1", thread_id="T1",
     )  # fmt: skip
-    copy = messages._message_unpack(pickle.loads(pickle.dumps(messages._message_pack(original))))  # noqa: S301
+    copy = fetch_child.message_unpack(pickle.loads(pickle.dumps(fetch_child.message_pack(original))))  # noqa: S301
     assert copy == original
     assert copy.received_at.utcoffset() == moment.utcoffset() and copy.headers.sent_at == moment
     assert [field.name for field in dataclasses.fields(mp.ParsedHeaders)] == [

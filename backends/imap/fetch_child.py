@@ -1,0 +1,298 @@
+"""One forked child process that fetches and parses every folder of a large sync.
+
+The account sync (backends.imap.sync) stores what it fetched in the database;
+fetching (the IMAP FETCH answers, RFC 3501 §6.4.5) and parsing them (header
+fields, addresses, dates, BODYSTRUCTURE) cost about as much CPU again. When a
+sync has more than PROCESS_THRESHOLD messages to fetch in all its folders
+(an account's first sync), `fetch_child_open` forks one child with its own
+IMAP connection that works through the folders in the order the parent stores
+them and streams each batch, already parsed, over a pipe. The parent only
+threads and stores, so on two cores parsing batch n + 1 overlaps storing
+batch n, and the child never stops between folders.
+
+- Memory stays bounded: the pipe holds at most the batch being sent, and a
+  receiver thread in the parent keeps at most PREFETCH_BATCHES parsed
+  batches ahead of the store (a child that parses faster waits in send()).
+- The child never touches the database; it sends ("selected", uidvalidity)
+  per folder (a folder whose UIDVALIDITY changed since step 1 sends no
+  batches: the next sync resets it), ("batch", rows) per batch, ("done", None)
+  at the end, or ("error", (message, permanent, kind)) — raised in the parent
+  as the same BackendError.
+- The child is always reaped, also when the parent stops early (lost lock,
+  error): a child that has not finished is killed, which ends the receiver
+  thread's wait on the pipe too.
+- Where fork is not available (another platform, a daemonic process), the
+  caller fetches in its own process (FetchChild is None).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from imapclient import IMAPClient
+
+from accounts.models import Account
+from backends.base import BackendError
+from backends.imap import message_parse as mp
+from backends.imap.connection import KIND, imap_close
+from backends.imap.message_store import FetchedMessage
+from backends.imap.pool import imap_account_open
+from backends.imap.sync_commands import Capabilities, folder_examine
+
+# A sync with more messages to fetch than this (all folders together) fetches
+# and parses them in a child process; fewer are not worth a fork and a login.
+PROCESS_THRESHOLD = 2000
+# How long a stopping child may take to notice the closed pipe before it is killed.
+CHILD_STOP_SECONDS = 3.0
+# A child that sends nothing for this long (hung server or child) fails the sync.
+CHILD_SILENCE_SECONDS = 600.0
+# Parsed batches the parent may hold ahead of the store (besides the one being stored).
+PREFETCH_BATCHES = 2
+CHILD_NAME_PREFIX = "imap-fetch"
+
+# fetch_batch(client, caps, uids) -> the messages of one UID FETCH, parsed.
+BatchFetcher = Callable[[IMAPClient, Capabilities, list[int]], list[FetchedMessage]]
+Batches = Iterator[tuple[list[int], list[FetchedMessage]]]
+
+
+@dataclass(frozen=True)
+class FolderJob:
+    """One folder for the child: its name, the UIDVALIDITY step 1 recorded and
+    the UID batches to fetch, newest first."""
+
+    name: str
+    uidvalidity: int
+    batches: list[list[int]]
+
+
+def fork_available() -> bool:
+    # A daemonic process (multiprocessing's) may not have children.
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _zone_plain(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
+    FixedOffset does not survive pickling."""
+    if value is not None and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
+        offset = value.utcoffset()
+        if offset is not None:
+            return value.replace(tzinfo=dt.timezone(offset))
+    return value
+
+
+def message_pack(message: FetchedMessage) -> tuple[Any, ...]:
+    """One message as the child sends it: FetchedMessage's fields in order, with
+    the headers as a tuple of ParsedHeaders' fields (plain tuples pickle about
+    twice as fast as dataclass instances)."""
+    h = message.headers
+    headers = (
+        h.subject, h.base_subject, h.is_reply, _zone_plain(h.sent_at), h.message_id, h.in_reply_to, h.references,
+        h.sender, h.from_addr, h.to, h.cc, h.bcc, h.reply_to,
+    )  # fmt: skip
+    return (
+        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size, headers,
+        message.preview, message.has_attachment, message.email_id, message.thread_id, message.parse_problem,
+    )  # fmt: skip
+
+
+def message_unpack(row: tuple[Any, ...]) -> FetchedMessage:
+    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id, problem = row
+    return FetchedMessage(
+        uid=uid, flags=flags, modseq=modseq, received_at=received_at, size=size,
+        headers=mp.ParsedHeaders(*headers), preview=preview, has_attachment=has_attachment,
+        email_id=email_id, thread_id=thread_id, parse_problem=problem,
+    )  # fmt: skip
+
+
+def _child_run(
+    sender: Connection, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher
+) -> None:
+    """The child process: its own connection; per folder EXAMINE, then per batch
+    UID FETCH and parsing (see the module docstring for what it sends)."""
+    client: IMAPClient | None = None
+    try:
+        client = imap_account_open(account=account)
+        client._imap.debug = 0
+        for job in jobs:
+            selected = folder_examine(client=client, caps=caps, name=job.name)
+            sender.send(("selected", selected.uidvalidity))
+            if selected.uidvalidity and selected.uidvalidity != job.uidvalidity:
+                continue  # the parent skips the folder too
+            for batch in job.batches:
+                sender.send(("batch", [message_pack(message) for message in fetch_batch(client, caps, batch)]))
+        sender.send(("done", None))
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the parent stopped reading (it stopped the sync)
+    except BackendError as error:
+        _send_quietly(sender, ("error", (error.message, error.permanent, error.kind)))
+    except BaseException as error:  # everything must reach the parent as a BackendError
+        _send_quietly(sender, ("error", (f"fetch process failed: {error!r}", False, KIND)))
+    finally:
+        if client is not None:
+            imap_close(client)
+        sender.close()
+
+
+def _send_quietly(sender: Connection, message: tuple[str, Any]) -> None:
+    try:
+        sender.send(message)
+    except OSError:
+        pass
+
+
+def _child_stop(process: BaseProcess, *, kill: bool) -> None:
+    """Reap the child. `kill`: it may be blocked sending a batch nobody will
+    read, so it is killed at once (SIGKILL: it holds nothing but its IMAP
+    connection, and a signal handler inherited from the worker must not run
+    in it); else it is given CHILD_STOP_SECONDS to finish on its own."""
+    if kill:
+        process.kill()
+    process.join(CHILD_STOP_SECONDS)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    process.close()
+
+
+class FetchChild:
+    """The parent's side of the child: `folder(work name)` gives each folder's
+    batches in the order of the jobs. A receiver thread reads the pipe and
+    unpickles ahead of the store (at most PREFETCH_BATCHES)."""
+
+    def __init__(self, *, receiver: Connection, process: BaseProcess, jobs: list[FolderJob]) -> None:
+        self._receiver = receiver
+        self._process = process
+        self._done = threading.Event()
+        self._jobs = list(jobs)
+        self._next = 0
+        self._broken = False
+        self._queue: queue.Queue[tuple[str, Any] | BaseException] = queue.Queue(maxsize=PREFETCH_BATCHES)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive_all, name=f"{CHILD_NAME_PREFIX}-receiver", daemon=True)
+        self._thread.start()
+
+    def covers(self, name: str) -> bool:
+        """True when the child fetches folder `name` next."""
+        return not self._broken and self._next < len(self._jobs) and self._jobs[self._next].name == name
+
+    def _receive_all(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self._receiver.poll(CHILD_SILENCE_SECONDS):
+                    raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
+                kind, value = self._receiver.recv()
+                if kind == "batch":
+                    value = [message_unpack(row) for row in value]
+                item: tuple[str, Any] | BaseException = (kind, value)
+            except Exception as error:  # EOF (the child died), or what it sent does not unpickle
+                item = BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND)
+            if not isinstance(item, BaseException) and item[0] == "done":
+                self._done.set()
+            if not self._put(item) or isinstance(item, BaseException) or item[0] in ("done", "error"):
+                return
+
+    def _put(self, item: tuple[str, Any] | BaseException) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _take(self, expected: str) -> Any:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            self._broken = True
+            raise item
+        kind, value = item
+        if kind == "error":
+            self._broken = True
+            message, permanent, error_kind = value
+            raise BackendError(message, permanent=permanent, kind=error_kind)
+        if kind != expected:
+            self._broken = True
+            raise BackendError(f"the fetch process sent {kind!r}, not {expected!r}", permanent=False, kind=KIND)
+        return value
+
+    @contextmanager
+    def folder(self, name: str) -> Iterator[Batches | None]:
+        """The batches of folder `name` (which covers(name) must have
+        confirmed); None when its UIDVALIDITY changed since step 1. The
+        stream must be read to its end before the next folder is asked for."""
+        if not self.covers(name):
+            raise BackendError(f"the fetch process does not fetch {name!r} now", permanent=False, kind=KIND)
+        job = self._jobs[self._next]
+        self._next += 1
+        uidvalidity = self._take("selected")
+        if uidvalidity and uidvalidity != job.uidvalidity:
+            yield None
+            return
+        finished = [False]
+
+        def stream() -> Batches:
+            for batch in job.batches:
+                yield batch, self._take("batch")
+            finished[0] = True
+
+        try:
+            yield stream()
+        finally:
+            if not finished[0]:
+                self._broken = True  # the rest of this folder is still in the pipe
+
+    def close(self) -> None:
+        """Stop the receiver thread and reap the child. A child that has not
+        finished is killed first: that also ends the thread's wait on the pipe
+        (EOF), so the pipe is closed only once no thread reads it."""
+        self._stop.set()
+        finished = self._done.is_set()
+        if not finished:
+            self._process.kill()
+        self._thread.join()
+        self._receiver.close()
+        _child_stop(self._process, kill=False)
+
+
+@contextmanager
+def fetch_child_open(
+    *, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher
+) -> Iterator[FetchChild | None]:
+    """A FetchChild working through `jobs` when they hold more than
+    PROCESS_THRESHOLD UIDs and fork is available, else None (the caller
+    fetches in its own process). The child is reaped on exit, whatever happened."""
+    jobs = [job for job in jobs if job.batches]
+    if sum(len(batch) for job in jobs for batch in job.batches) <= PROCESS_THRESHOLD or not fork_available():
+        yield None
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child_run, args=(sender, account, caps, jobs, fetch_batch),
+        name=f"{CHILD_NAME_PREFIX}-{account.pk}", daemon=True,
+    )  # fmt: skip
+    try:
+        process.start()
+    except BaseException:
+        receiver.close()
+        sender.close()
+        raise
+    sender.close()  # the child's end: once the child exits, recv() sees EOF
+    try:
+        child = FetchChild(receiver=receiver, process=process, jobs=jobs)
+    except BaseException:
+        receiver.close()
+        _child_stop(process, kill=True)
+        raise
+    try:
+        yield child
+    finally:
+        child.close()

@@ -1,0 +1,95 @@
+"""account_create makes the new login's password hash after the account is
+committed and its first sync queued (issue 9): the PBKDF2 work no longer
+delays the sync. It still answers only once the hash is stored, and a failure
+while hashing leaves nothing behind."""
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher, check_password
+from pytest_django.fixtures import Settings
+
+from accounts.models import Account, Pool
+from accounts.password_memo import password_memo_clear
+from accounts.services import account_create
+from jmapsite.celery import app as celery_app
+
+HASHER = "tests.accounts.test_account_create_login_hash.RecordingHasher"
+
+
+class RecordingHasher(MD5PasswordHasher):
+    """A real hasher that notes, when it hashes, what the database already holds."""
+
+    algorithm = "recording_md5"
+    seen: list[dict[str, object]] = []
+    fail = False
+
+    def encode(self, password: str, salt: str) -> str:
+        account = Account.objects.filter(accountid="alice").first()
+        type(self).seen.append(
+            {"account": account is not None, "sync_error": account.last_sync_error if account else None}
+        )
+        if type(self).fail:
+            raise RuntimeError("hashing failed")
+        return super().encode(password, salt)
+
+
+@pytest.fixture
+def recording(settings: Settings, transactional_db: None) -> Iterator[type[RecordingHasher]]:
+    settings.PASSWORD_HASHERS = [HASHER]
+    RecordingHasher.seen, RecordingHasher.fail = [], False
+    password_memo_clear()
+    previous = celery_app.conf.task_always_eager
+    # The queued sync runs in this process when it is queued (the worker's code path).
+    celery_app.conf.task_always_eager = True
+    yield RecordingHasher
+    celery_app.conf.task_always_eager = previous
+    password_memo_clear()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_first_sync_is_queued_before_the_login_password_is_hashed(
+    recording: type[RecordingHasher], clean_cache: None
+) -> None:
+    port = _closed_port()  # the sync fails at once, and says so on the account
+    account = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                             imap_host="127.0.0.1", imap_port=port, imap_ssl=0, check=False)  # fmt: skip
+    # When the hash was made, the account was committed and its sync had run.
+    assert recording.seen == [{"account": True, "sync_error": f"imap: connection refused to 127.0.0.1:{port}"}]
+    pool = Pool.objects.get(pk=account.pool_id)
+    assert pool.password_hash == account.pool.password_hash
+    assert check_password("alice-secret", pool.password_hash)
+    assert not check_password("", pool.password_hash)
+
+
+def test_a_failed_hash_leaves_no_account_and_no_login(recording: type[RecordingHasher], clean_cache: None) -> None:
+    recording.fail = True
+    with pytest.raises(RuntimeError, match="hashing failed"):
+        account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                       imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False)  # fmt: skip
+    assert not Account.objects.filter(accountid="alice").exists()
+    assert not Pool.objects.filter(login="alice@example.test").exists()
+    # The same account can be created once hashing works.
+    recording.fail = False
+    account = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                             imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False)  # fmt: skip
+    assert check_password("alice-secret", Pool.objects.get(pk=account.pool_id).password_hash)
+
+
+def test_joining_an_existing_login_keeps_its_password(recording: type[RecordingHasher], clean_cache: None) -> None:
+    first = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                           imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False)  # fmt: skip
+    hashed = len(recording.seen)
+    second = account_create(accountid="alice-work", email="alice@work.example.test", password="work-secret",
+                            imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False,
+                            pool_login="alice@example.test")  # fmt: skip
+    assert second.pool_id == first.pool_id
+    assert len(recording.seen) == hashed  # no new hash
+    assert check_password("alice-secret", Pool.objects.get(pk=first.pool_id).password_hash)

@@ -1,0 +1,116 @@
+"""The sync's header parsing shortcuts give exactly what the full parsers give
+(backends.imap.message_parse): the common Date form read directly, and
+address lists parsed once per distinct value."""
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backends.imap import message_parse as mp
+from jmapcore.mime.dates import parse_rfc5322_datetime
+from tests.hostile_mail import ADDRESS_SHAPES, DATE_SHAPES
+
+DATES = [
+    "Mon, 7 Dec 2026 00:43:30 +0100",
+    "Mon, 07 Dec 2026 00:43:30 -0000",
+    "Tue,1 Jan 2024 10:00:00 +0000",
+    "1 Jan 2024 10:00:00 -1130",
+    "Wed, 29 Feb 2023 10:00:00 +0000",  # no such day
+    "Wed, 31 Apr 2024 10:00:00 +0000",
+    "Sat, 31 Dec 2022 23:59:60 +0000",  # a leap second is read as :59
+    "Sat, 31 Dec 2022 24:00:00 +0000",
+    "Sat, 31 Dec 2022 23:60:00 +0000",
+    "Sat, 31 Dec 2022 23:00:00 +2400",
+    "Sat, 31 Dec 2022 23:00:00 +0060",
+    "Sat, 31 Dec 2022 23:00:00 +9999",
+    "Sat, 31 Xyz 2022 23:00:00 +0000",
+    "Sat, 31 dec 2022 23:00:00 +0000",
+    "  Sat, 31 Dec 2022 23:00:00 +0000  \r\n",
+    "Sat, 31 Dec 0001 00:00:00 +0100",  # before year 1 in UTC
+    "Fri, 31 Dec 9999 23:59:59 -2359",  # after 9999 in UTC
+    "Sat, 31 Dec 2022 23:00:00 +0000 (UTC)",
+    "Sat, 31 Dec 2022 23:00 +0000",
+    "Sat, 31 Dec 22 23:00:00 +0000",
+    "Sat, 31 Dec 2022 23:00:00 GMT",
+    "Sat, 31 Dec 2022 23:00:00",
+    "Sat, 31 Dec 2022 ٢٣:00:00 +0000",  # Arabic-Indic digits are not RFC 5322 digits
+    "",
+    "not a date",
+]
+
+
+def test_the_common_date_form_reads_as_the_full_parser_reads_it() -> None:
+    for value in [*DATES, *(shape(50) for shape in DATE_SHAPES.values())]:
+        assert mp.date_parse(value) == _full(value), value
+        fast = mp._date_plain(value)
+        if fast is not None:  # the same moment and the same offset as the full parser's
+            full = parse_rfc5322_datetime(value)
+            assert full is not None and (fast, fast.utcoffset()) == (full, full.utcoffset()), value
+
+
+def _full(value: str) -> dt.datetime | None:
+    """What date_parse gave before the shortcut: the full parser, then the range check."""
+    if not value:
+        return None
+    parsed = parse_rfc5322_datetime(value)
+    if parsed is None:
+        return None
+    try:
+        parsed.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return None
+    return parsed
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    weekday=st.sampled_from(["", "Mon, ", "Sun,", "Xy, ", "mon, "]),
+    day=st.integers(min_value=0, max_value=39),
+    month=st.sampled_from(["Jan", "Feb", "Dec", "dec", "Foo", "Sept"]),
+    year=st.integers(min_value=0, max_value=9999),
+    hour=st.integers(min_value=0, max_value=30),
+    minute=st.integers(min_value=0, max_value=70),
+    second=st.integers(min_value=0, max_value=70),
+    sign=st.sampled_from("+-"),
+    zone=st.integers(min_value=0, max_value=9999),
+    pad=st.sampled_from(["", " ", "\r\n"]),
+)
+def test_generated_dates_read_alike(
+    weekday: str, day: int, month: str, year: int, hour: int, minute: int, second: int, sign: str, zone: int,
+    pad: str,
+) -> None:
+    value = f"{weekday}{day} {month} {year:04d} {hour:02d}:{minute:02d}:{second:02d} {sign}{zone:04d}{pad}"
+    assert _with_offset(mp.date_parse(value)) == _with_offset(_full(value))
+
+
+def _with_offset(moment: dt.datetime | None) -> tuple[dt.datetime | None, dt.timedelta | None]:
+    return moment, moment.utcoffset() if moment is not None else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 :+-,MonDecJa\t\r\n(")), max_size=40))
+def test_any_text_reads_alike(value: str) -> None:
+    assert mp.date_parse(value) == _full(value)
+
+
+def test_address_lists_parse_alike_with_and_without_the_memo() -> None:
+    values = [
+        *(shape(size) for shape in ADDRESS_SHAPES.values() for size in (1, 20, 400)),
+        "Alice <alice@example.test>, =?utf-8?q?Ren=C3=A9?= <rene@example.test>",
+        '"=?utf-8?q?J=C3=B6rg?=" <joerg@example.test>',
+        "undisclosed-recipients:;",
+        "a" * (mp.ADDRESS_MEMO_VALUE_MAX + 10) + "@example.test",
+        "",
+    ]
+    for value in values:
+        expected = [{"name": name, "email": email} for name, email in mp._addresses_pairs(value[:mp.HEADER_VALUE_MAX])]
+        first, second = mp.addresses_parse(value), mp.addresses_parse(value)
+        assert first == second == expected, value
+        # Every call gets its own lists and dicts: changing one changes no other.
+        if first:
+            first[0]["name"] = "changed"
+            first.append({"name": None, "email": "x@example.test"})
+            assert mp.addresses_parse(value) == expected
+    assert mp.addresses_parse(None) is None
