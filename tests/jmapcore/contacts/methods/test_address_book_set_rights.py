@@ -40,3 +40,33 @@ def test_a_read_only_account_may_not_write_at_all(alice: Persona) -> None:
     error = person.error("AddressBook/set", update={row.jmap_id: {"sortOrder": 1}})
     assert error["type"] == "accountReadOnly"
     assert AddressBook.objects.get(pk=row.pk).sort_order == 0
+
+
+def test_malformed_sets_get_clear_errors_and_change_nothing(alice: Persona) -> None:
+    person = ContactsPerson.of(alice)
+    row = person.book_row("Work")
+    before = person.state()
+    result = person.ok(
+        "AddressBook/set",
+        create={"text": "not an object"},
+        update={row.jmap_id: ["not", "a", "patch"]},
+    )
+    assert result["notCreated"]["text"]["type"] == "invalidProperties"
+    assert result["notUpdated"][row.jmap_id]["type"] == "invalidPatch"
+    wrong_type = person.ok("AddressBook/set", update={row.jmap_id: {"name": 7, "sortOrder": "first"}})
+    assert sorted(wrong_type["notUpdated"][row.jmap_id]["properties"]) == ["name", "sortOrder"]
+    assert person.error("AddressBook/set", destroy="all of them")["type"] == "invalidArguments"
+    assert person.state() == before
+    assert AddressBook.objects.get(pk=row.pk).name == "Work"
+
+
+def test_an_unreachable_carddav_server_is_a_set_error_not_a_half_write(alice: Persona) -> None:
+    # Nothing listens at the persona's CardDAV URL (port 9): MKCOL cannot be sent.
+    person = ContactsPerson.of(alice)
+    person.book_row("Work")
+    before = person.state()
+    result = person.ok("AddressBook/set", create={"new": {"name": "Never made"}})
+    failure = result["notCreated"]["new"]
+    assert failure["type"] == "serverFail" and failure["description"]
+    assert result["newState"] == before
+    assert list(AddressBook.objects.filter(account=alice.account).values_list("name", flat=True)) == ["Work"]
