@@ -10,9 +10,11 @@ What the reader does with each older form, so that converters see one shape:
   text has no LF at all) followed by one space or tab joins the next line.
 - vCard 2.1 QUOTED-PRINTABLE (§2.1.3 of the 2.1 spec): soft line breaks are
   followed, the value is decoded with its CHARSET (default UTF-8, else
-  Windows-1252) and stored as ordinary escaped text (newlines as "\\n"); the
-  ENCODING and CHARSET parameters are then dropped, since `value` no longer is
-  in that encoding. `raw` keeps the original lines (soft breaks as CRLF).
+  Windows-1252) and stored with its newlines as "\\n" (a value holds no line
+  break); nothing else is escaped, so it reads like any other 2.1 value
+  (where a comma is literal). The ENCODING and CHARSET parameters are then
+  dropped, since `value` no longer is in that encoding. `raw` keeps the
+  original lines (soft breaks as CRLF).
 - ENCODING=b / BASE64 values are kept as they are (a converter makes a data:
   URI); the 2.1 form whose base64 lines are not indented is joined.
 - CHARSET on a value that was not quoted-printable says nothing any more (the
@@ -20,7 +22,14 @@ What the reader does with each older form, so that converters see one shape:
 - A parameter without a name (2.1/3.0 "TEL;HOME:") is TYPE=HOME, except the
   2.1 encodings (QUOTED-PRINTABLE, BASE64, 8BIT, 7BIT → ENCODING) and value
   locations (INLINE, URL, CONTENT-ID, CID → VALUE).
+- ENCODING=8BIT / 7BIT (2.1 transfer encodings of plain text) are dropped.
 - Parameter values are unquoted and RFC 6868 decoded (^n newline, ^^ ^, ^' ").
+- A line that is not a property (no colon, or no name before it) is most often
+  a line break its writer forgot to escape, or a fold without its blank: its
+  text joins the property before as a new line ("\\n"), with a problem. A
+  name with '_' (X_FOO) is still read as a property, with a problem.
+- A byte order mark at the start is skipped; text outside BEGIN:VCARD …
+  END:VCARD is reported on the next card (or the last one).
 
 Every step is linear in the input: plain scans with str.find that only move
 forward, no regular expressions, strings built with join. A property over
