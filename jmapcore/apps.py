@@ -10,6 +10,7 @@ METHOD_PACKAGES = (
     "jmapcore.methods",
     "jmapcore.mail.methods",
     "jmapcore.contacts.methods",
+    "jmapcore.calendars.methods",
 )
 
 

@@ -1,0 +1,6 @@
+"""Method handlers of urn:ietf:params:jmap:calendars, one module per data type
+(see jmapcore.mail for the shape); importing this package registers the
+capabilities and every handler."""
+from __future__ import annotations
+
+from jmapcore.calendars import capability  # noqa: F401
