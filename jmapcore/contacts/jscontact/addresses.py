@@ -134,8 +134,10 @@ def write_addresses(ctx: WriteContext, card: dict[str, Any]) -> None:
                 if ctx.version != "4.0" and value.lower().startswith("geo:"):
                     value = value[4:].split(";")[0].replace(",", ";", 1)
                 ctx.emit_labelled(slot, "GEO", value, params, group, entry.get("label"))
-            if zone:
-                ctx.emit(slot, "TZ", value_escape(str(zone)), params if not coordinates else [], group)
+            if zone and not coordinates:
+                ctx.emit_labelled(slot, "TZ", value_escape(str(zone)), params, group, entry.get("label"))
+            elif zone:
+                ctx.emit(slot, "TZ", value_escape(str(zone)), [], group)
             continue
         extra: list[VCardParam] = []
         if entry.get("full"):

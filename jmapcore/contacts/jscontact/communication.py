@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import ParamReading, params_read, params_write
+from jmapcore.contacts.jscontact.property_params import ParamReading, params_read, params_write, uri_unescape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_unescape
@@ -49,7 +49,7 @@ def read_tel(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 def read_impp(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     reading = params_read(prop, handled={"SERVICE-TYPE", "X-SERVICE-TYPE", "USERNAME"})
-    entry: dict[str, Any] = {"uri": value_unescape(prop.value).strip(), "vCardName": "impp"}
+    entry: dict[str, Any] = {"uri": uri_unescape(prop.value), "vCardName": "impp"}
     service = prop.param("SERVICE-TYPE") or prop.param("X-SERVICE-TYPE")
     if service:
         entry["service"] = service[0]
@@ -62,9 +62,9 @@ def read_impp(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 def read_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     """SOCIALPROFILE (RFC 9554 §3.6): a URI, or with VALUE=text a user name."""
     reading = params_read(prop, handled={"SERVICE-TYPE", "USERNAME", "VALUE"})
-    text = value_unescape(prop.value).strip()
     value_type = (prop.param("VALUE") or ["uri"])[0].lower()
-    entry: dict[str, Any] = {"user": text} if value_type == "text" else {"uri": text}
+    entry: dict[str, Any] = {"user": value_unescape(prop.value).strip()} if value_type == "text" \
+        else {"uri": uri_unescape(prop.value)}
     if prop.param("SERVICE-TYPE"):
         entry["service"] = prop.param("SERVICE-TYPE")[0]
     if prop.param("USERNAME") and "user" not in entry:
@@ -76,7 +76,7 @@ def read_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> boo
 def read_x_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     """Apple's X-SOCIALPROFILE;TYPE=twitter;X-USER=name:URL (3.0)."""
     reading = params_read(prop, handled={"X-USER"})
-    entry: dict[str, Any] = {"uri": value_unescape(prop.value).strip(), "vCardName": "x-socialprofile"}
+    entry: dict[str, Any] = {"uri": uri_unescape(prop.value), "vCardName": "x-socialprofile"}
     kept_types = reading.vcard_params.pop("type", None)
     types = [kept_types] if isinstance(kept_types, str) else list(kept_types or [])
     if types:
@@ -91,7 +91,7 @@ def read_x_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> b
 
 def read_url(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     reading = params_read(prop, handled={"MEDIATYPE"})
-    entry: dict[str, Any] = {"uri": value_unescape(prop.value).strip()}
+    entry: dict[str, Any] = {"uri": uri_unescape(prop.value)}
     if prop.name == "CONTACT-URI":
         entry["kind"] = "contact"
     if prop.param("MEDIATYPE"):

@@ -81,9 +81,26 @@ def _normal(value: Any) -> Any:
     return value
 
 
+def _name_part(name: Any, part: str) -> Any:
+    """The part of a Name each of its slots writes: FN the full name, N the components (and
+    their sort, parameters), the phonetic N or X-PHONETIC-* lines the phonetics."""
+    if not isinstance(name, dict):
+        return None
+    if part == "full":
+        return name.get("full")
+    components = [c for c in name.get("components") or [] if isinstance(c, dict)]
+    if part == "phonetic":
+        return [name.get("phoneticSystem"), name.get("phoneticScript"), [c.get("phonetic") for c in components]]
+    rest = {key: value for key, value in name.items() if key not in ("full", "phoneticSystem", "phoneticScript")}
+    rest["components"] = [{k: v for k, v in c.items() if k != "phonetic"} for c in components]
+    return _normal(rest)
+
+
 def slot_value(card: dict[str, Any], slot: Slot) -> Any:
     if slot[0] == "vCardProps":
         return slot     # the slot is the entry's content
+    if slot[0] == "name" and len(slot) == 2:
+        return _name_part(card.get("name"), slot[1])
     value = card.get(slot[0])
     if len(slot) == 1:
         return _normal(value)
@@ -102,11 +119,11 @@ def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slo
     for slot, prop in generated:
         new_by_slot.setdefault(slot, []).append(prop)
     old_by_slot: dict[Slot, list[int]] = {}
-    for index, slot in previous.context.slot_of.items():
+    for index, slot in sorted(previous.context.slot_of.items()):
         old_by_slot.setdefault(slot, []).append(index)
     old_props = previous.vcard.properties
     out: list[VCardProperty] = []
-    done: set[Slot] = set()
+    pending: dict[Slot, list[VCardProperty]] = {}
     for index, prop in enumerate(old_props):
         found = previous.context.slot_of.get(index)
         if found is None:
@@ -118,16 +135,23 @@ def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slo
         if slot in new_by_slot and slot_value(previous.card, slot) == slot_value(card, slot):
             out.append(prop)
             continue
-        if slot in done:
-            continue
-        done.add(slot)
-        replaced = {_meaning(old_props[j]): old_props[j] for j in sorted(old_by_slot[slot], reverse=True)}
-        for new in new_by_slot.get(slot, []):
-            out.append(replaced.pop(_meaning(new), new))
+        # A changed slot: each old line is replaced in place by the new line of the same
+        # property name (kept as it was when equal in meaning); what is left comes after
+        # the slot's last old line, what has no successor goes.
+        waiting = pending.setdefault(slot, list(new_by_slot.get(slot, [])))
+        successor = next((new for new in waiting if new.name.upper() == prop.name), None)
+        if successor is not None:
+            waiting.remove(successor)
+            out.append(prop if _meaning(prop) == _meaning(successor) else successor)
+        if index == old_by_slot[slot][-1]:
+            out.extend(waiting)
+            waiting.clear()
     if ("version",) not in old_by_slot:
         out.insert(0, version_prop)
     for slot, props in new_by_slot.items():
-        if slot not in old_by_slot:
+        # A slot without previous lines is new, unless its value did not change (e.g. the N a
+        # 3.0 card should have had): unchanged means written as it was, here not at all.
+        if slot not in old_by_slot and slot_value(previous.card, slot) != slot_value(card, slot):
             out.extend(props)
     return out
 

@@ -26,6 +26,9 @@ _DATE = re.compile(
 _TIME = re.compile(r"^(?P<h>\d{2}):?(?P<m>\d{2})(?::?(?P<s>\d{2}))?(?:\.\d+)?(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?$")
 _DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 APPLE_ANNIVERSARY = "_$!<Anniversary>!$_"
+# How a wedding anniversary is written when nothing says otherwise: 3.0 has no ANNIVERSARY,
+# and Apple's form is what 3.0 address books (iCloud) show.
+DEFAULT_ANNIVERSARY = {"3.0": "X-ABDATE", "4.0": "ANNIVERSARY"}
 KIND_OF_PROPERTY = {"BDAY": "birth", "ANNIVERSARY": "wedding", "DEATHDATE": "death",
                     "X-ANNIVERSARY": "wedding", "X-ABDATE": "wedding"}
 
@@ -111,9 +114,10 @@ def read_anniversary(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     entry: dict[str, Any] = {"kind": kind, "date": date}
     if reading.vcard_params:
         entry["vCardParams"] = reading.vcard_params
-    if prop.name == "X-ANNIVERSARY":
-        # Remember the form (RFC 9555 §3.2's vCardName), so X-ANNIVERSARY stays one when rewritten.
-        entry["vCardName"] = "x-anniversary"
+    if kind == "wedding" and prop.name != DEFAULT_ANNIVERSARY[ctx.version]:
+        # Remember a form that is not the version's usual one (vCardName, as RFC 9555 §3.2 does
+        # for IMPP), so that a rewrite keeps it.
+        entry["vCardName"] = prop.name.lower()
     if prop.name == "X-ABDATE":
         label = ctx.label_of(prop)
         assert label is not None
@@ -181,14 +185,13 @@ def write_anniversaries(ctx: WriteContext, card: dict[str, Any]) -> None:
                                      with_contexts=False)
         value, date_params = date_text(entry["date"], ctx.version)
         params = date_params + params
+        form = str(entry.get("vCardName") or DEFAULT_ANNIVERSARY[ctx.version]).upper()
         if kind == "birth":
             ctx.emit_labelled(slot, "BDAY", value, params, group, entry.get("label"))
         elif kind == "death":
             ctx.emit_labelled(slot, "DEATHDATE", value, params, group, entry.get("label"))
-        elif ctx.version == "4.0" and entry.get("vCardName") != "x-anniversary":
-            ctx.emit_labelled(slot, "ANNIVERSARY", value, params, group, entry.get("label"))
-        elif entry.get("vCardName") == "x-anniversary":
-            ctx.emit(slot, "X-ANNIVERSARY", value, params, group)
+        elif form in ("ANNIVERSARY", "X-ANNIVERSARY"):
+            ctx.emit_labelled(slot, form, value, params, group, entry.get("label"))
         else:
             # Apple's form: itemN.X-ABDATE with the label "Anniversary" in its group.
             group = group or ctx.group_new()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import params_read, params_write
+from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_unescape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.write_context import WriteContext
@@ -50,7 +50,7 @@ def _read_uri(ctx: ReadContext, prop: VCardProperty) -> tuple[str, str, dict[str
         ctx.problem(f"{prop.name} has the unknown encoding {encoding[0]!r}; kept as it is")
         return None
     else:
-        uri = value
+        uri = uri_unescape(value)
         if ":" not in uri:
             ctx.problem(f"{prop.name} value is neither a URI nor inline data; kept as it is")
             return None

@@ -25,7 +25,10 @@ N_KINDS = ["surname", "given", "given2", "title", "credential", "surname2", "gen
 READ_ORDER = ["title", "given", "given2", "surname", "surname2", "generation", "credential"]
 PHONETIC_PROPS = {"X-PHONETIC-FIRST-NAME": "given", "X-PHONETIC-MIDDLE-NAME": "given2",
                   "X-PHONETIC-LAST-NAME": "surname"}
-NAME_SLOT = ("name",)
+# The name is three slots (see convert_write.slot_value), so that a new full name rewrites FN only.
+FULL_SLOT = ("name", "full")
+N_SLOT = ("name", "n")
+PHONETIC_SLOT = ("name", "phonetic")
 
 
 def _name(ctx: ReadContext) -> dict[str, Any]:
@@ -37,7 +40,7 @@ def read_fn(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     if "full" in name:
         return False
     name["full"] = value_unescape(prop.value)
-    ctx.claim(NAME_SLOT, index)
+    ctx.claim(FULL_SLOT, index)
     return True
 
 
@@ -45,7 +48,7 @@ def read_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     name = _name(ctx)
     if prop.param("PHONETIC"):
         return _read_phonetic_n(ctx, index, prop)
-    if "components" in name:
+    if "N" in ctx.seen:
         return False
     parts = value_components(prop.value)
     by_kind: dict[str, list[str]] = {}
@@ -55,7 +58,9 @@ def read_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     if len(parts) > len(N_KINDS):
         ctx.problem(f"N has {len(parts)} components, only {len(N_KINDS)} are defined; the rest is kept aside")
         return False
-    name["components"] = components
+    ctx.seen.add("N")
+    if components:
+        name["components"] = components
     # SORT-AS="Public,John" is one quoted value that still lists two components (RFC 6350 §5.9).
     sort_as = [piece for value in prop.param("SORT-AS") for piece in value.split(",")]
     if sort_as:
@@ -64,14 +69,14 @@ def read_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     reading = params_read(prop, handled={"SORT-AS"})
     if reading.vcard_params:
         name["vCardParams"] = reading.vcard_params
-    ctx.claim(NAME_SLOT, index)
+    ctx.claim(N_SLOT, index)
     return True
 
 
 def _read_phonetic_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     """N;PHONETIC=…;ALTID=… (RFC 9554 §3.2): phonetics of the name components."""
     name = _name(ctx)
-    if "phoneticSystem" in name or "components" not in name:
+    if "phoneticSystem" in name or not name.get("components"):
         return False
     parts = value_components(prop.value)
     seen: dict[str, int] = {}
@@ -86,7 +91,7 @@ def _read_phonetic_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     name["phoneticSystem"] = prop.param("PHONETIC")[0].lower()
     if prop.param("SCRIPT"):
         name["phoneticScript"] = prop.param("SCRIPT")[0]
-    ctx.claim(NAME_SLOT, index)
+    ctx.claim(PHONETIC_SLOT, index)
     return True
 
 
@@ -97,7 +102,7 @@ def read_x_phonetic(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     for component in components:
         if component["kind"] == kind and "phonetic" not in component and not prop.params and not prop.group:
             component["phonetic"] = value_unescape(prop.value)
-            ctx.claim(NAME_SLOT, index)
+            ctx.claim(PHONETIC_SLOT, index)
             return True
     return False
 
@@ -153,8 +158,8 @@ def write_name(ctx: WriteContext, card: dict[str, Any]) -> None:
             org = next(iter((card.get("organizations") or {}).values()), None)
             email = next(iter((card.get("emails") or {}).values()), None)
             full = (org or {}).get("name") or (email or {}).get("address") or ""
-    ctx.emit(NAME_SLOT, "FN", value_escape(full))
-    if not components and ctx.version == "4.0" and not name.get("sortAs"):
+    ctx.emit(FULL_SLOT, "FN", value_escape(full))
+    if not components and ctx.version == "4.0" and not name.get("sortAs") and not name.get("vCardParams"):
         return
     positions: list[list[str]] = [[] for _ in N_KINDS]
     phonetics: list[list[str]] = [[] for _ in N_KINDS]
@@ -175,24 +180,25 @@ def write_name(ctx: WriteContext, card: dict[str, Any]) -> None:
     has_phonetic = any(any(p) for p in phonetics)
     if system and has_phonetic and not any(p.name == "ALTID" for p in params):
         params.append(VCardParam(name="ALTID", values=["1"]))
-    ctx.emit(NAME_SLOT, "N", value_components_join(positions[:used]), params, group)
+    ctx.emit(N_SLOT, "N", value_components_join(positions[:used]), params, group)
     if has_phonetic and system:
         altid = next(p.values for p in params if p.name == "ALTID")
         phonetic_params = [VCardParam(name="ALTID", values=altid), VCardParam(name="PHONETIC", values=[system])]
         if name.get("phoneticScript"):
             phonetic_params.append(VCardParam(name="SCRIPT", values=[name["phoneticScript"]]))
-        ctx.emit(NAME_SLOT, "N", value_components_join(phonetics[:used]), phonetic_params, group)
+        ctx.emit(PHONETIC_SLOT, "N", value_components_join(phonetics[:used]), phonetic_params, group)
     elif has_phonetic:
         for prop_name, kind in PHONETIC_PROPS.items():
             values = [p for p in phonetics[N_KINDS.index(kind)] if p]
             if values:
-                ctx.emit(NAME_SLOT, prop_name, value_escape(values[0]))
+                ctx.emit(PHONETIC_SLOT, prop_name, value_escape(values[0]))
 
 
 def write_nicknames(ctx: WriteContext, card: dict[str, Any]) -> None:
     for position, (entry_id, entry) in enumerate((card.get("nicknames") or {}).items(), start=1):
         group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"k{position}")
-        ctx.emit(("nicknames",), "NICKNAME", value_escape(str(entry.get("name", ""))), params, group)
+        ctx.emit_labelled(("nicknames",), "NICKNAME", value_escape(str(entry.get("name", ""))), params, group,
+                          entry.get("label"))
 
 
 __all__ = ["READERS", "params_keep", "read_finish", "write_name", "write_nicknames"]

@@ -161,7 +161,8 @@ def write_notes(ctx: WriteContext, card: dict[str, Any]) -> None:
                 params.append(VCardParam(name="AUTHOR", values=[str(author["uri"])]))
             if author.get("name"):
                 params.append(VCardParam(name="AUTHOR-NAME", values=[str(author["name"])]))
-        ctx.emit(("notes", entry_id), "NOTE", value_escape(str(entry.get("note", ""))), params, group)
+        ctx.emit_labelled(("notes", entry_id), "NOTE", value_escape(str(entry.get("note", ""))), params, group,
+                          entry.get("label"))
 
 
 def write_keywords(ctx: WriteContext, card: dict[str, Any]) -> None:
@@ -174,7 +175,8 @@ def write_languages(ctx: WriteContext, card: dict[str, Any]) -> None:
     for position, (entry_id, entry) in enumerate((card.get("preferredLanguages") or {}).items(), start=1):
         if isinstance(entry, dict):
             group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"lang{position}")
-            ctx.emit(("preferredLanguages", entry_id), "LANG", str(entry.get("language", "")), params, group)
+            ctx.emit_labelled(("preferredLanguages", entry_id), "LANG", str(entry.get("language", "")), params,
+                              group, entry.get("label"))
 
 
 def write_speak_to_as(ctx: WriteContext, card: dict[str, Any]) -> None:
@@ -207,7 +209,8 @@ def write_personal_info(ctx: WriteContext, card: dict[str, Any]) -> None:
             params.append(VCardParam(name="LEVEL", values=[str(level)]))
         if isinstance(entry.get("listAs"), int):
             params.append(VCardParam(name="INDEX", values=[str(entry["listAs"])]))
-        ctx.emit(("personalInfo", entry_id), name, value_escape(str(entry.get("value", ""))), params, group)
+        ctx.emit_labelled(("personalInfo", entry_id), name, value_escape(str(entry.get("value", ""))), params,
+                          group, entry.get("label"))
 
 
 def write_scalars(ctx: WriteContext, card: dict[str, Any]) -> None:

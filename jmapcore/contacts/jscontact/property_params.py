@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
 
 # A JSContact Id (RFC 9553 §1.4.1); a PROP-ID that is not one stays a parameter.
 ID_VALID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -36,6 +37,12 @@ class ParamReading:
 def _split_types(values: list[str]) -> list[str]:
     # A 2.1/3.0 writer may put "WORK,VOICE" in one value; a parser may or may not split it.
     return [piece.strip() for value in values for piece in value.split(",") if piece.strip()]
+
+
+def uri_unescape(raw: str) -> str:
+    """A URI value: RFC 6350 §4.2 URIs are not escaped, but 3.0 writers escape them
+    like text (Google writes https\\://), so the text escapes and \\: are undone."""
+    return value_unescape(raw).replace("\\:", ":").strip()
 
 
 def params_read(prop: VCardProperty, *, handled: frozenset[str] | set[str] = frozenset(),

@@ -28,11 +28,16 @@ class ReadContext:
     slot_of: dict[int, Slot] = field(default_factory=dict)
     # Apple's itemN.X-ABLabel: group (upper-cased) → (index, label text).
     labels: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # What a reader has seen once and must not take twice (e.g. "N": a second N is kept aside).
+    seen: set[str] = field(default_factory=set)
     _counters: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for index, prop in enumerate(self.properties):
-            if prop.name == "X-ABLABEL" and prop.group and prop.group.upper() not in self.labels:
+            # A label with parameters says more than a label: it is kept as it is.
+            # (an empty label says nothing either, and JSContact has no empty label).
+            if prop.name == "X-ABLABEL" and prop.group and not prop.params and prop.value \
+                    and prop.group.upper() not in self.labels:
                 self.labels[prop.group.upper()] = (index, value_unescape(prop.value))
 
     def claim(self, slot: Slot, index: int) -> None:

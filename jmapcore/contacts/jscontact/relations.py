@@ -76,7 +76,8 @@ def read_related(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
         entry: dict[str, Any] = {"relation": relation}
         if prop.group:
             entry["vCardParams"] = {"group": prop.group}
-        if label is not None and label[1] not in APPLE_RELATIONS:
+        if label is not None and APPLE_LABEL_OF.get(APPLE_RELATIONS.get(label[1], "")) != label[1]:
+            # a custom label, or one that its relation alone would not give back ("Sister" → sibling)
             entry["label"] = label[1]
         related[value] = entry
         ctx.claim(("relatedTo", value), index)
@@ -113,7 +114,7 @@ def write_uid_kind(ctx: WriteContext, card: dict[str, Any]) -> None:
     if isinstance(card.get("uid"), str) and card["uid"]:
         ctx.emit(("uid",), "UID", value_escape(card["uid"]))
     kind = card.get("kind")
-    if isinstance(kind, str) and kind and kind != "individual":
+    if isinstance(kind, str) and kind:
         ctx.emit(("kind",), "KIND" if ctx.version == "4.0" else "X-ADDRESSBOOKSERVER-KIND", kind)
 
 
@@ -136,8 +137,10 @@ def write_related(ctx: WriteContext, card: dict[str, Any]) -> None:
         relation = [name for name, on in (entry.get("relation") or {}).items() if on]
         kept = dict(entry.get("vCardParams") or {})
         group = str(kept.pop("group", ""))
-        if ctx.version != "4.0":
-            # 3.0 has no RELATED: Apple's X-ABRELATEDNAMES with the relation as its label.
+        apple = (":" not in target or " " in target) and not kept and len(relation) <= 1 \
+            and all(r in APPLE_LABEL_OF for r in relation)
+        if ctx.version != "4.0" and apple:
+            # 3.0 has no RELATED; Apple's X-ABRELATEDNAMES names a person with the relation as its label.
             label = entry.get("label") or next((APPLE_LABEL_OF[r] for r in relation if r in APPLE_LABEL_OF), None)
             if label:
                 ctx.emit_labelled(slot, "X-ABRELATEDNAMES", value_escape(target), [], group, label)

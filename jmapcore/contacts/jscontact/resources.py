@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import params_read, params_write
+from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_unescape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
-from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
 # vCard property → (JSContact map, id prefix, entry kind or None, URI member name).
@@ -28,7 +27,7 @@ def read_resource(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     listed = (prop.param("INDEX") or [""])[0]
     index_ok = key == "directories" and listed.isascii() and listed.isdigit() and int(listed) >= 1
     reading = params_read(prop, handled={"MEDIATYPE"} | ({"INDEX"} if index_ok else set()))
-    entry: dict[str, Any] = {member: value_unescape(prop.value).strip()}
+    entry: dict[str, Any] = {member: uri_unescape(prop.value)}
     if kind is not None:
         entry["kind"] = kind
     if prop.param("MEDIATYPE"):

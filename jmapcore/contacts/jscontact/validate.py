@@ -4,11 +4,11 @@ card_validate returns the path of every property that breaks the format
 ("emails/e1/address", "name/components/0/kind"), so that a client learns all
 its mistakes at once (RFC 8620 §5.3 invalidProperties). What is checked: the
 types of every property this converter writes, map ids (RFC 9553 §1.4.1),
-booleans-only sets, ranges (pref 1-100, dates), and names of vCard
-parameters and properties. Line breaks in text are not refused: the writer
-escapes them (and vcard_serialize escapes any left), so no value can start a
-line of its own; and every card card_read returns passes, so a client can
-always update a card it was given.
+booleans-only sets, ranges (pref 1-100, dates). Line breaks in text and odd
+names in vCardProps/vCardParams are not refused: the writer escapes line
+breaks, and vcard_serialize escapes any left and replaces what a name may not
+hold, so no value can start a line of its own or end the card; and every card
+card_read returns passes, so a client can always update a card it was given.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from typing import Any
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
-_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 
 Check = Callable[[Any, str, list[str]], None]
 
@@ -54,7 +53,7 @@ def _vcard_params(value: Any, path: str, bad: list[str]) -> None:
         return
     for key, item in value.items():
         items = item if isinstance(item, list) else [item]
-        if not isinstance(key, str) or not _NAME.match(key) or any(not isinstance(v, str) for v in items):
+        if not isinstance(key, str) or any(not isinstance(v, str) for v in items):
             bad.append(f"{path}/{key}")
 
 
@@ -190,7 +189,7 @@ def _vcard_props(value: Any, path: str, bad: list[str]) -> None:
     for index, entry in enumerate(value):
         where = f"{path}/{index}"
         if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[0], str)
-                and _NAME.match(entry[0]) and isinstance(entry[2], str) and isinstance(entry[3], str)):
+                and entry[0] and isinstance(entry[2], str) and isinstance(entry[3], str)):
             bad.append(where)
         else:
             _vcard_params(entry[1], f"{where}/1", bad)

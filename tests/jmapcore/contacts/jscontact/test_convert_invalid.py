@@ -39,8 +39,10 @@ def test_line_breaks_cannot_inject_properties() -> None:
     lines = content_lines(card_write(card, previous_text=None, version="4.0"))
     assert not any(line.startswith("X-EVIL") for line in lines)
     assert len(lines) == 5    # VERSION, FN, EMAIL, URL, X-A
-    assert _invalid({"vCardProps": [["x-a", {"bad name": "1"}, "unknown", "v"]]}) == ["vCardProps/0/1/bad name"]
-    assert _invalid({"vCardProps": [["x a", {}, "unknown", "v"]]}) == ["vCardProps/0"]
+    odd = {"vCardProps": [["x a:b", {"bad name": "1"}, "unknown", "v"], ["end", {}, "unknown", "vcard"]]}
+    assert content_lines(card_write(odd, previous_text=None, version="4.0")) == [
+        "VERSION:4.0", "FN:", "X-A-B;BAD-NAME=1:v"]
+    assert _invalid({"vCardProps": [["", {}, "unknown", "v"]]}) == ["vCardProps/0"]
 
 
 def test_multiline_text_is_escaped_not_refused() -> None:
