@@ -100,7 +100,9 @@ def contact_card_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     ids = read_ids(args, "ids", references=True)
     properties = card_properties_read(args.get("properties"))
     state = type_state_get(account=account, type_name=TYPE_NAME)
-    rows, not_found = rows_by_ids(ctx, _live_cards(account), ids)
+    # Only the columns the JSON needs: the vCard text and search columns are most of a row.
+    columns = _live_cards(account).only("jmap_id", "card", "address_book__jmap_id")
+    rows, not_found = rows_by_ids(ctx, columns, ids)
     return {
         "accountId": account.accountid,
         "state": state,
