@@ -17,6 +17,7 @@ from jmapcore.contacts.jscontact import (
     names,
     organizations,
     personal,
+    preservation,
     relations,
     resources,
 )
@@ -27,7 +28,7 @@ from jmapcore.contacts.jscontact.vcard_syntax import vcard_parse
 
 READERS: dict[str, Reader] = {
     **names.READERS, **communication.READERS, **addresses.READERS, **organizations.READERS, **dates.READERS,
-    **media.READERS, **relations.READERS, **personal.READERS, **resources.READERS,
+    **media.READERS, **relations.READERS, **personal.READERS, **resources.READERS, **preservation.READERS,
 }
 FINISHERS = [names.read_finish, relations.read_finish, personal.read_finish]
 

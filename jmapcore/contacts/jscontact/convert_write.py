@@ -16,6 +16,7 @@ put in the vCard stays as it was.
 from __future__ import annotations
 
 import json
+from collections import deque
 from typing import Any
 
 from jmapcore.contacts.jscontact import (
@@ -30,7 +31,7 @@ from jmapcore.contacts.jscontact import (
     resources,
 )
 from jmapcore.contacts.jscontact.convert_read import ReadResult, vcard_text_convert
-from jmapcore.contacts.jscontact.preservation import write_vcard_props
+from jmapcore.contacts.jscontact.preservation import write_jsprops, write_vcard_props
 from jmapcore.contacts.jscontact.read_context import Slot
 from jmapcore.contacts.jscontact.vcard_model import VCard, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import vcard_serialize
@@ -43,7 +44,7 @@ WRITERS: list[Writer] = [
     media.write_media, media.write_keys, communication.write_links, resources.write_resources,
     relations.write_related, relations.write_members, personal.write_notes, personal.write_keywords,
     personal.write_languages, personal.write_speak_to_as, personal.write_personal_info, personal.write_scalars,
-    dates.write_timestamps, write_vcard_props,
+    dates.write_timestamps, write_jsprops, write_vcard_props,
 ]
 # Top-level members that are not the card's content (JMAP's own, or fixed).
 IGNORED = {"id", "addressBookIds", "@type", "version"}
@@ -123,7 +124,8 @@ def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slo
         old_by_slot.setdefault(slot, []).append(index)
     old_props = previous.vcard.properties
     out: list[VCardProperty] = []
-    pending: dict[Slot, list[VCardProperty]] = {}
+    pending: dict[Slot, dict[str, deque[VCardProperty]]] = {}
+    unchanged: dict[Slot, bool] = {}
     for index, prop in enumerate(old_props):
         found = previous.context.slot_of.get(index)
         if found is None:
@@ -132,19 +134,28 @@ def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slo
         if slot == ("version",):
             out.append(prop if prop.value.strip() == version_prop.value else version_prop)
             continue
-        if slot in new_by_slot and slot_value(previous.card, slot) == slot_value(card, slot):
+        if slot not in unchanged:    # once per slot: a slot of many lines must not compare many times
+            unchanged[slot] = slot in new_by_slot and slot_value(previous.card, slot) == slot_value(card, slot)
+        if unchanged[slot]:
             out.append(prop)
             continue
         # A changed slot: each old line is replaced in place by the new line of the same
         # property name (kept as it was when equal in meaning); what is left comes after
         # the slot's last old line, what has no successor goes.
-        waiting = pending.setdefault(slot, list(new_by_slot.get(slot, [])))
-        successor = next((new for new in waiting if new.name.upper() == prop.name), None)
-        if successor is not None:
-            waiting.remove(successor)
+        if slot not in pending:
+            # the new lines of the slot by property name, each list consumed from its front
+            by_name: dict[str, deque[VCardProperty]] = {}
+            for new in new_by_slot.get(slot, []):
+                by_name.setdefault(new.name.upper(), deque()).append(new)
+            pending[slot] = by_name
+        waiting = pending[slot]
+        queue = waiting.get(prop.name)
+        if queue:
+            successor = queue.popleft()
             out.append(prop if _meaning(prop) == _meaning(successor) else successor)
         if index == old_by_slot[slot][-1]:
-            out.extend(waiting)
+            left = {id(new) for queue in waiting.values() for new in queue}
+            out.extend(new for new in new_by_slot.get(slot, []) if id(new) in left)
             waiting.clear()
     if ("version",) not in old_by_slot:
         out.insert(0, version_prop)

@@ -100,8 +100,7 @@ def read_pronouns(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     if reading.vcard_params:
         entry["vCardParams"] = reading.vcard_params
     pronouns = ctx.card.setdefault("speakToAs", {}).setdefault("pronouns", {})
-    entry_id = reading.prop_id if reading.prop_id and reading.prop_id not in pronouns else f"pr{len(pronouns) + 1}"
-    pronouns[entry_id] = entry
+    pronouns[ctx.id_new("pronouns", pronouns, "pr", reading.prop_id)] = entry
     ctx.claim(("speakToAs",), index)
     return True
 

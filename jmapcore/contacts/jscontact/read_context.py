@@ -53,19 +53,28 @@ class ReadContext:
             return None
         return found
 
-    def entry_add(self, key: str, prefix: str, index: int, entry: dict[str, Any], prop_id: str | None,
-                  *, take_label: bool = True) -> str:
-        """Put `entry` into the map card[key] under PROP-ID or the next free generated
-        id (prefix + position), claim the property, and attach an Apple group label."""
-        target = self.card.setdefault(key, {})
-        entry_id = prop_id if prop_id and prop_id not in target else None
+    def id_new(self, key: str, target: dict[str, Any], prefix: str, prop_id: str | None) -> str:
+        """The id of the next entry of map `key`: its PROP-ID when free, else prefix + its
+        position ("e1", "e2", …, what a writer leaves without PROP-ID), else a fresh number
+        above every one tried so far (so colliding PROP-IDs cannot make this quadratic)."""
         count = self._counters.get(key, 0) + 1
         self._counters[key] = count
-        if entry_id is None:
-            entry_id = f"{prefix}{count}"
-            while entry_id in target:
-                count += 1
-                entry_id = f"{prefix}{count}"
+        if prop_id and prop_id not in target:
+            return prop_id
+        entry_id = f"{prefix}{count}"
+        probe = self._counters.get(f"{key} probe", count)
+        while entry_id in target:
+            probe = max(probe, count) + 1
+            entry_id = f"{prefix}{probe}"
+        self._counters[f"{key} probe"] = probe
+        return entry_id
+
+    def entry_add(self, key: str, prefix: str, index: int, entry: dict[str, Any], prop_id: str | None,
+                  *, take_label: bool = True) -> str:
+        """Put `entry` into the map card[key] under a new id (id_new), claim the
+        property, and attach an Apple group label."""
+        target = self.card.setdefault(key, {})
+        entry_id = self.id_new(key, target, prefix, prop_id)
         prop = self.properties[index]
         if take_label:
             label = self.label_of(prop)

@@ -47,3 +47,24 @@ def test_a_new_label_gets_a_fresh_group() -> None:
 def test_an_orphan_label_is_kept() -> None:
     card = card_read(vcard("FN:A", "item9.X-ABLabel:nobody", version="3.0")).card
     assert card["vCardProps"] == [["x-ablabel", {"group": "item9"}, "unknown", "nobody"]]
+
+
+def test_jsprop_carries_jscontact_properties_without_a_vcard_property() -> None:
+    text = vcard("FN:A", 'JSPROP;JSPTR="example.com:foo":"bar"',
+                 'JSPROP;JSPTR="localizations/fr/titles~1t1~1name":"Responsable"')
+    card = card_read(text).card
+    assert card["example.com:foo"] == "bar"
+    # a pointer into the card is kept as it is (localizations are not converted)
+    assert card["vCardProps"] == [["jsprop", {"jsptr": "localizations/fr/titles~1t1~1name"}, "unknown",
+                                   '"Responsable"']]
+    card["example.com:bar"] = {"list": [1, "x;y,z"], "on": True}
+    written = card_write(card, previous_text=text, version="4.0")
+    assert content_lines(written)[:-1] == content_lines(text)
+    assert content_lines(written)[-1] == 'JSPROP;JSPTR="example.com:bar":{"list": [1\\, "x;y\\,z"]\\, "on": true}'
+    assert card_read(written).card["example.com:bar"] == {"list": [1, "x;y,z"], "on": True}
+
+
+def test_a_jsprop_without_json_is_kept_and_reported() -> None:
+    reading = card_read(vcard("FN:A", 'JSPROP;JSPTR="example.com:foo":not json'))
+    assert "example.com:foo" not in reading.card and reading.card["vCardProps"][0][0] == "jsprop"
+    assert any("JSPROP" in problem for problem in reading.problems)
