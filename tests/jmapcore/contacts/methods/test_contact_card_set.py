@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Account
 from jmapcore.blobs import blob_store
 from jmapcore.models.contacts import AddressBook, ContactCard
+from jmapcore.state import on_state_change, state_change_unsubscribe
 from tests.jmapcore.contacts.methods.address_book_people import ContactsPerson
 from tests.jmapcore.contacts.methods.contact_card_people import dav_card_text, row_of, vcard_lines
 from tests.servers.dav_user import dav_collection_make
@@ -381,3 +383,32 @@ def test_a_uid_another_client_just_used_is_refused(alice: ContactsPerson) -> Non
     found = alice.ok("ContactCard/query", filter={"uid": "taken-uid-1"})["ids"]
     assert len(found) == 1
     assert _card(alice, found[0])["name"]["full"] == "Other"
+
+
+def test_a_write_publishes_one_state_change_and_a_refusal_none(
+    alice: ContactsPerson, django_capture_on_commit_callbacks: Any
+) -> None:
+    """DESIGN.md "Writes": the cache changes in one transaction after the server
+    confirmed, and push hears of it after commit; a refused write moves nothing."""
+    created = _create(alice, ADA)
+    published: list[dict[str, str]] = []
+
+    def listener(account: Account, changed: dict[str, str]) -> None:
+        if account.pk == alice.account.pk:
+            published.append(changed)
+
+    on_state_change(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            done = alice.ok("ContactCard/set", update={created["id"]: {"emails/home/address": "new@example.org"}})
+        assert done["notUpdated"] is None, done["notUpdated"]
+        assert published == [{"ContactCard": done["newState"]}]
+        modseq = Account.objects.get(pk=alice.account.pk).modseq
+        with django_capture_on_commit_callbacks(execute=True):
+            refused = alice.ok("ContactCard/set", update={created["id"]: {"emails/home/address": 5}})
+        assert refused["notUpdated"][created["id"]]["type"] == "invalidProperties"
+        assert refused["newState"] == refused["oldState"] == done["newState"]
+        assert len(published) == 1
+        assert Account.objects.get(pk=alice.account.pk).modseq == modseq
+    finally:
+        state_change_unsubscribe(listener)
