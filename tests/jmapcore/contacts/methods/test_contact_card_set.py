@@ -412,3 +412,29 @@ def test_a_write_publishes_one_state_change_and_a_refusal_none(
         assert Account.objects.get(pk=alice.account.pk).modseq == modseq
     finally:
         state_change_unsubscribe(listener)
+
+
+def test_a_move_with_a_change_that_fails_half_way_leaves_one_card(alice: ContactsPerson) -> None:
+    """Move + change is PUT into the new book, then DELETE (If-Match) of the old
+    resource. When that DELETE meets a card another client changed, the new copy
+    is removed again: the card is never in two books, and nothing of ours stays."""
+    _work_book_make(alice)
+    work_id = alice.books()["Work"]["id"]
+    created = _create(alice, ADA)
+    row = row_of(alice.account, created["id"])
+    with alice.dav() as client:
+        answer = client.put(row.dav_href, content=row.vcard.replace("FN:Ada Lovelace", "FN:Ada King"),
+                            headers={"Content-Type": "text/vcard; charset=utf-8"})
+    assert answer.status_code in (200, 201, 204), answer.text
+    result = alice.ok("ContactCard/set", update={created["id"]: {
+        "addressBookIds": {work_id: True}, "emails/home/address": "moved@example.org",
+    }})
+    assert result["notUpdated"][created["id"]]["type"] == "stateMismatch"
+    work = AddressBook.objects.get(account=alice.account, jmap_id=work_id)
+    with alice.dav() as client:
+        listing = client.request("PROPFIND", work.dav_href, headers={"Depth": "1"})
+    assert listing.status_code == 207
+    assert ".vcf" not in listing.text  # no copy left in the target book
+    assert "FN:Ada King" in vcard_lines(dav_card_text(alice, row.dav_href) or "")
+    after = row_of(alice.account, created["id"])
+    assert after.address_book.jmap_id != work_id and not after.destroyed
