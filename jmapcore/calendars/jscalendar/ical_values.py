@@ -418,6 +418,12 @@ def recur_parse(text: str, *, dtstart: IcalTime | None = None) -> tuple[dict[str
     if isinstance(byday, list) and any(ordinal is not None for ordinal, _ in byday) and \
             freq not in ("MONTHLY", "YEARLY"):
         problems.append(f"RRULE BYDAY with an ordinal is only allowed with FREQ=MONTHLY or YEARLY, not {freq}")
+    if isinstance(byday, list) and freq == "MONTHLY":
+        for ordinal, _ in byday:
+            if ordinal is not None and abs(ordinal) > 5:
+                # Valid syntax (1 to 53), but no month has a 6th weekday: the entry adds nothing.
+                problems.append(f"RRULE BYDAY ordinal {ordinal} never occurs in a month; kept")
+                break
     if "BYWEEKNO" in parts and freq != "YEARLY":
         problems.append("RRULE BYWEEKNO is only allowed with FREQ=YEARLY")
     if dtstart is not None:
