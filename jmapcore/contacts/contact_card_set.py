@@ -7,8 +7,13 @@ every bad property at once. Nothing here talks to the server.
 - ``addressBookIds`` must name exactly one existing address book of the account
   (maxAddressBooksPerCard is 1: a vCard is one resource in one collection);
   "#creationId" keys refer to address books created earlier in the request.
-- A create without ``uid`` gets "urn:uuid:" + a random UUID (RFC 9553 §2.1.9),
-  without ``kind`` "individual" (§2.1.4), and "@type"/"version" as §2.1.1-2.1.2 ask.
+- A create without ``uid`` gets a random UUID (RFC 9553 §2.1.9): as the URN
+  "urn:uuid:..." in a vCard 4.0 address book (RFC 6350 §6.7.6), bare in a 3.0
+  one, as Apple Contacts writes them there. The 3.0 group form names members as
+  "urn:uuid:" + the member's UID (X-ADDRESSBOOKSERVER-MEMBER), which the
+  converter reads back without the prefix: only a bare UID lets such a group
+  name the card again by its uid. Without ``kind`` a card is "individual"
+  (§2.1.4); "@type"/"version" are set as §2.1.1-2.1.2 ask.
 - ``uid`` never changes after creation: CardDAV keys a resource on it
   (RFC 6352 §5.1, no-uid-conflict), so a patch of it is invalidProperties.
 - A Media object may give ``blobId`` instead of ``uri`` (RFC 9610 §3): the
@@ -65,6 +70,12 @@ def _book_from_ids(ctx: CallContext, account: Account, value: object, problems: 
     return book
 
 
+def card_uid_new(book: AddressBook) -> str:
+    """A fresh uid for a card created in `book` (see the module docstring)."""
+    fresh = str(uuid.uuid4())
+    return fresh if book.vcard_version == "3.0" else f"urn:uuid:{fresh}"
+
+
 @dataclass
 class CardCreate:
     """A checked create: the card to write (without id/addressBookIds) and its book."""
@@ -111,7 +122,7 @@ def card_create_prepare(ctx: CallContext, *, account: Account, raw: object) -> C
         raise SetErrorException(SetError("tooLarge", "the card is too large"))
     card.setdefault("@type", "Card")
     card.setdefault("version", JSCONTACT_VERSION)
-    card.setdefault("uid", f"urn:uuid:{uuid.uuid4()}")
+    card.setdefault("uid", card_uid_new(book))
     card.setdefault("kind", "individual")
     if ContactCard.objects.filter(account=account, address_book=book, uid=card["uid"], destroyed=False).exists():
         raise _invalid({"uid": "the address book already has a card with this uid"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import uuid
 from typing import Any
 
 import pytest
@@ -84,8 +85,11 @@ def test_create_writes_the_vcard_to_the_server(alice: ContactsPerson) -> None:
     before = alice.ok("ContactCard/get", ids=[])["state"]
     created = _create(alice, ADA)
     assert created["id"].startswith("c")
-    assert created["uid"].startswith("urn:uuid:")  # generated (RFC 9553 §2.1.9)
     row = row_of(alice.account, created["id"])
+    # Generated (RFC 9553 §2.1.9): a URN in a 4.0 book, bare (as Apple writes it) in a 3.0 one.
+    bare = created["uid"].removeprefix("urn:uuid:")
+    assert str(uuid.UUID(bare)) == bare
+    assert created["uid"] == (bare if row.address_book.vcard_version == "3.0" else f"urn:uuid:{bare}")
     text = dav_card_text(alice, row.dav_href)
     assert text is not None
     lines = vcard_lines(text)
@@ -438,3 +442,14 @@ def test_a_move_with_a_change_that_fails_half_way_leaves_one_card(alice: Contact
     assert "FN:Ada King" in vcard_lines(dav_card_text(alice, row.dav_href) or "")
     after = row_of(alice.account, created["id"])
     assert after.address_book.jmap_id != work_id and not after.destroyed
+
+
+def test_a_group_names_a_card_by_the_uid_the_server_gave_it(alice: ContactsPerson) -> None:
+    """Whatever the book's vCard version (4.0 MEMBER or Apple's 3.0
+    X-ADDRESSBOOKSERVER-MEMBER form), members keys stay the members' uids."""
+    ada = _create(alice, ADA)
+    group = _create(alice, {"kind": "group", "name": {"full": "Pioneers"}, "members": {ada["uid"]: True}})
+    assert _card(alice, group["id"])["members"] == {ada["uid"]: True}
+    assert alice.ok("ContactCard/query", filter={"hasMember": ada["uid"]})["ids"] == [group["id"]]
+    [found] = alice.ok("ContactCard/query", filter={"uid": ada["uid"]})["ids"]
+    assert found == ada["id"]
