@@ -8,13 +8,17 @@ empty, from https://<imap host>/.well-known/carddav (RFC 6764 §5) and:
    well-known URL on the same host only (credentials never go elsewhere); a
    start URL without a principal is retried at its origin's /.well-known/carddav;
 2. the principal's addressbook-home-set when the start URL did not name it;
+   (a home set on another host than the principal is accepted over https only,
+   since the credentials go there);
 3. PROPFIND Depth 1 on every home set: every child whose resourcetype holds
    CARDDAV:addressbook is an address book with its displayname,
    addressbook-description, current-user-privilege-set (RFC 3744 §5.4,
    aggregates expanded per §3.12 so that read-only is visible at once),
    supported-address-data (→ the vCard version to write; RFC 6352 §6.2.2: 3.0
    when the server says nothing), getctag and sync-token, and whether
-   sync-collection (RFC 6578) is among its supported reports.
+   sync-collection (RFC 6578) is among its supported reports. Hrefs outside
+   the home set are ignored (and sync ignores card hrefs outside their book),
+   so a server cannot point the client, with its credentials, elsewhere.
 
 Servers differ in the element inside supported-address-data: Radicale writes
 CARDDAV:address-data-type (RFC 6352 §6.2.2), Xandikos CARDDAV:content-type;
@@ -191,6 +195,11 @@ def carddav_locate(*, client: DavClient, account: Account) -> tuple[str, str, li
         homes = owner.hrefs(qname(CARDDAV, "addressbook-home-set"), base=principal) if owner is not None else []
     if not homes:
         raise dav_permanent(f"{urlsplit(principal).path}: the principal names no addressbook-home-set")
+    # A home on another host (some providers partition users across hosts) gets the
+    # account's credentials too, so only over TLS.
+    for home in homes:
+        if not url_same_origin(home, principal) and urlsplit(home).scheme != "https":
+            raise dav_permanent(f"the addressbook-home-set is on another host without TLS ({urlsplit(home).netloc})")
     return url, principal, [url_collection(home) for home in homes]
 
 
@@ -204,6 +213,10 @@ def books_list(*, client: DavClient, homes: list[str]) -> list[BookInfo]:
     for home in homes:
         listing = client.propfind(home, depth="1", props=BOOK_PROPS)
         for response in listing.responses:
+            # Only the home itself and what is inside it: an href elsewhere would
+            # make the client send the account's credentials there.
+            if not response.href.startswith(url_collection(home).rstrip("/")):
+                continue
             if response.found and is_address_book(response):
                 info = book_info(response)
                 books.setdefault(info.href, info)
