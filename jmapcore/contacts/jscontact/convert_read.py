@@ -53,7 +53,7 @@ def vcard_version(vcard: VCard) -> str:
 def vcard_convert(vcard: VCard) -> ReadResult:
     """Convert a parsed vCard (RFC 9555 §2)."""
     ctx = ReadContext(version=vcard_version(vcard), properties=vcard.properties)
-    seen: dict[str, int] = {}
+    seen = ctx.kept
     for index, prop in enumerate(vcard.properties):
         if prop.name == "VERSION":
             ctx.claim(("version",), index)
@@ -75,6 +75,7 @@ def vcard_convert(vcard: VCard) -> ReadResult:
             keep_property(ctx, index, prop, seen)
     for finish in FINISHERS:
         finish(ctx)
+    preservation.jsprops_apply(ctx)
     card: dict[str, Any] = {"@type": "Card", "version": "1.0"}
     for key in ("uid", "kind"):
         if key in ctx.card:

@@ -31,7 +31,7 @@ from jmapcore.contacts.jscontact import (
     resources,
 )
 from jmapcore.contacts.jscontact.convert_read import ReadResult, vcard_text_convert
-from jmapcore.contacts.jscontact.preservation import write_jsprops, write_vcard_props
+from jmapcore.contacts.jscontact.preservation import leftovers_write, write_jsprops, write_vcard_props
 from jmapcore.contacts.jscontact.read_context import Slot
 from jmapcore.contacts.jscontact.vcard_model import VCard, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import vcard_serialize
@@ -171,6 +171,13 @@ def vcard_build(card: dict[str, Any], *, version: str, previous_text: str | None
     """The vCard for `card` (already validated), minimal against `previous_text`."""
     content = {key: value for key, value in card.items() if key not in IGNORED}
     generated = card_properties(content, version=version)
+    # What the vCard properties could not carry goes into JSPROPs (RFC 9555 §3.2): read the
+    # generated card back and look for what is missing.
+    written = vcard_text_convert(vcard_serialize(VCard(properties=[
+        VCardProperty(name="VERSION", value=version), *(prop for _slot, prop in generated)]))).card
+    extra = WriteContext(version=version)
+    leftovers_write(extra, content, written)
+    generated += extra.out
     version_prop = VCardProperty(name="VERSION", value=version)
     if previous_text:
         previous = vcard_text_convert(previous_text)

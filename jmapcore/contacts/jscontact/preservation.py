@@ -6,9 +6,13 @@
   it was on the wire (still escaped), so it is written back unchanged.
 - JSContact → vCard: JSPROP (RFC 9555 §3.2). A top-level JSContact property
   this converter does not write (a vendor's "example.com:foo", localizations,
-  …) becomes JSPROP;JSPTR="name":<its JSON>, and a JSPROP naming a top-level
-  property is read back into the card. A JSPROP deeper in the card (JSPTR with
-  a '/') is kept in vCardProps.
+  …) becomes JSPROP;JSPTR="name":<its JSON>; so does a member deeper in the
+  card that the vCard property it belongs to cannot carry (3.0's PREF=2, a
+  phone feature vCard has no TYPE for, a vendor member of an email …), with a
+  JSON pointer (RFC 6901) as JSPTR. Reading applies each JSPROP to the card
+  when its place is free (a pointer into a converted property needs the entry
+  to exist) and the result is valid JSContact; any other JSPROP is kept in
+  vCardProps.
 """
 from __future__ import annotations
 
@@ -30,31 +34,121 @@ CONVERTED = {
 }
 
 
+# Converted properties that are one slot as a whole (not one per map entry).
+WHOLE_SLOTS = {"nicknames", "keywords", "speakToAs", "uid", "kind", "language", "prodId", "created", "updated"}
+# Converted properties that are maps of entries (Id[...] or String[Boolean], RFC 9553 §1.4):
+# a JSPROP may add to an entry, never make or replace a whole one.
+ENTRY_MAPS = {"nicknames", "organizations", "titles", "emails", "phones", "onlineServices", "addresses",
+              "anniversaries", "media", "cryptoKeys", "links", "directories", "calendars", "schedulingAddresses",
+              "relatedTo", "members", "notes", "keywords", "preferredLanguages", "personalInfo"}
+
+
+def pointer_tokens(pointer: str) -> list[str]:
+    """RFC 6901: "emails/e1/x~1y" → ["emails", "e1", "x/y"] (a leading "/" is allowed)."""
+    return [token.replace("~1", "/").replace("~0", "~") for token in pointer.removeprefix("/").split("/")]
+
+
+def pointer_text(tokens: list[str]) -> str:
+    return "/".join(token.replace("~", "~0").replace("/", "~1") for token in tokens)
+
+
+def pointer_slot(tokens: list[str]) -> tuple[str, ...]:
+    """The slot (see read_context) a JSPROP for this place belongs to."""
+    top = tokens[0]
+    if top == "name" and len(tokens) > 1:
+        if tokens[1] == "full":
+            return ("name", "full")
+        return ("name", "phonetic") if tokens[1] in ("phoneticSystem", "phoneticScript") else ("name", "n")
+    if top in ENTRY_MAPS and top not in WHOLE_SLOTS and len(tokens) > 1:
+        return (top, tokens[1])
+    return (top,)
+
+
 def read_jsprop(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    """JSPROP;JSPTR="name":<JSON> (RFC 9555 §3.2.1) for a top-level property."""
+    """JSPROP;JSPTR=pointer:<JSON> (RFC 9555 §3.2.1), applied when the rest is read (jsprops_apply)."""
     pointer = prop.param("JSPTR")
     if len(pointer) != 1 or len(prop.params) != 1 or prop.group:
         return False
-    name = pointer[0].replace("~1", "/").replace("~0", "~")
-    if "/" in pointer[0] or not name or name in CONVERTED or name in ctx.card:
-        return False
+    tokens = pointer_tokens(pointer[0])
+    if not all(tokens) or (tokens[0] in ENTRY_MAPS and len(tokens) < 3):
+        return False    # an entry as a whole is the converted property's, never a JSPROP's
     try:
         value = json.loads(value_unescape(prop.value))
     except ValueError:
-        ctx.problem(f"JSPROP {name!r} does not hold JSON; kept as it is")
+        ctx.problem(f"JSPROP {pointer[0][:60]!r} does not hold JSON; kept as it is")
         return False
-    ctx.card[name] = value
-    ctx.claim((name,), index)
+    if tokens[0] in ("@type", "version", "vCardProps"):
+        return False
+    ctx.deferred.append((index, tokens, value))
     return True
+
+
+def jsprops_apply(ctx: ReadContext) -> None:
+    """Apply the deferred JSPROPs: each sets a member that is not there yet, inside an entry
+    that exists (for converted properties) or in objects made on the way (for the others,
+    e.g. localizations). A JSPROP that does not fit, or makes the card invalid, is kept."""
+    from jmapcore.contacts.jscontact.validate import card_validate
+
+    applied: list[tuple[int, dict[str, Any], str, str]] = []
+    # shallow pointers first: a deeper one may point into what a top-level JSPROP made
+    for index, tokens, value in sorted(ctx.deferred, key=lambda item: len(item[1])):
+        container: Any = ctx.card
+        make = tokens[0] not in CONVERTED
+        for token in tokens[:-1]:
+            if isinstance(container, dict) and token not in container and make:
+                container[token] = {}
+            container = container.get(token) if isinstance(container, dict) else None
+        if not isinstance(container, dict) or tokens[-1] in container:
+            keep_property(ctx, index, ctx.properties[index], ctx.kept)
+            continue
+        container[tokens[-1]] = value
+        ctx.claim(pointer_slot(tokens), index)
+        applied.append((index, container, tokens[-1], "/".join(tokens)))
+    if not applied:
+        return
+    bad = card_validate(ctx.card)
+    for index, container, key, where in reversed(applied):
+        if any(path == where or path.startswith(where + "/") or where.startswith(path + "/") for path in bad):
+            del container[key]
+            del ctx.slot_of[index]
+            ctx.problem(f"JSPROP {where[:60]!r} does not fit the card; kept as it is")
+            keep_property(ctx, index, ctx.properties[index], ctx.kept)
 
 
 READERS = {"JSPROP": read_jsprop}
 
 
+def _absent(want: Any, got: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+    """The members of `want` that `got` lacks, by path (the writer's leftovers)."""
+    found: list[tuple[list[str], Any]] = []
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key, value in want.items():
+            if key == "@type" or value is None or value == {} or value == []:
+                continue
+            if key not in got:
+                found.append(([*path, key], value))
+            else:
+                found.extend(_absent(value, got[key], [*path, key]))
+    return found
+
+
+def leftovers_write(ctx: WriteContext, card: dict[str, Any], written: dict[str, Any]) -> None:
+    """JSPROPs for what the vCard written for `card` (read back as `written`) lacks."""
+    for key, value in card.items():
+        if key not in CONVERTED or key in ("@type", "version", "id", "addressBookIds", "vCardProps"):
+            continue
+        for tokens, member in _absent({key: value}, written, []):
+            if tokens[0] in ENTRY_MAPS and len(tokens) < 3:
+                continue    # a whole entry the writer dropped was not writable (e.g. a media of no kind)
+            text = json.dumps(member, ensure_ascii=False, sort_keys=True)
+            ctx.emit(pointer_slot(tokens), "JSPROP", value_escape(text),
+                     [VCardParam(name="JSPTR", values=[pointer_text(tokens)])])
+
+
 def write_jsprops(ctx: WriteContext, card: dict[str, Any]) -> None:
     for name, value in card.items():
         if name not in CONVERTED and value is not None:
-            pointer = name.replace("~", "~0").replace("/", "~1")
+            pointer = pointer_text([name])
             text = json.dumps(value, ensure_ascii=False, sort_keys=True)
             ctx.emit((name,), "JSPROP", value_escape(text), [VCardParam(name="JSPTR", values=[pointer])])
 

@@ -54,14 +54,43 @@ def test_jsprop_carries_jscontact_properties_without_a_vcard_property() -> None:
                  'JSPROP;JSPTR="localizations/fr/titles~1t1~1name":"Responsable"')
     card = card_read(text).card
     assert card["example.com:foo"] == "bar"
-    # a pointer into the card is kept as it is (localizations are not converted)
-    assert card["vCardProps"] == [["jsprop", {"jsptr": "localizations/fr/titles~1t1~1name"}, "unknown",
-                                   '"Responsable"']]
+    # a pointer into the card makes what it points into (the localization's PatchObject)
+    assert card["localizations"] == {"fr": {"titles/t1/name": "Responsable"}}
+    assert "vCardProps" not in card
     card["example.com:bar"] = {"list": [1, "x;y,z"], "on": True}
     written = card_write(card, previous_text=text, version="4.0")
     assert content_lines(written)[:-1] == content_lines(text)
     assert content_lines(written)[-1] == 'JSPROP;JSPTR="example.com:bar":{"list": [1\\, "x;y\\,z"]\\, "on": true}'
     assert card_read(written).card["example.com:bar"] == {"list": [1, "x;y,z"], "on": True}
+
+
+def test_members_a_vcard_property_cannot_carry_go_to_jsprops() -> None:
+    card = {"uid": "u", "name": {"full": "A", "isOrdered": True},
+            "emails": {"e1": {"address": "a@example.com", "pref": 3, "example.com:v": 1}},
+            "phones": {"p1": {"number": "1", "features": {"mobile": True, "x-satellite": True}}},
+            "speakToAs": {"example.com:y": 2}}
+    written = card_write(card, previous_text=None, version="3.0")
+    assert {"JSPROP;JSPTR=name/isOrdered:true", "JSPROP;JSPTR=emails/e1/pref:3",
+            "JSPROP;JSPTR=phones/p1/features/x-satellite:true"} <= set(content_lines(written))
+    again = card_read(written)
+    assert again.problems == []
+    assert {key: value for key, value in again.card.items() if key not in ("@type", "version")} == card
+    # a one-field change keeps them: they belong to their entry
+    again.card["emails"]["e1"]["address"] = "b@example.com"
+    rewritten = card_write(again.card, previous_text=written, version="3.0")
+    assert [line for line in content_lines(rewritten) if line not in content_lines(written)] == ["EMAIL:b@example.com"]
+
+
+def test_jsprops_that_do_not_fit_are_kept_as_they_are() -> None:
+    text = vcard("FN:A", "EMAIL:a@example.com", 'JSPROP;JSPTR=emails/e1/pref:"high"',
+                 'JSPROP;JSPTR=emails/e1/address:"b@example.com"', "JSPROP;JSPTR=emails/e9/x:1",
+                 "JSPROP;JSPTR=emails/e1:{}")
+    reading = card_read(text)
+    assert reading.card["emails"] == {"e1": {"address": "a@example.com"}}
+    assert sorted(entry[1]["jsptr"] for entry in reading.card["vCardProps"]) == [
+        "emails/e1", "emails/e1/address", "emails/e1/pref", "emails/e9/x"]
+    assert any("emails/e1/pref" in problem for problem in reading.problems)
+    assert card_write(reading.card, previous_text=text, version="4.0") == text
 
 
 def test_a_jsprop_without_json_is_kept_and_reported() -> None:

@@ -50,7 +50,7 @@ CASES = [
     ("written-afresh", "card_read(card('EMAIL:m@example.com\\r\\nTEL:1\\r\\nX-A:b\\r\\n' * n)).card",
      "card_write(text, previous_text=None, version='4.0').split('\\r\\n')", "list:{3n+5}"),
 ]
-BASE = 1_500
+BASE = 1_000
 
 
 @pytest.mark.parametrize(("shape", "make", "run", "summary"), CASES, ids=[case[0] for case in CASES])
