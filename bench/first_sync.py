@@ -22,13 +22,18 @@ Usage: .venv/bin/python bench/first_sync.py [--runs 3] [--cap 120]   (make bench
    Per run it also prints when the POST answered (the account exists: the
    login's password hash and the backend check are in it) and when the
    account's syncProgress first showed (a worker has picked the sync up and
-   read the folder list), polled on the management API.
+   read the folder list), polled on the management API; the peak resident
+   memory of the worker process, of its fetch child (backends.imap.fetch_child)
+   and of the whole process tree, sampled every RSS_EVERY seconds from /proc;
+   and the 1-minute load average before and after the run (the machine is
+   shared: a loaded one stretches every figure).
    A figure not reached within --cap seconds is printed as "not within".
 Everything started here is stopped on exit, Ctrl-C or error.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -47,7 +52,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT))
 
 import _mail_seed  # noqa: E402
-from _proxy import RunningProxy, start_proxy, wait_ready  # noqa: E402
+from _proxy import RunningProxy, process_tree_rss_kib, start_proxy, wait_ready  # noqa: E402
 
 TARGET_FIRST_PAGE_S = 1.0
 TARGET_ALL_S = 6.0
@@ -72,6 +77,48 @@ FIRST_SYNC_FOLDERS: dict[str, int] = {
     "Travel": 100,
 }
 FIRST_SYNC_SEED = "first-sync-v1-20k"
+RSS_EVERY = 0.25
+
+
+class RssPeaks:
+    """Peak VmRSS (KiB) of the proxy's Celery worker, of the worker's own
+    children (the fetch child), and of the whole tree, sampled on a thread."""
+
+    def __init__(self, root_pid: int) -> None:
+        self.root_pid = root_pid
+        self.worker = self.child = self.tree = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(RSS_EVERY):
+            tree = process_tree_rss_kib(self.root_pid)
+            self.tree = max(self.tree, sum(rss for _cmd, rss in tree.values()))
+            celery = {pid for pid, (cmd, _rss) in tree.items() if "celery" in cmd and " worker" in cmd}
+            for pid in celery:
+                rss = tree[pid][1]
+                if _parent_pid(pid) in celery:
+                    self.child = max(self.child, rss)
+                else:
+                    self.worker = max(self.worker, rss)
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        return (f"peak RSS: worker {self.worker // 1024} MiB, its fetch child {self.child // 1024} MiB, "
+                f"process tree {self.tree // 1024} MiB")  # fmt: skip
+
+
+def _parent_pid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def seed_configure() -> None:
@@ -153,9 +200,12 @@ def wait_until(check: Callable[[], bool], *, cap: float, every: float) -> bool:
 def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[float | None, float | None, str]:
     datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-first-"))
     proxy = start_proxy(datadir)
+    peaks: RssPeaks | None = None
+    load_before = load_average()
     try:
         wait_ready(proxy)
         client = Jmap(proxy)
+        peaks = RssPeaks(proxy.process.pid)
         start = time.monotonic()
         created = httpx.post(proxy.mgmt_url + "/api/accounts", json={
             "accountid": "bench", "email": _mail_seed.LOGIN, "type": "imap", "username": _mail_seed.LOGIN,
@@ -192,10 +242,15 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         started_s = started[0] if started else None
         status = httpx.get(account_url, timeout=10).json()
         progress = status.get("syncProgress") or {}
+        memory = peaks.stop()
+        peaks = None
         return first, everything, (f"POST answered at {created_s:.2f} s, sync progress shown at "
                                    f"{shown(started_s, cap)}; syncProgress {progress.get('state')} "
-                                   f"{progress.get('messages')}/{progress.get('total')}")  # fmt: skip
+                                   f"{progress.get('messages')}/{progress.get('total')}; {memory}; "
+                                   f"load average {load_before} -> {load_average()}")  # fmt: skip
     finally:
+        if peaks is not None:
+            peaks.stop()
         proxy.stop()
         shutil.rmtree(datadir, ignore_errors=True)
 

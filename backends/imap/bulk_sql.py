@@ -187,7 +187,7 @@ def rows_where_in(
 # filled (KiB, negative in PRAGMA cache_size), and a WAL checkpoint every
 # this many pages instead of SQLite's 1000 (4 MB): fewer, larger checkpoints
 # write each index page back once instead of once per few batches.
-BULK_CACHE_KIB = 65_536
+BULK_CACHE_KIB = 32_768
 BULK_WAL_CHECKPOINT_PAGES = 16_384
 
 

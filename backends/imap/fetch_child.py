@@ -1,33 +1,35 @@
-"""One forked child process that fetches and parses every folder of a large sync.
+"""Forked processes that fetch and parse every folder of a large sync.
 
 The account sync (backends.imap.sync) stores what it fetched in the database;
 fetching (the IMAP FETCH answers, RFC 3501 §6.4.5) and parsing them (header
 fields, addresses, dates, BODYSTRUCTURE) cost about as much CPU again. When a
 sync has more than PROCESS_THRESHOLD messages to fetch in all its folders
-(an account's first sync), `fetch_child_open` forks one child with its own
-IMAP connection that works through the folders in the order the parent stores
-them and streams each batch, already parsed, over a pipe. The parent only
-threads and stores, so on two cores parsing batch n + 1 overlaps storing
-batch n, and the child never stops between folders.
+(an account's first sync), `fetch_child_open` forks FETCH_PROCESSES
+processes, each with its own IMAP connection. The batches of all folders,
+in the order the parent stores them, are dealt to them in turn; each streams
+its batches, already parsed, over a pipe. The parent only threads and stores,
+so parsing the next batches overlaps storing this one, and the fetch
+processes never stop between folders.
 
-- Memory stays bounded: the pipe holds at most the batch being sent, and a
+- Memory stays bounded: each pipe holds at most the batch being sent, and a
   receiver thread in the parent keeps at most PREFETCH_BATCHES parsed
-  batches ahead of the store (a child that parses faster waits in send()).
-- The child never touches the database; it sends ("selected", uidvalidity)
-  per folder (a folder whose UIDVALIDITY changed since step 1 sends no
-  batches: the next sync resets it), ("batch", rows) per batch, ("done", None)
-  at the end, or ("error", (message, permanent, kind)) — raised in the parent
-  as the same BackendError.
-- The child is always reaped, also when the parent stops early (lost lock,
-  error): a child that has not finished is killed, which ends the receiver
-  thread's wait on the pipe too.
+  batches ahead of the store (a process that parses faster waits in send()).
+- The processes never touch the database; each sends ("selected",
+  uidvalidity) per folder it has batches of (a folder whose UIDVALIDITY
+  changed since step 1 sends no batches: the next sync resets it), ("batch",
+  rows) per batch, ("done", None) at the end, or ("error", (message,
+  permanent, kind)) — raised in the parent as the same BackendError.
+- The processes are always reaped, also when the parent stops early (lost
+  lock, error): one that has not finished is killed, which ends the
+  receiver thread's wait on its pipe too.
 - Where fork is not available (another platform, a daemonic process), the
-  caller fetches in its own process (FetchChild is None).
+  caller fetches in its own process (fetch_child_open gives None).
 """
 from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -56,6 +58,9 @@ CHILD_STOP_SECONDS = 3.0
 CHILD_SILENCE_SECONDS = 600.0
 # Parsed batches the parent may hold ahead of the store (besides the one being stored).
 PREFETCH_BATCHES = 2
+# Fetch processes of one sync (fewer on a machine with fewer cores): parsing
+# costs about as much CPU as storing, so two of them keep pace with the store.
+FETCH_PROCESSES = 2
 CHILD_NAME_PREFIX = "imap-fetch"
 
 # fetch_batch(client, caps, uids) -> the messages of one UID FETCH, parsed.
@@ -162,16 +167,59 @@ def _child_stop(process: BaseProcess, *, kill: bool) -> None:
     process.close()
 
 
-class FetchChild:
-    """The parent's side of the child: `folder(work name)` gives each folder's
-    batches in the order of the jobs. A receiver thread reads the pipe and
-    unpickles ahead of the store (at most PREFETCH_BATCHES)."""
+@dataclass
+class _Process:
+    """One forked fetch process and the parent's end of its pipe."""
 
-    def __init__(self, *, receiver: Connection, process: BaseProcess, jobs: list[FolderJob]) -> None:
-        self._receiver = receiver
-        self._process = process
-        self._done = threading.Event()
-        self._jobs = list(jobs)
+    process: BaseProcess
+    receiver: Connection
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One folder as the parent reads it: the processes that send its
+    ("selected", uidvalidity), in order, then the process of each batch."""
+
+    job: FolderJob
+    selecting: list[int]
+    batch_senders: list[int]
+
+
+def _shares(jobs: list[FolderJob], count: int) -> tuple[list[list[FolderJob]], list[_Step]]:
+    """Deal the batches of all folders to `count` processes in turn (batch n
+    of the whole sync to process n % count), so that they work on
+    neighbouring batches at once and the store, which takes them in order,
+    never waits long for one. Returns each process's jobs (its batches of
+    each folder; folders where it has none are left out) and the order in
+    which the parent reads them."""
+    shares: list[list[FolderJob]] = [[] for _ in range(count)]
+    steps: list[_Step] = []
+    number = 0
+    for job in jobs:
+        mine: list[list[list[int]]] = [[] for _ in range(count)]
+        senders: list[int] = []
+        for batch in job.batches:
+            mine[number % count].append(batch)
+            senders.append(number % count)
+            number += 1
+        for index in range(count):
+            if mine[index]:
+                shares[index].append(FolderJob(name=job.name, uidvalidity=job.uidvalidity, batches=mine[index]))
+        steps.append(_Step(job=job, selecting=[index for index in range(count) if mine[index]],
+                           batch_senders=senders))  # fmt: skip
+    return shares, steps
+
+
+class FetchChild:
+    """The parent's side of the fetch processes: `folder(name)` gives each
+    folder's batches in the order of the jobs. A receiver thread reads the
+    pipes in that order and unpickles ahead of the store (at most
+    PREFETCH_BATCHES)."""
+
+    def __init__(self, *, processes: list[_Process], steps: list[_Step]) -> None:
+        self._processes = processes
+        self._steps = steps
         self._next = 0
         self._broken = False
         self._queue: queue.Queue[tuple[str, Any] | BaseException] = queue.Queue(maxsize=PREFETCH_BATCHES)
@@ -180,24 +228,43 @@ class FetchChild:
         self._thread.start()
 
     def covers(self, name: str) -> bool:
-        """True when the child fetches folder `name` next."""
-        return not self._broken and self._next < len(self._jobs) and self._jobs[self._next].name == name
+        """True when the fetch processes fetch folder `name` next."""
+        return not self._broken and self._next < len(self._steps) and self._steps[self._next].job.name == name
+
+    def _receive(self, index: int, expected: str) -> Any:
+        receiver = self._processes[index].receiver
+        try:
+            if not receiver.poll(CHILD_SILENCE_SECONDS):
+                raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
+            kind, value = receiver.recv()
+        except Exception as error:  # EOF (the child died), or what it sent does not unpickle
+            raise BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False,
+                               kind=KIND) from None  # fmt: skip
+        if kind == "error":
+            message, permanent, error_kind = value
+            raise BackendError(message, permanent=permanent, kind=error_kind)
+        if kind != expected:
+            raise BackendError(f"the fetch process sent {kind!r}, not {expected!r}", permanent=False, kind=KIND)
+        return [message_unpack(row) for row in value] if kind == "batch" else value
 
     def _receive_all(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if not self._receiver.poll(CHILD_SILENCE_SECONDS):
-                    raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
-                kind, value = self._receiver.recv()
-                if kind == "batch":
-                    value = [message_unpack(row) for row in value]
-                item: tuple[str, Any] | BaseException = (kind, value)
-            except Exception as error:  # EOF (the child died), or what it sent does not unpickle
-                item = BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND)
-            if not isinstance(item, BaseException) and item[0] == "done":
-                self._done.set()
-            if not self._put(item) or isinstance(item, BaseException) or item[0] in ("done", "error"):
-                return
+        try:
+            for step in self._steps:
+                skipped: set[int] = set()
+                for index in step.selecting:
+                    uidvalidity = self._receive(index, "selected")
+                    if uidvalidity and uidvalidity != step.job.uidvalidity:
+                        skipped.add(index)  # that process sends no batches of this folder
+                    if not self._put(("selected", uidvalidity)):
+                        return
+                for index in step.batch_senders:
+                    if index not in skipped and not self._put(("batch", self._receive(index, "batch"))):
+                        return
+            for index, process in enumerate(self._processes):
+                self._receive(index, "done")
+                process.done = True
+        except BaseException as error:
+            self._put(error)
 
     def _put(self, item: tuple[str, Any] | BaseException) -> bool:
         while not self._stop.is_set():
@@ -214,10 +281,6 @@ class FetchChild:
             self._broken = True
             raise item
         kind, value = item
-        if kind == "error":
-            self._broken = True
-            message, permanent, error_kind = value
-            raise BackendError(message, permanent=permanent, kind=error_kind)
         if kind != expected:
             self._broken = True
             raise BackendError(f"the fetch process sent {kind!r}, not {expected!r}", permanent=False, kind=KIND)
@@ -226,20 +289,26 @@ class FetchChild:
     @contextmanager
     def folder(self, name: str) -> Iterator[Batches | None]:
         """The batches of folder `name` (which covers(name) must have
-        confirmed); None when its UIDVALIDITY changed since step 1. The
-        stream must be read to its end before the next folder is asked for."""
+        confirmed); None when its UIDVALIDITY changed since step 1 (what
+        was fetched of it anyway is dropped: the next sync resets the
+        folder). The stream must be read to its end before the next folder
+        is asked for."""
         if not self.covers(name):
             raise BackendError(f"the fetch process does not fetch {name!r} now", permanent=False, kind=KIND)
-        job = self._jobs[self._next]
+        step = self._steps[self._next]
         self._next += 1
-        uidvalidity = self._take("selected")
-        if uidvalidity and uidvalidity != job.uidvalidity:
+        skipped = {index for index in step.selecting
+                   if (uidvalidity := self._take("selected")) and uidvalidity != step.job.uidvalidity}  # fmt: skip
+        if skipped:
+            for index in step.batch_senders:
+                if index not in skipped:
+                    self._take("batch")
             yield None
             return
         finished = [False]
 
         def stream() -> Batches:
-            for batch in job.batches:
+            for batch in step.job.batches:
                 yield batch, self._take("batch")
             finished[0] = True
 
@@ -247,50 +316,64 @@ class FetchChild:
             yield stream()
         finally:
             if not finished[0]:
-                self._broken = True  # the rest of this folder is still in the pipe
+                self._broken = True  # the rest of this folder is still on its way
 
     def close(self) -> None:
-        """Stop the receiver thread and reap the child. A child that has not
-        finished is killed first: that also ends the thread's wait on the pipe
-        (EOF), so the pipe is closed only once no thread reads it."""
+        """Stop the receiver thread and reap the processes. One that has not
+        finished is killed first: that also ends the thread's wait on its
+        pipe (EOF), so the pipes are closed only once no thread reads them."""
         self._stop.set()
-        finished = self._done.is_set()
-        if not finished:
-            self._process.kill()
+        for process in self._processes:
+            if not process.done:
+                process.process.kill()
         self._thread.join()
-        self._receiver.close()
-        _child_stop(self._process, kill=False)
+        for process in self._processes:
+            process.receiver.close()
+            _child_stop(process.process, kill=False)
+
+
+def fetch_process_count() -> int:
+    """How many fetch processes a large sync forks on this machine."""
+    return max(1, min(FETCH_PROCESSES, os.cpu_count() or 1))
 
 
 @contextmanager
 def fetch_child_open(
     *, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher
 ) -> Iterator[FetchChild | None]:
-    """A FetchChild working through `jobs` when they hold more than
-    PROCESS_THRESHOLD UIDs and fork is available, else None (the caller
-    fetches in its own process). The child is reaped on exit, whatever happened."""
+    """A FetchChild working through `jobs` with FETCH_PROCESSES forked
+    processes (no more than the machine has cores, nor than there are
+    batches) when the jobs hold more than PROCESS_THRESHOLD UIDs and fork is
+    available, else None (the caller fetches in its own process). The
+    processes are reaped on exit, whatever happened."""
     jobs = [job for job in jobs if job.batches]
     if sum(len(batch) for job in jobs for batch in job.batches) <= PROCESS_THRESHOLD or not fork_available():
         yield None
         return
+    count = min(fetch_process_count(), sum(len(job.batches) for job in jobs))
+    shares, steps = _shares(jobs, count)
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_child_run, args=(sender, account, caps, jobs, fetch_batch),
-        name=f"{CHILD_NAME_PREFIX}-{account.pk}", daemon=True,
-    )  # fmt: skip
+    processes: list[_Process] = []
     try:
-        process.start()
+        for index, share in enumerate(shares):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_child_run, args=(sender, account, caps, share, fetch_batch),
+                name=f"{CHILD_NAME_PREFIX}-{account.pk}-{index}", daemon=True,
+            )  # fmt: skip
+            try:
+                process.start()
+            except BaseException:
+                receiver.close()
+                raise
+            finally:
+                sender.close()  # the child's end: once the child exits, recv() sees EOF
+            processes.append(_Process(process=process, receiver=receiver))
+        child = FetchChild(processes=processes, steps=steps)
     except BaseException:
-        receiver.close()
-        sender.close()
-        raise
-    sender.close()  # the child's end: once the child exits, recv() sees EOF
-    try:
-        child = FetchChild(receiver=receiver, process=process, jobs=jobs)
-    except BaseException:
-        receiver.close()
-        _child_stop(process, kill=True)
+        for started in processes:
+            started.receiver.close()
+            _child_stop(started.process, kill=True)
         raise
     try:
         yield child

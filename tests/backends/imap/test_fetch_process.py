@@ -161,7 +161,7 @@ def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkey
     fetch = messages.uid_fetch
     calls = {"n": 0}
 
-    def failing_fetch(**kwargs: Any) -> Any:  # the child's third fetch fails (its counter is its own)
+    def failing_fetch(**kwargs: Any) -> Any:  # each child's third fetch fails (its counter is its own)
         if not multiprocessing.current_process().name.startswith("imap-fetch"):
             return fetch(**kwargs)  # the inbox's first page, fetched before the child starts (issue 9)
         calls["n"] += 1
@@ -174,7 +174,10 @@ def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkey
         alice_mail.sync(batch_size=BATCH)
     assert multiprocessing.active_children() == []
     # What arrived before the failure is kept, and the next sync completes.
-    assert len(alice_mail.uids("INBOX")) == messages.FIRST_PAGE + 2 * BATCH
+    # The batches are dealt to the fetch processes in turn: each fetched two
+    # before the first one's third failed.
+    stored_before = 2 * BATCH * fetch_child.fetch_process_count()
+    assert len(alice_mail.uids("INBOX")) == messages.FIRST_PAGE + stored_before
     monkeypatch.setattr(messages, "uid_fetch", fetch)
     alice_mail.sync(batch_size=BATCH)
     assert alice_mail.uids("INBOX") == list(range(1, COUNT + 1))
@@ -206,3 +209,36 @@ def test_a_message_survives_the_pipe_unchanged() -> None:
         "subject", "base_subject", "is_reply", "sent_at", "message_id", "in_reply_to", "references", "sender",
         "from_addr", "to", "cc", "bcc", "reply_to",
     ]  # fmt: skip
+
+
+def test_a_folder_recreated_before_the_children_reach_it_is_refetched_by_the_next_sync(
+    alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another client deletes and re-creates Archive (a new UIDVALIDITY, RFC 3501
+    §2.3.1.1) after step 1 and before the fetch processes select it: they send
+    none of its old UIDs, the inbox is stored as usual, and Archive is left for
+    the next sync, which resets it and fetches what is there now."""
+    _seed(alice_mail)
+    monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
+    original = fetch_child.fetch_child_open
+
+    @contextmanager
+    def recreate_first(**kwargs: Any) -> Iterator[Any]:
+        with alice_mail.client() as other:
+            other.delete_folder("Archive")
+            other.create_folder("Archive")
+            other.append("Archive", message("Recreated", message_id="<recreated@example.test>"))
+        with original(**kwargs) as child:
+            yield child
+
+    monkeypatch.setattr(messages, "fetch_child_open", recreate_first)
+    alice_mail.sync(batch_size=BATCH)
+    assert multiprocessing.active_children() == []
+    assert alice_mail.uids("INBOX") == list(range(1, COUNT + 1))
+    assert alice_mail.uids("Archive") == []
+    assert alice_mail.mailbox("Archive").synced_uid == 0
+
+    monkeypatch.setattr(messages, "fetch_child_open", original)
+    alice_mail.sync(batch_size=BATCH)
+    assert alice_mail.uids("Archive") == [1]
+    assert alice_mail.email_by_subject("Recreated").mailbox_ids == {alice_mail.mailbox("Archive").jmap_id: True}
