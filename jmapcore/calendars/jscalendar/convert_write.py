@@ -30,7 +30,7 @@ from jmapcore.calendars.jscalendar import (
     recurrence_map,
     times,
 )
-from jmapcore.calendars.jscalendar.context import Slot, WriteContext, Writer
+from jmapcore.calendars.jscalendar.context import Slot, WriteContext, Writer, as_map
 from jmapcore.calendars.jscalendar.convert_read import (
     NOT_PATCHED,
     ComponentReading,
@@ -51,8 +51,7 @@ WRITERS: list[Writer] = [
 # What a slot's lines depend on besides its own property.
 DEPENDS = {"start": ("start", "duration", "timeZone", "showWithoutTime"),
            "recurrenceRules": ("recurrenceRules", "timeZone", "showWithoutTime"),
-           "excludedRecurrenceRules": ("excludedRecurrenceRules", "timeZone", "showWithoutTime"),
-           "participants": ("participants", "replyTo")}
+           "excludedRecurrenceRules": ("excludedRecurrenceRules", "timeZone", "showWithoutTime")}
 
 
 def _normal(value: Any) -> Any:
@@ -74,6 +73,12 @@ def slot_value(event: dict[str, Any], slot: Slot) -> Any:
         return [recurrence_map.rdate_keys(event), event.get("timeZone"), event.get("showWithoutTime")]
     if head == "recurrenceId":
         return slot
+    if head == "replyTo":
+        # ORGANIZER: the reply address and what the owners' entries say of the organizer.
+        people = as_map(event.get("participants"))
+        owners = {pid: entry for pid, entry in people.items()
+                  if isinstance(entry, dict) and isinstance(entry.get("roles"), dict) and entry["roles"].get("owner")}
+        return _normal([event.get("replyTo"), owners])
     if len(slot) == 2:
         value = event.get(head)
         return _normal(value.get(slot[1])) if isinstance(value, dict) else None

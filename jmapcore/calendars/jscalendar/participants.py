@@ -97,7 +97,7 @@ def read_organizer(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
     if "organizer" in ctx.pending or not prop.value.strip():
         return False
     ctx.pending["organizer"] = (index, prop)
-    ctx.claim(("participants",), index)
+    ctx.claim(("replyTo",), index)
     return True
 
 
@@ -105,7 +105,7 @@ def read_attendee(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
     if not prop.value.strip():
         return False
     ctx.pending.setdefault("attendees", []).append((index, prop))
-    ctx.claim(("participants",), index)
+    ctx.claim(("participants", ""), index)          # the participant's id is known in read_finish
     return True
 
 
@@ -117,7 +117,7 @@ def read_finish(ctx: ReadContext) -> None:
     by_address: dict[str, str] = {}
     links: list[tuple[str, IcalProperty]] = []
     organizer = ctx.pending.pop("organizer", None)
-    for _index, prop in ctx.pending.pop("attendees", []):
+    for index, prop in ctx.pending.pop("attendees", []):
         address = prop.value.strip()
         pid = participant_id(address)
         count = 1
@@ -125,6 +125,7 @@ def read_finish(ctx: ReadContext) -> None:
             count += 1
             pid = participant_id(address) + str(count)
         found[pid] = _participant(prop, organizer=False)
+        ctx.claim(("participants", pid), index)     # each attendee its own slot: one line per change
         by_address.setdefault(address.lower(), pid)
         links.append((pid, prop))
     if organizer is not None:
@@ -192,7 +193,8 @@ def _params(entry: dict[str, Any], participants: dict[str, Any], *, organizer: b
         roles = {role for role, on in (entry.get("roles") or {}).items() if on}
         role = "CHAIR" if "chair" in roles else "OPT-PARTICIPANT" if "optional" in roles else \
             "NON-PARTICIPANT" if "informational" in roles and "attendee" not in roles else "REQ-PARTICIPANT"
-        params.append(IcalParam(name="ROLE", values=[role]))
+        if role != "REQ-PARTICIPANT":       # the default (RFC 5545 §3.2.16) goes without saying
+            params.append(IcalParam(name="ROLE", values=[role]))
         status = {value: key for key, value in PARTSTAT.items()}.get(entry.get("participationStatus"))  # type: ignore[arg-type]
         if status:
             params.append(IcalParam(name="PARTSTAT", values=[status]))
@@ -242,8 +244,8 @@ def write_participants(ctx: WriteContext, event: dict[str, Any]) -> None:
         organizer_address = _address(owner)
     if organizer_address:
         params = _params(owner, participants, organizer=True) if owner is not None else []
-        ctx.emit(("participants",), "ORGANIZER", organizer_address, params)
-    for entry in participants.values():
+        ctx.emit(("replyTo",), "ORGANIZER", organizer_address, params)
+    for pid, entry in participants.items():
         if not isinstance(entry, dict):
             continue
         roles = {role for role, on in (entry.get("roles") or {}).items() if on}
@@ -251,4 +253,4 @@ def write_participants(ctx: WriteContext, event: dict[str, Any]) -> None:
             continue        # the organizer alone is not an attendee
         address = _address(entry)
         if address:
-            ctx.emit(("participants",), "ATTENDEE", address, _params(entry, participants, organizer=False))
+            ctx.emit(("participants", pid), "ATTENDEE", address, _params(entry, participants, organizer=False))
