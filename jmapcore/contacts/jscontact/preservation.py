@@ -123,7 +123,9 @@ def _absent(want: Any, got: Any, path: list[str]) -> list[tuple[list[str], Any]]
     found: list[tuple[list[str], Any]] = []
     if isinstance(want, dict) and isinstance(got, dict):
         for key, value in want.items():
-            if key == "@type" or value is None or value == {} or value == []:
+            # An empty map or list of JSContact's own means nothing (contexts: {}); a vendor's
+            # own member ("example.com:x", RFC 9553 §1.3.4) is kept whatever it holds.
+            if key == "@type" or value is None or ((value == {} or value == []) and ":" not in key):
                 continue
             if key not in got:
                 found.append(([*path, key], value))

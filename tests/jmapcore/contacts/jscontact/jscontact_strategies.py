@@ -24,7 +24,14 @@ contexts = st.sets(st.sampled_from(["work", "private"]), min_size=1).map(lambda 
 
 
 def _pref(version: str) -> st.SearchStrategy[int]:
-    return st.just(1) if version == "3.0" else st.integers(1, 100)
+    # 3.0 has only TYPE=pref (1); another pref goes to a JSPROP
+    return st.integers(1, 100)
+
+
+# A vendor's own member (RFC 9553 §1.3.4), which only a JSPROP can carry.
+vendor_values = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | text,
+                             lambda inner: st.lists(inner, max_size=2) | st.dictionaries(text, inner, max_size=2),
+                             max_leaves=4).filter(lambda value: value is not None)
 
 
 def _entries(entry: st.SearchStrategy[dict[str, Any]], prefix: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -54,6 +61,8 @@ def _contact(draw: st.DrawFn, main: str, main_value: st.SearchStrategy[str], ver
             .map(lambda found: dict.fromkeys(found, True)))
     if label:
         _optional(draw, entry, "label", text)
+    if draw(st.integers(0, 4)) == 0:
+        entry["example.com:extra"] = draw(vendor_values)
     return entry
 
 
@@ -81,6 +90,7 @@ def _partial_date(draw: st.DrawFn, version: str) -> dict[str, Any]:
 def cards(draw: st.DrawFn, version: str) -> dict[str, Any]:
     """A card as card_read would give it back from what card_write writes in `version`."""
     card: dict[str, Any] = {"@type": "Card", "version": "1.0", "uid": draw(text), "name": draw(_name())}
+    _optional(draw, card, "example.com:card", vendor_values)
     if draw(st.booleans()):
         card["kind"] = "group"
         _optional(draw, card, "members", st.lists(text.filter(lambda t: ":" not in t), min_size=1, max_size=3)
