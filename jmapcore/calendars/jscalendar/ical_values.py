@@ -302,7 +302,7 @@ _INT_PARTS: dict[str, tuple[int, int, bool]] = {
 def _int_item(text: str, low: int, high: int, negative: bool) -> int | None:
     text = text.strip()
     body = text[1:] if text[:1] in "+-" else text
-    if not body or not _digits(body) or len(body) > 4:
+    if not body or not _digits(body) or len(body) > 10:
         return None
     number = int(body)
     if number < low or number > high or (text.startswith("-") and (not negative or number == 0)):
