@@ -17,6 +17,7 @@ from typing import Any
 
 from jmapcore.calendars.jscalendar import (
     alerts,
+    jsprop,
     links,
     locations,
     participants,
@@ -31,7 +32,7 @@ from jmapcore.calendars.jscalendar.ical_syntax import ical_parse, text_unescape
 
 READERS: dict[str, Reader] = {
     **properties.READERS, "DTSTART": times.read_start, "DTEND": times.read_end, "DURATION": times.read_end,
-    **recurrence_map.READERS, **participants.READERS, **locations.READERS, **links.READERS,
+    **recurrence_map.READERS, **participants.READERS, **locations.READERS, **links.READERS, **jsprop.READERS,
 }
 # Properties of the event that an override does not have its own value of (RFC 8984 §4.3.5).
 NOT_PATCHED = {"@type", "uid", "recurrenceRules", "excludedRecurrenceRules", "recurrenceOverrides", "recurrenceId",

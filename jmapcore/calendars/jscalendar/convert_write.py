@@ -22,6 +22,7 @@ from typing import Any
 
 from jmapcore.calendars.jscalendar import (
     alerts,
+    jsprop,
     links,
     locations,
     participants,
@@ -46,7 +47,7 @@ PRODID = "-//jmap-proxy//JMAP Calendars//EN"
 WRITERS: list[Writer] = [
     properties.write_properties, times.write_start, recurrence_map.write_rules, recurrence_map.write_dates,
     participants.write_participants, locations.write_locations, links.write_links, alerts.write_alerts,
-    preservation.write_kept,
+    jsprop.write_jsprops, preservation.write_kept,
 ]
 # What a slot's lines depend on besides its own property.
 DEPENDS = {"start": ("start", "duration", "timeZone", "showWithoutTime"),
@@ -73,6 +74,8 @@ def slot_value(event: dict[str, Any], slot: Slot) -> Any:
         return [recurrence_map.rdate_keys(event), event.get("timeZone"), event.get("showWithoutTime")]
     if head == "recurrenceId":
         return slot
+    if head == "jsprop":
+        return _normal(event.get(slot[1]))
     if head == "replyTo":
         # ORGANIZER: the reply address and what the owners' entries say of the organizer.
         people = as_map(event.get("participants"))
@@ -211,7 +214,7 @@ def patch_apply(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 def instance_event(master: dict[str, Any], key: str, patch: dict[str, Any]) -> dict[str, Any]:
     """The full event of one overridden occurrence."""
     base = {name: value for name, value in master.items() if name not in NOT_PATCHED or name in ("uid", "@type")}
-    full = patch_apply(base, {path: value for path, value in patch.items() if path != "iCalRange"})
+    full = patch_apply(base, {path: value for path, value in patch.items() if path not in ("iCalRange", "excluded")})
     full.setdefault("start", key)
     if "start" not in patch:
         full["start"] = key

@@ -59,3 +59,27 @@ def test_other_components_of_the_object_stay() -> None:
 def test_vtodo_resource_is_not_an_event() -> None:
     reading = event_read(calendar("BEGIN:VTODO", "UID:todo-9", "SUMMARY:Buy milk", "END:VTODO"))
     assert (reading.event, reading.component, reading.uid) == (None, "VTODO", "todo-9")
+
+
+def test_unmapped_jscalendar_properties_round_trip_as_jsprop() -> None:
+    event = {"@type": "Event", "uid": "bob-vendor", "start": "2026-01-01T10:00:00", "updated": "2026-01-01T00:00:00Z",
+             "example.com:rank": {"a": [1, "b;c,d"]}, "locale": "de", "useDefaultAlerts": True,
+             "id": "E1", "calendarIds": {"k1": True}, "utcStart": "2026-01-01T09:00:00Z"}
+    text = event_write(event, previous_text=None)
+    lines = component_lines(text)
+    assert 'JSPROP;JSPTR=locale:"de"' in lines
+    assert not any("calendarIds" in line or "utcStart" in line for line in lines)
+    again = event_read(text).event
+    assert again is not None
+    assert {key: again[key] for key in ("example.com:rank", "locale", "useDefaultAlerts")} == {
+        "example.com:rank": {"a": [1, "b;c,d"]}, "locale": "de", "useDefaultAlerts": True}
+    assert "id" not in again and "calendarIds" not in again
+
+
+def test_jsprop_without_json_is_kept_with_a_problem() -> None:
+    from tests.jmapcore.calendars.jscalendar.icals import vevent
+
+    reading = event_read(vevent(START, "JSPROP;JSPTR=rank:{not json"))
+    assert reading.event is not None and "rank" not in reading.event
+    assert reading.event["iCalComponent"]["properties"][0]["name"] == "jsprop"
+    assert any("JSPROP" in problem for problem in reading.problems)
