@@ -16,15 +16,20 @@ carddav_account_sync() (DESIGN.md "Sync"; issue 10 item 1):
    comparison with the cached ETags. A truncated sync-collection (507 on the
    collection, RFC 6578 §3.6) is continued from the token it returned.
    Resources whose ETag equals the cached one are not fetched (a write by this
-   proxy is already in the cache); the others come with addressbook-multiget
-   (RFC 6352 §8.7) in batches of MULTIGET_BATCH.
+   proxy is already in the cache).
 4. The cache, each step in state_change_atomic (so a push StateChange follows
-   the commit): books created/updated first; then the fetched cards of every
-   book, matched by href, else, for a card another client moved, by UID
-   among the cards whose href vanished in this sync (their id stays); then the
-   removals become tombstones; then each book's new token is stored, last, so
-   a sync that fails half way repeats the work instead of skipping it.
+   the commit): books created/updated first; then the changed cards of every
+   book, fetched with addressbook-multiget (RFC 6352 §8.7) MULTIGET_BATCH at a
+   time and committed batch by batch (a large first sync shows up as it goes,
+   its count in sync_progress["carddav"]: "state", "cards", "total"), each
+   matched by href, else, for a card another client moved, by UID among the
+   cards whose href vanished in this sync (their id stays); then the removals
+   become tombstones; then each book's new token is stored, last, so a sync
+   that fails half way repeats the work instead of skipping it (the cards it
+   committed are matched by href again, keeping their ids).
    Books no longer on the server become tombstones with their cards.
+   The account's sync lock is renewed between batches; a lost lock stops the
+   sync (a transient BackendError) rather than racing the sync that took it.
 
 Ids are never reused: a new card or book gets a fresh jmap_id_new id.
 Broken vCards are cached with what could be read (backends.carddav.cards)
@@ -46,7 +51,7 @@ from backends.carddav.cards import card_columns
 from backends.carddav.client import DavClient, etag_normalise
 from backends.carddav.davxml import CARDDAV, DAV, multiget_body, qname, sync_collection_body
 from backends.carddav.discovery import BOOK_PROPS, BookInfo, book_info, books_list, carddav_locate
-from backends.carddav.errors import DavRefused, dav_permanent
+from backends.carddav.errors import DavRefused, dav_permanent, dav_transient
 from backends.carddav.hrefs import url_collection, url_path
 from backends.carddav.progress import carddav_progress, carddav_progress_update
 from jmapcore.datatypes.orm import jmap_id_new
@@ -79,8 +84,11 @@ class BookWork:
 
     row: AddressBook
     info: BookInfo
-    fetched: list[FetchedCard] = field(default_factory=list)
+    # The hrefs to fetch (new or changed ETag), in multiget order.
+    wanted: list[str] = field(default_factory=list)
     removed: set[str] = field(default_factory=set)
+    # The cached hrefs of the book when the work was listed.
+    cached: set[str] = field(default_factory=set)
     sync_token: str = ""
     ctag: str = ""
 
@@ -168,7 +176,8 @@ def cards_multiget(client: DavClient, *, book_href: str, hrefs: list[str]) -> tu
 
 
 def book_work(client: DavClient, *, row: AddressBook, info: BookInfo, use_sync_collection: bool = True) -> BookWork:
-    """What changed in one book since the last sync (step 3 of the module doc)."""
+    """What changed in one book since the last sync (step 3 of the module doc),
+    without the cards themselves: works_apply fetches them batch by batch."""
     work = BookWork(row=row, info=info, ctag=info.ctag)
     cached = _cached_etags(row)
     if info.sync_collection and use_sync_collection:
@@ -179,10 +188,8 @@ def book_work(client: DavClient, *, row: AddressBook, info: BookInfo, use_sync_c
         changed = _etag_listing(client, info)
         removed = set(cached) - set(changed)
         work.sync_token = ""
-    wanted = sorted(href for href, etag in changed.items() if not etag or cached.get(href) != etag)
-    if wanted:
-        work.fetched, missing = cards_multiget(client, book_href=info.href, hrefs=wanted)
-        removed |= missing
+    work.wanted = sorted(href for href, etag in changed.items() if not etag or cached.get(href) != etag)
+    work.cached = set(cached)
     work.removed = {href for href in removed if href in cached}
     return work
 
@@ -244,12 +251,11 @@ def _moved_candidates(account: Account, works: list[BookWork]) -> dict[str, Cont
     return found
 
 
-def cards_apply(*, account: Account, work: BookWork, moved: dict[str, ContactCard],
-                keep_going: Callable[[], object] = lambda: True) -> None:
-    """Write the fetched cards of one book, in batches (step 4 of the module doc)."""
-    book = work.row
-    for start in range(0, len(work.fetched), APPLY_BATCH):
-        batch = work.fetched[start:start + APPLY_BATCH]
+def cards_apply(*, account: Account, book: AddressBook, fetched: list[FetchedCard],
+                moved: dict[str, ContactCard]) -> None:
+    """Write fetched cards of one book, APPLY_BATCH per transaction (step 4 of the module doc)."""
+    for start in range(0, len(fetched), APPLY_BATCH):
+        batch = fetched[start:start + APPLY_BATCH]
         columns = {item.href: card_columns(text=item.text, href=item.href) for item in batch}
         with state_change_atomic(account=account, type_names=[CARD_TYPE]) as modseq:
             existing = {row.dav_href: row for row in ContactCard.objects.filter(
@@ -277,7 +283,6 @@ def cards_apply(*, account: Account, work: BookWork, moved: dict[str, ContactCar
                     row.save()
             if created:
                 ContactCard.objects.bulk_create(created)
-        keep_going()
 
 
 def removals_apply(*, account: Account, work: BookWork) -> None:
@@ -336,6 +341,17 @@ def _books_found(client: DavClient, account: Account) -> list[BookInfo]:
     return books_list(client=client, homes=found)
 
 
+def _lock_keeper(lock: Any) -> Callable[[], object]:
+    """Renews `lock` (accounts.sync.AccountSyncLock) and stops the sync if it was lost."""
+
+    def keep_going() -> object:
+        if lock is not None and not lock.extend():
+            raise dav_transient("the account's sync lock was lost to another sync; stopped")
+        return True
+
+    return keep_going
+
+
 def carddav_account_sync(*, account: Account, lock: Any = None, use_sync_collection: bool = True) -> None:
     """Sync every address book of `account` (see the module docstring).
 
@@ -343,7 +359,7 @@ def carddav_account_sync(*, account: Account, lock: Any = None, use_sync_collect
     committed before stays, and the next run continues from the stored tokens.
     `use_sync_collection=False` forces the CTag/ETag path (servers without RFC 6578).
     """
-    keep_going: Callable[[], object] = (lambda: lock.extend()) if lock is not None else (lambda: True)
+    keep_going = _lock_keeper(lock)
     with DavClient.for_account(account) as client:
         infos = _books_found(client, account)
         rows = {row.dav_href: row for row in AddressBook.objects.filter(account=account, destroyed=False)}
@@ -361,18 +377,37 @@ def carddav_account_sync(*, account: Account, lock: Any = None, use_sync_collect
         for info in pending:
             works.append(book_work(client, row=rows[info.href], info=info, use_sync_collection=use_sync_collection))
             keep_going()
-    _works_apply(account=account, works=works, keep_going=keep_going)
+        works_apply(client=client, account=account, works=works, keep_going=keep_going)
     if works or gone:
         parse_problems_record(account=account)
 
 
-def _works_apply(*, account: Account, works: list[BookWork], keep_going: Callable[[], object]) -> None:
+def works_apply(*, client: DavClient, account: Account, works: list[BookWork],
+                keep_going: Callable[[], object]) -> None:
+    """Fetch (addressbook-multiget, MULTIGET_BATCH at a time) and cache the
+    changed cards of every book, then the removals and new tokens. Cards are
+    committed batch by batch, so a large first sync shows up as it goes; the
+    count is in sync_progress["carddav"] ("cards", "total", "state")."""
     moved = _moved_candidates(account, works)
+    total = sum(len(work.wanted) for work in works)
+    done = 0
+    if total > MULTIGET_BATCH:
+        carddav_progress_update(account=account, values={"state": "running", "cards": 0, "total": total})
     for work in works:
-        cards_apply(account=account, work=work, moved=moved, keep_going=keep_going)
+        for start in range(0, len(work.wanted), MULTIGET_BATCH):
+            fetched, missing = cards_multiget(client, book_href=work.info.href,
+                                              hrefs=work.wanted[start:start + MULTIGET_BATCH])
+            work.removed |= missing & work.cached
+            cards_apply(account=account, book=work.row, fetched=fetched, moved=moved)
+            done += len(fetched)
+            if total > MULTIGET_BATCH:
+                carddav_progress_update(account=account, values={"cards": done})
+            keep_going()
     for work in works:
         # A card matched as moved now has its new href, so filtering by the old href and book misses it.
         removals_apply(account=account, work=work)
+    if total > MULTIGET_BATCH:
+        carddav_progress_update(account=account, values={"state": "done", "cards": done})
 
 
 def carddav_book_sync(*, account: Account, book: AddressBook, use_sync_collection: bool = True) -> None:
@@ -400,7 +435,7 @@ def carddav_book_sync(*, account: Account, book: AddressBook, use_sync_collectio
         info.href = book.dav_href
         books_apply(account=account, infos=[info], rows={book.dav_href: book}, gone=[])
         work = book_work(client, row=book, info=info, use_sync_collection=use_sync_collection)
-    _works_apply(account=account, works=[work], keep_going=lambda: True)
+        works_apply(client=client, account=account, works=[work], keep_going=lambda: True)
     parse_problems_record(account=account)
 
 

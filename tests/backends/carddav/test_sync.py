@@ -5,8 +5,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
+import backends.carddav.sync as carddav_sync
 from accounts.models import Account
+from accounts.sync import AccountSyncLock
+from backends.base import BackendError
 from backends.carddav.hrefs import url_normalise
 from backends.carddav.sync import carddav_account_sync, carddav_book_sync
 from jmapcore.models.contacts import AddressBook, ContactCard
@@ -215,3 +219,35 @@ def test_broken_vcards_never_break_a_sync_and_are_reported(alice: Account, dav_s
     assert set(problems) == {rows["broken-1"].dav_href, rows["broken-2"].dav_href}
     assert any("BDAY" in problem for problem in problems[rows["broken-1"].dav_href])
     assert rows["broken-1"].parse_problems and not rows["fine"].parse_problems
+
+
+def test_a_large_sync_is_fetched_and_committed_in_batches_with_progress(
+    alice: Account, dav_server: DavServer, dav_requests: RequestLog, monkeypatch: pytest.MonkeyPatch,
+    published: list[dict[str, str]],
+) -> None:
+    """MULTIGET_BATCH made small so that five cards take three batches."""
+    monkeypatch.setattr(carddav_sync, "MULTIGET_BATCH", 2)
+    for number in range(5):
+        put(dav_server, alice, f"p{number}.vcf", vcard(f"p{number}", f"Person {number}"))
+    published.clear()
+    carddav_account_sync(account=alice)
+    assert len(cards(alice)) == 5
+    multigets = [url for method, url in dav_requests.requests if method == "REPORT"]
+    assert len(multigets) == 1 + 3  # sync-collection (or none on the ETag path) + three multigets
+    assert sum("ContactCard" in change for change in published) >= 3  # one commit per batch at least
+    alice.refresh_from_db()
+    progress = alice.sync_progress["carddav"]
+    assert (progress["state"], progress["cards"], progress["total"]) == ("done", 5, 5)
+
+
+def test_a_lost_sync_lock_stops_the_sync(alice: Account, dav_server: DavServer) -> None:
+    put(dav_server, alice, "l.vcf", vcard("l-uid", "Lock"))
+    lock = AccountSyncLock(account_id=alice.pk)
+    assert lock.acquire()
+    cache.set(lock.key, "another sync's token", timeout=30)
+    try:
+        with pytest.raises(BackendError) as stopped:
+            carddav_account_sync(account=alice, lock=lock)
+    finally:
+        cache.delete(lock.key)
+    assert not stopped.value.permanent and "lock" in str(stopped.value)
