@@ -98,3 +98,48 @@ def test_title_change_in_corpus_changes_one_line(path: Path) -> None:
     removed, added = _changed(canonical, event_write(event, previous_text=text))
     assert len(removed) == 1 and removed[0].startswith("SUMMARY")
     assert added == ["SUMMARY:Changed by alice"] or (len(added) == 1 and added[0].endswith(":Changed by alice"))
+
+
+WITH_INSTANCE = ical_serialize(ical_parse(calendar(  # type: ignore[arg-type]
+    "BEGIN:VEVENT", "UID:weekly@example.com", "DTSTAMP:20260101T000000Z",
+    "DTSTART;TZID=Europe/Berlin:20260105T100000", "DURATION:PT1H", "SUMMARY:Standup", "RRULE:FREQ=WEEKLY",
+    "END:VEVENT",
+    "BEGIN:VEVENT", "UID:weekly@example.com", "DTSTAMP:20260101T000000Z",
+    "RECURRENCE-ID;TZID=Europe/Berlin:20260119T100000", "DTSTART;TZID=Europe/Berlin:20260119T140000",
+    "DURATION:PT1H", "SUMMARY:Standup (afternoon)", "X-KEEP:me", "END:VEVENT")).root)
+
+
+def test_changing_an_override_changes_only_its_lines() -> None:
+    event = _event(WITH_INSTANCE)
+    event["recurrenceOverrides"]["2026-01-19T10:00:00"]["title"] = "Standup (late)"
+    assert _changed(WITH_INSTANCE, event_write(event, previous_text=WITH_INSTANCE)) == (
+        ["SUMMARY:Standup (afternoon)"], ["SUMMARY:Standup (late)"])
+
+
+def test_changing_the_master_keeps_the_override_component() -> None:
+    event = _event(WITH_INSTANCE)
+    event["recurrenceRules"][0]["count"] = 10
+    removed, added = _changed(WITH_INSTANCE, event_write(event, previous_text=WITH_INSTANCE))
+    assert (removed, added) == (["RRULE:FREQ=WEEKLY"], ["RRULE:FREQ=WEEKLY;COUNT=10"])
+
+
+def test_new_override_on_an_occurrence_adds_one_component_and_no_rdate() -> None:
+    event = _event(WITH_INSTANCE)
+    event["recurrenceOverrides"]["2026-01-26T10:00:00"] = {"title": "Standup with Carol"}
+    written = event_write(event, previous_text=WITH_INSTANCE)
+    removed, added = _changed(WITH_INSTANCE, written)
+    assert removed == []
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20260126T100000" in added
+    assert "SUMMARY:Standup with Carol" in added
+    assert not any(line.startswith("RDATE") for line in added)
+
+
+def test_new_override_off_the_rule_adds_an_rdate() -> None:
+    event = _event(WITH_INSTANCE)
+    event["recurrenceOverrides"]["2026-01-28T10:00:00"] = {"title": "Extra standup"}
+    written = event_write(event, previous_text=WITH_INSTANCE)
+    _removed, added = _changed(WITH_INSTANCE, written)
+    assert "RDATE;TZID=Europe/Berlin:20260128T100000" in added
+    again = event_read(written).event
+    assert again is not None
+    assert again["recurrenceOverrides"]["2026-01-28T10:00:00"] == {"title": "Extra standup"}
