@@ -23,7 +23,7 @@ __all__ = ["CardInvalid", "CardReading", "card_read", "card_search_fields", "car
 
 @dataclass
 class CardReading:
-    """A vCard read as a JSContact Card (RFC 9553 §2; "@type": "Card", "version": "1.0").
+    """A vCard read as a JSContact Card (RFC 9553; "@type": "Card", "version": "1.0").
 
     `problems` lists, for an operator, what the vCard's syntax and its conversion
     could not read; `version` is "3.0" or "4.0" (2.1 is read as 3.0).
@@ -35,7 +35,7 @@ class CardReading:
 
 
 def card_read(text: str) -> CardReading:
-    """The JSContact card of one vCard resource (RFC 9555 §2). Never raises: what
+    """The JSContact card of one vCard resource (RFC 9555). Never raises: what
     cannot be read is kept (vCardProps) or reported in `problems`. A card without
     UID gets none here; the caller may assign one."""
     from jmapcore.contacts.jscontact.convert_read import vcard_text_convert

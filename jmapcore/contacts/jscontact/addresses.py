@@ -1,7 +1,8 @@
 """Places: ADR (with LABEL, GEO, TZ, CC parameters), GEO and TZ.
 
-RFC 9555 §2.2.1 (ADR → addresses), §2.2.2 (GEO → coordinates), §2.2.3
-(TZ → timeZone); RFC 9554 §2.1 (ADR's extra components, CC); RFC 9553 §2.5.1.
+RFC 9555's rules for ADR (→ addresses), GEO (→ coordinates) and TZ (→ timeZone);
+RFC 6350 §6.3.1, §6.5.1, §6.5.2; RFC 9554 for ADR's extra components and CC;
+the Address object of RFC 9553.
 A GEO or TZ property on its own becomes an Address with only coordinates or
 only a time zone, and is written back as the same property.
 """
@@ -20,7 +21,7 @@ from jmapcore.contacts.jscontact.vcard_syntax import (
 )
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
-# ADR positions (RFC 6350 §6.3.1, then RFC 9554 §2.1's additions).
+# ADR positions (RFC 6350 §6.3.1, then RFC 9554's additions).
 ADR_KINDS = ["postOfficeBox", "apartment", "name", "locality", "region", "postcode", "country",
              "room", "apartment", "floor", "number", "name", "building", "block", "subdistrict", "district",
              "landmark", "direction"]

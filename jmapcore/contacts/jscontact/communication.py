@@ -1,9 +1,10 @@
 """Ways to reach someone: EMAIL, TEL, IMPP, SOCIALPROFILE (and Apple's
 X-SOCIALPROFILE), URL, CONTACT-URI.
 
-RFC 9555 §2.3.1 (EMAIL → emails), §2.3.3 (IMPP → onlineServices), §2.3.5
-(TEL → phones with features), §2.6.7 (URL → links), RFC 9554 §3.6
-(SOCIALPROFILE); RFC 9553 §2.3.
+RFC 9555's rules for EMAIL (→ emails), IMPP and SOCIALPROFILE (→ onlineServices),
+TEL (→ phones with features) and URL (→ links); RFC 6350 §6.4.1-§6.4.3, §6.7.8;
+RFC 9554 for SOCIALPROFILE; the EmailAddress, Phone, OnlineService and Link
+objects of RFC 9553.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_unescape
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
-# TEL TYPE values that are Phone features (RFC 9555 §2.3.5); "cell" is "mobile".
+# TEL TYPE values that are Phone features (RFC 9555); "cell" is "mobile".
 PHONE_FEATURES = {"voice": "voice", "fax": "fax", "cell": "mobile", "video": "video", "pager": "pager",
                   "textphone": "textphone", "text": "text", "main-number": "main-number"}
 TYPE_OF_FEATURE = {feature: vcard for vcard, feature in PHONE_FEATURES.items()}
@@ -60,7 +61,7 @@ def read_impp(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 
 def read_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    """SOCIALPROFILE (RFC 9554 §3.6): a URI, or with VALUE=text a user name."""
+    """SOCIALPROFILE (RFC 9554): a URI, or with VALUE=text a user name."""
     reading = params_read(prop, handled={"SERVICE-TYPE", "USERNAME", "VALUE"})
     value_type = (prop.param("VALUE") or ["uri"])[0].lower()
     entry: dict[str, Any] = {"user": value_unescape(prop.value).strip()} if value_type == "text" \

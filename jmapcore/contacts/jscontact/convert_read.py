@@ -1,4 +1,4 @@
-"""vCard → JSContact (RFC 9555 §2): one pass over the properties, each handed to
+"""vCard → JSContact (RFC 9555): one pass over the properties, each handed to
 the reader of its name; what no reader takes is kept in vCardProps.
 
 Linear in the size of the card. Never raises: a property whose reader fails is
@@ -51,7 +51,7 @@ def vcard_version(vcard: VCard) -> str:
 
 
 def vcard_convert(vcard: VCard) -> ReadResult:
-    """Convert a parsed vCard (RFC 9555 §2)."""
+    """Convert a parsed vCard (RFC 9555)."""
     ctx = ReadContext(version=vcard_version(vcard), properties=vcard.properties)
     seen = ctx.kept
     for index, prop in enumerate(vcard.properties):

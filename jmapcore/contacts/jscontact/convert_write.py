@@ -1,4 +1,4 @@
-"""JSContact → vCard (RFC 9555 §2, in reverse), as a minimal change of the
+"""JSContact → vCard (RFC 9555, in reverse), as a minimal change of the
 previous vCard when there is one.
 
 Every property the writers make belongs to a slot (a top-level JSContact
@@ -74,7 +74,7 @@ def card_properties(card: dict[str, Any], *, version: str) -> list[tuple[Slot, V
 
 
 def _normal(value: Any) -> Any:
-    """A value for comparison: @type members are optional in JSContact (RFC 9553 §1.3.4)."""
+    """A value for comparison: @type members are optional in JSContact (RFC 9553)."""
     if isinstance(value, dict):
         return {key: _normal(item) for key, item in value.items() if key != "@type"}
     if isinstance(value, list):
@@ -171,7 +171,7 @@ def vcard_build(card: dict[str, Any], *, version: str, previous_text: str | None
     """The vCard for `card` (already validated), minimal against `previous_text`."""
     content = {key: value for key, value in card.items() if key not in IGNORED}
     generated = card_properties(content, version=version)
-    # What the vCard properties could not carry goes into JSPROPs (RFC 9555 §3.2): read the
+    # What the vCard properties could not carry goes into JSPROPs (RFC 9555): read the
     # generated card back and look for what is missing.
     written = vcard_text_convert(vcard_serialize(VCard(properties=[
         VCardProperty(name="VERSION", value=version), *(prop for _slot, prop in generated)]))).card

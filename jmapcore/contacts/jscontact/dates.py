@@ -1,16 +1,16 @@
 """Dates: BDAY, ANNIVERSARY, DEATHDATE, Apple's X-ABDATE (label "Anniversary"),
 Evolution's X-ANNIVERSARY, and the card's REV and CREATED.
 
-RFC 9555 §2.5.1 (BDAY, ANNIVERSARY, DEATHDATE → anniversaries), §2.8.6 (REV →
-updated), RFC 9554 §3.1 (CREATED → created); RFC 9553 §2.8.1 (Anniversary with
-a PartialDate or a Timestamp). A date without a year is read from 4.0's --MMDD,
+RFC 9555's rules for BDAY, ANNIVERSARY, DEATHDATE (→ anniversaries) and REV
+(→ updated); RFC 9554 for CREATED (→ created); RFC 6350 §4.3 (date forms);
+RFC 9553's Anniversary with a PartialDate or a Timestamp. A date without a year is read from 4.0's --MMDD,
 from --MM-DD, and from Apple's X-APPLE-OMIT-YEAR; a 3.0 card gets Apple's form
 back because 3.0 has none of its own.
 """
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from jmapcore.contacts.jscontact.property_params import params_read, params_write
@@ -35,7 +35,7 @@ KIND_OF_PROPERTY = {"BDAY": "birth", "ANNIVERSARY": "wedding", "DEATHDATE": "dea
 
 def partial_date(text: str) -> dict[str, Any] | None:
     """A vCard date (RFC 6350 §4.3.1, ISO 8601 basic or extended) as a JSContact
-    PartialDate (RFC 9553 §2.8.1), or None when it is not a valid date."""
+    PartialDate (RFC 9553), or None when it is not a valid date."""
     match = _DATE.match(text.strip())
     if match is None:
         return None
@@ -73,8 +73,6 @@ def utc_timestamp(text: str) -> str | None:
         return None
     zone = time.group("zone")
     if zone and zone != "Z":
-        from datetime import datetime, timedelta, timezone
-
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
@@ -115,7 +113,7 @@ def read_anniversary(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     if reading.vcard_params:
         entry["vCardParams"] = reading.vcard_params
     if kind == "wedding" and prop.name != DEFAULT_ANNIVERSARY[ctx.version]:
-        # Remember a form that is not the version's usual one (vCardName, as RFC 9555 §3.2 does
+        # Remember a form that is not the version's usual one (vCardName, as RFC 9555 does
         # for IMPP), so that a rewrite keeps it.
         entry["vCardName"] = prop.name.lower()
     if prop.name == "X-ABDATE":

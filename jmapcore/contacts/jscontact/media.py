@@ -1,6 +1,7 @@
 """Media and keys: PHOTO, LOGO, SOUND (→ media), KEY (→ cryptoKeys).
 
-RFC 9555 §2.6.1-§2.6.3 and §2.7.1; RFC 9553 §2.6.4 (media), §2.6.1 (cryptoKeys).
+RFC 9555's rules for PHOTO, LOGO, SOUND and KEY; RFC 6350 §6.2.4, §6.6.3,
+§6.7.5, §6.8.1; RFC 9553's Media and CryptoKey objects.
 A 4.0 value is a URI (often data:); a 3.0/2.1 value may be inline base64
 (ENCODING=b / BASE64 with TYPE=JPEG), read here as a data: URI and written back
 inline for 3.0 so that 3.0 clients keep showing it.

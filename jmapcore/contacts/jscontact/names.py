@@ -1,7 +1,7 @@
 """Names: FN, N (with SORT-AS and RFC 9554 PHONETIC), Apple/Google X-PHONETIC-*, NICKNAME.
 
-RFC 9555 §2.3.4 (FN → name.full), §2.3.5 (N → name.components), §2.3.6
-(NICKNAME → nicknames); RFC 9553 §2.2.1 (Name), §2.2.2 (nicknames).
+RFC 9555's rules for FN (→ name.full), N (→ name.components) and NICKNAME
+(→ nicknames); RFC 6350 §6.2.1-§6.2.3; RFC 9553's Name and Nickname objects.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from jmapcore.contacts.jscontact.vcard_syntax import (
 )
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
-# N's positions (RFC 6350 §6.2.2, RFC 9554 §2.2 adds surname2 and generation).
+# N's positions (RFC 6350 §6.2.2, RFC 9554 adds surname2 and generation).
 N_KINDS = ["surname", "given", "given2", "title", "credential", "surname2", "generation"]
 # The order name components are listed in a JSContact Name read from N.
 READ_ORDER = ["title", "given", "given2", "surname", "surname2", "generation", "credential"]
@@ -74,7 +74,7 @@ def read_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 
 def _read_phonetic_n(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    """N;PHONETIC=…;ALTID=… (RFC 9554 §3.2): phonetics of the name components."""
+    """N;PHONETIC=…;ALTID=… (RFC 9554): phonetics of the name components."""
     name = _name(ctx)
     if "phoneticSystem" in name or not name.get("components"):
         return False

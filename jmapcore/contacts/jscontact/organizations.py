@@ -1,7 +1,8 @@
 """Organizations and titles: ORG (name and units, SORT-AS), TITLE, ROLE.
 
-RFC 9555 §2.6.4 (ORG → organizations), §2.6.6 (TITLE, ROLE → titles with
-kind "title" / "role"); RFC 9553 §2.2.3, §2.2.5.
+RFC 9555's rules for ORG (→ organizations) and TITLE, ROLE (→ titles with kind
+"title" / "role"); RFC 6350 §6.6.1, §6.6.2, §6.6.4; RFC 9553's Organization and
+Title objects.
 """
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 GENDER / GRAMGENDER / PRONOUNS (→ speakToAs), EXPERTISE / HOBBY / INTEREST
 (→ personalInfo), and the card-level LANGUAGE and PRODID.
 
-RFC 9555 §2.8.3 (NOTE), §2.8.1 (CATEGORIES), §2.3.4 (LANG), §2.3.? (GENDER),
-RFC 9554 §3.3/§3.5 (GRAMGENDER, PRONOUNS), RFC 6715 (EXPERTISE, HOBBY,
-INTEREST); RFC 9553 §2.3.4, §2.8.3, §2.8.2, §2.2.4, §2.8.4. GENDER's sex M, F and N
+RFC 9555's rules for each; RFC 6350 §6.7.2 (NOTE), §6.7.1 (CATEGORIES), §6.4.4
+(LANG), §6.2.7 (GENDER); RFC 9554 (GRAMGENDER, PRONOUNS, LANGUAGE); RFC 6715
+(EXPERTISE, HOBBY, INTEREST); RFC 9553's Note, SpeakToAs, LanguagePref and
+PersonalInfo objects. GENDER's sex M, F and N
 become a grammatical gender only when the property says nothing else; any other
 GENDER is kept in vCardProps, so nothing is lost.
 """

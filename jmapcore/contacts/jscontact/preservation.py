@@ -1,10 +1,10 @@
 """What has no counterpart on the other side is kept.
 
-- vCard → JSContact: vCardProps (RFC 9555 §3.3). Each kept property is one
+- vCard → JSContact: vCardProps (RFC 9555). Each kept property is one
   jCard-like array (RFC 7095 §3.3): [name (lower-case), {params, "group":
   group}, "unknown", value], where the value is the property's value exactly as
   it was on the wire (still escaped), so it is written back unchanged.
-- JSContact → vCard: JSPROP (RFC 9555 §3.2). A top-level JSContact property
+- JSContact → vCard: JSPROP (RFC 9555). A top-level JSContact property
   this converter does not write (a vendor's "example.com:foo", localizations,
   …) becomes JSPROP;JSPTR="name":<its JSON>; so does a member deeper in the
   card that the vCard property it belongs to cannot carry (3.0's PREF=2, a
@@ -36,7 +36,7 @@ CONVERTED = {
 
 # Converted properties that are one slot as a whole (not one per map entry).
 WHOLE_SLOTS = {"nicknames", "keywords", "speakToAs", "uid", "kind", "language", "prodId", "created", "updated"}
-# Converted properties that are maps of entries (Id[...] or String[Boolean], RFC 9553 §1.4):
+# Converted properties that are maps of entries (Id[...] or String[Boolean], RFC 9553):
 # a JSPROP may add to an entry, never make or replace a whole one.
 ENTRY_MAPS = {"nicknames", "organizations", "titles", "emails", "phones", "onlineServices", "addresses",
               "anniversaries", "media", "cryptoKeys", "links", "directories", "calendars", "schedulingAddresses",
@@ -65,7 +65,7 @@ def pointer_slot(tokens: list[str]) -> tuple[str, ...]:
 
 
 def read_jsprop(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
-    """JSPROP;JSPTR=pointer:<JSON> (RFC 9555 §3.2.1), applied when the rest is read (jsprops_apply)."""
+    """JSPROP;JSPTR=pointer:<JSON> (RFC 9555), applied when the rest is read (jsprops_apply)."""
     pointer = prop.param("JSPTR")
     if len(pointer) != 1 or len(prop.params) != 1 or prop.group:
         return False
@@ -124,7 +124,7 @@ def _absent(want: Any, got: Any, path: list[str]) -> list[tuple[list[str], Any]]
     if isinstance(want, dict) and isinstance(got, dict):
         for key, value in want.items():
             # An empty map or list of JSContact's own means nothing (contexts: {}); a vendor's
-            # own member ("example.com:x", RFC 9553 §1.3.4) is kept whatever it holds.
+            # own member ("example.com:x", RFC 9553) is kept whatever it holds.
             if key == "@type" or value is None or ((value == {} or value == []) and ":" not in key):
                 continue
             if key not in got:

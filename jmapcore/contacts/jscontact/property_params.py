@@ -1,10 +1,10 @@
-"""Parameters shared by many vCard properties (RFC 9555 §2.1, §3.4).
+"""Parameters shared by many vCard properties (RFC 9555's general rules).
 
-- TYPE=work/home → `contexts` {"work": true} / {"private": true} (§2.1.7);
-  a 3.0 TYPE=pref → `pref` 1, a 4.0 PREF=n → `pref` n (§2.1.6).
-- PROP-ID → the map id of the JSContact entry (RFC 9554 §4.7, RFC 9555 §2.1.4).
+- TYPE=work/home → `contexts` {"work": true} / {"private": true};
+  a 3.0 TYPE=pref → `pref` 1, a 4.0 PREF=n (RFC 6350 §5.3) → `pref` n.
+- PROP-ID → the map id of the JSContact entry (RFC 9554, RFC 9555).
 - The property group and every parameter the converter does not map are kept
-  in `vCardParams` (RFC 9555 §3.4) and written back, so nothing is lost.
+  in `vCardParams` (RFC 9555) and written back, so nothing is lost.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
 
-# A JSContact Id (RFC 9553 §1.4.1); a PROP-ID that is not one stays a parameter.
+# A JSContact Id (RFC 9553); a PROP-ID that is not one stays a parameter.
 ID_VALID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 CONTEXT_OF_TYPE = {"work": "work", "home": "private"}
 TYPE_OF_CONTEXT = {"work": "work", "private": "home"}
@@ -48,7 +48,7 @@ def uri_unescape(raw: str) -> str:
 def params_read(prop: VCardProperty, *, handled: frozenset[str] | set[str] = frozenset(),
                 features: dict[str, str] | None = None, contexts: bool = True, pref: bool = True) -> ParamReading:
     """Read TYPE, PREF, PROP-ID and the group of `prop`; everything else not in
-    `handled` goes to vCardParams (lower-cased names, RFC 9555 §3.4). With
+    `handled` goes to vCardParams (lower-cased names, RFC 9555). With
     contexts/pref False (for objects without them, e.g. Title) TYPE=work or
     PREF stay in vCardParams."""
     reading = ParamReading()
@@ -135,7 +135,7 @@ def params_write(entry: dict[str, Any], *, version: str, entry_id: str | None = 
     if version == "4.0" and isinstance(pref, int):
         params.append(VCardParam(name="PREF", values=[str(pref)]))
     # Without PROP-ID a reader numbers entries by position ("e1", "e2"); an id that
-    # numbering would not give back is written so that it survives (RFC 9555 §2.1.4).
+    # numbering would not give back is written so that it survives (RFC 9555).
     if entry_id is not None and entry_id != auto_id:
         params.append(VCardParam(name="PROP-ID", values=[entry_id]))
     params.extend(param for param in kept if param.name != "TYPE")

@@ -30,7 +30,7 @@ class ReadContext:
     labels: dict[str, tuple[int, str]] = field(default_factory=dict)
     # What a reader has seen once and must not take twice (e.g. "N": a second N is kept aside).
     seen: set[str] = field(default_factory=set)
-    # JSPROPs pointing into the card (RFC 9555 §3.2), applied once everything else is read:
+    # JSPROPs pointing into the card (RFC 9555), applied once everything else is read:
     # (property index, pointer tokens, value).
     deferred: list[tuple[int, list[str], Any]] = field(default_factory=list)
     # How many identical vCardProps entries were kept so far (see preservation.vcard_props_slot).

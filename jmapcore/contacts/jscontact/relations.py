@@ -1,8 +1,8 @@
 """Relations and groups: RELATED, Apple's X-ABRELATEDNAMES, KIND, MEMBER and
 Apple's X-ADDRESSBOOKSERVER-KIND / X-ADDRESSBOOKSERVER-MEMBER.
 
-RFC 9555 §2.3.? (KIND → kind, MEMBER → members, RELATED → relatedTo);
-RFC 9553 §2.1.4 (kind), §2.1.6 (members), §2.1.8 (relatedTo). Apple's group
+RFC 9555's rules for KIND (→ kind), MEMBER (→ members) and RELATED
+(→ relatedTo); RFC 6350 §6.1.4, §6.6.5, §6.6.6. Apple's group
 form (3.0 has no KIND) names members as urn:uuid:UID while their cards carry
 the bare UID, so the prefix is removed on read and put back on write.
 """
@@ -17,7 +17,7 @@ from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_unescap
 from jmapcore.contacts.jscontact.write_context import WriteContext
 
 KINDS = {"individual", "group", "org", "location", "device", "application"}
-# RFC 6350 §6.6.6 RELATED types, all of them JSContact relation types (RFC 9553 §2.1.8).
+# RFC 6350 §6.6.6 RELATED types, all of them JSContact relation types (RFC 9553).
 RELATION_TYPES = {"contact", "acquaintance", "friend", "met", "co-worker", "colleague", "co-resident", "neighbor",
                   "child", "parent", "sibling", "spouse", "kin", "muse", "crush", "date", "sweetheart", "me",
                   "agent", "emergency"}

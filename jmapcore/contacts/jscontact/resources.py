@@ -1,7 +1,8 @@
 """Where more about the card lives: SOURCE and ORG-DIRECTORY (→ directories),
 CALURI and FBURL (→ calendars), CALADRURI (→ schedulingAddresses).
 
-RFC 9555 §2.8.4, §2.4.2, §2.4.3, §2.4.1; RFC 9553 §2.4.1, §2.4.2, §2.5.?.
+RFC 9555's rules for each; RFC 6350 §6.1.3, §6.9.1-§6.9.3; RFC 9553's Directory,
+Calendar and SchedulingAddress objects.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""The ContactCard cache columns derived from a JSContact card (RFC 9610 §3.3).
+"""The ContactCard cache columns derived from a JSContact card (RFC 9610).
 
 Text columns are case-folded values joined by "\\n", one line per value, so a
-query is a substring match (the filters of RFC 9610 §3.3.1 match "contains",
+query is a substring match (the filters of RFC 9610 match "contains",
 case-insensitively); `members` has a line per member uid between newlines for
-hasMember's whole-line match; sort keys (§3.3.2) are case-folded and cut to
+hasMember's whole-line match; sort keys () are case-folded and cut to
 the column's 255 characters.
 """
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Type checks of a JSContact card before it is written (RFC 9553 §1.3, §2).
+"""Type checks of a JSContact card before it is written (RFC 9553).
 
 card_validate returns the path of every property that breaks the format
 ("emails/e1/address", "name/components/0/kind"), so that a client learns all
 its mistakes at once (RFC 8620 §5.3 invalidProperties). What is checked: the
-types of every property this converter writes, map ids (RFC 9553 §1.4.1),
+types of every property this converter writes, map ids (RFC 9553),
 booleans-only sets, ranges (pref 1-100, dates). Line breaks in text and odd
 names in vCardProps/vCardParams are not refused: the writer escapes line
 breaks, and vcard_serialize escapes any left and replaces what a name may not
@@ -59,7 +59,7 @@ def _vcard_params(value: Any, path: str, bad: list[str]) -> None:
 
 def _object(fields: dict[str, Check], required: tuple[str, ...] = ()) -> Check:
     """A checker for an object with the given member checkers; unknown members are allowed
-    (RFC 9553 §1.3.4 lets vendors add their own), @type must be a string."""
+    (RFC 9553 lets vendors add their own), @type must be a string."""
     def check(value: Any, path: str, bad: list[str]) -> None:
         if not isinstance(value, dict):
             bad.append(path)

@@ -12,6 +12,7 @@ from typing import Any
 
 from jmapcore.contacts.jscontact.read_context import Slot
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
+from jmapcore.contacts.jscontact.vcard_syntax import value_escape
 
 
 @dataclass
@@ -41,12 +42,10 @@ class WriteContext:
     def emit_labelled(self, slot: Slot, name: str, value: str, params: list[VCardParam], group: str,
                       label: Any) -> None:
         """A property with a JSContact `label`: written as Apple does, itemN.PROP and
-        itemN.X-ABLabel in one group (RFC 9555 §2.1.3 keeps groups; the label is the group's)."""
+        itemN.X-ABLabel in one group (RFC 9555 keeps groups; the label is the group's)."""
         if isinstance(label, str) and label:
             group = group or self.group_new()
             self.emit(slot, name, value, params, group)
-            from jmapcore.contacts.jscontact.vcard_syntax import value_escape
-
             self.emit(slot, "X-ABLabel", value_escape(label), [], group)
         else:
             self.emit(slot, name, value, params, group)
