@@ -13,6 +13,7 @@ sync-collection (RFC 6578) and getctag are offered; ETags are quoted.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,7 @@ def radicale_start(directory: Path) -> RadicaleServer:
     config.write_text(_CONFIG.format(port=server.port, htpasswd=server.htpasswd, storage=storage))
     log = server.log_file.open("wb")
     server.process = subprocess.Popen(
-        [sys.executable, "-m", "radicale", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
+        [radicale_python(), "-m", "radicale", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT
     )
     deadline = time.monotonic() + 30
     while True:
@@ -132,19 +133,28 @@ def radicale_start(directory: Path) -> RadicaleServer:
             time.sleep(0.1)
 
 
+# The Python interpreter that runs Radicale (one with the `radicale` package); this one by default.
+RADICALE_PYTHON_VARIABLE = "JMAP_TEST_RADICALE"
+
+
+def radicale_python() -> str:
+    return os.environ.get(RADICALE_PYTHON_VARIABLE, "") or sys.executable
+
+
 def radicale_available() -> bool:
-    try:
-        import radicale  # noqa: F401
-    except ImportError:
+    python = radicale_python()
+    if not Path(python).exists():
         return False
-    return True
+    found = subprocess.run([python, "-c", "import radicale"], capture_output=True, timeout=60, check=False)
+    return found.returncode == 0
 
 
 @pytest.fixture(scope="session")
 def radicale() -> Iterator[RadicaleServer]:
     """One Radicale for the whole session (see the module docstring)."""
     if not radicale_available():
-        server_missing("Radicale is not installed (pip install -r requirements-dev.txt)")
+        server_missing(f"Radicale is not installed for {radicale_python()} (pip install -r requirements-dev.txt; "
+                       f"{RADICALE_PYTHON_VARIABLE} names another Python)")
     directory = Path(tempfile.mkdtemp(prefix="jmap-radicale-"))
     server = radicale_start(directory)
     try:

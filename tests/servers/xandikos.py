@@ -23,6 +23,7 @@ import base64
 import datetime
 import hashlib
 import ipaddress
+import os
 import shutil
 import ssl
 import subprocess
@@ -165,7 +166,7 @@ def xandikos_start(directory: Path) -> XandikosServer:
     data.mkdir()
     log = server.log_file.open("wb")
     server.process = subprocess.Popen(
-        [sys.executable, "-m", "xandikos", "multi-user", "-d", str(data), "--state-dir", str(state),
+        [xandikos_python(), "-m", "xandikos", "multi-user", "-d", str(data), "--state-dir", str(state),
          "-l", "127.0.0.1", "-p", str(server.port), "--autocert", "--htpasswd", str(server.htpasswd),
          "--no-detect-systemd"],
         stdout=log, stderr=subprocess.STDOUT,
@@ -184,19 +185,28 @@ def xandikos_start(directory: Path) -> XandikosServer:
             time.sleep(0.1)
 
 
+# The Python interpreter that runs Xandikos (one with the `xandikos` package); this one by default.
+XANDIKOS_PYTHON_VARIABLE = "JMAP_TEST_XANDIKOS"
+
+
+def xandikos_python() -> str:
+    return os.environ.get(XANDIKOS_PYTHON_VARIABLE, "") or sys.executable
+
+
 def xandikos_available() -> bool:
-    try:
-        import xandikos  # noqa: F401
-    except ImportError:
+    python = xandikos_python()
+    if not Path(python).exists():
         return False
-    return True
+    found = subprocess.run([python, "-c", "import xandikos"], capture_output=True, timeout=60, check=False)
+    return found.returncode == 0
 
 
 @pytest.fixture(scope="session")
 def xandikos_server() -> Iterator[XandikosServer]:
     """One Xandikos for the whole session (see the module docstring)."""
     if not xandikos_available():
-        server_missing("Xandikos is not installed (pip install -r requirements-dev.txt)")
+        server_missing(f"Xandikos is not installed for {xandikos_python()} (pip install -r requirements-dev.txt; "
+                       f"{XANDIKOS_PYTHON_VARIABLE} names another Python)")
     directory = Path(tempfile.mkdtemp(prefix="jmap-xandikos-"))
     server = xandikos_start(directory)
     try:
