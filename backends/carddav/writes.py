@@ -51,7 +51,6 @@ from jmapcore.models.contacts import AddressBook
 VCARD_TYPE = "text/vcard; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_UID_LINE = re.compile(r"^UID[;:]", re.IGNORECASE)
 
 
 @dataclass
