@@ -182,3 +182,9 @@ def test_until_must_match_dtstart(until: str, start: IcalTime, wrong: str | None
         assert problem is None and problems == []
     else:
         assert problem is not None and wrong in problem and problems == [problem]
+
+
+def test_recur_reads_large_counts_and_intervals() -> None:
+    # Found by the hypothesis round trip: COUNT and INTERVAL are not limited to four digits.
+    parts, problems = recur_parse("FREQ=SECONDLY;COUNT=10000;INTERVAL=86400")
+    assert problems == [] and parts == {"FREQ": "SECONDLY", "COUNT": 10000, "INTERVAL": 86400}
