@@ -22,7 +22,9 @@ from jmapcore.calendars.jscalendar.times import ical_date_time, naive, utc_forma
 STATUS = {"CONFIRMED": "confirmed", "TENTATIVE": "tentative", "CANCELLED": "cancelled"}
 PRIVACY = {"PUBLIC": "public", "PRIVATE": "private", "CONFIDENTIAL": "secret"}
 FREE_BUSY = {"OPAQUE": "busy", "TRANSPARENT": "free"}
-RELATION = {"PARENT": "parent", "CHILD": "child", "SIBLING": "next", "NEXT": "next", "FIRST": "first"}
+# RFC 8984 §1.4.10 relation types; RFC 9253 §9 added FIRST and NEXT to RELTYPE. SIBLING has no
+# JSCalendar counterpart: such a line is kept as it is.
+RELATION = {"PARENT": "parent", "CHILD": "child", "NEXT": "next", "FIRST": "first"}
 
 
 def _text(ctx: ReadContext, key: str, index: int, prop: IcalProperty) -> bool:
@@ -190,8 +192,7 @@ def write_properties(ctx: WriteContext, event: dict[str, Any]) -> None:
         for uid, relation in related.items():
             kinds = [kind for kind, on in ((relation or {}).get("relation") or {}).items() if on] \
                 if isinstance(relation, dict) else []
-            params = [IcalParam(name="RELTYPE", values=[kind.upper() if kind != "next" else "SIBLING"])
-                      for kind in kinds[:1] if kind in RELATION.values()]
+            params = [IcalParam(name="RELTYPE", values=[kind.upper()]) for kind in kinds if kind in RELATION.values()]
             ctx.emit(("relatedTo",), "RELATED-TO", text_escape(uid), params)
     created = _stamp_value(event.get("created"))
     if created is not None:
