@@ -4,3 +4,4 @@ capabilities and every handler."""
 from __future__ import annotations
 
 from jmapcore.calendars import capability  # noqa: F401
+from jmapcore.calendars.methods import calendar_event  # noqa: F401
