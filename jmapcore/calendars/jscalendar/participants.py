@@ -8,7 +8,8 @@ the same when another client reorders or removes attendees, and a JMAP patch
 organizer is a participant with role "owner" and the event's replyTo; when the
 organizer is also an ATTENDEE the two are one participant. A parameter with no
 JSCalendar member (X-NUM-GUESTS, …) is kept in the participant's iCalParams
-and written back.
+and written back; the organizer's own such parameters, when the organizer also
+attends, in iCalOrganizerParams.
 """
 from __future__ import annotations
 
@@ -46,46 +47,50 @@ def _email(address: str) -> str | None:
 
 def _participant(prop: IcalProperty, *, organizer: bool) -> dict[str, Any]:
     address = prop.value.strip()
+    # The first value of each parameter, looked up once (an attendee line has a dozen).
+    first: dict[str, str] = {}
+    for param in prop.params:
+        if param.values and param.name not in first:
+            first[param.name] = param.values[0]
     entry: dict[str, Any] = {"@type": "Participant"}
-    name = prop.param_first("CN")
-    if name:
-        entry["name"] = name
-    email = prop.param_first("EMAIL") or _email(address)
+    if first.get("CN"):
+        entry["name"] = first["CN"]
+    email = first.get("EMAIL") or _email(address)
     if email:
         entry["email"] = email
     entry["sendTo"] = _send_to(address)
-    kind = KINDS.get((prop.param_first("CUTYPE") or "").upper())
+    kind = KINDS.get(first.get("CUTYPE", "").upper())
     if kind:
         entry["kind"] = kind
+    role = first.get("ROLE", "REQ-PARTICIPANT").upper()
     if organizer:
         entry["roles"] = {"owner": True}
     else:
-        entry["roles"] = dict(ROLES.get((prop.param_first("ROLE") or "REQ-PARTICIPANT").upper(), {"attendee": True}))
-        status = PARTSTAT.get((prop.param_first("PARTSTAT") or "").upper())
+        entry["roles"] = dict(ROLES.get(role, {"attendee": True}))
+        status = PARTSTAT.get(first.get("PARTSTAT", "").upper())
         if status:
             entry["participationStatus"] = status
-        rsvp = (prop.param_first("RSVP") or "").upper()
+        rsvp = first.get("RSVP", "").upper()
         if rsvp in ("TRUE", "FALSE"):
             entry["expectReply"] = rsvp == "TRUE"
-    sent_by = prop.param_first("SENT-BY")
-    if sent_by:
-        entry["sentBy"] = _email(sent_by) or sent_by
-    language = prop.param_first("LANGUAGE")
-    if language:
-        entry["language"] = language
-    agent = (prop.param_first("SCHEDULE-AGENT") or "").lower()
+    if first.get("SENT-BY"):
+        entry["sentBy"] = _email(first["SENT-BY"]) or first["SENT-BY"]
+    if first.get("LANGUAGE"):
+        entry["language"] = first["LANGUAGE"]
+    agent = first.get("SCHEDULE-AGENT", "").lower()
     if agent in ("server", "client", "none"):
         entry["scheduleAgent"] = agent
-    if (prop.param_first("SCHEDULE-FORCE-SEND") or "").upper() in ("REQUEST", "REPLY"):
+    if first.get("SCHEDULE-FORCE-SEND", "").upper() == "REQUEST" and not organizer:
         entry["scheduleForceSend"] = True
-    if prop.param("SCHEDULE-STATUS"):
+    if "SCHEDULE-STATUS" in first:
         entry["scheduleStatus"] = prop.param("SCHEDULE-STATUS")
     others: dict[str, Any] = {}
     for param in prop.params:
         if param.name not in HANDLED or (param.name == "CUTYPE" and kind is None) \
-                or (param.name == "ROLE" and (prop.param_first("ROLE") or "").upper() not in ROLES) \
+                or (param.name == "ROLE" and role not in ROLES) \
                 or (param.name == "PARTSTAT" and "participationStatus" not in entry and not organizer) \
                 or (param.name == "SCHEDULE-AGENT" and "scheduleAgent" not in entry) \
+                or (param.name == "SCHEDULE-FORCE-SEND" and "scheduleForceSend" not in entry) \
                 or (param.name in ("ROLE", "PARTSTAT", "RSVP") and organizer):
             others[param.name.lower()] = param.values[0] if len(param.values) == 1 else list(param.values)
     if others:
