@@ -33,7 +33,14 @@ import httpx
 
 from accounts.models import Account
 from backends.carddav.davxml import Multistatus, error_precondition, multistatus_parse, propfind_body
-from backends.carddav.errors import TRANSIENT_STATUSES, DavConflict, DavRefused, dav_permanent, dav_transient
+from backends.carddav.errors import (
+    TRANSIENT_STATUSES,
+    DavConflict,
+    DavRefused,
+    DavTooLarge,
+    dav_permanent,
+    dav_transient,
+)
 from backends.tls import tls_client_context
 
 log = logging.getLogger("jmap.sync.carddav")
@@ -90,9 +97,9 @@ class DavClient:
     """One account's connection pool to its CardDAV server (use as a context manager)."""
 
     def __init__(self, *, username: str, password: str = "", bearer: str = "", timeout: float = DAV_TIMEOUT,
-                 max_bytes: int = DAV_MAX_RESPONSE_BYTES) -> None:
+                 max_bytes: int | None = None) -> None:
         self.timeout = timeout
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes or DAV_MAX_RESPONSE_BYTES
         auth: httpx.Auth | None = None
         headers = {"User-Agent": USER_AGENT}
         if password or not bearer:
@@ -137,7 +144,7 @@ class DavClient:
                 for chunk in response.iter_bytes():
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise dav_permanent(f"{what}: the answer exceeds {self.max_bytes} bytes")
+                        raise DavTooLarge(f"{what}: the answer exceeds {self.max_bytes} bytes")
                     chunks.append(chunk)
                 return DavAnswer(method=method, url=url, status=response.status_code,
                                  headers=response.headers, body=b"".join(chunks))

@@ -36,6 +36,13 @@ class DavConflict(DavRefused):
     """412 Precondition Failed: the resource changed (or exists) on the server."""
 
 
+class DavTooLarge(BackendError):
+    """An answer larger than the client's cap (backends.carddav.client.DAV_MAX_RESPONSE_BYTES)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True, kind=KIND)
+
+
 # Statuses after which the same request may succeed later.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 

@@ -51,7 +51,7 @@ from backends.carddav.cards import card_columns
 from backends.carddav.client import DavClient, etag_normalise
 from backends.carddav.davxml import CARDDAV, DAV, multiget_body, qname, sync_collection_body
 from backends.carddav.discovery import BOOK_PROPS, BookInfo, book_info, books_list, carddav_locate
-from backends.carddav.errors import DavRefused, dav_permanent, dav_transient
+from backends.carddav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
 from backends.carddav.hrefs import url_collection, url_path
 from backends.carddav.progress import carddav_progress, carddav_progress_update
 from jmapcore.datatypes.orm import jmap_id_new
@@ -154,14 +154,29 @@ def _etag_listing(client: DavClient, info: BookInfo) -> dict[str, str]:
 
 
 def cards_multiget(client: DavClient, *, book_href: str, hrefs: list[str]) -> tuple[list[FetchedCard], set[str]]:
-    """The vCards at `hrefs` (addressbook-multiget in batches) and the hrefs the server no longer has."""
+    """The vCards at `hrefs` (addressbook-multiget in batches) and the hrefs the server no longer has.
+
+    A batch whose answer passes the client's size cap (cards with large photos)
+    is asked for again in halves; a single card larger than the cap is left out
+    (logged) rather than stopping every later sync."""
     fetched: list[FetchedCard] = []
     missing: set[str] = set()
-    for start in range(0, len(hrefs), MULTIGET_BATCH):
-        batch = hrefs[start:start + MULTIGET_BATCH]
-        answer = client.report(book_href, body=multiget_body(paths=[url_path(href) for href in batch]))
+    pending = [hrefs[start:start + MULTIGET_BATCH] for start in range(0, len(hrefs), MULTIGET_BATCH)]
+    while pending:
+        batch = pending.pop(0)
+        try:
+            answer = client.report(book_href, body=multiget_body(paths=[url_path(href) for href in batch]))
+        except DavTooLarge:
+            if len(batch) == 1:
+                log.warning("vCard %s is larger than %s bytes; not cached", batch[0], client.max_bytes)
+                continue
+            half = len(batch) // 2
+            pending[:0] = [batch[:half], batch[half:]]
+            continue
         seen: set[str] = set()
         for response in answer.responses:
+            if not _is_member(response.href, book_href):
+                continue
             seen.add(response.href)
             data = response.props.get(qname(CARDDAV, "address-data"))
             if not response.found or data is None:

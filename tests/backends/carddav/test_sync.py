@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+import backends.carddav.client as carddav_client
 import backends.carddav.sync as carddav_sync
 from accounts.models import Account
 from accounts.sync import AccountSyncLock
@@ -251,3 +252,16 @@ def test_a_lost_sync_lock_stops_the_sync(alice: Account, dav_server: DavServer) 
     finally:
         cache.delete(lock.key)
     assert not stopped.value.permanent and "lock" in str(stopped.value)
+
+
+def test_a_card_larger_than_the_answer_cap_is_left_out_and_the_rest_synced(
+    alice: Account, dav_server: DavServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A multiget answer over the cap is asked for again in halves; the one card
+    that alone passes it is skipped instead of blocking every later sync."""
+    for number in range(3):
+        put(dav_server, alice, f"s{number}.vcf", vcard(f"s{number}", f"Small {number}"))
+    put(dav_server, alice, "huge.vcf", vcard("huge", "Huge", extra="NOTE:" + "x" * 20000))
+    monkeypatch.setattr(carddav_client, "DAV_MAX_RESPONSE_BYTES", 12000)
+    carddav_account_sync(account=alice)
+    assert set(cards(alice)) == {"s0", "s1", "s2"}
