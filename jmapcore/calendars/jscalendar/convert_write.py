@@ -52,7 +52,8 @@ WRITERS: list[Writer] = [
 # What a slot's lines depend on besides its own property.
 DEPENDS = {"start": ("start", "duration", "timeZone", "showWithoutTime"),
            "recurrenceRules": ("recurrenceRules", "timeZone", "showWithoutTime"),
-           "excludedRecurrenceRules": ("excludedRecurrenceRules", "timeZone", "showWithoutTime")}
+           "excludedRecurrenceRules": ("excludedRecurrenceRules", "timeZone", "showWithoutTime"),
+           "title": ("title", "locale")}
 
 
 def _normal(value: Any) -> Any:

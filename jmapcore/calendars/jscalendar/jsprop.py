@@ -52,7 +52,9 @@ READERS = {"JSPROP": read_jsprop}
 
 
 def unmapped(event: dict[str, Any]) -> list[str]:
-    return [key for key in event if key not in MAPPED and key not in NOT_CONTENT]
+    """The members written as JSPROP (locale goes with the title's LANGUAGE when there is a title)."""
+    return [key for key in event if key not in MAPPED and key not in NOT_CONTENT
+            and not (key == "locale" and isinstance(event.get("title"), str))]
 
 
 def write_jsprops(ctx: WriteContext, event: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@ draft-ietf-calext-jscalendar-icalendar-30 for the mapping):
 UID ↔ uid, SUMMARY ↔ title, DESCRIPTION ↔ description, SEQUENCE ↔ sequence,
 STATUS ↔ status, CLASS ↔ privacy, TRANSP ↔ freeBusyStatus, PRIORITY ↔ priority,
 COLOR (RFC 7986 §5.9) ↔ color, CATEGORIES ↔ keywords, CREATED ↔ created,
-LAST-MODIFIED (else DTSTAMP) ↔ updated, RELATED-TO ↔ relatedTo.
+LAST-MODIFIED (else DTSTAMP) ↔ updated, RELATED-TO ↔ relatedTo, the LANGUAGE of
+SUMMARY ↔ locale.
 
 A value outside what JSCalendar can say (a STATUS of a VTODO, an X- CLASS) is
 not read: the line stays in iCalComponent (preservation) and is written back.
@@ -40,6 +41,13 @@ def read_uid(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
 
 
 def read_title(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
+    """SUMMARY → title; its LANGUAGE (RFC 5545 §3.2.10) → locale (RFC 8984 §4.2.8).
+    Any other parameter (ALTREP, X-…) keeps the line as it is."""
+    language = prop.param("LANGUAGE")
+    if any(param.name != "LANGUAGE" for param in prop.params) or len(language) > 1 or "title" in ctx.event:
+        return False
+    if language:
+        ctx.event["locale"] = language[0]
     return _text(ctx, "title", index, prop)
 
 
@@ -172,7 +180,9 @@ def write_properties(ctx: WriteContext, event: dict[str, Any]) -> None:
         ctx.emit(("uid",), "UID", text_escape(event["uid"]))
     for key, name in (("title", "SUMMARY"), ("description", "DESCRIPTION")):
         if isinstance(event.get(key), str):
-            ctx.emit((key,), name, text_escape(text_clean(event[key])))
+            locale = event.get("locale") if key == "title" else None
+            params = [IcalParam(name="LANGUAGE", values=[locale])] if isinstance(locale, str) and locale else []
+            ctx.emit((key,), name, text_escape(text_clean(event[key])), params)
     for key, name, table in (("status", "STATUS", STATUS), ("privacy", "CLASS", PRIVACY),
                              ("freeBusyStatus", "TRANSP", FREE_BUSY)):
         value = _reverse(table).get(event.get(key))  # type: ignore[arg-type]

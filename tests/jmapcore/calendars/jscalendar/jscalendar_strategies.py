@@ -136,5 +136,7 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         event["virtualLocations"] = {"v1": {"@type": "VirtualLocation", "uri": "https://meet.example.com/x",
                                             "name": "Video call"}}
     if draw(st.booleans()):
+        event["locale"] = draw(st.sampled_from(["de", "en-GB", "fr"]))
+    if draw(st.booleans()):
         event["example.com:rank"] = draw(st.dictionaries(TEXT, st.integers() | TEXT | st.booleans(), max_size=3))
     return event

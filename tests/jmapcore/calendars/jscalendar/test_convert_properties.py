@@ -67,7 +67,7 @@ def test_unmapped_jscalendar_properties_round_trip_as_jsprop() -> None:
              "id": "E1", "calendarIds": {"k1": True}, "utcStart": "2026-01-01T09:00:00Z"}
     text = event_write(event, previous_text=None)
     lines = component_lines(text)
-    assert 'JSPROP;JSPTR=locale:"de"' in lines
+    assert 'JSPROP;JSPTR=locale:"de"' in lines       # no title to carry it as LANGUAGE
     assert not any("calendarIds" in line or "utcStart" in line for line in lines)
     again = event_read(text).event
     assert again is not None
@@ -83,3 +83,11 @@ def test_jsprop_without_json_is_kept_with_a_problem() -> None:
     assert reading.event is not None and "rank" not in reading.event
     assert reading.event["iCalComponent"]["properties"][0]["name"] == "jsprop"
     assert any("JSPROP" in problem for problem in reading.problems)
+
+
+def test_summary_language_is_the_locale() -> None:
+    event = read(START, "SUMMARY;LANGUAGE=de:Besprechung")
+    assert (event["title"], event["locale"]) == ("Besprechung", "de")
+    text = event_write(event, previous_text=None)
+    assert "SUMMARY;LANGUAGE=de:Besprechung" in component_lines(text)
+    assert event_read(text).event == event
