@@ -137,11 +137,11 @@ def calendar_event_create(*, account: Account, calendar: Calendar, event: dict[s
     """Create `event` (a JSCalendar Event with a uid) in `calendar`: PUT with
     If-None-Match: * (RFC 4791 §5.3.2), then a new cache row. If a sync already
     brought the new resource into the cache meanwhile, that row becomes ours."""
+    if not calendar_privilege(account=account, calendar=calendar, privilege="bind"):
+        raise SetErrorException(SetError("forbidden", "the calendar does not allow adding events"))
     from backends.caldav import caldav_event_put
 
     refused_type, conflict_type = _dav_errors()
-    if not calendar_privilege(account=account, calendar=calendar, privilege="bind"):
-        raise SetErrorException(SetError("forbidden", "the calendar does not allow adding events"))
     text = _ical_text(event, previous_text=None)
     try:
         put = caldav_event_put(account=account, calendar=calendar, ical_text=text)
@@ -191,9 +191,6 @@ def calendar_event_update(
       If-Match; if that DELETE fails the new copy is removed again, so the
       event is never in two calendars.
     """
-    from backends.caldav import caldav_event_delete, caldav_event_move, caldav_event_put
-
-    refused_type, _ = _dav_errors()
     source: Calendar = row.calendar
     moving = calendar.pk != source.pk
     content_changed = event != row.event
@@ -209,6 +206,9 @@ def calendar_event_update(
     text = row.ical
     if content_changed:
         text = _ical_text(event, previous_text=row.ical or None)
+    from backends.caldav import caldav_event_delete, caldav_event_move, caldav_event_put
+
+    refused_type, _ = _dav_errors()
     try:
         if not moving:
             put = caldav_event_put(
@@ -237,12 +237,12 @@ def calendar_event_update(
 def calendar_event_destroy(*, account: Account, row: CalendarEvent) -> None:
     """DELETE the resource with If-Match (RFC 7232 §3.1), then tombstone the row.
     A resource the server no longer has (404/410) is gone either way."""
-    from backends.caldav import caldav_event_delete
-
-    refused_type, conflict_type = _dav_errors()
     calendar: Calendar = row.calendar
     if not calendar_privilege(account=account, calendar=calendar, privilege="unbind"):
         raise SetErrorException(SetError("forbidden", "the calendar does not allow removing events"))
+    from backends.caldav import caldav_event_delete
+
+    refused_type, conflict_type = _dav_errors()
     try:
         caldav_event_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
     except refused_type as refused:

@@ -377,16 +377,17 @@ def calendar_event_set_run(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
     for raw_id, patch in update.items():
         real = reference_resolve(ctx, raw_id)
         key = real or raw_id
-        if real in doomed:
-            not_updated[key] = SetError("willDestroy").to_json()
-            continue
         target, recurrence_id = _target(account, real)
         if target is not None and recurrence_id is not None and occurrence_find(
             target.event or {}, recurrence_id, floating_zone=UTC
         ) is None:
             target = None
+        # notFound first: an id of another account is unknown here, whatever else the request says.
         if target is None:
             not_updated[key] = SetError("notFound").to_json()
+            continue
+        if real in doomed:
+            not_updated[key] = SetError("willDestroy").to_json()
             continue
         try:
             prepared_update: EventUpdate
