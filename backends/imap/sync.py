@@ -42,8 +42,8 @@ from imapclient import IMAPClient
 
 from accounts.models import Account
 from accounts.sync import AccountSyncLock, syncer_register
+from backends.imap import fetch_child
 from backends.imap.bulk_sql import bulk_load_pragmas
-from backends.imap.fetch_child import PROCESS_THRESHOLD
 from backends.imap.folders import mailboxes_sync
 from backends.imap.message_store import CountValues, mailbox_counts_save, orphans_destroy, orphans_exist
 from backends.imap.messages import (
@@ -138,7 +138,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # A large sync (the first) is fetched and parsed by one child process
         # while this one stores (backends.imap.fetch_child), with the
         # database connection set for a bulk load.
-        bulk = bulk_load_pragmas() if remaining > PROCESS_THRESHOLD else nullcontext()
+        bulk = bulk_load_pragmas() if remaining > fetch_child.PROCESS_THRESHOLD else nullcontext()
         with bulk, fetch_child_start(ctx=ctx, works=works) as child:
             for work in works:
                 folder_messages_fetch(ctx=ctx, work=work, child=child)
