@@ -17,7 +17,7 @@ an override whose occurrence did not change keeps its whole component.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jmapcore.calendars.jscalendar import (
@@ -241,11 +241,15 @@ def _written_overrides(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if not isinstance(overrides, dict):
         return {}
     found = {}
+    rdates: set[str] | None = None
     for key, patch in overrides.items():
-        if not isinstance(patch, dict) or patch.get("excluded"):
+        if not isinstance(patch, dict) or patch.get("excluded") or not patch:
             continue
-        if not patch or set(patch) == {"duration"}:
-            continue        # an RDATE (with its PERIOD) says it all
+        if set(patch) == {"duration"}:
+            if rdates is None:
+                rdates = {date for date, _duration in recurrence_map.rdate_keys(event)}
+            if key in rdates:
+                continue        # an added date: its RDATE PERIOD carries the duration
         found[key] = patch
     return found
 
@@ -297,6 +301,11 @@ def calendar_build(event: dict[str, Any], *, previous_text: str | None) -> IcalC
     if previous is not None and (previous.root is None or previous.event is None
                                  or previous.uid != event.get("uid")):
         previous = None     # not this event's object (a UID cannot change, RFC 4791 §4.1): written anew
+    if times.utc_parse(event.get("updated")) is None and (previous is None or "updated" in (previous.event or {})):
+        # Every VEVENT needs a DTSTAMP (RFC 5545 §3.6.1): one time for the master and its
+        # overrides, or they would read back as overrides of "updated". (A previous object
+        # whose DTSTAMP could not be read keeps that line as it was.)
+        event = dict(event, updated=times.utc_format(datetime.now(UTC).replace(microsecond=0)))
     previous_root = previous.root if previous is not None else None
     tzids: set[str] = set()
     own = event_components(event, previous, tzids)

@@ -168,4 +168,31 @@ def event_validate(event: Any, *, new: bool = True) -> list[str]:
                 bad.append(f"participants/{pid}/roles")
     if "iCalComponent" in event and not isinstance(event["iCalComponent"], dict):
         bad.append("iCalComponent")
+    if not bad and isinstance(overrides, dict):
+        bad += overrides_validate(event)
+    return bad
+
+
+def overrides_validate(event: dict[str, Any]) -> list[str]:
+    """Each override's patch (RFC 8984 §4.3.5): paths it may set, and the occurrence it
+    makes checked as an event of its own (its errors prefixed with the override's path)."""
+    from jmapcore.calendars.jscalendar.convert_read import NOT_PATCHED
+    from jmapcore.calendars.jscalendar.convert_write import instance_event
+
+    bad: list[str] = []
+    for key, patch in event["recurrenceOverrides"].items():
+        if patch.get("excluded") is True:
+            continue
+        where = f"recurrenceOverrides/{key}"
+        paths = [path for path in patch if not (isinstance(path, str) and path and not path.startswith("/")
+                                                and not path.endswith("/") and path.split("/")[0] not in NOT_PATCHED)]
+        if paths:
+            bad += [f"{where}/{path}" for path in paths]
+            continue
+        try:
+            instance = instance_event(event, key, patch)
+        except (TypeError, ValueError, AttributeError):
+            bad.append(where)
+            continue
+        bad += [f"{where}/{path}" for path in event_validate(instance)]
     return bad
