@@ -1,7 +1,10 @@
 """The urn:ietf:params:jmap:principals capability (RFC 9670 §1.5.1).
 
-Offered where it fits: on accounts that offer JMAP Contacts, whose address
-books a client may want to relate to their owner. The CardDAV servers served
+Offered where it fits: on accounts that offer JMAP Contacts or JMAP Calendars,
+whose address books and calendars a client may want to relate to their owner
+(and, for calendars, ask the owner's availability: the companion capability
+urn:ietf:params:jmap:principals:availability, jmapcore.principals.availability).
+The CardDAV and CalDAV servers served
 here have no sharing, so the only Principal an account holds is its own user
 (jmapcore.principals.principal_own); `currentUserPrincipalId` names it.
 The companion ``urn:ietf:params:jmap:principals:owner`` (§1.5.2) is not
@@ -14,6 +17,7 @@ import hashlib
 from typing import Any
 
 from accounts.models import Account
+from jmapcore.calendars.capability import calendars_account_value
 from jmapcore.contacts.capability import contacts_account_value
 from jmapcore.registry import CAPABILITIES, capability
 
@@ -28,8 +32,8 @@ def principal_id_of(account: Account) -> str:
 
 
 def principals_account_value(account: Account) -> dict[str, Any] | None:
-    """{"currentUserPrincipalId": …} for accounts with contacts; None otherwise."""
-    if contacts_account_value(account) is None:
+    """{"currentUserPrincipalId": …} for accounts with contacts or calendars; None otherwise."""
+    if contacts_account_value(account) is None and calendars_account_value(account) is None:
         return None
     return {"currentUserPrincipalId": principal_id_of(account)}
 

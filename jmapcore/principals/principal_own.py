@@ -13,16 +13,44 @@ import json
 from typing import Any
 
 from accounts.models import Account
+from jmapcore.calendars.calendar_participant_identity import participant_identities_of
+from jmapcore.calendars.capability import CALENDARS_CAPABILITY, calendars_account_value
 from jmapcore.principals.capability import principal_id_of
 from jmapcore.protocol.errors import MethodError
 from jmapcore.protocol.query import Filter, FilterCondition
 from jmapcore.session_object import account_capabilities
 
-__all__ = ["PRINCIPAL_FILTERS", "PRINCIPAL_PROPERTIES", "principal_matches", "principal_of", "principal_state"]
+__all__ = [
+    "PRINCIPAL_FILTERS",
+    "PRINCIPAL_PROPERTIES",
+    "principal_capabilities",
+    "principal_matches",
+    "principal_of",
+    "principal_state",
+]
 
 PRINCIPAL_PROPERTIES = ("id", "type", "name", "description", "email", "timeZone", "capabilities", "accounts")
 # RFC 9670 §2.4.1 FilterCondition properties.
 PRINCIPAL_FILTERS = ("accountIds", "email", "name", "text", "type", "timeZone")
+
+
+def principal_capabilities(account: Account) -> dict[str, Any]:
+    """Per-principal data of the capabilities that define some: JMAP Calendars
+    (draft-ietf-jmap-calendars-33 §1.5.3): the account holding the user's
+    calendars, that its availability may be asked (Principal/getAvailability),
+    that nobody can share with it (no DAV sharing) and its calendar address
+    (the default ParticipantIdentity's). Contacts defines none (RFC 9610)."""
+    if calendars_account_value(account) is None:
+        return {}
+    identities = participant_identities_of(account)
+    return {
+        CALENDARS_CAPABILITY: {
+            "accountId": account.accountid,
+            "mayGetAvailability": True,
+            "mayShareWith": False,
+            "calendarAddress": identities[0]["calendarAddress"] if identities else None,
+        }
+    }
 
 
 def principal_of(account: Account) -> dict[str, Any]:
@@ -34,8 +62,7 @@ def principal_of(account: Account) -> dict[str, Any]:
         "description": None,
         "email": account.email or None,
         "timeZone": None,
-        # No capability defines per-principal data here (no sharing, no availability).
-        "capabilities": {},
+        "capabilities": principal_capabilities(account),
         "accounts": {
             account.accountid: {
                 "name": account.name or account.email or account.accountid,
