@@ -28,6 +28,8 @@ carddav_account_sync() (DESIGN.md "Sync"; issue 10 item 1):
    that fails half way repeats the work instead of skipping it (the cards it
    committed are matched by href again, keeping their ids).
    Books no longer on the server become tombstones with their cards.
+   A card row that a JMAP write changed after this sync listed its book is
+   left alone: the write saw a newer state of the server than the listing.
    The account's sync lock is renewed between batches; a lost lock stops the
    sync (a transient BackendError) rather than racing the sync that took it.
 
@@ -89,6 +91,10 @@ class BookWork:
     removed: set[str] = field(default_factory=set)
     # The cached hrefs of the book when the work was listed.
     cached: set[str] = field(default_factory=set)
+    # The account's modseq just before the listing: a row changed after it was
+    # written by someone else (a JMAP write) from a newer state of the server,
+    # so this sync leaves it alone (the next one reconciles it).
+    listed_at: int = 0
     sync_token: str = ""
     ctag: str = ""
 
@@ -193,7 +199,8 @@ def cards_multiget(client: DavClient, *, book_href: str, hrefs: list[str]) -> tu
 def book_work(client: DavClient, *, row: AddressBook, info: BookInfo, use_sync_collection: bool = True) -> BookWork:
     """What changed in one book since the last sync (step 3 of the module doc),
     without the cards themselves: works_apply fetches them batch by batch."""
-    work = BookWork(row=row, info=info, ctag=info.ctag)
+    listed_at = Account.objects.filter(pk=row.account_id).values_list("modseq", flat=True).first() or 0
+    work = BookWork(row=row, info=info, ctag=info.ctag, listed_at=listed_at)
     cached = _cached_etags(row)
     if info.sync_collection and use_sync_collection:
         changed, removed, work.sync_token, full = _sync_collection(client, info, row.dav_sync_token if row.pk else "")
@@ -257,18 +264,22 @@ def _moved_candidates(account: Account, works: list[BookWork]) -> dict[str, Cont
     vanished = [href for work in works for href in work.removed]
     if not vanished:
         return {}
+    listed_at = min(work.listed_at for work in works)
     found: dict[str, ContactCard] = {}
     for start in range(0, len(vanished), APPLY_BATCH):
         chunk = vanished[start:start + APPLY_BATCH]
-        for row in ContactCard.objects.filter(account=account, destroyed=False, dav_href__in=chunk):
+        for row in ContactCard.objects.filter(account=account, destroyed=False, dav_href__in=chunk,
+                                              updated_modseq__lte=listed_at):
             if row.uid:
                 found.setdefault(row.uid, row)
     return found
 
 
 def cards_apply(*, account: Account, book: AddressBook, fetched: list[FetchedCard],
-                moved: dict[str, ContactCard]) -> None:
-    """Write fetched cards of one book, APPLY_BATCH per transaction (step 4 of the module doc)."""
+                moved: dict[str, ContactCard], listed_at: int) -> None:
+    """Write fetched cards of one book, APPLY_BATCH per transaction (step 4 of the module doc).
+
+    A row changed after `listed_at` (BookWork.listed_at) is left as it is."""
     for start in range(0, len(fetched), APPLY_BATCH):
         batch = fetched[start:start + APPLY_BATCH]
         columns = {item.href: card_columns(text=item.text, href=item.href) for item in batch}
@@ -279,6 +290,8 @@ def cards_apply(*, account: Account, book: AddressBook, fetched: list[FetchedCar
             for item in batch:
                 values = columns[item.href]
                 row = existing.get(item.href)
+                if row is not None and row.updated_modseq > listed_at:
+                    continue
                 is_new = False
                 if row is None:
                     row = moved.pop(values.uid, None) if values.uid else None
@@ -307,7 +320,7 @@ def removals_apply(*, account: Account, work: BookWork) -> None:
         if work.removed:
             hrefs = sorted(work.removed)
             for start in range(0, len(hrefs), APPLY_BATCH):
-                ContactCard.objects.filter(address_book=book, destroyed=False,
+                ContactCard.objects.filter(address_book=book, destroyed=False, updated_modseq__lte=work.listed_at,
                                            dav_href__in=hrefs[start:start + APPLY_BATCH]).update(
                     destroyed=True, updated_modseq=modseq)
         AddressBook.objects.filter(pk=book.pk).update(dav_sync_token=work.sync_token, dav_ctag=work.ctag)
@@ -413,7 +426,7 @@ def works_apply(*, client: DavClient, account: Account, works: list[BookWork],
             fetched, missing = cards_multiget(client, book_href=work.info.href,
                                               hrefs=work.wanted[start:start + MULTIGET_BATCH])
             work.removed |= missing & work.cached
-            cards_apply(account=account, book=work.row, fetched=fetched, moved=moved)
+            cards_apply(account=account, book=work.row, fetched=fetched, moved=moved, listed_at=work.listed_at)
             done += len(fetched)
             if total > MULTIGET_BATCH:
                 carddav_progress_update(account=account, values={"cards": done})

@@ -12,10 +12,13 @@ import backends.carddav.sync as carddav_sync
 from accounts.models import Account
 from accounts.sync import AccountSyncLock
 from backends.base import BackendError
+from backends.carddav.client import DavClient
+from backends.carddav.discovery import books_list
 from backends.carddav.hrefs import url_normalise
 from backends.carddav.sync import carddav_account_sync, carddav_book_sync
+from backends.carddav.writes import carddav_card_put
 from jmapcore.models.contacts import AddressBook, ContactCard
-from jmapcore.state import on_state_change, state_change_unsubscribe, type_state_get
+from jmapcore.state import on_state_change, state_change_atomic, state_change_unsubscribe, type_state_get
 from tests.backends.carddav.conftest import RequestLog, other_client, vcard
 from tests.backends.carddav.dav_people import DavServer
 
@@ -265,3 +268,34 @@ def test_a_card_larger_than_the_answer_cap_is_left_out_and_the_rest_synced(
     monkeypatch.setattr(carddav_client, "DAV_MAX_RESPONSE_BYTES", 12000)
     carddav_account_sync(account=alice)
     assert set(cards(alice)) == {"s0", "s1", "s2"}
+
+
+def test_a_jmap_write_after_the_listing_is_not_overwritten_by_the_older_fetch(
+    alice: Account, dav_server: DavServer
+) -> None:
+    """The sync lists a book and fetches a card, a JMAP write then replaces that
+    card (server first, then the cache); applying what the sync fetched must not
+    put the older version back. The next sync agrees with the server."""
+    url = put(dav_server, alice, "race.vcf", vcard("race", "Version One"))
+    carddav_account_sync(account=alice)
+    put(dav_server, alice, "race.vcf", vcard("race", "Version Two"))  # another client
+    alice.refresh_from_db()
+    book = books(alice)["Contacts"]
+    with DavClient.for_account(alice) as client:
+        (info,) = books_list(client=client, homes=alice.sync_progress["carddav"]["homes"])
+        work = carddav_sync.book_work(client, row=book, info=info)
+        assert work.wanted == [url]
+        fetched, _ = carddav_sync.cards_multiget(client, book_href=book.dav_href, hrefs=work.wanted)
+        assert "Version Two" in fetched[0].text
+        # The JMAP write: PUT to the server, then the cache row in one transaction.
+        written = carddav_card_put(account=alice, book=book, vcard_text=vcard("race", "Version Three"), href=url)
+        with state_change_atomic(account=alice, type_names=["ContactCard"]) as modseq:
+            ContactCard.objects.filter(account=alice, dav_href=url).update(
+                vcard=vcard("race", "Version Three"), dav_etag=written.etag, updated_modseq=modseq)
+        carddav_sync.cards_apply(account=alice, book=book, fetched=fetched, moved={}, listed_at=work.listed_at)
+    row = cards(alice)["race"]
+    assert "Version Three" in row.vcard and row.dav_etag == written.etag
+    alice.refresh_from_db()
+    carddav_account_sync(account=alice)
+    row = cards(alice)["race"]
+    assert "Version Three" in row.vcard and row.dav_etag == written.etag
