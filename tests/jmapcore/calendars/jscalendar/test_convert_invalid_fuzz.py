@@ -31,7 +31,7 @@ def _write(event: dict[str, Any], previous: str | None) -> None:
     reading = event_read(text)
     assert reading.event is not None and reading.event["uid"] == event["uid"]
     # Every occurrence the client changed is in the object (none silently dropped).
-    wanted = {key for key, patch in event.get("recurrenceOverrides", {}).items() if patch}
+    wanted = {key for key, patch in (event.get("recurrenceOverrides") or {}).items() if patch}
     assert wanted <= set(reading.event.get("recurrenceOverrides", {})), text
 
 
