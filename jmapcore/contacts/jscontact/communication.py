@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import ParamReading, params_read, params_write, uri_unescape
+from jmapcore.contacts.jscontact.property_params import (
+    ParamReading,
+    params_read,
+    params_write,
+    uri_escape,
+    uri_unescape,
+)
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_unescape
@@ -70,6 +76,8 @@ def read_socialprofile(ctx: ReadContext, index: int, prop: VCardProperty) -> boo
         entry["service"] = prop.param("SERVICE-TYPE")[0]
     if prop.param("USERNAME") and "user" not in entry:
         entry["user"] = prop.param("USERNAME")[0]
+    if ctx.version != "4.0":
+        entry["vCardName"] = "socialprofile"    # not 3.0's usual X-SOCIALPROFILE: kept on rewrite
     ctx.entry_add("onlineServices", "s", index, _common(entry, reading), reading.prop_id)
     return True
 
@@ -132,7 +140,7 @@ def write_online_services(ctx: WriteContext, card: dict[str, Any]) -> None:
         vcard_name = str(entry.get("vCardName", "")).lower()
         service, user, uri = entry.get("service"), entry.get("user"), entry.get("uri")
         extra: list[VCardParam] = []
-        if vcard_name == "impp" and uri:
+        if vcard_name == "impp" and uri is not None:
             name = "IMPP"
             if service:
                 extra.append(VCardParam(name="SERVICE-TYPE" if ctx.version == "4.0" else "X-SERVICE-TYPE",
@@ -140,7 +148,8 @@ def write_online_services(ctx: WriteContext, card: dict[str, Any]) -> None:
             if user:
                 extra.append(VCardParam(name="USERNAME", values=[str(user)]))
             group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"s{position}")
-        elif vcard_name == "x-socialprofile" or (ctx.version != "4.0" and uri):
+        elif vcard_name == "x-socialprofile" or (ctx.version != "4.0" and uri is not None
+                                                 and vcard_name != "socialprofile"):
             name = "X-SOCIALPROFILE"
             group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"s{position}",
                                          extra_types=[str(service)] if service else None)
@@ -150,12 +159,12 @@ def write_online_services(ctx: WriteContext, card: dict[str, Any]) -> None:
             name = "SOCIALPROFILE"
             if service:
                 extra.append(VCardParam(name="SERVICE-TYPE", values=[str(service)]))
-            if uri and user:
+            if uri is not None and user is not None:
                 extra.append(VCardParam(name="USERNAME", values=[str(user)]))
-            elif not uri:
+            elif uri is None:
                 extra.append(VCardParam(name="VALUE", values=["text"]))
             group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"s{position}")
-        value = str(uri) if uri else value_escape(str(user or ""))
+        value = uri_escape(str(uri)) if uri is not None else value_escape(str(user or ""))
         ctx.emit_labelled(slot, name, value, params + extra, group, entry.get("label"))
 
 
@@ -165,4 +174,5 @@ def write_links(ctx: WriteContext, card: dict[str, Any]) -> None:
         if entry.get("mediaType"):
             params.append(VCardParam(name="MEDIATYPE", values=[str(entry["mediaType"])]))
         name = "CONTACT-URI" if entry.get("kind") == "contact" else "URL"
-        ctx.emit_labelled(("links", entry_id), name, str(entry.get("uri", "")), params, group, entry.get("label"))
+        ctx.emit_labelled(("links", entry_id), name, uri_escape(str(entry.get("uri", ""))), params, group,
+                          entry.get("label"))

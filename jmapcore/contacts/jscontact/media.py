@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_unescape
+from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_escape, uri_unescape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.write_context import WriteContext
@@ -105,10 +105,10 @@ def _uri_value(name: str, entry: dict[str, Any], version: str) -> tuple[str, lis
             if subtype:
                 params.append(VCardParam(name="TYPE", values=[subtype]))
             return match.group("data"), params
-        return uri, [VCardParam(name="VALUE", values=["uri"])]
+        return uri_escape(uri), [VCardParam(name="VALUE", values=["uri"])]
     if entry.get("mediaType"):
         params.append(VCardParam(name="MEDIATYPE", values=[str(entry["mediaType"])]))
-    return uri, params
+    return uri_escape(uri), params
 
 
 def _write(ctx: WriteContext, key: str, prefix: str, entries: dict[str, Any], name_of: Any) -> None:

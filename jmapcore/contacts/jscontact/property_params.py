@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
-from jmapcore.contacts.jscontact.vcard_syntax import value_unescape
 
 # A JSContact Id (RFC 9553); a PROP-ID that is not one stays a parameter.
 ID_VALID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -41,8 +40,28 @@ def _split_types(values: list[str]) -> list[str]:
 
 def uri_unescape(raw: str) -> str:
     """A URI value: RFC 6350 §4.2 URIs are not escaped, but 3.0 writers escape them
-    like text (Google writes https\\://), so the text escapes and \\: are undone."""
-    return value_unescape(raw).replace("\\:", ":").strip()
+    like text (Google writes https\\://), so the text escapes and \\: are undone
+    (in one pass, so that an escaped backslash before a colon stays one)."""
+    if "\\" not in raw:
+        return raw.strip()
+    out: list[str] = []
+    index, end = 0, len(raw)
+    while index < end:
+        char = raw[index]
+        if char == "\\" and index + 1 < end:
+            after = raw[index + 1]
+            out.append("\n" if after in "nN" else after if after in ",;:\\" else char + after)
+            index += 2
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out).strip()
+
+
+def uri_escape(uri: str) -> str:
+    """A URI as a value that uri_unescape gives back: only backslashes need escaping
+    (a line break is escaped by the serializer, commas and colons read back as they are)."""
+    return uri.replace("\\", "\\\\")
 
 
 def params_read(prop: VCardProperty, *, handled: frozenset[str] | set[str] = frozenset(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import params_read
+from jmapcore.contacts.jscontact.property_params import params_read, uri_escape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.vcard_syntax import value_escape, value_unescape
@@ -123,10 +123,10 @@ def write_members(ctx: WriteContext, card: dict[str, Any]) -> None:
         if not on:
             continue
         if ctx.version == "4.0":
-            ctx.emit(("members", uid), "MEMBER", uid)
+            ctx.emit(("members", uid), "MEMBER", uri_escape(uid))
         else:
             value = uid if ":" in uid else UUID_PREFIX + uid
-            ctx.emit(("members", uid), "X-ADDRESSBOOKSERVER-MEMBER", value)
+            ctx.emit(("members", uid), "X-ADDRESSBOOKSERVER-MEMBER", uri_escape(value))
 
 
 def write_related(ctx: WriteContext, card: dict[str, Any]) -> None:
@@ -156,4 +156,4 @@ def write_related(ctx: WriteContext, card: dict[str, Any]) -> None:
             params.append(VCardParam(name="VALUE", values=["text"]))
         for name, value in kept.items():
             params.append(VCardParam(name=name.upper(), values=[value] if isinstance(value, str) else list(value)))
-        ctx.emit(slot, "RELATED", target if is_uri else value_escape(target), params, group)
+        ctx.emit(slot, "RELATED", uri_escape(target) if is_uri else value_escape(target), params, group)

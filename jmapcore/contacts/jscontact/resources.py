@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_unescape
+from jmapcore.contacts.jscontact.property_params import params_read, params_write, uri_escape, uri_unescape
 from jmapcore.contacts.jscontact.read_context import ReadContext
 from jmapcore.contacts.jscontact.vcard_model import VCardParam, VCardProperty
 from jmapcore.contacts.jscontact.write_context import WriteContext
@@ -66,5 +66,5 @@ def write_resources(ctx: WriteContext, card: dict[str, Any]) -> None:
                 params.append(VCardParam(name="MEDIATYPE", values=[str(entry["mediaType"])]))
             if isinstance(entry.get("listAs"), int):
                 params.append(VCardParam(name="INDEX", values=[str(entry["listAs"])]))
-            ctx.emit_labelled((key, entry_id), _property_name(key, entry), str(entry.get("uri", "")), params,
-                              group, entry.get("label"))
+            value = uri_escape(str(entry.get("uri", "")))
+            ctx.emit_labelled((key, entry_id), _property_name(key, entry), value, params, group, entry.get("label"))
