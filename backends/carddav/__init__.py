@@ -12,6 +12,27 @@ import Django models before the app registry is ready.
 - client.py (HTTP, TLS, size caps), discovery.py, hrefs.py (the URL forms of
   Radicale, Xandikos and others), davxml.py, cards.py, progress.py, part.py
   (the "carddav" sync part), poll.py (shorter polling while a client listens)
+
+Differences between the servers the tests run (Radicale 3.9, Xandikos 0.4),
+and where they are handled:
+
+- hrefs: Radicale writes absolute paths with "@" as %40, Xandikos leaves "@"
+  and answers absolute URLs for resources it did not find → hrefs.href_absolute
+  (one normal form for storing and comparing).
+- layout: Radicale's address books sit in the principal, Xandikos's in a
+  separate contacts/ home set → discovery follows addressbook-home-set.
+- supported-address-data: CARDDAV:address-data-type (Radicale) or
+  CARDDAV:content-type (Xandikos) → discovery reads the version attribute of any child.
+- a missing resource: 404 (Radicale) or a 207 whose response says 404
+  (Xandikos) → DavResponse.found, carddav_book_sync checks both.
+- sync-tokens: a URI (Radicale) or a bare hash (Xandikos), both opaque here.
+- ETags: quoted by both in headers and getetag; client.etag_normalise quotes a
+  bare one, as some other servers send.
+- MOVE: both ignore If-Match → writes.carddav_card_move compares the ETag first.
+- extended MKCOL: Xandikos ignores addressbook-description → a PROPPATCH follows.
+- invalid vCards: both refuse them on PUT (400; 412 or 500 for Xandikos), so
+  what sync reads is at least parseable by them; the converter still reports
+  invalid values (dates, REV, GEO) as parse problems.
 """
 from __future__ import annotations
 
