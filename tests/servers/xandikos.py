@@ -230,7 +230,10 @@ def ca_bundle(*, files: list[str], directory: Path) -> str:
 
 @pytest.fixture
 def xandikos(xandikos_server: XandikosServer, settings: Any) -> XandikosServer:
-    """The session's Xandikos, with backend connections trusting its CA for this test."""
+    """The session's Xandikos, with backend connections trusting its CA for this test.
+
+    A CA already configured stays trusted (one bundle file): a test that also
+    needs Dovecot's CA requests `dovecot_tls_trust` before this fixture."""
     current = str(getattr(settings, "JMAP_TLS_CA_FILE", "") or "")
     settings.JMAP_TLS_CA_FILE = ca_bundle(files=[current, xandikos_server.ca_file],
                                           directory=xandikos_server.directory)
