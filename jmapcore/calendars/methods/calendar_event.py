@@ -270,12 +270,23 @@ def _expanded_query(ctx: CallContext, account: Account, args: dict[str, Any], *,
     limit, capped = limit_effective(requested_limit, CALENDAR_EVENT_TYPE.max_query_limit)
     call = MethodCall(ctx=ctx, account=account, args=args)
     where = filter_to_q(parsed, lambda name, value: CALENDAR_EVENT_TYPE.filter_condition_q(call, name, value))
-    rows = _live_events(account).filter(where).only(
-        "jmap_id", "uid", "event", "utc_start", "created", "updated", "calendar__jmap_id"
-    ).order_by("pk")
-
-    # (sort keys, id) per occurrence; non-recurring events keep their own id.
+    # `where` holds after/before, which test each event's cached span in SQL: only candidates are looked at.
+    candidates = _live_events(account).filter(where).order_by("pk")
     results: list[tuple[dict[str, Any], str]] = []
+    if floating_zone is UTC:
+        # A single event has one occurrence, which sync placed already (utc_start, utc_end; floating
+        # times in UTC): the SQL span test was its window test, and its JSON need not be read.
+        singles = candidates.filter(is_recurring=False, utc_start__isnull=False)
+        for jmap_id, uid, utc_start, created, updated in singles.values_list(
+            "jmap_id", "uid", "utc_start", "created", "updated"
+        ).iterator(chunk_size=2000):
+            results.append(({"start": utc_start, "uid": uid, "recurrenceId": "", "created": created,
+                             "updated": updated}, jmap_id))
+        candidates = candidates.exclude(pk__in=singles.values("pk"))
+    if len(results) > MAX_EXPANDED_RESULTS:
+        raise MethodError("requestTooLarge", f"more than {MAX_EXPANDED_RESULTS} occurrences; narrow the window")
+
+    rows = candidates.only("jmap_id", "uid", "event", "utc_start", "created", "updated", "calendar__jmap_id")
     for row in rows.iterator(chunk_size=500):
         event = row.event if isinstance(row.event, dict) else {}
         recurring = bool(event.get("recurrenceRules") or event.get("recurrenceOverrides"))
@@ -283,12 +294,13 @@ def _expanded_query(ctx: CallContext, account: Account, args: dict[str, Any], *,
         found = expansion(event, after=window.after, before=window.before, limit=remaining + 1,
                           floating_zone=floating_zone)
         for item in found.occurrences:
+            # (sort keys, id) per occurrence; a single event keeps its own id.
             object_id = occurrence_id_make(row.jmap_id, item.recurrence_id) if recurring else row.jmap_id
             keys = {"start": item.utc_start, "uid": row.uid, "recurrenceId": item.recurrence_id if recurring else "",
                     "created": row.created, "updated": row.updated}
             results.append((keys, object_id))
         if len(results) > MAX_EXPANDED_RESULTS:
-            raise MethodError("tooLarge", f"more than {MAX_EXPANDED_RESULTS} occurrences; narrow the window")
+            raise MethodError("requestTooLarge", f"more than {MAX_EXPANDED_RESULTS} occurrences; narrow the window")
 
     results.sort(key=lambda item: item[1])
     results.sort(key=lambda item: item[0]["start"])
