@@ -35,6 +35,15 @@ def test_server_root_is_enough(alice: Account, dav_server: DavServer) -> None:
     assert [book.name for book in found.books] == ["Contacts"]
 
 
+def test_the_well_known_url_redirects_to_the_service(alice: Account, dav_server: DavServer) -> None:
+    """RFC 6764 §5: /.well-known/carddav answers with a redirect (followed on the same host only)."""
+    alice.carddav_url = dav_server.base_url + "/.well-known/carddav"
+    with DavClient.for_account(alice) as client:
+        found = carddav_discover(client=client, account=alice)
+    assert [book.name for book in found.books] == ["Contacts"]
+    assert not found.url.endswith("/.well-known/carddav")
+
+
 def test_every_book_with_name_and_description(alice: Account, dav_server: DavServer) -> None:
     user = alice.dav_user  # type: ignore[attr-defined]
     home = user.addressbook_url.rstrip("/").rsplit("/", 1)[0] + "/"
