@@ -218,8 +218,24 @@ def calendar_event_get(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]
 
 @method("CalendarEvent/changes", capability=CALENDARS_CAPABILITY)
 def calendar_event_changes(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
-    calendars_account(ctx, args.get("accountId"))
-    return standard_changes(CALENDAR_EVENT_TYPE, ctx, args)
+    """The standard /changes, less the resources that are not events (a VTODO in
+    the collection): never created for the client, and destroyed for it when a
+    resource stopped being an event (RFC 8620 §5.2 lets a client ignore unknown
+    destroyed ids)."""
+    account = calendars_account(ctx, args.get("accountId"))
+    response = standard_changes(CALENDAR_EVENT_TYPE, ctx, args)
+    changed = response["created"] + response["updated"]
+    if changed:
+        hidden = set(
+            CalendarEvent.objects.filter(account=account, jmap_id__in=changed)
+            .exclude(component="VEVENT")
+            .values_list("jmap_id", flat=True)
+        )
+        if hidden:
+            response["created"] = [item for item in response["created"] if item not in hidden]
+            response["destroyed"] += [item for item in response["updated"] if item in hidden]
+            response["updated"] = [item for item in response["updated"] if item not in hidden]
+    return response
 
 
 @method("CalendarEvent/queryChanges", capability=CALENDARS_CAPABILITY)

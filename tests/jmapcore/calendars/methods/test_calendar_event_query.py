@@ -245,6 +245,19 @@ def test_changes_list_created_updated_destroyed(
     assert changes["newState"] == alice_calendars.ok("CalendarEvent/get", ids=[])["state"]
 
 
+def test_changes_leave_out_resources_that_are_not_events(
+    alice_calendars: CalendarsPerson, events: dict[str, CalendarEvent]
+) -> None:
+    state = alice_calendars.ok("CalendarEvent/get", ids=[])["state"]
+    todo_text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTODO\r\nUID:todo@example.test\r\n"
+        "DTSTAMP:20260101T000000Z\r\nSUMMARY:Buy milk\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+    todo = event_row(alice_calendars.account, events["lunch"].calendar, todo_text)
+    changes = alice_calendars.ok("CalendarEvent/changes", sinceState=state)
+    assert todo.jmap_id not in changes["created"] + changes["updated"]
+
+
 def test_query_sees_only_the_callers_events(alice: Persona, bob: Persona) -> None:
     alice_calendars, bob_calendars = CalendarsPerson.of(alice), CalendarsPerson.of(bob)
     bobs: Calendar = bob_calendars.calendar_row("Bob's")
