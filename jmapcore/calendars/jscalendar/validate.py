@@ -90,8 +90,9 @@ def event_validate(event: Any, *, new: bool = True) -> list[str]:
     if not isinstance(event, dict):
         return [""]
     bad: list[str] = []
-    if not (isinstance(event.get("uid"), str) and event["uid"].strip() and _text_clean(event["uid"])
-            and "\n" not in event["uid"]):
+    # A UID read from an object is written back as it was; a new one must be clean text.
+    if not (isinstance(event.get("uid"), str) and event["uid"].strip()
+            and (not new or (_text_clean(event["uid"]) and "\n" not in event["uid"]))):
         bad.append("uid")
     for key in ("title", "description", "color", "locale"):
         # Control characters are dropped when the line is written (properties.text_clean).
