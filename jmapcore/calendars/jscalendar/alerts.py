@@ -107,7 +107,7 @@ def alarm_component(alert: dict[str, Any], event: dict[str, Any]) -> IcalCompone
     kept_props = [p for p in (property_from(e) for e in (kept.get("properties") or [])) if p is not None]
     kept_names = {prop.name for prop in kept_props}
     trigger = alert["trigger"]
-    if trigger.get("@type") == "AbsoluteTrigger":
+    if trigger.get("@type") == "AbsoluteTrigger" or ("@type" not in trigger and "when" in trigger):
         moment = utc_parse(trigger.get("when"))
         assert moment is not None
         props.append(IcalProperty(name="TRIGGER", value=ical_date_time(moment.replace(tzinfo=None), utc=True),

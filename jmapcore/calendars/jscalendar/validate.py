@@ -65,7 +65,7 @@ def alert_problems(alert: Any, path: str) -> list[str]:
     trigger = alert.get("trigger")
     if not isinstance(trigger, dict):
         bad.append(f"{path}/trigger")
-    elif trigger.get("@type") == "AbsoluteTrigger":
+    elif trigger.get("@type") == "AbsoluteTrigger" or ("@type" not in trigger and "when" in trigger):
         if utc_parse(trigger.get("when")) is None:
             bad.append(f"{path}/trigger/when")
     elif trigger.get("@type") in ("OffsetTrigger", None):

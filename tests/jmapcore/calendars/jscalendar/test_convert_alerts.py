@@ -64,3 +64,13 @@ def test_new_alert_is_written_as_a_display_valarm() -> None:
         "@type": "Alert", "trigger": {"@type": "OffsetTrigger", "offset": "-PT10M"}, "action": "display",
         "iCalComponent": {"@type": "ICalComponent", "name": "valarm", "properties": [
             {"@type": "ICalProperty", "name": "uid", "valueType": "unknown", "value": "call"}]}}}
+
+
+def test_types_may_be_left_out_by_clients() -> None:
+    # RFC 8984 §1.4.1: "@type" may be omitted where only one type fits; a "when" is an AbsoluteTrigger.
+    event = {"uid": "bob-alerts", "start": "2026-01-01T10:00:00",
+             "alerts": {"a1": {"trigger": {"when": "2026-01-01T08:00:00Z"}}, "a2": {"trigger": {"offset": "-PT5M"}}}}
+    again = event_read(event_write(event, previous_text=None)).event
+    assert again is not None
+    assert again["alerts"]["a1"]["trigger"] == {"@type": "AbsoluteTrigger", "when": "2026-01-01T08:00:00Z"}
+    assert again["alerts"]["a2"]["trigger"] == {"@type": "OffsetTrigger", "offset": "-PT5M"}
