@@ -25,8 +25,9 @@ Usage: .venv/bin/python bench/first_sync.py [--runs 3] [--cap 120]   (make bench
    read the folder list), polled on the management API; the peak resident
    memory of the worker process, of its fetch child (backends.imap.fetch_child)
    and of the whole process tree, sampled every RSS_EVERY seconds from /proc;
-   and the 1-minute load average before and after the run (the machine is
-   shared: a loaded one stretches every figure).
+   the CPU seconds the proxy's processes and Dovecot's used from the POST
+   until all were queryable; and the 1-minute load average before and after
+   the run (the machine is shared: a loaded one stretches every wall figure).
    A figure not reached within --cap seconds is printed as "not within".
 Everything started here is stopped on exit, Ctrl-C or error.
 """
@@ -121,6 +122,21 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
 
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants,
+    including children they have reaped (the fetch processes): a figure that a
+    loaded machine does not stretch the way it stretches wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in process_tree_rss_kib(root_pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
+
+
 def seed_configure() -> None:
     """Point bench/_mail_seed.py at this benchmark's corpus: its generator and its
     maildir cache read these module globals when called."""
@@ -197,7 +213,9 @@ def wait_until(check: Callable[[], bool], *, cap: float, every: float) -> bool:
     return False
 
 
-def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[float | None, float | None, str]:
+def one_run(
+    host: str, port: int, *, cap: float, expected: set[str], dovecot_pid: int
+) -> tuple[float | None, float | None, str]:
     datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-first-"))
     proxy = start_proxy(datadir)
     peaks: RssPeaks | None = None
@@ -206,6 +224,7 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         wait_ready(proxy)
         client = Jmap(proxy)
         peaks = RssPeaks(proxy.process.pid)
+        cpu_start = tree_cpu_seconds(proxy.process.pid), tree_cpu_seconds(dovecot_pid)
         start = time.monotonic()
         created = httpx.post(proxy.mgmt_url + "/api/accounts", json={
             "accountid": "bench", "email": _mail_seed.LOGIN, "type": "imap", "username": _mail_seed.LOGIN,
@@ -238,6 +257,8 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         everything = time.monotonic() - start if wait_until(
             lambda: client.email_total() >= total, cap=cap - (time.monotonic() - start), every=0.05
         ) else None  # fmt: skip
+        cpu_proxy = tree_cpu_seconds(proxy.process.pid) - cpu_start[0]
+        cpu_dovecot = tree_cpu_seconds(dovecot_pid) - cpu_start[1]
         watcher.join(timeout=cap)
         started_s = started[0] if started else None
         status = httpx.get(account_url, timeout=10).json()
@@ -247,6 +268,7 @@ def one_run(host: str, port: int, *, cap: float, expected: set[str]) -> tuple[fl
         return first, everything, (f"POST answered at {created_s:.2f} s, sync progress shown at "
                                    f"{shown(started_s, cap)}; syncProgress {progress.get('state')} "
                                    f"{progress.get('messages')}/{progress.get('total')}; {memory}; "
+                                   f"CPU until all queryable: proxy {cpu_proxy:.1f} s, Dovecot {cpu_dovecot:.1f} s; "
                                    f"load average {load_before} -> {load_average()}")  # fmt: skip
     finally:
         if peaks is not None:
@@ -273,7 +295,8 @@ def main() -> None:
         firsts: list[float | None] = []
         alls: list[float | None] = []
         for number in range(1, opts.runs + 1):
-            first, everything, note = one_run(server.host, server.imap_port, cap=opts.cap, expected=expected)
+            first, everything, note = one_run(server.host, server.imap_port, cap=opts.cap, expected=expected,
+                                              dovecot_pid=server.process.pid if server.process else 0)  # fmt: skip
             firsts.append(first)
             alls.append(everything)
             print(f"  run {number}: newest {PAGE} INBOX queryable {shown(first, opts.cap)}, "
