@@ -162,7 +162,11 @@ def timed(call: Any, *, requests: int) -> list[float]:
 def http_figures(*, datadir: Path, ca_file: str, sync: dict[str, Any], requests: int) -> dict[str, Any]:
     proxy = start_proxy(datadir, JMAP_TLS_CA_FILE=ca_file, JMAP_SYNC_INTERVAL="3600", JMAP_LOG_LEVEL="WARNING")
     try:
-        wait_ready(proxy)
+        try:
+            wait_ready(proxy)
+        except RuntimeError:
+            print(proxy.log.read_text(errors="replace")[-4000:], file=sys.stderr)
+            raise
         client = Jmap(base_url=proxy.jmap_url, login=sync["login"], password=sync["password"],
                       account_id=sync["accountid"])  # fmt: skip
         query = {"filter": {"text": _contacts_seed.SEARCH_WORD}, "calculateTotal": True, "limit": 100}
