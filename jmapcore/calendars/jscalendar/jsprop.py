@@ -16,6 +16,7 @@ from typing import Any
 from jmapcore.calendars.jscalendar.context import ReadContext, WriteContext
 from jmapcore.calendars.jscalendar.ical_model import IcalParam, IcalProperty
 from jmapcore.calendars.jscalendar.ical_syntax import text_escape, text_unescape
+from jmapcore.calendars.jscalendar.times import all_day
 
 # Members the writers map to iCalendar (or that the reader makes).
 MAPPED = frozenset({
@@ -31,12 +32,18 @@ NOT_CONTENT = frozenset({"id", "calendarIds", "isDraft", "isOrigin", "utcStart",
                          "prodId", "method"})
 
 
+# A mapped member that iCalendar cannot always say: showWithoutTime of an event that
+# does not start at midnight or has a time zone (a DATE value cannot say either).
+WHEN_UNSAID = frozenset({"showWithoutTime"})
+
+
 def read_jsprop(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
     pointer = prop.param("JSPTR")
     if len(pointer) != 1 or len(prop.params) != 1:
         return False
     name = pointer[0]
-    if not name or "/" in name or name in MAPPED or name in NOT_CONTENT or name in ctx.event:
+    if not name or "/" in name or (name in MAPPED and name not in WHEN_UNSAID) or name in NOT_CONTENT \
+            or name in ctx.event:
         return False
     try:
         value = json.loads(text_unescape(prop.value))
@@ -44,7 +51,7 @@ def read_jsprop(ctx: ReadContext, index: int, prop: IcalProperty) -> bool:
         ctx.problem(f"JSPROP {name[:40]!r} does not hold JSON; kept as it is")
         return False
     ctx.event[name] = value
-    ctx.claim(("jsprop", name), index)
+    ctx.claim(("start",) if name in WHEN_UNSAID else ("jsprop", name), index)
     return True
 
 
@@ -58,6 +65,8 @@ def unmapped(event: dict[str, Any]) -> list[str]:
 
 
 def write_jsprops(ctx: WriteContext, event: dict[str, Any]) -> None:
+    if event.get("showWithoutTime") is True and not all_day(event):
+        ctx.emit(("start",), "JSPROP", "true", [IcalParam(name="JSPTR", values=["showWithoutTime"])])
     for key in unmapped(event):
         value = event[key]
         if value is None:

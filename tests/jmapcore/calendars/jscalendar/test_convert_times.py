@@ -93,3 +93,19 @@ def test_new_zone_gets_a_vtimezone() -> None:
     vtimezone = component_lines(text, "VTIMEZONE")
     assert "TZID:Europe/Berlin" in vtimezone
     assert "TZOFFSETTO:+0200" in vtimezone and "TZOFFSETTO:+0100" in vtimezone
+
+
+@pytest.mark.parametrize("event", [
+    {"start": "2026-03-01T00:00:00", "timeZone": "Europe/Berlin", "showWithoutTime": True, "duration": "P1D"},
+    {"start": "2026-03-01T09:00:00", "showWithoutTime": True, "duration": "PT1H"},
+])
+def test_show_without_time_that_a_date_cannot_say_is_kept(event: dict[str, object]) -> None:
+    text = event_write({"@type": "Event", "uid": "bob-swt", "updated": "2026-01-01T00:00:00Z", **event},
+                       previous_text=None)
+    assert "JSPROP;JSPTR=showWithoutTime:true" in component_lines(text)
+    again = event_read(text).event
+    assert again is not None
+    assert {key: again.get(key) for key in event} == event
+    moved = dict(again, start=str(event["start"]).replace("2026-03-01", "2026-03-02"))
+    lines = content_lines(event_write(moved, previous_text=text))
+    assert lines.count("JSPROP;JSPTR=showWithoutTime:true") == 1
