@@ -67,6 +67,8 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
     if all_day:
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         event.update(start=_local(start), showWithoutTime=True, duration=_duration(draw(st.integers(1, 20)), 0))
+        if draw(st.integers(0, 4)) == 0:
+            event["timeZone"] = draw(st.sampled_from(ZONES[:3]))   # all-day in a zone: JSPROP says it
     else:
         start = start.replace(hour=draw(st.integers(8, 20)), microsecond=0)
         event["start"] = _local(start)
@@ -117,14 +119,19 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         for name in draw(st.lists(st.sampled_from(["alice", "bob", "carol", "dave"]), min_size=1, max_size=3,
                                   unique=True)):
             address = f"mailto:{name}@example.com"
-            people[participant_id(address)] = {
+            person: dict[str, Any] = {
                 "@type": "Participant", "name": name.title(), "email": f"{name}@example.com",
-                "sendTo": {"imip": address}, "roles": {"attendee": True},
+                "sendTo": {"imip": address},
+                "roles": draw(st.sampled_from([{"attendee": True}, {"attendee": True, "optional": True},
+                                               {"attendee": True, "chair": True}, {"informational": True}])),
                 "participationStatus": draw(st.sampled_from(["needs-action", "accepted", "declined", "tentative"])),
                 "expectReply": draw(st.booleans())}
+            if draw(st.booleans()):
+                person["kind"] = draw(st.sampled_from(["individual", "group", "resource", "location"]))
+            people[participant_id(address)] = person
         owner = participant_id("mailto:alice@example.com")
         if owner in people:
-            people[owner]["roles"] = {"attendee": True, "owner": True}
+            people[owner]["roles"] = {**people[owner]["roles"], "owner": True}
             event["replyTo"] = {"imip": "mailto:alice@example.com"}
         event["participants"] = people
     if draw(st.booleans()):
@@ -132,6 +139,12 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             location["coordinates"] = "geo:52.5,13.4"
         event["locations"] = {"l1": location}
+    if draw(st.booleans()):
+        links: dict[str, Any] = {"k1": {"@type": "Link", "href": "https://files.example.com/agenda.pdf",
+                                        "rel": "enclosure", "contentType": "application/pdf", "size": 1234}}
+        if draw(st.booleans()):
+            links["k2"] = {"@type": "Link", "href": "https://example.com/event", "rel": "describedby"}
+        event["links"] = links
     if draw(st.booleans()):
         event["virtualLocations"] = {"v1": {"@type": "VirtualLocation", "uri": "https://meet.example.com/x",
                                             "name": "Video call"}}
