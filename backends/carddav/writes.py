@@ -44,7 +44,7 @@ from backends.carddav.davxml import (
 )
 from backends.carddav.discovery import BOOK_PROPS, book_info, carddav_locate, is_address_book
 from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_path
+from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
 from backends.carddav.progress import carddav_progress
 from jmapcore.models.contacts import AddressBook
 
@@ -101,11 +101,25 @@ def _book_check(account: Account, book: AddressBook) -> None:
         raise ValueError("the address book belongs to another account")
 
 
+def _href_check(account: Account, href: str, *, book: AddressBook | None = None) -> None:
+    """`href` must name a resource in `book`, or in one of the account's books:
+    the account's credentials go with the request."""
+    parent = url_parent(href)
+    if book is not None:
+        if url_collection(book.dav_href) != parent:
+            raise ValueError("the card is not in this address book")
+        return
+    if not AddressBook.objects.filter(account=account, dav_href=parent).exists():
+        raise ValueError("the card is not in an address book of this account")
+
+
 def carddav_card_put(*, account: Account, book: AddressBook, vcard_text: str, href: str | None = None,
                      etag: str | None = None) -> DavPutResult:
     """Create (href None) or replace the vCard at `href` (see the module docstring)."""
     _book_check(account, book)
     creating = href is None
+    if href is not None:
+        _href_check(account, href, book=book)
     target = card_href_new(book=book, uid=_card_uid(vcard_text)) if href is None else href
     headers = {"Content-Type": VCARD_TYPE}
     if creating:
@@ -122,7 +136,9 @@ def carddav_card_put(*, account: Account, book: AddressBook, vcard_text: str, hr
 
 
 def carddav_card_delete(*, account: Account, href: str, etag: str | None) -> None:
-    """DELETE the vCard at `href` (If-Match: etag when given)."""
+    """DELETE the vCard at `href` (If-Match: etag when given); ValueError for an
+    href outside the account's address books."""
+    _href_check(account, href)
     headers = {"If-Match": etag_normalise(etag)} if etag else {}
     with DavClient.for_account(account) as client:
         client.checked("DELETE", href, ok=(200, 204), headers=headers)
@@ -135,6 +151,7 @@ _MOVE_UNSUPPORTED = frozenset({405, 501, 502})
 def carddav_card_move(*, account: Account, href: str, etag: str | None, book: AddressBook) -> DavPutResult:
     """Move the vCard at `href` into `book` (see the module docstring)."""
     _book_check(account, book)
+    _href_check(account, href)
     destination = url_collection(book.dav_href) + url_name(href)
     headers = {"Destination": destination, "Overwrite": "F"}
     if etag:

@@ -171,3 +171,21 @@ def test_a_book_of_another_account_is_refused(alice: Account, dav_server: DavSer
     bob = carddav_account(server=dav_server, persona="bob")
     with pytest.raises(ValueError):
         carddav_card_put(account=bob, book=_book(alice), vcard_text=vcard("x", "X"))
+
+
+def test_a_card_outside_the_accounts_books_is_refused_before_any_request(
+    alice: Account, dav_server: DavServer
+) -> None:
+    """The account's credentials go with every request: an href that is not in
+    one of its address books (another user's, another host) is never sent."""
+    bob = carddav_account(server=dav_server, persona="bob")
+    bobs_card = url_normalise(bob.dav_user.addressbook_url) + "card.vcf"  # type: ignore[attr-defined]
+    book = _book(alice)
+    with pytest.raises(ValueError):
+        carddav_card_delete(account=alice, href=bobs_card, etag=None)
+    with pytest.raises(ValueError):
+        carddav_card_delete(account=alice, href="https://elsewhere.example.test/x/card.vcf", etag=None)
+    with pytest.raises(ValueError):
+        carddav_card_move(account=alice, href=bobs_card, etag=None, book=book)
+    with pytest.raises(ValueError):
+        carddav_card_put(account=alice, book=book, vcard_text=vcard("b", "B"), href=bobs_card, etag='"1"')
