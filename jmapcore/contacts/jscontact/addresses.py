@@ -27,8 +27,11 @@ ADR_KINDS = ["postOfficeBox", "apartment", "name", "locality", "region", "postco
              "landmark", "direction"]
 BASE_POSITION = {"postOfficeBox": 0, "apartment": 1, "name": 2, "locality": 3, "region": 4, "postcode": 5,
                  "country": 6}
-EXTENDED_POSITION = {"room": 7, "floor": 9, "number": 10, "building": 12, "block": 13, "subdistrict": 14,
-                     "district": 15, "landmark": 16, "direction": 17}
+EXTENDED_POSITION = {"room": 7, "apartment": 8, "floor": 9, "number": 10, "name": 11, "building": 12, "block": 13,
+                     "subdistrict": 14, "district": 15, "landmark": 16, "direction": 17}
+# What goes into the street address (2) and extended address (1) for readers without RFC 9554.
+STREET_KINDS = ("number", "name", "building", "block", "direction", "landmark", "subdistrict", "district")
+EXTENDED_KINDS = ("room", "floor", "apartment")
 
 
 def read_adr(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
@@ -37,8 +40,12 @@ def read_adr(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     if len(parts) > len(ADR_KINDS):
         ctx.problem(f"ADR has {len(parts)} components, at most {len(ADR_KINDS)} are defined; kept aside")
         return False
+    # With RFC 9554's components present, the extended and street address (1, 2) are only
+    # their summary for older readers: the detailed ones are read instead.
+    detailed = any(value for values in parts[7:] for value in values)
     components = [{"kind": ADR_KINDS[position], "value": value}
-                  for position, values in enumerate(parts) for value in values if value]
+                  for position, values in enumerate(parts) for value in values
+                  if value and not (detailed and position in (1, 2))]
     entry: dict[str, Any] = {}
     if components:
         entry["components"] = components
@@ -103,19 +110,23 @@ READERS = {"ADR": read_adr, "GEO": read_geo, "TZ": read_tz}
 
 
 def _adr_value(components: list[dict[str, Any]], version: str) -> str:
+    """ADR's value. Components beyond RFC 6350's seven go, in 4.0, to RFC 9554's positions,
+    with the street and extended address as their summary; in 3.0 into that summary only."""
+    kinds = {component.get("kind") for component in components}
+    detailed = any(kind in EXTENDED_POSITION and kind not in BASE_POSITION for kind in kinds)
     positions: list[list[str]] = [[] for _ in range(len(ADR_KINDS))]
-    street_extras: list[str] = []
     for component in components:
         kind, value = component.get("kind"), str(component.get("value", ""))
-        if kind in BASE_POSITION:
-            positions[BASE_POSITION[kind]].append(value)
-        elif kind in EXTENDED_POSITION:
+        if detailed and kind in EXTENDED_POSITION:
             if version == "4.0":
                 positions[EXTENDED_POSITION[kind]].append(value)
-            else:
-                street_extras.append(value)
-    if street_extras:
-        positions[2] = [" ".join([*street_extras, *positions[2]])]
+        elif kind in BASE_POSITION:
+            positions[BASE_POSITION[kind]].append(value)
+    if detailed:
+        for target, summary in ((2, STREET_KINDS), (1, EXTENDED_KINDS)):
+            pieces = [str(c.get("value", "")) for c in components if c.get("kind") in summary]
+            if pieces:
+                positions[target] = [" ".join(pieces)]
     used = len(ADR_KINDS) if any(positions[7:]) else 7
     return value_components_join(positions[:used])
 

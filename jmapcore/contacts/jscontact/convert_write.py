@@ -135,7 +135,11 @@ def _merge(previous: ReadResult, card: dict[str, Any], generated: list[tuple[Slo
             out.append(prop if prop.value.strip() == version_prop.value else version_prop)
             continue
         if slot not in unchanged:    # once per slot: a slot of many lines must not compare many times
-            unchanged[slot] = slot in new_by_slot and slot_value(previous.card, slot) == slot_value(card, slot)
+            # (also when the writer makes no line for it: X-ADDRESSBOOKSERVER-KIND:individual is kept,
+            # though a 3.0 card is not given one for the default kind)
+            # A vCardProps slot is its content, so it is unchanged only while the card still has it.
+            unchanged[slot] = slot_value(previous.card, slot) == slot_value(card, slot) and (
+                slot[0] != "vCardProps" or slot in new_by_slot)
         if unchanged[slot]:
             out.append(prop)
             continue

@@ -68,7 +68,7 @@ def read_media(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
         return False
     uri, media_type, kept = found
     entry: dict[str, Any] = {"kind": MEDIA_KINDS[prop.name], "uri": uri}
-    if media_type and not uri.startswith("data:"):
+    if media_type:
         entry["mediaType"] = media_type
     if kept:
         entry["vCardParams"] = kept
@@ -82,7 +82,7 @@ def read_key(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
         return False
     uri, media_type, kept = found
     entry: dict[str, Any] = {"uri": uri}
-    if media_type and not uri.startswith("data:"):
+    if media_type:
         entry["mediaType"] = media_type
     if kept:
         entry["vCardParams"] = kept

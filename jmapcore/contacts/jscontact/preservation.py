@@ -140,6 +140,8 @@ def leftovers_write(ctx: WriteContext, card: dict[str, Any], written: dict[str, 
         if key not in CONVERTED or key in ("@type", "version", "id", "addressBookIds", "vCardProps"):
             continue
         for tokens, member in _absent({key: value}, written, []):
+            if tokens == ["kind"] and member == "individual":
+                continue    # the default (RFC 9553), which a 3.0 card leaves unsaid
             if tokens[0] in ENTRY_MAPS and len(tokens) < 3:
                 continue    # a whole entry the writer dropped was not writable (e.g. a media of no kind)
             text = json.dumps(member, ensure_ascii=False, sort_keys=True)

@@ -114,7 +114,8 @@ def write_uid_kind(ctx: WriteContext, card: dict[str, Any]) -> None:
     if isinstance(card.get("uid"), str) and card["uid"]:
         ctx.emit(("uid",), "UID", value_escape(card["uid"]))
     kind = card.get("kind")
-    if isinstance(kind, str) and kind:
+    if isinstance(kind, str) and kind and (ctx.version == "4.0" or kind != "individual"):
+        # 3.0 has no KIND; Apple's X-ADDRESSBOOKSERVER-KIND says "group", the default goes unsaid
         ctx.emit(("kind",), "KIND" if ctx.version == "4.0" else "X-ADDRESSBOOKSERVER-KIND", kind)
 
 

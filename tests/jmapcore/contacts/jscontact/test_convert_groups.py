@@ -29,6 +29,16 @@ def test_apple_group_members_are_bare_uids_and_written_back_with_urn_uuid() -> N
     assert not any(line.startswith(("KIND:", "MEMBER:")) for line in lines)
 
 
+def test_the_default_kind_is_not_written_into_a_3_0_card_but_kept_when_it_was_there() -> None:
+    card = {"uid": "u1", "kind": "individual", "name": {"full": "Alice"}}
+    assert not any("KIND" in line for line in content_lines(card_write(card, previous_text=None, version="3.0")))
+    assert "KIND:individual" in content_lines(card_write(card, previous_text=None, version="4.0"))
+    text = vcard("FN:Alice", "X-ADDRESSBOOKSERVER-KIND:individual", "UID:u1", version="3.0")
+    reading = card_read(text)
+    assert reading.card["kind"] == "individual"
+    assert card_write(reading.card, previous_text=text, version="3.0") == text
+
+
 def test_a_member_removed_removes_one_line() -> None:
     text = vcard("X-ADDRESSBOOKSERVER-KIND:group", "FN:Family", "N:Family;;;;", "UID:family-1",
                  "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:alice-1", "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:bob-1",

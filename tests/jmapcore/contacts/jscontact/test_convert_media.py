@@ -17,7 +17,8 @@ def test_4_0_data_uri_and_url_photos() -> None:
 
 def test_3_0_inline_base64_photo_is_a_data_uri_and_goes_back_inline() -> None:
     card = card_read(vcard("FN:A", f"PHOTO;ENCODING=b;TYPE=JPEG:{JPEG}", version="3.0")).card
-    assert card["media"]["m1"] == {"kind": "photo", "uri": f"data:image/jpeg;base64,{JPEG}"}
+    assert card["media"]["m1"] == {"kind": "photo", "uri": f"data:image/jpeg;base64,{JPEG}",
+                                   "mediaType": "image/jpeg"}
     lines = content_lines(card_write(card, previous_text=None, version="3.0"))
     assert f"PHOTO;ENCODING=b;TYPE=JPEG:{JPEG}" in lines
     url = card_read(vcard("FN:A", "PHOTO;VALUE=uri:https://example.com/a.jpg", version="3.0")).card
