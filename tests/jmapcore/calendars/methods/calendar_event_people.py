@@ -31,7 +31,7 @@ from jmapcore.state import state_change_atomic
 from tests.backends.carddav.dav_people import DavServer, carddav_account
 from tests.jmapcore.apiclient import api_post, jmap_request, method_responses
 from tests.personas import Persona
-from tests.servers.dav_user import DavUser
+from tests.servers.dav_user import DavUser, dav_collection_make
 
 USING = [CORE_CAPABILITY, CALENDARS_CAPABILITY]
 
@@ -160,8 +160,9 @@ class CalendarsPerson:
         assert response_name == "error", result
         return result
 
-    def calendar_row(self, name: str, *, privileges: list[str] | None = None) -> Calendar:
-        """A cache row for a calendar collection as sync writes it (no server involved)."""
+    def calendar_row(self, name: str, *, privileges: list[str] | None = None, href: str | None = None) -> Calendar:
+        """A cache row for a calendar collection as sync writes it; `href` is the
+        collection's URL on the DAV server (default: a made-up one, no server involved)."""
         with state_change_atomic(account=self.account, type_names=["Calendar"]) as modseq:
             return Calendar.objects.create(
                 account=self.account,
@@ -169,9 +170,20 @@ class CalendarsPerson:
                 created_modseq=modseq,
                 updated_modseq=modseq,
                 name=name,
-                dav_href=f"{self.account.caldav_url}{secrets.token_hex(4)}/",
+                dav_href=href or f"{self.account.caldav_url}{secrets.token_hex(4)}/",
                 dav_privileges=["read", "write"] if privileges is None else privileges,
             )
+
+    def server_calendar(self, slug: str, name: str) -> Calendar:
+        """The calendar `slug` under the user's principal on the DAV server
+        (made with MKCALENDAR unless it exists), and its cache row."""
+        assert self.dav_user is not None and self.server is not None
+        # Radicale keeps calendars right under the principal, Xandikos under "calendars/".
+        home = self.dav_user.caldav_url + ("calendars/" if self.server.kind == "xandikos" else "")
+        url = f"{home}{slug}/"
+        with self.dav() as client:
+            dav_collection_make(client, url, kind="calendar", name=name)
+        return self.calendar_row(name, href=url)
 
     def event(self, event_id: str, **arguments: Any) -> dict[str, Any]:
         """The one event `event_id` as /get returns it."""
