@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import caldav
 import httpx
 import icalendar
 import pytest
+from caldav.collection import Calendar as DavCalendar
+from caldav.davclient import DAVClient
 from jmap.client import JMAPClient
 
 from tests.e2e.conftest import HTTP_TIMEOUT, E2EPerson, wait_for
@@ -88,9 +89,9 @@ def client(calendars_alice: E2EPerson) -> Iterator[JMAPClient]:
 def dav_calendar(calendars_alice: E2EPerson) -> Iterator[Any]:
     """alice's Radicale calendar through the caldav library (another CalDAV client)."""
     url: str = calendars_alice.dav_calendar_url  # type: ignore[attr-defined]
-    with caldav.DAVClient(url=url, username=calendars_alice.login, password=calendars_alice.password,
+    with DAVClient(url=url, username=calendars_alice.login, password=calendars_alice.password,
                           timeout=int(HTTP_TIMEOUT)) as dav:
-        yield caldav.Calendar(client=dav, url=url)
+        yield DavCalendar(client=dav, url=url)
 
 
 def dav_object(calendar: Any, uid: str) -> icalendar.Calendar:
