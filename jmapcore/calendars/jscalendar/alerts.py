@@ -100,6 +100,16 @@ def read_alarm(ctx: ReadContext, index: int, component: IcalComponent) -> bool:
     return True
 
 
+def title_described(alert: Any) -> bool:
+    """Whether the VALARM of `alert` says the event's title as its DESCRIPTION (a display
+    alert without a DESCRIPTION of its own in iCalComponent)."""
+    if not isinstance(alert, dict) or alert.get("action", "display") != "display":
+        return False
+    kept = as_map(alert.get("iCalComponent")).get("properties")
+    return not any(isinstance(entry, dict) and str(entry.get("name", "")).upper() in ("DESCRIPTION", "ACTION")
+                   for entry in (kept if isinstance(kept, list) else []))
+
+
 def alarm_component(alert: dict[str, Any], event: dict[str, Any]) -> IcalComponent:
     """The VALARM of one (validated) alert."""
     props: list[IcalProperty] = []

@@ -83,6 +83,11 @@ def slot_value(event: dict[str, Any], slot: Slot) -> Any:
         owners = {pid: entry for pid, entry in people.items()
                   if isinstance(entry, dict) and isinstance(entry.get("roles"), dict) and entry["roles"].get("owner")}
         return _normal([event.get("replyTo"), owners])
+    if head == "alerts" and len(slot) == 2:
+        alert = as_map(event.get("alerts")).get(slot[1])
+        # A display alarm's DESCRIPTION is the title (alerts.alarm_component) unless the alert
+        # keeps its own: then a new title is a new DESCRIPTION too.
+        return [_normal(alert), event.get("title") if alerts.title_described(alert) else None]
     if len(slot) == 2:
         value = event.get(head)
         return _normal(value.get(slot[1])) if isinstance(value, dict) else None
@@ -96,8 +101,20 @@ def generate(event: dict[str, Any], *, is_override: bool = False) -> WriteContex
     return ctx
 
 
+# Parameters that say what their absence says (RFC 5545 §3.2: RELATED=START, VALUE of the
+# property's default type, ROLE=REQ-PARTICIPANT, RSVP=FALSE, CUTYPE=INDIVIDUAL…): a line that
+# has them means the same as one written without them.
+DEFAULT_PARAMS = {("RELATED", ("START",)), ("VALUE", ("DURATION",)), ("VALUE", ("DATE-TIME",)),
+                  ("VALUE", ("URI",)), ("ROLE", ("REQ-PARTICIPANT",)), ("RSVP", ("FALSE",)),
+                  ("CUTYPE", ("INDIVIDUAL",))}
+
+
 def _meaning(prop: IcalProperty) -> tuple[Any, ...]:
-    params = sorted((param.name.upper(), tuple(param.values)) for param in prop.params)
+    params = sorted((param.name.upper(), tuple(value.upper() if param.name.upper() in ("RELATED", "VALUE", "ROLE",
+                                                                                       "RSVP", "CUTYPE") else value
+                                                     for value in param.values))
+                    for param in prop.params)
+    params = [param for param in params if param not in DEFAULT_PARAMS]
     return prop.name.upper(), prop.value, json.dumps(params)
 
 

@@ -42,11 +42,21 @@ def test_unchanged_event_is_written_back_byte_for_byte() -> None:
     assert event_write(_event(MEETING), previous_text=MEETING) == MEETING
 
 
-def test_title_change_changes_one_line() -> None:
+def test_title_change_changes_the_summary_and_the_alarm_text_made_from_it() -> None:
+    # The VALARM's DESCRIPTION was the title (as event_write makes it): it follows the title,
+    # or the alarm would show the old one. Nothing else changes.
     event = _event(MEETING)
     event["title"] = "Planning (Q2)"
-    assert _changed(MEETING, event_write(event, previous_text=MEETING)) == (["SUMMARY:Planning"],
-                                                                            ["SUMMARY:Planning (Q2)"])
+    assert _changed(MEETING, event_write(event, previous_text=MEETING)) == (
+        ["SUMMARY:Planning", "DESCRIPTION:Planning"], ["SUMMARY:Planning (Q2)", "DESCRIPTION:Planning (Q2)"])
+
+
+def test_title_change_leaves_an_alarm_text_of_its_own() -> None:
+    text = MEETING.replace("DESCRIPTION:Planning\r\n", "DESCRIPTION:Time to go\r\n")
+    event = _event(text)
+    event["title"] = "Planning (Q2)"
+    assert _changed(text, event_write(event, previous_text=text)) == (["SUMMARY:Planning"],
+                                                                      ["SUMMARY:Planning (Q2)"])
 
 
 def test_participation_status_change_changes_one_attendee_line() -> None:
@@ -95,9 +105,14 @@ def test_title_change_in_corpus_changes_one_line(path: Path) -> None:
     canonical = ical_serialize(root)      # the same object, lines folded as written here
     event = copy.deepcopy(_event(text))
     event["title"] = "Changed by alice"
+    old_title = _event(text)["title"]
     removed, added = _changed(canonical, event_write(event, previous_text=text))
-    assert len(removed) == 1 and removed[0].startswith("SUMMARY")
-    assert added == ["SUMMARY:Changed by alice"] or (len(added) == 1 and added[0].endswith(":Changed by alice"))
+    # The SUMMARY, and the DESCRIPTION of display alarms that said the old title (see above), or
+    # that lacked the DESCRIPTION RFC 5545 §3.6.6 requires and get the title as theirs.
+    assert len([line for line in removed if line.startswith("SUMMARY")]) == 1
+    assert all(line.startswith("SUMMARY") or line.split(":", 1)[1] == old_title for line in removed), removed
+    assert len([line for line in added if line.startswith("SUMMARY")]) == 1
+    assert all(line.endswith(":Changed by alice") for line in added), added
 
 
 WITH_INSTANCE = ical_serialize(ical_parse(calendar(  # type: ignore[arg-type]
