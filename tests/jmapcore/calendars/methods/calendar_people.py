@@ -14,6 +14,8 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from defusedxml import ElementTree
+
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.calendars import Calendar, CalendarEventNotification
 from jmapcore.state import state_change_atomic
@@ -55,3 +57,51 @@ def notification_make(
             calendar_event_id=event_id,
             **fields,
         )
+
+
+PROPFIND_CALENDAR = """<?xml version="1.0" encoding="utf-8"?>
+<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/">
+  <D:prop><D:displayname/><C:calendar-description/><A:calendar-color/><A:calendar-order/></D:prop>
+</D:propfind>"""
+_NAMES = {
+    "displayname": "{DAV:}displayname",
+    "description": "{urn:ietf:params:xml:ns:caldav}calendar-description",
+    "color": "{http://apple.com/ns/ical/}calendar-color",
+    "order": "{http://apple.com/ns/ical/}calendar-order",
+}
+
+
+def dav_calendar_properties(person: CalendarsPerson, url: str) -> dict[str, str] | None:
+    """displayname, description, color and order of the collection at `url` as
+    another CalDAV client reads them ('' when not set); None when it is gone."""
+    with person.dav() as client:
+        answer = client.request(
+            "PROPFIND", url, content=PROPFIND_CALENDAR,
+            headers={"Depth": "0", "Content-Type": "application/xml; charset=utf-8"},
+        )  # fmt: skip
+    if answer.status_code == 404:
+        return None
+    assert answer.status_code == 207, answer.text
+    tree = ElementTree.fromstring(answer.content)
+    found: dict[str, str] = {}
+    for propstat in tree.iter("{DAV:}propstat"):
+        status = propstat.findtext("{DAV:}status") or ""
+        if " 200 " not in status:
+            continue
+        for key, tag in _NAMES.items():
+            element = propstat.find(f"{{DAV:}}prop/{tag}")
+            if element is not None:
+                found[key] = element.text or ""
+    statuses = [element.text or "" for element in tree.iter("{DAV:}status")]
+    if not found and statuses and all(" 404 " in status for status in statuses):
+        return None
+    return {key: found.get(key, "") for key in _NAMES}
+
+
+def dav_event_put(person: CalendarsPerson, calendar_url: str, text: str) -> str:
+    """PUT the iCalendar object `text` into the collection, as another CalDAV client; returns its URL."""
+    url = f"{calendar_url}{secrets.token_hex(6)}.ics"
+    with person.dav() as client:
+        answer = client.put(url, content=text, headers={"Content-Type": "text/calendar; charset=utf-8"})
+    assert answer.status_code in (201, 204), answer.text
+    return url
