@@ -37,6 +37,7 @@ from jmapcore.calendars.calendar_event_query import (
     expansion_window,
 )
 from jmapcore.calendars.calendar_event_read import (
+    JMAP_EVENT_PROPERTIES,
     GetOptions,
     event_json,
     event_properties_read,
@@ -359,6 +360,18 @@ def _sort_key(comparator: Comparator) -> Any:
 # -- /set (draft §5.9, RFC 8620 §5.3) ---------------------------------------------
 
 
+def _server_changed(sent: dict[str, Any], row: CalendarEvent) -> dict[str, Any]:
+    """The top-level properties the server holds differently from what the client
+    asked for (read back from the iCalendar actually stored: generated uid,
+    participant ids, normalised values), for created/updated (RFC 8620 §5.3)."""
+    stored: dict[str, Any] = row.event if isinstance(row.event, dict) else {}
+    return {
+        name: stored.get(name)
+        for name in sorted(set(stored) | set(sent))
+        if stored.get(name) != sent.get(name) and name not in JMAP_EVENT_PROPERTIES
+    }
+
+
 def _target(account: Account, real: str | None) -> tuple[CalendarEvent | None, str | None]:
     """The row an id names and, for an occurrence id, the recurrence id."""
     if real is None:
@@ -392,10 +405,8 @@ def calendar_event_set_run(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
             not_created[creation_id] = _set_error_json(error)
             continue
         ctx.created_ids[creation_id] = row.jmap_id
-        entry: dict[str, Any] = {"id": row.jmap_id}
-        if not isinstance(raw, dict) or "uid" not in raw:
-            entry["uid"] = prepared.event["uid"]
-        created[creation_id] = entry
+        given = {name: value for name, value in raw.items() if name not in JMAP_EVENT_PROPERTIES}
+        created[creation_id] = {"id": row.jmap_id, **_server_changed(given, row)}
 
     destroy_ids = [(raw_id, reference_resolve(ctx, raw_id)) for raw_id in destroy]
     doomed = {real for _, real in destroy_ids if real is not None}
@@ -432,7 +443,8 @@ def calendar_event_set_run(ctx: CallContext, args: dict[str, Any]) -> dict[str, 
         except Exception as error:
             not_updated[key] = _set_error_json(error)
             continue
-        updated[key] = None
+        # An occurrence is a view of its event: what the server kept differently shows in the event.
+        updated[key] = (_server_changed(prepared_update.event, target) or None) if recurrence_id is None else None
 
     destroyed: list[str] = []
     not_destroyed: dict[str, Any] = {}

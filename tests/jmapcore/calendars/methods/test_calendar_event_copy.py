@@ -42,12 +42,16 @@ def test_copy_writes_the_event_into_the_other_account(alice: CalendarsPerson, al
     home = alice.server_calendar("calendar", "Calendar")
     target = alice_work.server_calendar("calendar", "Calendar")
     lunch = _lunch(alice, home)
-    result = alice.ok(
-        "CalendarEvent/copy", fromAccountId=alice.account_id, accountId=alice_work.account_id,
-        create={"copy": {"id": lunch, "calendarIds": {target.jmap_id: True}, "title": "Lunch (copy)"}},
-        onSuccessDestroyOriginal=True,
-    )  # fmt: skip
+    responses = alice.request([
+        "CalendarEvent/copy",
+        {"fromAccountId": alice.account_id, "accountId": alice_work.account_id, "onSuccessDestroyOriginal": True,
+         "create": {"copy": {"id": lunch, "calendarIds": {target.jmap_id: True}, "title": "Lunch (copy)"}}},
+        "c0",
+    ])  # fmt: skip
+    assert [name for name, _, _ in responses] == ["CalendarEvent/copy", "CalendarEvent/set"]
+    [(_, result, _), (_, implicit, _)] = responses
     assert result["notCreated"] is None, result["notCreated"]
+    assert implicit["accountId"] == alice.account_id and implicit["destroyed"] == [lunch]
     copy_id = result["created"]["copy"]["id"]
     row = CalendarEvent.objects.get(jmap_id=copy_id, account=alice_work.account)
     lines = unfolded_lines(alice_work.dav_text(row.dav_href) or "")
