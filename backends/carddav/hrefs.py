@@ -33,8 +33,17 @@ def url_normalise(url: str) -> str:
 
 
 def href_absolute(base: str, href: str) -> str:
-    """`href` (absolute URL, absolute path or relative) as a normalised absolute URL."""
-    return url_normalise(urljoin(base, href.strip()))
+    """`href` (absolute URL, absolute path or relative) as a normalised absolute URL.
+
+    Absolute URLs and paths are taken as they are rather than through urljoin,
+    which drops an empty ";" parameter (RFC 1808 params) from the last segment."""
+    href = href.strip()
+    if urlsplit(href).scheme:
+        return url_normalise(href)
+    if href.startswith("/") and not href.startswith("//"):
+        parts = urlsplit(base)
+        return url_normalise(f"{parts.scheme}://{parts.netloc}{href}")
+    return url_normalise(urljoin(base, href))
 
 
 def url_path(url: str) -> str:

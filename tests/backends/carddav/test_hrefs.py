@@ -2,6 +2,8 @@
 absolute URLs and paths all name the same resource the same way."""
 from __future__ import annotations
 
+from urllib.parse import quote, unquote, urlsplit
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,9 +32,14 @@ def test_parent_of_a_resource_and_a_collection() -> None:
     assert url_parent(BASE) == "https://dav.example.test:8443/alice@example.test/"
 
 
-@given(st.lists(st.text(min_size=1, max_size=12).filter(lambda s: "/" not in s and s not in (".", "..")),
-                min_size=1, max_size=4))
-def test_normalising_twice_changes_nothing(segments: list[str]) -> None:
-    url = url_normalise("http://h:1/" + "/".join(segments))
-    assert url_normalise(url) == url
-    assert href_absolute("http://h:1/", url) == url
+@given(st.lists(st.text(min_size=1, max_size=12).filter(lambda s: s not in (".", "..")), min_size=1, max_size=4),
+       st.booleans())
+def test_normalising_twice_changes_nothing_and_keeps_every_name(segments: list[str], trailing: bool) -> None:
+    """Any resource names, percent-encoded as a server would send them."""
+    url = "http://h:1/" + "/".join(quote(segment, safe="") for segment in segments) + ("/" if trailing else "")
+    normal = url_normalise(url)
+    assert url_normalise(normal) == normal
+    assert href_absolute("http://h:1/other/", normal) == normal
+    assert href_absolute("http://h:1/other/", urlsplit(url).path) == normal
+    names = urlsplit(normal).path.strip("/").split("/")
+    assert [unquote(name) for name in names] == segments
