@@ -113,3 +113,15 @@ def test_the_capability_is_needed_and_mallory_gets_nothing(alice: Persona, mallo
                                           id=principal, **DAY)  # fmt: skip
     assert (response_name, result["type"]) == ("error", "accountNotFound")
     assert intruder.error("Principal/getAvailability", using=USING, id=principal, **DAY)["type"] == "notFound"
+
+
+def test_the_session_offers_principals_and_availability_with_calendars(alice: Persona) -> None:
+    person = CalendarsPerson.of(alice)
+    session = person.client.get("/session", HTTP_AUTHORIZATION=person.auth).json()
+    capabilities = session["accounts"][person.account_id]["accountCapabilities"]
+    assert capabilities[AVAILABILITY_CAPABILITY] == {"maxAvailabilityDuration": "P366D"}
+    assert capabilities[PRINCIPALS_CAPABILITY] == {"currentUserPrincipalId": _principal_id(person)}
+    alice.account.caldav_url = ""
+    alice.account.save(update_fields=["caldav_url"])
+    session = person.client.get("/session", HTTP_AUTHORIZATION=person.auth).json()
+    assert AVAILABILITY_CAPABILITY not in session["accounts"][person.account_id]["accountCapabilities"]
