@@ -42,9 +42,11 @@ def read_uid(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
 
 def read_kind(ctx: ReadContext, index: int, prop: VCardProperty) -> bool:
     value = value_unescape(prop.value).strip().lower()
-    if "kind" in ctx.card or prop.params or prop.group or not (value in KINDS or value.startswith("x-")):
+    if "KIND" in ctx.seen or prop.params or prop.group or not (value in KINDS or value.startswith("x-")):
         return False
-    ctx.card["kind"] = value
+    ctx.seen.add("KIND")
+    if value != "individual":   # the default (RFC 9553): a card that says so and one that does not are alike
+        ctx.card["kind"] = value
     ctx.claim(("kind",), index)
     return True
 
