@@ -9,11 +9,9 @@ Contracts
   Once the creating transaction commits, the account's first sync is queued
   (accounts.sync.account_sync_enqueue_on_commit): it does not wait for beat.
 - The backend password is stored sealed (accounts.secrets.seal); the JMAP login
-  password only as a Django password hash on the Pool. A new login is
-  committed (and the first sync queued) before that hash is made: the hash
-  (PBKDF2, hundreds of ms) then overlaps the start of the sync, and
-  account_create returns once it is stored; until then the login refuses
-  every password.
+  password only as a Django password hash on the Pool. A new login's hash
+  (PBKDF2, hundreds of ms) is made in a thread while the backend check runs,
+  and committed with the account in one transaction.
 - Login (Pool) rules: by default an account gets a login of its own whose name
   is the account's email and whose password is the backend password, unless a
   separate login password is given. With ``pool_login`` the account joins that
@@ -43,6 +41,7 @@ translated to the README's names by accounts.schemas.
 """
 from __future__ import annotations
 
+import threading
 from typing import TypedDict
 
 from django.contrib.auth.hashers import check_password, make_password
@@ -320,17 +319,30 @@ def account_create(
             f"login {email} already exists; to add this account to it, set pool to {email!r}"
         )
 
+    # The new login's PBKDF2 hash (hundreds of ms) is made while the backend
+    # check waits on the network, so the account commits, and its first sync
+    # starts, sooner; both are written together below, never one without the other.
+    login_hash = _PasswordHashing(login_password or password) if pool_login is None else None
     if check:
-        _check(_fields_for_check(account, password=password), timeout=check_timeout)
+        try:
+            _check(_fields_for_check(account, password=password), timeout=check_timeout)
+        except BaseException:
+            if login_hash is not None:
+                login_hash.result()
+            raise
 
     try:
         with transaction.atomic():
             if pool_login is not None:
                 account.pool = pool_get(login=pool_login)
             else:
-                # No usable password yet: its PBKDF2 hash (hundreds of ms) is made
-                # below, after the commit, while a worker already runs the first sync.
-                account.pool = _pool_create_unusable(login=email)
+                assert login_hash is not None
+                account.pool = _pool_create_hashed(login=email, password_hash=login_hash.result())
+                # The hash was just made from this password: this process can skip
+                # PBKDF2 on the client's first Basic login, which usually follows
+                # at once (accounts.password_memo; same checks, only sooner).
+                password_memo_remember(login=email, password=login_password or password,
+                                       password_hash=account.pool.password_hash)  # fmt: skip
             account.password = seal(password)
             account.save()
             # The first sync starts at once, not at the next beat tick (issue 9).
@@ -338,45 +350,43 @@ def account_create(
     except IntegrityError:
         # Lost a race with a concurrent create of the same accountid.
         raise AccountExists(f"account {accountid} already exists") from None
-    if pool_login is None:
-        _new_login_password_set(account=account, password=login_password or password)
     return account
 
 
-def _pool_create_unusable(*, login: str) -> Pool:
-    """A new active login whose password matches nothing yet (Django's
-    unusable hash), inside the caller's transaction; LoginExists if taken."""
+class _PasswordHashing:
+    """make_password(password) in a thread: hashlib's PBKDF2 releases the GIL,
+    so it runs beside the backend check's network waits. result() joins it."""
+
+    def __init__(self, password: str) -> None:
+        self._password = password
+        self._hash = ""
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="login-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._hash = make_password(self._password)
+        except BaseException as exc:  # re-raised by result(), in the caller's thread
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._hash
+
+
+def _pool_create_hashed(*, login: str, password_hash: str) -> Pool:
+    """A new active login with this password hash, inside the caller's
+    transaction; LoginExists if taken."""
     if Pool.objects.filter(login=login).exists():
         raise LoginExists(f"login {login} already exists")
     try:
         with transaction.atomic():
-            return Pool.objects.create(login=login, password_hash=make_password(None))
+            return Pool.objects.create(login=login, password_hash=password_hash)
     except IntegrityError:
         raise LoginExists(f"login {login} already exists") from None
-
-
-def _new_login_password_set(*, account: Account, password: str) -> None:
-    """Give the login account_create just committed its password hash (same
-    hasher and cost as every login password). Until this returns, the login
-    refuses every password — and account_create has not answered yet, so no
-    one has been told it exists. Should hashing or storing fail, the account
-    and its login are removed again and the error raised: nothing half-made
-    stays (a process killed in between leaves a login without a usable
-    password, which PATCH loginPassword or the dashboard sets)."""
-    pool = account.pool
-    placeholder = pool.password_hash
-    try:
-        password_hash = make_password(password)
-        # Only the placeholder is replaced: a concurrent PATCH loginPassword wins.
-        if Pool.objects.filter(pk=pool.pk, password_hash=placeholder).update(password_hash=password_hash):
-            pool.password_hash = password_hash
-            # The hash was just made from this password: this process can skip
-            # PBKDF2 on the client's first Basic login, which usually follows at
-            # once (accounts.password_memo; same checks, only sooner).
-            password_memo_remember(login=pool.login, password=password, password_hash=password_hash)
-    except BaseException:
-        account_delete(account=account)
-        raise
 
 
 def account_get(*, accountid: str) -> Account:

@@ -1,10 +1,11 @@
-"""account_create makes the new login's password hash after the account is
-committed and its first sync queued (issue 9): the PBKDF2 work no longer
-delays the sync. It still answers only once the hash is stored, and a failure
-while hashing leaves nothing behind."""
+"""account_create makes the new login's password hash in a thread while the
+backend check runs (issue 9: the PBKDF2 work no longer comes after the check,
+before the first sync), and commits it with the account: a failure of either
+leaves nothing behind."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,24 +14,21 @@ from pytest_django.fixtures import Settings
 
 from accounts.models import Account, Pool
 from accounts.password_memo import password_memo_clear
-from accounts.services import account_create
+from accounts.services import BackendCheckFailed, account_create
 from jmapsite.celery import app as celery_app
 
 HASHER = "tests.accounts.test_account_create_login_hash.RecordingHasher"
 
 
 class RecordingHasher(MD5PasswordHasher):
-    """A real hasher that notes, when it hashes, what the database already holds."""
+    """A real hasher that notes the thread it hashes in."""
 
     algorithm = "recording_md5"
-    seen: list[dict[str, object]] = []
+    seen: list[str] = []
     fail = False
 
     def encode(self, password: str, salt: str) -> str:
-        account = Account.objects.filter(accountid="alice").first()
-        type(self).seen.append(
-            {"account": account is not None, "sync_error": account.last_sync_error if account else None}
-        )
+        type(self).seen.append(threading.current_thread().name)
         if type(self).fail:
             raise RuntimeError("hashing failed")
         return super().encode(password, salt)
@@ -55,18 +53,26 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_the_first_sync_is_queued_before_the_login_password_is_hashed(
+def test_the_login_hash_is_made_beside_the_backend_check(
     recording: type[RecordingHasher], clean_cache: None
 ) -> None:
-    port = _closed_port()  # the sync fails at once, and says so on the account
     account = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
-                             imap_host="127.0.0.1", imap_port=port, imap_ssl=0, check=False)  # fmt: skip
-    # When the hash was made, the account was committed and its sync had run.
-    assert recording.seen == [{"account": True, "sync_error": f"imap: connection refused to 127.0.0.1:{port}"}]
+                             imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False)  # fmt: skip
+    assert recording.seen == ["login-hash"]
     pool = Pool.objects.get(pk=account.pool_id)
     assert pool.password_hash == account.pool.password_hash
     assert check_password("alice-secret", pool.password_hash)
     assert not check_password("", pool.password_hash)
+
+
+def test_a_failed_backend_check_writes_nothing(recording: type[RecordingHasher], clean_cache: None) -> None:
+    with pytest.raises(BackendCheckFailed):
+        account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                       imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=True,
+                       check_timeout=5)  # fmt: skip
+    assert recording.seen == ["login-hash"]  # made, and waited for, before the error was raised
+    assert not Account.objects.filter(accountid="alice").exists()
+    assert not Pool.objects.filter(login="alice@example.test").exists()
 
 
 def test_a_failed_hash_leaves_no_account_and_no_login(recording: type[RecordingHasher], clean_cache: None) -> None:
