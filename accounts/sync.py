@@ -227,14 +227,20 @@ def sync_progress_part_update(*, account: Account, part: str, values: dict[str, 
     return updated
 
 
-def _parts_restore(account: Account, saved: dict[str, Any]) -> None:
-    """Put back the parts' keys of sync_progress if the kind's syncer rewrote the
-    whole dict without them (the IMAP sync writes its progress as one value)."""
-    current = Account.objects.filter(pk=account.pk).values_list("sync_progress", flat=True).first()
-    progress = current if isinstance(current, dict) else {}
-    for name, value in saved.items():
-        if name not in progress:
-            sync_progress_part_update(account=account, part=name, values=value)
+def sync_progress_kind_write(*, account: Account, progress: dict[str, Any]) -> None:
+    """Store `progress` (the kind's syncer's, e.g. the IMAP sync's) as the
+    account's sync_progress, keeping the parts' keys (SYNC_PARTS) as they are
+    stored: a discovered CardDAV URL, its errors and parse problems never drop
+    out while mail syncs. The row is locked for the read-modify-write, as in
+    sync_progress_part_update."""
+    written = {key: value for key, value in progress.items() if key not in SYNC_PARTS}
+    with transaction.atomic():
+        stored = Account.objects.select_for_update().filter(pk=account.pk).values_list("sync_progress", flat=True)
+        current = stored.first()
+        if isinstance(current, dict):
+            written.update({name: current[name] for name in SYNC_PARTS if name in current})
+        Account.objects.filter(pk=account.pk).update(sync_progress=written)
+    account.sync_progress = written
 
 
 def sync_parts_run(*, account: Account, lock: AccountSyncLock | None, names: Iterable[str] | None = None) -> None:
@@ -344,13 +350,7 @@ def _account_sync_locked(*, account_id: int, lock: AccountSyncLock) -> None:
         log.info("account #%s: gone before its sync ran", account_id)
         return
     _reseal(account)
-    progress = account.sync_progress if isinstance(account.sync_progress, dict) else {}
-    parts_saved = {name: progress[name] for name in SYNC_PARTS if isinstance(progress.get(name), dict)}
-    try:
-        _kind_sync(account=account, lock=lock)
-    finally:
-        if parts_saved:
-            _parts_restore(account, parts_saved)
+    _kind_sync(account=account, lock=lock)
     if lock.held:
         sync_parts_run(account=account, lock=lock)
 

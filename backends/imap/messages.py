@@ -43,6 +43,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 
 from accounts.models import Account
+from accounts.sync import sync_progress_kind_write
 from backends.base import BackendError
 from backends.imap import message_parse as mp
 from backends.imap.connection import KIND
@@ -453,8 +454,7 @@ def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[
 
 
 def _progress_write(ctx: SyncContext) -> None:
-    Account.objects.filter(pk=ctx.account.pk).update(sync_progress=dict(ctx.progress))
-    ctx.account.sync_progress = dict(ctx.progress)
+    sync_progress_kind_write(account=ctx.account, progress=ctx.progress)
 
 
 def folder_initial_fetch_pending(mailbox: Mailbox) -> bool:

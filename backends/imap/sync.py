@@ -41,7 +41,7 @@ from typing import Any
 from imapclient import IMAPClient
 
 from accounts.models import Account
-from accounts.sync import AccountSyncLock, syncer_register
+from accounts.sync import AccountSyncLock, sync_progress_kind_write, syncer_register
 from backends.imap import fetch_child
 from backends.imap.bulk_sql import bulk_load_pragmas
 from backends.imap.folders import mailboxes_sync
@@ -72,9 +72,8 @@ from jmapcore.state import state_change_atomic
 log = logging.getLogger("jmap.sync.imap")
 
 
-def _progress_save(account: Account, progress: dict[str, object]) -> None:
-    Account.objects.filter(pk=account.pk).update(sync_progress=dict(progress))
-    account.sync_progress = dict(progress)
+def _progress_save(account: Account, progress: dict[str, Any]) -> None:
+    sync_progress_kind_write(account=account, progress=progress)
 
 
 def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, batch_size: int = BATCH_SIZE) -> None:

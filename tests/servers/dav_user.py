@@ -41,12 +41,14 @@ _MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
 def dav_collection_make(client: httpx.Client, url: str, *, kind: str, name: str) -> None:
     """Create the collection at `url` unless it exists ("addressbook" or "calendar").
 
-    An existing collection answers 405 (RFC 4918 §9.3.1: MKCOL on a mapped URL)."""
+    An existing collection answers 405 (RFC 4918 §9.3.1: MKCOL on a mapped URL),
+    or 409 with DAV:resource-must-be-null to MKCALENDAR (RFC 4791 §5.3.1.1; Radicale)."""
     if kind == "addressbook":
         answer = client.request("MKCOL", url, content=_ADDRESSBOOK_MKCOL.format(name=escape(name)),
                                 headers={"Content-Type": "application/xml; charset=utf-8"})
     else:
         answer = client.request("MKCALENDAR", url, content=_MKCALENDAR.format(name=escape(name)),
                                 headers={"Content-Type": "application/xml; charset=utf-8"})
-    if answer.status_code not in (201, 405):
+    exists = answer.status_code == 409 and b"resource-must-be-null" in answer.content
+    if answer.status_code not in (201, 405) and not exists:
         raise RuntimeError(f"{kind} {url}: {answer.status_code} {answer.text[:300]}")

@@ -26,6 +26,8 @@ SERVERS = [
     ("openbao", "tests.servers.openbao", "JMAP_TEST_BAO", "OpenBao binary 'bao' not found"),
     ("postgres", "tests.servers.postgres", "JMAP_TEST_PG_BINDIR", "PostgreSQL is not installed"),
     ("redis_server", "tests.servers.redis", "JMAP_TEST_REDIS_SERVER", "redis-server is not installed"),
+    ("radicale", "tests.servers.radicale", "JMAP_TEST_RADICALE", "Radicale is not installed"),
+    ("xandikos_server", "tests.servers.xandikos", "JMAP_TEST_XANDIKOS", "Xandikos is not installed"),
 ]
 
 
