@@ -10,5 +10,6 @@ class BackendsConfig(AppConfig):
     def ready(self) -> None:
         # Register the "carddav" sync part (accounts.sync.sync_part_register) and
         # the IMAP syncer (accounts.sync.syncer_register) at startup.
+        from backends.caldav import part as _caldav_part  # noqa: F401
         from backends.carddav import part  # noqa: F401
         from backends.imap import sync  # noqa: F401
