@@ -203,3 +203,32 @@ def test_bad_arguments_are_invalid_arguments(alice_calendars: CalendarsPerson, a
 def test_an_account_without_caldav_is_not_supported(alice: Persona) -> None:
     people = CalendarsPerson(account=alice.account, login=alice.login, password=alice.password)
     assert people.error("CalendarEvent/get", ids=None)["type"] == "accountNotSupportedByMethod"
+
+
+def test_an_occurrence_moved_far_away_of_an_endless_series(alice_calendars: CalendarsPerson) -> None:
+    """An override is an occurrence wherever its patch puts it (RFC 8984 §4.3.5), also
+    weeks away from its recurrence id in a series without end."""
+    text = ical(
+        "SUMMARY:Stand-up",
+        "DTSTART;TZID=Europe/Berlin:20261130T090000",
+        "DURATION:PT15M",
+        "RRULE:FREQ=DAILY",
+        uid="standup@example.test",
+        extra=(
+            "BEGIN:VEVENT",
+            "UID:standup@example.test",
+            "DTSTAMP:20260101T000000Z",
+            "RECURRENCE-ID;TZID=Europe/Berlin:20261201T090000",
+            "DTSTART;TZID=Europe/Berlin:20270115T160000",
+            "DURATION:PT15M",
+            "END:VEVENT",
+        ),
+    )
+    row = event_row(alice_calendars.account, alice_calendars.calendar_row("Work"), text)
+    moved = occurrence_id_make(row.jmap_id, "2026-12-01T09:00:00")
+    plain = occurrence_id_make(row.jmap_id, "2027-06-01T09:00:00")
+    result = alice_calendars.ok("CalendarEvent/get", ids=[moved, plain], properties=["start", "utcStart"])
+    assert result["list"] == [
+        {"id": moved, "start": "2027-01-15T16:00:00", "utcStart": "2027-01-15T15:00:00Z"},
+        {"id": plain, "start": "2027-06-01T09:00:00", "utcStart": "2027-06-01T07:00:00Z"},
+    ]
