@@ -23,8 +23,8 @@ machinery; the library does none of that.
 Differences between the servers the tests run (Radicale, Xandikos): the same
 href forms as for CardDAV (hrefs.href_absolute); calendars sit in the
 principal (Radicale) or in a calendars/ home (Xandikos): discovery follows
-calendar-home-set; neither offers free-busy-query in supported-report-set
-(caldav_free_busy returns None); neither is asked to expand recurrences (the
+calendar-home-set; both list free-busy-query in supported-report-set (a
+server that does not gets None from caldav_free_busy); neither is asked to expand recurrences (the
 proxy never relies on server-side expansion: jscalendar.recurrence expands);
 both ignore If-Match on MOVE (writes compares the ETag first).
 """
