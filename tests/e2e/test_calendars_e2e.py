@@ -35,8 +35,6 @@ from tests.servers.proxy import ProxyProcess
 from tests.servers.radicale import RadicaleServer
 from tests.servers.smtp import SmtpServer
 
-# Writes need the CalDAV backend (issue 11, engineer G); without it nothing here can reach a server.
-pytest.importorskip("backends.caldav", reason="the CalDAV backend backends.caldav is not in this tree")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 BERLIN = "Europe/Berlin"
