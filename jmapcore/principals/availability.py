@@ -5,7 +5,9 @@ Offered on accounts with JMAP Calendars: the only Principal is the account's
 own user, and its busy periods come from its calendars
 (jmapcore.calendars.calendar_availability: the cached events, which CalDAV
 sync keeps equal to the server, judged per calendar by subscription,
-includeInAvailability and mayReadFreeBusy, recurrences expanded).
+includeInAvailability and mayReadFreeBusy, recurrences expanded; without
+showDetails, plus what the server's free-busy-query reports where it offers
+one and every calendar counts in full).
 
 Arguments: accountId, id (the Principal), utcStart and utcEnd (UTCDate,
 start < end, at most maxAvailabilityDuration apart), showDetails (Boolean,
@@ -22,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from accounts.models import Account
-from jmapcore.calendars.calendar_availability import calendar_availability_read
+from jmapcore.calendars.calendar_availability import calendar_availability_read, calendar_availability_with_server
 from jmapcore.calendars.capability import calendars_account_value
 from jmapcore.context import CallContext
 from jmapcore.datatypes.values import InvalidValue, utc_date, utc_date_dump
@@ -80,11 +82,15 @@ def principal_get_availability(ctx: CallContext, args: dict[str, Any]) -> dict[s
         raise MethodError("notFound", "no such principal in this account")
     if before - after > MAX_AVAILABILITY_SPAN:
         raise MethodError("tooLarge", f"the window is longer than maxAvailabilityDuration {MAX_AVAILABILITY_DURATION}")
-    periods = calendar_availability_read(account=account, after=after, before=before)
+    if show_details:
+        # A free-busy answer names no events: the cache alone can give them.
+        periods = calendar_availability_read(account=account, after=after, before=before)
+    else:
+        periods = calendar_availability_with_server(account=account, after=after, before=before)
     listed: list[dict[str, Any]] = []
     for period in periods:
         event: dict[str, Any] | None = None
-        if show_details:
+        if show_details and period.event is not None:
             names = set(wanted) | {"id"} if wanted is not None else None
             event = {key: value for key, value in period.event.items() if names is None or key in names}
         listed.append({
