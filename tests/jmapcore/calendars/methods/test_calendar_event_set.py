@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import Account
 from jmapcore.calendars.calendar_event_read import occurrence_id_make
-from jmapcore.models.calendars import Calendar, CalendarEvent
+from jmapcore.models.calendars import Calendar, CalendarEvent, CalendarEventNotification
 from jmapcore.state import on_state_change, state_change_unsubscribe
 from tests.jmapcore.calendars.methods.calendar_event_people import CalendarsPerson, unfolded_lines
 
@@ -206,3 +206,21 @@ def test_invalid_jscalendar_names_every_property(alice: CalendarsPerson, work: C
     assert {"duration", "priority"} <= set(error["properties"])
     assert any(name.startswith("recurrenceRules") for name in error["properties"])
     assert CalendarEvent.objects.filter(account=alice.account).count() == 0
+
+
+def test_a_sync_after_our_writes_finds_nothing_new(alice: CalendarsPerson, work: Calendar) -> None:
+    """What this proxy wrote is what the cache holds (ETag included): the next sync
+    changes no event and raises no CalendarEventNotification (those are for changes
+    made by others)."""
+    from backends.caldav import caldav_account_sync
+
+    row = _create(alice, work, WEEKLY)
+    occurrence = occurrence_id_make(row.jmap_id, "2026-12-16T10:00:00")
+    done = alice.ok("CalendarEvent/set", update={row.jmap_id: {"title": "Engine review (new)"}}, destroy=[occurrence])
+    assert done["notUpdated"] is None and done["notDestroyed"] is None, done
+    state = alice.ok("CalendarEvent/get", ids=[])["state"]
+    caldav_account_sync(account=alice.account)
+    changes = alice.ok("CalendarEvent/changes", sinceState=state)
+    assert (changes["created"], changes["updated"], changes["destroyed"]) == ([], [], [])
+    assert not CalendarEventNotification.objects.filter(account=alice.account).exists()
+    assert alice.event(row.jmap_id)["title"] == "Engine review (new)"
