@@ -277,6 +277,16 @@ def _participants_reduced(event: dict[str, Any], own: frozenset[str]) -> None:
     event["participants"] = kept
 
 
+def _is_origin(event: dict[str, Any], own: frozenset[str]) -> bool:
+    """isOrigin (draft §5): this calendar is the event's source, not a copy from an
+    invitation: the event is not scheduled (no replyTo, RFC 8984 §4.4.4) or the
+    user is its organiser (a replyTo address is one of the user's)."""
+    reply_to = event.get("replyTo")
+    if not isinstance(reply_to, dict) or not reply_to:
+        return True
+    return any(_address(value) in own for value in reply_to.values())
+
+
 def event_json(
     row: CalendarEvent, options: GetOptions, *, recurrence_id: str | None = None,
     occurrence: Occurrence | None = None,
@@ -303,8 +313,7 @@ def event_json(
     jmap_values: dict[str, Any] = {
         "calendarIds": {row.calendar.jmap_id: True},
         "isDraft": False,
-        # This proxy never organises on the user's behalf unless the user is the organiser.
-        "isOrigin": True,
+        "isOrigin": _is_origin(stored, options.own_addresses),
         "mayInviteSelf": False,
         "mayInviteOthers": False,
         "hideAttendees": False,

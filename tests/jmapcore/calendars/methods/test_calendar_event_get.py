@@ -232,3 +232,18 @@ def test_an_occurrence_moved_far_away_of_an_endless_series(alice_calendars: Cale
         {"id": moved, "start": "2027-01-15T16:00:00", "utcStart": "2027-01-15T15:00:00Z"},
         {"id": plain, "start": "2027-06-01T09:00:00", "utcStart": "2027-06-01T07:00:00Z"},
     ]
+
+
+def test_is_origin_unless_an_invitation_from_someone_else(alice_calendars: CalendarsPerson) -> None:
+    """isOrigin (draft §5): false only for an event another organiser scheduled."""
+    calendar = alice_calendars.calendar_row("Work")
+    own = event_row(alice_calendars.account, calendar, ical(
+        "SUMMARY:Mine", "DTSTART:20261203T120000Z", f"ORGANIZER:mailto:{alice_calendars.account.email}",
+        "ATTENDEE:mailto:bob@example.test"))
+    plain = event_row(alice_calendars.account, calendar, LUNCH)
+    foreign = event_row(alice_calendars.account, calendar, ical(
+        "SUMMARY:Theirs", "DTSTART:20261203T120000Z", "ORGANIZER:mailto:olga@example.test",
+        f"ATTENDEE:mailto:{alice_calendars.account.email}"))
+    result = alice_calendars.ok("CalendarEvent/get", ids=[own.jmap_id, plain.jmap_id, foreign.jmap_id],
+                                properties=["isOrigin"])
+    assert [event["isOrigin"] for event in result["list"]] == [True, True, False]
