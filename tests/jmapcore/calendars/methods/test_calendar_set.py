@@ -11,8 +11,8 @@ from jmapcore.models.calendars import Calendar, CalendarEvent
 from tests.jmapcore.calendars.methods.calendar_event_people import CalendarsPerson, ical
 from tests.jmapcore.calendars.methods.calendar_people import calendars, dav_calendar_properties, dav_event_put
 
-# Until G's CalDAV backend is in the tree there is no server to write to; the
-# refusals that need no server are tested in test_calendar_set_cache.py.
+# Without the CalDAV backend there is no server to write to; the refusals that
+# need no server are tested in test_calendar_set_cache.py.
 pytest.importorskip("backends.caldav", reason="the CalDAV backend backends.caldav is not in this tree")
 
 
@@ -52,7 +52,7 @@ def test_create_makes_a_calendar_collection(alice: CalendarsPerson) -> None:
     properties = dav_calendar_properties(alice, _href(alice, created["id"]))
     assert properties is not None
     assert (properties["displayname"], properties["description"]) == ("Büro & Termine", "from the office")
-    assert properties["color"].lower().startswith("#ff8800")
+    assert properties["color"].lower().startswith("#ff8800") and properties["order"] == "7"
     # The next sync finds the collection this proxy made: same calendar, same id, cache-only values kept.
     _sync(alice)
     found = calendars(alice)
@@ -76,6 +76,11 @@ def test_rename_description_color_and_order_go_to_the_server(alice: CalendarsPer
     _sync(alice)
     again = calendars(alice)["Private"]
     assert (again["description"], again["color"].lower()[:7], again["sortOrder"]) == ("Mine", "#123456", 3)
+    # null clears a property on the server too.
+    alice.ok("Calendar/set", update={calendar["id"]: {"color": None, "description": None}})
+    _sync(alice)
+    again = calendars(alice)["Private"]
+    assert (again["description"], again["color"]) == (None, None)
 
 
 def test_destroy_an_empty_calendar_removes_the_collection(alice: CalendarsPerson) -> None:
