@@ -45,6 +45,10 @@ def periodic_specs() -> list[PeriodicSpec]:
             "poll CardDAV of watched accounts", "backends.carddav.tasks.carddav_watched_poll_task", dav_poll,
             "seconds", dav_poll,
         ),
+        # CalDAV likewise (backends.dav.poll: every DAV part registered there).
+        PeriodicSpec(
+            "poll DAV of watched accounts", "backends.dav.tasks.dav_watched_poll_task", dav_poll, "seconds", dav_poll,
+        ),
     ]
 
 

@@ -55,3 +55,10 @@ def caldav_part_run(*, account: Account, lock: AccountSyncLock | None) -> None:
 
 
 sync_part_register(name=PART, applies=caldav_part_applies, run=caldav_part_run)
+
+# Polled every JMAP_DAV_POLL_LISTENING s while a client listens (backends.dav.poll);
+# its tasks must be known to every worker.
+from backends.dav import tasks as _tasks  # noqa: E402, F401
+from backends.dav.poll import dav_poll_register  # noqa: E402
+
+dav_poll_register(name=PART, applies=caldav_part_applies)
