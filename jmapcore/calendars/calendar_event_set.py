@@ -109,6 +109,10 @@ def _calendar_from_ids(ctx: CallContext, account: Account, raw: object, problems
     calendar = Calendar.objects.filter(account=account, jmap_id=real, destroyed=False).first()
     if calendar is None:
         problems["calendarIds"] = "no such calendar"
+    elif calendar.dav_components and "VEVENT" not in calendar.dav_components:
+        # RFC 4791 §5.2.3: the collection's supported-calendar-component-set has no VEVENT (a task list).
+        problems["calendarIds"] = "this calendar holds no events (" + ", ".join(calendar.dav_components) + " only)"
+        return None
     return calendar
 
 

@@ -224,3 +224,19 @@ def test_a_sync_after_our_writes_finds_nothing_new(alice: CalendarsPerson, work:
     assert (changes["created"], changes["updated"], changes["destroyed"]) == ([], [], [])
     assert not CalendarEventNotification.objects.filter(account=alice.account).exists()
     assert alice.event(row.jmap_id)["title"] == "Engine review (new)"
+
+
+def test_a_destroy_after_a_change_elsewhere_keeps_the_event(alice: CalendarsPerson, work: Calendar) -> None:
+    """DELETE with If-Match (RFC 7232 §3.1): an event changed by another client since
+    the last sync is not removed; stateMismatch, and the cache shows the change."""
+    row = _create(alice, work, WEEKLY)
+    text = alice.dav_text(row.dav_href)
+    assert text is not None
+    with alice.dav() as client:
+        answer = client.put(row.dav_href, content=text.replace("SUMMARY:Engine review", "SUMMARY:Still needed"),
+                            headers={"Content-Type": "text/calendar; charset=utf-8"})
+    assert answer.status_code in (201, 204), answer.text
+    result = alice.ok("CalendarEvent/set", destroy=[row.jmap_id])
+    assert result["notDestroyed"][row.jmap_id]["type"] == "stateMismatch"
+    assert "SUMMARY:Still needed" in _server_lines(alice, row)
+    assert alice.event(row.jmap_id)["title"] == "Still needed"

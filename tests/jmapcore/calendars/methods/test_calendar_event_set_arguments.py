@@ -149,3 +149,19 @@ def test_read_only_calendar_refuses_before_the_server(alice_calendars: Calendars
     assert result["notDestroyed"][row.jmap_id]["type"] == "forbidden"
     again = _set(alice_calendars, update={row.jmap_id: {"title": "Brunch"}})
     assert again["notUpdated"][row.jmap_id]["type"] == "forbidden"
+
+
+def test_a_task_list_takes_no_events(alice_calendars: CalendarsPerson) -> None:
+    """RFC 4791 §5.2.3: a collection whose supported-calendar-component-set lacks
+    VEVENT is refused as calendarIds, for a new event and for a move."""
+    tasks = alice_calendars.calendar_row("Tasks")
+    tasks.dav_components = ["VTODO"]
+    tasks.save(update_fields=["dav_components"])
+    row = event_row(alice_calendars.account, alice_calendars.calendar_row("Work"), LUNCH)
+    result = _set(
+        alice_calendars,
+        create={"new": {"calendarIds": {tasks.jmap_id: True}, "title": "x", "start": "2026-12-01T10:00:00"}},
+        update={row.jmap_id: {"calendarIds": {tasks.jmap_id: True}}},
+    )
+    assert result["notCreated"]["new"]["properties"] == ["calendarIds"]
+    assert result["notUpdated"][row.jmap_id]["properties"] == ["calendarIds"]
