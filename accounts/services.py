@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import threading
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
@@ -221,6 +222,11 @@ def _account_validate(account: Account) -> None:
         errors.setdefault("imap_host", "required for IMAP accounts")
     if account.kind == Account.Kind.JMAP and not account.session_url:
         errors.setdefault("session_url", "required for JMAP passthrough accounts")
+    for name in ("caldav_url", "carddav_url", "session_url"):
+        url = getattr(account, name)
+        if url and (urlsplit(url).scheme not in ("http", "https") or "@" in urlsplit(url).netloc):
+            # Credentials go in the Authorization header, never in a URL that logs and errors repeat.
+            errors.setdefault(name, "must be an http or https URL without user name or password in it")
     for name in ("imap_port", "smtp_port"):
         value = getattr(account, name)
         if not 1 <= int(value) <= 65535:

@@ -255,6 +255,9 @@ LOGGING: dict[str, Any] = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "daphne": {"level": "WARNING"},
+        # httpx logs every DAV request's full URL at INFO, userinfo included: ours say enough.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "jmap.debug": {"level": "DEBUG" if JMAP_DEBUG else "WARNING"},
     },
 }

@@ -35,7 +35,15 @@ from backends.carddav.client import DavClient
 from backends.carddav.davxml import CALSERVER, DAV, DavResponse, Multistatus, multistatus_parse, qname
 from backends.carddav.discovery import privileges_expand
 from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_normalise, url_same_origin
+from backends.carddav.hrefs import (
+    href_absolute,
+    url_collection,
+    url_credentials_allowed,
+    url_inside,
+    url_name,
+    url_normalise,
+    url_same_origin,
+)
 
 WELL_KNOWN = "/.well-known/caldav"
 MAX_REDIRECTS = 3
@@ -175,6 +183,8 @@ def caldav_locate(*, client: DavClient, account: Account) -> Location:
         return Location(url=url, principal=url, homes=[url_collection(url)])
     homes = me.hrefs(qname(CALDAV, "calendar-home-set"), base=url)
     principal = (me.hrefs(qname(DAV, "current-user-principal"), base=url) or [url])[0]
+    if not url_credentials_allowed(principal, start=url):
+        raise dav_permanent(f"the current-user-principal is on another host without TLS ({urlsplit(principal).netloc})")
     owner: DavResponse | None = me
     if not homes or url_collection(principal) != url_collection(url):
         answer = client.checked("PROPFIND", principal, ok=(207,), body=cal_propfind_body(PRINCIPAL_PROPS),
@@ -185,7 +195,7 @@ def caldav_locate(*, client: DavClient, account: Account) -> Location:
     if not homes:
         raise dav_permanent(f"{urlsplit(principal).path}: the principal names no calendar-home-set")
     for home in homes:
-        if not url_same_origin(home, principal) and urlsplit(home).scheme != "https":
+        if not url_credentials_allowed(home, start=url):
             raise dav_permanent(f"the calendar-home-set is on another host without TLS ({urlsplit(home).netloc})")
     inbox = outbox = ""
     if owner is not None:
@@ -205,7 +215,7 @@ def calendars_list(*, client: DavClient, homes: list[str]) -> list[CalendarInfo]
         listing = multistatus_parse(answer.body, base=home, what=f"PROPFIND {urlsplit(home).path}")
         for response in listing.responses:
             # Only the home and what is inside it: the credentials go wherever an href points.
-            if not response.href.startswith(url_collection(home).rstrip("/")):
+            if not url_inside(response.href, home):
                 continue
             if response.found and is_calendar(response):
                 info = calendar_info(response)

@@ -37,7 +37,15 @@ from accounts.models import Account
 from backends.carddav.client import DavClient
 from backends.carddav.davxml import CALSERVER, CARDDAV, DAV, DavResponse, Multistatus, qname
 from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_normalise, url_same_origin
+from backends.carddav.hrefs import (
+    href_absolute,
+    url_collection,
+    url_credentials_allowed,
+    url_inside,
+    url_name,
+    url_normalise,
+    url_same_origin,
+)
 
 WELL_KNOWN = "/.well-known/carddav"
 MAX_REDIRECTS = 3
@@ -189,6 +197,8 @@ def carddav_locate(*, client: DavClient, account: Account) -> tuple[str, str, li
         return url, url, [url]
     homes = me.hrefs(qname(CARDDAV, "addressbook-home-set"), base=url)
     principal = (me.hrefs(qname(DAV, "current-user-principal"), base=url) or [url])[0]
+    if not url_credentials_allowed(principal, start=url):
+        raise dav_permanent(f"the current-user-principal is on another host without TLS ({urlsplit(principal).netloc})")
     if not homes:
         answer = client.propfind(principal, depth="0", props=_PRINCIPAL_PROPS)
         owner = _self(answer, principal)
@@ -198,7 +208,7 @@ def carddav_locate(*, client: DavClient, account: Account) -> tuple[str, str, li
     # A home on another host (some providers partition users across hosts) gets the
     # account's credentials too, so only over TLS.
     for home in homes:
-        if not url_same_origin(home, principal) and urlsplit(home).scheme != "https":
+        if not url_credentials_allowed(home, start=url):
             raise dav_permanent(f"the addressbook-home-set is on another host without TLS ({urlsplit(home).netloc})")
     return url, principal, [url_collection(home) for home in homes]
 
@@ -215,7 +225,7 @@ def books_list(*, client: DavClient, homes: list[str]) -> list[BookInfo]:
         for response in listing.responses:
             # Only the home itself and what is inside it: an href elsewhere would
             # make the client send the account's credentials there.
-            if not response.href.startswith(url_collection(home).rstrip("/")):
+            if not url_inside(response.href, home):
                 continue
             if response.found and is_address_book(response):
                 info = book_info(response)

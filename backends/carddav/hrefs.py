@@ -22,8 +22,26 @@ from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 _SAFE = "!$&'()*+,;=:@-._~"
 
 
+def _dot_segments_remove(segments: list[str]) -> list[str]:
+    """RFC 3986 §5.2.4 on a split path: "." dropped, ".." removes the segment
+    before it (never above the root), so "/a/b/../c" is "/a/c" and a prefix
+    check on the result means what it says."""
+    kept: list[str] = []
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and len(kept) > 1:
+                kept.pop()
+            if last:
+                kept.append("")  # "/a/b/.." names the collection "/a/"
+            continue
+        kept.append(segment)
+    return kept
+
+
 def _path_normalise(path: str) -> str:
-    return "/".join(quote(unquote(segment), safe=_SAFE) for segment in (path or "/").split("/"))
+    segments = _dot_segments_remove([unquote(segment) for segment in (path or "/").split("/")])
+    return "/".join(quote(segment, safe=_SAFE) for segment in segments)
 
 
 def url_normalise(url: str) -> str:
@@ -59,6 +77,30 @@ def url_collection(url: str) -> str:
 def url_same_origin(a: str, b: str) -> bool:
     pa, pb = urlsplit(a), urlsplit(b)
     return (pa.scheme.lower(), pa.netloc.lower()) == (pb.scheme.lower(), pb.netloc.lower())
+
+
+def url_inside(url: str, collection: str) -> bool:
+    """True when `url` is `collection` itself or below it: same origin, and its
+    normalised path starts with the collection's path including the slash, so
+    "https://dav.example.com.evil.net/" or "https://dav.example.com@evil/" is
+    never inside "https://dav.example.com/", nor "/alice-x/" inside "/alice/"."""
+    if not url_same_origin(url, collection):
+        return False
+    inner = urlsplit(url_normalise(url)).path
+    outer = url_collection(urlsplit(url_normalise(collection)).path)
+    return url_collection(inner).startswith(outer)
+
+
+def url_credentials_allowed(url: str, *, start: str) -> bool:
+    """May the account's credentials go to `url`, found while discovering from
+    `start`? Only on the start URL's own origin, or on another host over TLS
+    (providers that partition users across hosts answer with those; never to a
+    plain-http host, where they would cross the network in the clear). Userinfo
+    in a URL is refused: it would change where httpx sends them."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or parts.scheme not in ("http", "https"):
+        return False
+    return url_same_origin(url, start) or parts.scheme == "https"
 
 
 def url_parent(url: str) -> str:

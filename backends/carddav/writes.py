@@ -132,6 +132,9 @@ def carddav_card_put(*, account: Account, book: AddressBook, vcard_text: str, hr
         location = answer.headers.get("location")
         final = href_absolute(target, location) if creating and location and answer.status == 201 else target
         final = href_absolute(final, final)
+        if url_parent(final) != url_collection(book.dav_href):
+            # A Location outside the book is not believed: the credentials would follow it.
+            final = href_absolute(target, target)
         return DavPutResult(href=final, etag=answer.etag or _etag_fetch(client, final))
 
 

@@ -100,6 +100,9 @@ def test_check_false_skips_the_backend(mgmt_api: PortClient) -> None:
     assert Account.objects.get(accountid="offline").imap_port == body["imapPort"]
 
 
+DAV_URL_RULE = "must be an http or https URL without user name or password in it"
+
+
 @pytest.mark.parametrize(
     ("change", "field", "why"),
     [
@@ -112,6 +115,8 @@ def test_check_false_skips_the_backend(mgmt_api: PortClient) -> None:
         ({"accountid": "no spaces"}, "accountid", "use 1-64 letters, digits, '-' or '_'"),
         ({"email": "not-an-email"}, "email", "Enter a valid email address."),
         ({"imapHost": ""}, "imapHost", "required for IMAP accounts"),
+        ({"carddavURL": "https://alice:pw@dav.example.test/"}, "carddavURL", DAV_URL_RULE),
+        ({"caldavURL": "ftp://dav.example.test/cal/"}, "caldavURL", DAV_URL_RULE),
     ],
 )
 def test_invalid_fields_are_named(mgmt_api: PortClient, change: dict[str, object], field: str, why: str) -> None:

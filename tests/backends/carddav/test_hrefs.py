@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote, urlsplit
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends.carddav.hrefs import href_absolute, url_name, url_normalise, url_parent
+from backends.carddav.hrefs import (
+    href_absolute,
+    url_credentials_allowed,
+    url_inside,
+    url_name,
+    url_normalise,
+    url_parent,
+)
 
 BASE = "https://dav.example.test:8443/alice@example.test/contacts/"
 
@@ -43,3 +51,46 @@ def test_normalising_twice_changes_nothing_and_keeps_every_name(segments: list[s
     assert href_absolute("http://h:1/other/", urlsplit(url).path) == normal
     names = urlsplit(normal).path.strip("/").split("/")
     assert [unquote(name) for name in names] == segments
+
+
+def test_dot_segments_are_resolved() -> None:
+    assert url_normalise("https://dav.example.test/alice/contacts/../../bob/x.vcf") == "https://dav.example.test/bob/x.vcf"
+    assert url_normalise("https://dav.example.test/alice/./contacts/%2E%2E/") == "https://dav.example.test/alice/"
+    assert url_normalise("https://dav.example.test/../../etc") == "https://dav.example.test/etc"
+
+
+@pytest.mark.parametrize(
+    ("href", "inside"),
+    [
+        ("https://dav.example.test/alice/book/", True),
+        ("https://dav.example.test/alice/book/card.vcf", True),
+        ("https://dav.example.test/alice/", True),
+        ("https://dav.example.test/alice-x/book/", False),  # a sibling sharing the prefix
+        ("https://dav.example.test/alice/../bob/book/", False),
+        ("https://dav.example.test.evil.net/alice/book/", False),  # mallory's host, same prefix
+        ("https://dav.example.test@evil.net/alice/book/", False),
+        ("https://dav.example.test:8443/alice/book/", False),
+        ("http://dav.example.test/alice/book/", False),
+    ],
+)
+def test_inside_a_home_means_same_origin_and_below_it(href: str, inside: bool) -> None:
+    assert url_inside(href, "https://dav.example.test/alice/") is inside
+
+
+def test_inside_a_root_home_is_still_same_origin_only() -> None:
+    assert url_inside("https://dav.example.test/any/book/", "https://dav.example.test/")
+    assert not url_inside("https://dav.example.test.evil.net/book/", "https://dav.example.test/")
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://127.0.0.1:5232/alice/", True),  # the start URL's own origin, plain http included
+        ("https://p07-contacts.example.test/alice/", True),  # another host, over TLS
+        ("http://127.0.0.1:20001/steal/", False),  # another host in the clear
+        ("https://alice:pw@dav.example.test/", False),
+        ("ftp://127.0.0.1:5232/alice/", False),
+    ],
+)
+def test_where_credentials_may_go(url: str, allowed: bool) -> None:
+    assert url_credentials_allowed(url, start="http://127.0.0.1:5232/") is allowed
