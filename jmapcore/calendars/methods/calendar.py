@@ -3,17 +3,17 @@ over CalDAV calendar collections.
 
 Each Calendar is one CalDAV calendar collection (RFC 4791 §4.2). Writes go to
 the CalDAV server first (backends.caldav: MKCALENDAR for a create, RFC 4791
-§5.3.1; PROPPATCH of displayname, calendar-description and Apple's
-calendar-color / calendar-order for a change, RFC 4918 §9.2 and RFC 4791
-§5.2.1; DELETE for a destroy), then the cache, in one state_change_atomic
+§5.3.1; PROPPATCH of displayname, calendar-description, calendar-timezone and
+Apple's calendar-color / calendar-order for a change, RFC 4918 §9.2 and RFC
+4791 §5.2; DELETE for a destroy), then the cache, in one state_change_atomic
 (DESIGN.md "Writes"). A refusal is the object's SetError and changes
 nothing; a 412 resyncs the calendar first.
 
-What CalDAV has no place for is kept in the proxy's cache only: isSubscribed,
-isVisible, includeInAvailability, defaultAlertsWithTime/WithoutTime, isDefault
-(jmapcore.calendars.calendar_default) and timeZone (calendar-timezone needs a
-whole VTIMEZONE, which the proxy does not write; a time zone the server
-states is read by sync). shareWith is null and cannot be set: Radicale and
+timeZone is written as calendar-timezone, a VTIMEZONE built from the IANA
+database (jmapcore.calendars.calendar_timezone). What CalDAV has no place
+for is kept in the proxy's cache only: isSubscribed, isVisible,
+includeInAvailability, defaultAlertsWithTime/WithoutTime and isDefault
+(jmapcore.calendars.calendar_default). shareWith is null and cannot be set: Radicale and
 Xandikos offer no WebDAV sharing, so mayShare is false and a change is refused
 with forbidden (§4: only a user with mayShare may change shareWith). myRights
 come from the collection's DAV privileges (jmapcore.calendars.calendar_rights).
@@ -27,6 +27,7 @@ from jmapcore.calendars.calendar_default import calendar_default_ensure, calenda
 from jmapcore.calendars.calendar_destroy import calendar_events_count, calendar_events_remove
 from jmapcore.calendars.calendar_errors import caldav_refused
 from jmapcore.calendars.calendar_rights import calendar_may_change_properties, calendar_rights
+from jmapcore.calendars.calendar_timezone import calendar_timezone_ical
 from jmapcore.calendars.calendar_values import (
     alerts_validate,
     color_validate,
@@ -55,7 +56,7 @@ from jmapcore.registry import method
 from jmapcore.state import state_change_atomic, type_state_get
 
 # Properties stored on the CalDAV server (the rest live in the cache only).
-SERVER_PROPERTIES = ("name", "description", "color", "sortOrder")
+SERVER_PROPERTIES = ("name", "description", "color", "sortOrder", "timeZone")
 NO_SHARING = "shareWith: this CalDAV server offers no sharing (mayShare is false)"
 
 
@@ -148,18 +149,20 @@ class CalendarType(DataType):
     # -- backend -----------------------------------------------------------------
 
     def backend_create(self, call: MethodCall, values: dict[str, Any]) -> dict[str, Any]:
-        """MKCALENDAR with name, description and color; sortOrder follows in a
+        """MKCALENDAR with name, description, color and time zone; sortOrder follows in a
         PROPPATCH (calendar-order is not a MKCALENDAR property everywhere).
         When that PROPPATCH is refused the calendar exists anyway and its
         sortOrder is kept in the cache."""
         from backends.caldav import DavRefused, caldav_calendar_create, caldav_calendar_update
 
+        timezone_ical = calendar_timezone_ical(time_zone=values.get("timeZone") or "")
         try:
             created = caldav_calendar_create(
                 account=call.account,
                 name=values["name"],
                 description=values.get("description") or "",
                 color=values.get("color") or "",
+                timezone_ical=timezone_ical,
             )
         except DavRefused as refused:
             raise caldav_refused(refused) from None
@@ -167,6 +170,7 @@ class CalendarType(DataType):
             "dav_href": created.href,
             "dav_privileges": list(getattr(created, "privileges", []) or []),
             "dav_components": list(getattr(created, "components", ["VEVENT"]) or []),
+            "dav_timezone": timezone_ical,
         }
         if values.get("sortOrder"):
             probe = Calendar(account=call.account, dav_href=created.href, name=values["name"])
@@ -177,13 +181,14 @@ class CalendarType(DataType):
         return fields
 
     def backend_update(self, call: MethodCall, row: JmapObject, changes: dict[str, Any]) -> dict[str, Any]:
-        """name, description, color and sortOrder live on the server; the rest
-        only in the cache (CalDAV has no such properties)."""
+        """name, description, color, sortOrder and timeZone live on the server;
+        the rest only in the cache (CalDAV has no such properties)."""
         assert isinstance(row, Calendar)
         if not any(name in changes for name in SERVER_PROPERTIES):
             return {}
         from backends.caldav import DavConflict, DavRefused, caldav_calendar_sync, caldav_calendar_update
 
+        timezone_ical = calendar_timezone_ical(time_zone=changes["timeZone"]) if "timeZone" in changes else None
         try:
             caldav_calendar_update(
                 account=call.account,
@@ -192,6 +197,7 @@ class CalendarType(DataType):
                 description=changes["description"] if "description" in changes else None,
                 color=changes["color"] if "color" in changes else None,
                 sort_order=changes["sortOrder"] if "sortOrder" in changes else None,
+                timezone_ical=timezone_ical,
             )
         except DavConflict:
             caldav_calendar_sync(account=call.account, calendar=row)
@@ -200,7 +206,8 @@ class CalendarType(DataType):
             ) from None
         except DavRefused as refused:
             raise caldav_refused(refused) from None
-        return {}
+        # The VTIMEZONE sent is what sync compares the server's with.
+        return {} if timezone_ical is None else {"dav_timezone": timezone_ical}
 
     def backend_destroy(self, call: MethodCall, row: JmapObject) -> None:
         """A 404 means someone else removed it already: the cache follows the

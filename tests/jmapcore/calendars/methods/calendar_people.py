@@ -61,18 +61,20 @@ def notification_make(
 
 PROPFIND_CALENDAR = """<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:A="http://apple.com/ns/ical/">
-  <D:prop><D:displayname/><C:calendar-description/><A:calendar-color/><A:calendar-order/></D:prop>
+  <D:prop><D:displayname/><C:calendar-description/><A:calendar-color/><A:calendar-order/>
+    <C:calendar-timezone/></D:prop>
 </D:propfind>"""
 _NAMES = {
     "displayname": "{DAV:}displayname",
     "description": "{urn:ietf:params:xml:ns:caldav}calendar-description",
     "color": "{http://apple.com/ns/ical/}calendar-color",
     "order": "{http://apple.com/ns/ical/}calendar-order",
+    "timezone": "{urn:ietf:params:xml:ns:caldav}calendar-timezone",
 }
 
 
 def dav_calendar_properties(person: CalendarsPerson, url: str) -> dict[str, str] | None:
-    """displayname, description, color and order of the collection at `url` as
+    """displayname, description, color, order and timezone of the collection at `url` as
     another CalDAV client reads them ('' when not set); None when it is gone."""
     with person.dav() as client:
         answer = client.request(

@@ -44,7 +44,7 @@ _ALERT = st.fixed_dictionaries(
 _CACHE_VALUES = st.fixed_dictionaries(
     {},
     optional={
-        "isSubscribed": _JSON, "isVisible": _JSON, "includeInAvailability": _JSON, "timeZone": _JSON,
+        "isSubscribed": _JSON, "isVisible": _JSON, "includeInAvailability": _JSON,
         "defaultAlertsWithTime": st.one_of(_JSON, st.dictionaries(st.text(max_size=6), _ALERT, max_size=3)),
         "defaultAlertsWithoutTime": _JSON, "shareWith": _JSON, "isDefault": _JSON, "myRights": _JSON,
         "id": _JSON, "bogus": _JSON,

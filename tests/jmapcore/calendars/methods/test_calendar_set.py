@@ -53,6 +53,7 @@ def test_create_makes_a_calendar_collection(alice: CalendarsPerson) -> None:
     assert properties is not None
     assert (properties["displayname"], properties["description"]) == ("Büro & Termine", "from the office")
     assert properties["color"].lower().startswith("#ff8800") and properties["order"] == "7"
+    assert "TZID:Europe/Berlin" in properties["timezone"].replace("\r\n", "\n")
     # The next sync finds the collection this proxy made: same calendar, same id, cache-only values kept.
     _sync(alice)
     found = calendars(alice)
@@ -64,23 +65,28 @@ def test_create_makes_a_calendar_collection(alice: CalendarsPerson) -> None:
     )  # fmt: skip
 
 
-def test_rename_description_color_and_order_go_to_the_server(alice: CalendarsPerson) -> None:
+def test_rename_description_color_order_and_zone_go_to_the_server(alice: CalendarsPerson) -> None:
     calendar = calendars(alice)["Calendar"]
-    changes = {"name": "Private", "description": "Mine", "color": "#123456", "sortOrder": 3}
+    changes = {"name": "Private", "description": "Mine", "color": "#123456", "sortOrder": 3,
+               "timeZone": "America/New_York"}  # fmt: skip
     result = alice.ok("Calendar/set", update={calendar["id"]: changes})
     assert calendar["id"] in result["updated"]
     properties = dav_calendar_properties(alice, _href(alice, calendar["id"]))
     assert properties is not None
     assert (properties["displayname"], properties["description"]) == ("Private", "Mine")
     assert properties["color"].lower().startswith("#123456") and properties["order"] == "3"
+    assert "TZID:America/New_York" in properties["timezone"].replace("\r\n", "\n")
     _sync(alice)
     again = calendars(alice)["Private"]
     assert (again["description"], again["color"].lower()[:7], again["sortOrder"]) == ("Mine", "#123456", 3)
+    assert again["timeZone"] == "America/New_York"
     # null clears a property on the server too.
-    alice.ok("Calendar/set", update={calendar["id"]: {"color": None, "description": None}})
+    alice.ok("Calendar/set", update={calendar["id"]: {"color": None, "description": None, "timeZone": None}})
     _sync(alice)
     again = calendars(alice)["Private"]
-    assert (again["description"], again["color"]) == (None, None)
+    assert (again["description"], again["color"], again["timeZone"]) == (None, None, None)
+    properties = dav_calendar_properties(alice, _href(alice, calendar["id"]))
+    assert properties is not None and "VTIMEZONE" not in properties["timezone"]
 
 
 def test_destroy_an_empty_calendar_removes_the_collection(alice: CalendarsPerson) -> None:
