@@ -198,3 +198,23 @@ def test_broken_icalendar_never_breaks_a_sync_and_is_reported(alice: Account, da
     assert broken and broken <= reported and progress["parseProblemCount"] >= len(broken)
     assert all(rows[uid].parse_problems for uid in rows if uid.startswith("broken-"))
     assert not rows[fine].parse_problems
+
+
+def test_what_this_proxy_wrote_is_not_fetched_again_nor_notified(alice: Account, dav_server: Any,
+                                                                 dav_requests: RequestLog) -> None:
+    from jmapcore.calendars.calendar_event_write import calendar_event_create
+
+    caldav_account_sync(account=alice)
+    calendar = calendars(alice)["Calendar"]
+    uid = new_uid()
+    row = calendar_event_create(account=alice, calendar=calendar, event={
+        "@type": "Event", "uid": uid, "title": "Mine", "start": "2026-01-05T09:00:00", "timeZone": "Europe/Berlin",
+        "duration": "PT1H"})
+    dav_requests.clear()
+    alice.refresh_from_db()
+    caldav_account_sync(account=alice)
+    # The sync-collection report lists the new object with the ETag the write
+    # stored: no calendar-multiget follows (one REPORT only), no notification.
+    assert [method for method, _ in dav_requests.requests if method == "REPORT"] == ["REPORT"]
+    assert events(alice)[uid].jmap_id == row.jmap_id
+    assert notifications(alice) == []
