@@ -21,10 +21,11 @@ from typing import Any
 
 from accounts.models import Account
 from backends.base import BackendError
+from backends.carddav.cards import card_columns
 from backends.carddav.errors import DavConflict, DavRefused
 from backends.carddav.sync import carddav_book_sync
-from backends.carddav.writes import carddav_card_delete, carddav_card_move, carddav_card_put
-from jmapcore.contacts.jscontact import CardInvalid, card_read, card_search_fields, card_write
+from backends.carddav.writes import DavPutResult, carddav_card_delete, carddav_card_move, carddav_card_put
+from jmapcore.contacts.jscontact import CardInvalid, card_read, card_write
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook, ContactCard
 from jmapcore.protocol.errors import SetError, SetErrorException
@@ -104,17 +105,22 @@ def _refusal(error: DavRefused, *, account: Account, book: AddressBook, doing: s
 
 
 def _row_columns(*, text: str, etag: str, href: str, book: AddressBook) -> dict[str, Any]:
-    """The cache columns for a vCard the server now holds as `text`."""
-    reading = card_read(text)
-    card = {key: value for key, value in reading.card.items() if key not in _JMAP_ONLY}
+    """The cache columns for a vCard the server now holds as `text`.
+
+    Read with the sync's own conversion (backends.carddav.cards.card_columns),
+    which never raises and cuts values to the columns' sizes: once the server
+    has confirmed the write, the cache must be able to take it.
+    """
+    columns = card_columns(text=text, href=href)
+    card = {key: value for key, value in columns.card.items() if key not in _JMAP_ONLY}
     return {
         "address_book": book,
         "card": card,
         "vcard": text,
         "dav_href": href,
         "dav_etag": etag or "",
-        "parse_problems": list(reading.problems),
-        **card_search_fields(card),
+        "parse_problems": list(columns.problems),
+        **columns.fields,
     }
 
 
@@ -165,6 +171,35 @@ def _delete_quietly(*, account: Account, href: str, etag: str) -> None:
         logger.warning("could not remove the new copy of a card after a failed move: %s", error)
 
 
+def _move_source_delete(*, account: Account, row: ContactCard, copy: DavPutResult,
+                        books: tuple[AddressBook, AddressBook]) -> None:
+    """The second half of a move with a change: DELETE the old resource.
+
+    - Deleted, or already gone (404/410): the move is done.
+    - Refused for certain (412, 403, …): the new copy is removed again, so the
+      card is never in two books, and the refusal is raised.
+    - No answer (timeout, dropped connection): the DELETE may have happened, so
+      removing the new copy could lose the card. Both copies may stay; both
+      books are read again, the cache shows what the server holds, and the
+      error is raised.
+    """
+    try:
+        carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
+    except DavRefused as refused:
+        if refused.status in (404, 410) and not isinstance(refused, DavConflict):
+            return
+        if refused.permanent:
+            _delete_quietly(account=account, href=copy.href, etag=copy.etag)
+            raise
+        for book in books:
+            _book_resync(account=account, book=book)
+        raise
+    except BackendError:
+        for book in books:
+            _book_resync(account=account, book=book)
+        raise
+
+
 def contact_card_update(
     *, account: Account, row: ContactCard, card: dict[str, Any], book: AddressBook
 ) -> ContactCard:
@@ -172,8 +207,8 @@ def contact_card_update(
 
     - Content changed, same book: PUT with If-Match (a minimal change of the stored vCard).
     - Same content, other book: MOVE (carddav_card_move keeps the card if it must fall back to PUT+DELETE).
-    - Both: PUT into the new book, then DELETE the old resource with If-Match; if the
-      DELETE fails, the new copy is removed again, so the card is never in two books.
+    - Both: PUT into the new book, then DELETE the old resource with If-Match
+      (see _move_source_delete for what happens when that DELETE fails).
     """
     source: AddressBook = row.address_book
     moving = book.pk != source.pk
@@ -198,11 +233,7 @@ def contact_card_update(
             put = carddav_card_move(account=account, href=row.dav_href, etag=row.dav_etag or None, book=book)
         else:
             put = carddav_card_put(account=account, book=book, vcard_text=text)
-            try:
-                carddav_card_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
-            except BackendError:
-                _delete_quietly(account=account, href=put.href, etag=put.etag)
-                raise
+            _move_source_delete(account=account, row=row, copy=put, books=(source, book))
     except DavRefused as refused:
         # A 412 means the stored ETag of the card is stale: its own book is resynced.
         raise _refusal(refused, account=account, book=source, doing="the change") from None

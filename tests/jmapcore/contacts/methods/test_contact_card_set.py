@@ -444,6 +444,25 @@ def test_a_move_with_a_change_that_fails_half_way_leaves_one_card(alice: Contact
     assert after.address_book.jmap_id != work_id and not after.destroyed
 
 
+def test_a_move_with_a_change_whose_source_is_already_gone_keeps_the_new_copy(alice: ContactsPerson) -> None:
+    """When another client deleted the card meanwhile, the DELETE of the old
+    resource answers 404: the move is done, and the new copy must stay (removing
+    it would lose the card everywhere)."""
+    _work_book_make(alice)
+    work_id = alice.books()["Work"]["id"]
+    created = _create(alice, ADA)
+    row = row_of(alice.account, created["id"])
+    with alice.dav() as client:
+        assert client.delete(row.dav_href).status_code in (200, 204)
+    result = alice.ok("ContactCard/set", update={created["id"]: {
+        "addressBookIds": {work_id: True}, "emails/home/address": "moved@example.org",
+    }})
+    assert created["id"] in result["updated"], result
+    after = row_of(alice.account, created["id"])
+    assert after.address_book.jmap_id == work_id and not after.destroyed
+    assert "moved@example.org" in (dav_card_text(alice, after.dav_href) or "")
+
+
 def test_a_group_names_a_card_by_the_uid_the_server_gave_it(alice: ContactsPerson) -> None:
     """Whatever the book's vCard version (4.0 MEMBER or Apple's 3.0
     X-ADDRESSBOOKSERVER-MEMBER form), members keys stay the members' uids."""
