@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
+from backends.caldav import caldav_account_sync
 from jmapcore.models.calendars import Calendar, CalendarEvent
 from tests.jmapcore.calendars.methods.calendar_event_people import CalendarsPerson, ical
 from tests.jmapcore.calendars.methods.calendar_people import calendars, dav_event_put
-
-pytest.importorskip("backends.caldav", reason="the CalDAV backend backends.caldav is not in this tree")
 
 
 @pytest.fixture(params=["radicale", "xandikos"])
@@ -21,8 +20,6 @@ def dav_server(request: pytest.FixtureRequest) -> Any:
 
 
 def _sync(person: CalendarsPerson) -> None:
-    from backends.caldav import caldav_account_sync
-
     caldav_account_sync(account=person.account)
 
 

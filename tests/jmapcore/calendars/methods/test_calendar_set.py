@@ -7,13 +7,10 @@ from typing import Any
 
 import pytest
 
+from backends.caldav import caldav_account_sync
 from jmapcore.models.calendars import Calendar, CalendarEvent
 from tests.jmapcore.calendars.methods.calendar_event_people import CalendarsPerson, ical
 from tests.jmapcore.calendars.methods.calendar_people import calendars, dav_calendar_properties, dav_event_put
-
-# Without the CalDAV backend there is no server to write to; the refusals that
-# need no server are tested in test_calendar_set_cache.py.
-pytest.importorskip("backends.caldav", reason="the CalDAV backend backends.caldav is not in this tree")
 
 
 @pytest.fixture(params=["radicale", "xandikos"])
@@ -22,8 +19,6 @@ def dav_server(request: pytest.FixtureRequest) -> Any:
 
 
 def _sync(person: CalendarsPerson) -> None:
-    from backends.caldav import caldav_account_sync
-
     caldav_account_sync(account=person.account)
 
 

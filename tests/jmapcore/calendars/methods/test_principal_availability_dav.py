@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from backends.caldav import caldav_account_sync
 from jmapcore.calendars.capability import CALENDARS_CAPABILITY
 from jmapcore.limits import CORE_CAPABILITY
 from jmapcore.models.calendars import Calendar
@@ -16,8 +17,6 @@ from jmapcore.principals.availability import AVAILABILITY_CAPABILITY
 from jmapcore.principals.capability import PRINCIPALS_CAPABILITY
 from tests.jmapcore.calendars.methods.calendar_event_people import CalendarsPerson, ical
 from tests.jmapcore.calendars.methods.calendar_people import calendars, dav_event_put
-
-pytest.importorskip("backends.caldav", reason="the CalDAV backend backends.caldav is not in this tree")
 
 USING = [CORE_CAPABILITY, CALENDARS_CAPABILITY, PRINCIPALS_CAPABILITY, AVAILABILITY_CAPABILITY]
 DAY = {"utcStart": "2026-12-07T00:00:00Z", "utcEnd": "2026-12-08T00:00:00Z"}
@@ -29,8 +28,6 @@ def dav_server(request: pytest.FixtureRequest) -> Any:
 
 
 def _sync(person: CalendarsPerson) -> None:
-    from backends.caldav import caldav_account_sync
-
     caldav_account_sync(account=person.account)
 
 
