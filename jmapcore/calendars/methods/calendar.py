@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Account
+from backends.base import BackendError
 from jmapcore.calendars.calendar_default import calendar_default_ensure, calendar_default_repair, calendar_default_set
 from jmapcore.calendars.calendar_destroy import calendar_events_count, calendar_events_remove
 from jmapcore.calendars.calendar_errors import caldav_refused
@@ -151,8 +152,8 @@ class CalendarType(DataType):
     def backend_create(self, call: MethodCall, values: dict[str, Any]) -> dict[str, Any]:
         """MKCALENDAR with name, description, color and time zone; sortOrder follows in a
         PROPPATCH (calendar-order is not a MKCALENDAR property everywhere).
-        When that PROPPATCH is refused the calendar exists anyway and its
-        sortOrder is kept in the cache."""
+        When that PROPPATCH is refused or fails the calendar exists anyway and
+        its sortOrder is kept in the cache."""
         from backends.caldav import DavRefused, caldav_calendar_create, caldav_calendar_update
 
         timezone_ical = calendar_timezone_ical(time_zone=values.get("timeZone") or "")
@@ -176,7 +177,9 @@ class CalendarType(DataType):
             probe = Calendar(account=call.account, dav_href=created.href, name=values["name"])
             try:
                 caldav_calendar_update(account=call.account, calendar=probe, sort_order=values["sortOrder"])
-            except DavRefused:
+            except BackendError:
+                # The calendar exists on the server: failing the create now would
+                # lose it from the answer. Its sortOrder stays in the cache.
                 pass
         return fields
 
