@@ -57,6 +57,9 @@ _MASTER_ONLY = ("recurrenceRules", "excludedRecurrenceRules", "recurrenceOverrid
 _OCCURRENCE_ID = re.compile(r"^(e[a-z2-7]{1,64})_(\d{8}T\d{6})$")
 # How far the wall clock of an occurrence can be from UTC, with room for a long event.
 _ZONE_SLACK = timedelta(hours=30)
+# The recurrence ids occurrence_find looks for: a window of _ZONE_SLACK fits around them.
+_MIN_GUESS = datetime.min.replace(tzinfo=UTC) + 2 * _ZONE_SLACK
+_MAX_GUESS = datetime.max.replace(tzinfo=UTC) - 2 * _ZONE_SLACK
 
 
 def event_property_known(name: str) -> bool:
@@ -153,7 +156,9 @@ def occurrence_find(event: dict[str, Any], recurrence_id: str, *, floating_zone:
     if isinstance(patch, dict) and patch.get("excluded") is True:
         return None
     guess = _local_guess(recurrence_id)
-    if guess is None:
+    if guess is None or not _MIN_GUESS <= guess <= _MAX_GUESS:
+        # Years 1 and 9999 (a client's id may say anything) have no room for the
+        # window below: datetime would overflow. No event has occurrences there.
         return None
     if isinstance(patch, dict):
         alone = {key: value for key, value in event.items() if key not in _MASTER_ONLY}

@@ -28,7 +28,7 @@ from typing import Any
 
 from accounts.models import Account
 from backends.base import BackendError
-from jmapcore.calendars.jscalendar import EventInvalid, event_read, event_search_fields, event_write
+from jmapcore.calendars.jscalendar import EventInvalid, event_write
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.calendars import Calendar, CalendarEvent
 from jmapcore.protocol.errors import SetError, SetErrorException
@@ -118,19 +118,14 @@ def _refusal(error: BackendError, *, account: Account, calendar: Calendar, doing
 
 
 def event_row_columns(*, text: str, etag: str, href: str, calendar: Calendar) -> dict[str, Any]:
-    """The cache columns for an iCalendar object the server now holds as `text`."""
-    reading = event_read(text)
-    event = {key: value for key, value in (reading.event or {}).items() if key not in _JMAP_ONLY}
-    return {
-        "calendar": calendar,
-        "event": event,
-        "component": reading.component or "VEVENT",
-        "ical": text,
-        "dav_href": href,
-        "dav_etag": etag or "",
-        "parse_problems": list(reading.problems),
-        **event_search_fields(event),
-    }
+    """The cache columns for an iCalendar object the server now holds as `text`.
+
+    Read with the sync's own conversion (backends.caldav.sync.event_columns),
+    which never raises: once the server has confirmed the write, the cache
+    must be able to take it."""
+    from backends.caldav.sync import event_columns
+
+    return {"calendar": calendar, **event_columns(text=text, href=href, etag=etag or "")}
 
 
 def calendar_event_create(*, account: Account, calendar: Calendar, event: dict[str, Any]) -> CalendarEvent:
@@ -180,6 +175,37 @@ def _delete_quietly(*, account: Account, href: str, etag: str) -> None:
         logger.warning("could not remove the new copy of an event after a failed move: %s", error)
 
 
+def _move_source_delete(*, account: Account, row: CalendarEvent, copy_href: str, copy_etag: str,
+                        calendars: tuple[Calendar, Calendar]) -> None:
+    """The second half of a move with a change: DELETE the old resource.
+
+    - Deleted, or already gone (404/410): the move is done.
+    - Refused for certain (412, 403, …): the new copy is removed again, so the
+      event is never in two calendars, and the refusal is raised.
+    - No answer (timeout, dropped connection): the DELETE may have happened, so
+      removing the new copy could lose the event. Both calendars are read
+      again so the cache shows what the server holds, and the error is raised.
+    """
+    from backends.caldav import caldav_event_delete
+
+    refused_type, conflict_type = _dav_errors()
+    try:
+        caldav_event_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
+    except refused_type as refused:
+        if getattr(refused, "status", 0) in (404, 410) and not isinstance(refused, conflict_type):
+            return
+        if refused.permanent:
+            _delete_quietly(account=account, href=copy_href, etag=copy_etag)
+            raise
+        for calendar in calendars:
+            calendar_resync(account=account, calendar=calendar)
+        raise
+    except BackendError:
+        for calendar in calendars:
+            calendar_resync(account=account, calendar=calendar)
+        raise
+
+
 def calendar_event_update(
     *, account: Account, row: CalendarEvent, event: dict[str, Any], calendar: Calendar
 ) -> CalendarEvent:
@@ -188,8 +214,7 @@ def calendar_event_update(
     - Content changed, same calendar: PUT with If-Match, a minimal change of the stored object.
     - Same content, other calendar: MOVE (RFC 4918 §9.9) with If-Match.
     - Both: PUT into the new calendar, then DELETE the old resource with
-      If-Match; if that DELETE fails the new copy is removed again, so the
-      event is never in two calendars.
+      If-Match (see _move_source_delete for what happens when that fails).
     """
     source: Calendar = row.calendar
     moving = calendar.pk != source.pk
@@ -206,7 +231,7 @@ def calendar_event_update(
     text = row.ical
     if content_changed:
         text = _ical_text(event, previous_text=row.ical or None)
-    from backends.caldav import caldav_event_delete, caldav_event_move, caldav_event_put
+    from backends.caldav import caldav_event_move, caldav_event_put
 
     refused_type, _ = _dav_errors()
     try:
@@ -218,11 +243,8 @@ def calendar_event_update(
             put = caldav_event_move(account=account, href=row.dav_href, etag=row.dav_etag or None, calendar=calendar)
         else:
             put = caldav_event_put(account=account, calendar=calendar, ical_text=text)
-            try:
-                caldav_event_delete(account=account, href=row.dav_href, etag=row.dav_etag or None)
-            except BackendError:
-                _delete_quietly(account=account, href=put.href, etag=put.etag)
-                raise
+            _move_source_delete(account=account, row=row, copy_href=put.href, copy_etag=put.etag,
+                                calendars=(source, calendar))
     except refused_type as refused:
         raise _refusal(refused, account=account, calendar=source, doing="the change") from None
     columns = event_row_columns(text=text, etag=put.etag, href=put.href, calendar=calendar)

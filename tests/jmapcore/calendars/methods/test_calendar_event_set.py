@@ -172,6 +172,24 @@ def test_move_between_calendars(alice: CalendarsPerson, work: Calendar) -> None:
     assert alice.ok("CalendarEvent/get", ids=[row.jmap_id])["list"][0]["calendarIds"] == {work.jmap_id: True}
 
 
+def test_a_move_with_a_change_whose_source_is_already_gone_keeps_the_new_copy(
+    alice: CalendarsPerson, work: Calendar
+) -> None:
+    """Another client deleted the event meanwhile: the DELETE of the old resource
+    answers 404, the move is done, and the new copy stays (removing it would
+    lose the event everywhere)."""
+    home = alice.server_calendar("home", "Home")
+    row = _create(alice, work, WEEKLY)
+    with alice.dav() as client:
+        assert client.delete(row.dav_href).status_code in (200, 204)
+    result = alice.ok("CalendarEvent/set", update={row.jmap_id: {"calendarIds": {home.jmap_id: True},
+                                                                 "title": "Engine review at home"}})
+    assert result["notUpdated"] is None, result["notUpdated"]
+    row.refresh_from_db()
+    assert row.calendar_id == home.pk and not row.destroyed
+    assert "SUMMARY:Engine review at home" in _server_lines(alice, row)
+
+
 def test_destroy_deletes_the_resource(alice: CalendarsPerson, work: Calendar) -> None:
     row = _create(alice, work, WEEKLY)
     result = alice.ok("CalendarEvent/set", destroy=[row.jmap_id])
