@@ -101,7 +101,7 @@ def run(url: str, login: str, password: str, opts: argparse.Namespace) -> None:
     from accounts.models import Account, Pool, SslMode
     from accounts.secrets import seal
     from backends.caldav import caldav_account_sync
-    from backends.carddav.client import DAV_REQUEST_OBSERVERS
+    from backends.dav.client import DAV_REQUEST_OBSERVERS
     from jmapcore.models.calendars import CalendarEvent
 
     requests = [0]

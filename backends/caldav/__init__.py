@@ -15,7 +15,7 @@ import Django models before the app registry is ready.
 
 Plain WebDAV on the shared DAV client rather than the `caldav` library (which
 the tests use as "another CalDAV client"): the shared client (today
-backends.carddav.client, davxml, hrefs, errors; generic WebDAV) caps answer
+backends.dav.client, davxml, hrefs, errors; generic WebDAV) caps answer
 sizes, follows no redirect or href to another host with the credentials and
 classifies failures as transient or permanent BackendErrors for the sync
 machinery; the library does none of that.
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
         caldav_event_move,
         caldav_event_put,
     )
-    from backends.carddav.errors import DavConflict, DavRefused
+    from backends.dav.errors import DavConflict, DavRefused
 
 _EXPORTS = {
     "caldav_account_sync": "backends.caldav.sync",
@@ -61,8 +61,8 @@ _EXPORTS = {
     "DavCalendarResult": "backends.caldav.writes",
     "caldav_free_busy": "backends.caldav.freebusy",
     "DavBusyPeriod": "backends.caldav.freebusy",
-    "DavRefused": "backends.carddav.errors",
-    "DavConflict": "backends.carddav.errors",
+    "DavRefused": "backends.dav.errors",
+    "DavConflict": "backends.dav.errors",
 }
 
 __all__ = [

@@ -1,7 +1,7 @@
 """CalDAV request bodies (RFC 4791 §5.3.1, §7.9, §7.10; RFC 4918 §9.2; RFC 6578 §3.2).
 
 Multistatus parsing, hrefs and errors are the shared WebDAV code (today in
-backends.carddav.davxml / hrefs / errors, see backends/caldav/__init__.py);
+backends.dav.davxml / hrefs / errors, see backends/caldav/__init__.py);
 only the bodies that name CalDAV or Apple properties live here, with every
 text value XML-escaped.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from backends.carddav.davxml import CALSERVER, DAV
+from backends.dav.davxml import CALSERVER, DAV
 
 CALDAV = "urn:ietf:params:xml:ns:caldav"
 # Apple's calendar-color and calendar-order (iCal; read and written by Radicale, Xandikos, most clients).

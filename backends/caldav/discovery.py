@@ -18,7 +18,7 @@ from https://<imap host>/.well-known/caldav (RFC 6764 §5):
    sync-token, and whether sync-collection (RFC 6578) is a supported report.
    Hrefs outside the home set are ignored.
 
-Plain WebDAV through the shared client (backends.carddav.client.DavClient),
+Plain WebDAV through the shared client (backends.dav.client.DavClient),
 not the `caldav` library: the library follows redirects and hrefs to any host
 with the credentials, has no response-size cap and reports failures as its
 own exceptions, while the shared client gives the sync the same bounded,
@@ -31,11 +31,11 @@ from urllib.parse import unquote, urlsplit
 
 from accounts.models import Account
 from backends.caldav.calxml import APPLE, CALDAV, cal_propfind_body
-from backends.carddav.client import DavClient
-from backends.carddav.davxml import CALSERVER, DAV, DavResponse, Multistatus, multistatus_parse, qname
 from backends.carddav.discovery import privileges_expand
-from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import (
+from backends.dav.client import DavClient
+from backends.dav.davxml import CALSERVER, DAV, DavResponse, Multistatus, multistatus_parse, qname
+from backends.dav.errors import DavRefused, dav_permanent
+from backends.dav.hrefs import (
     href_absolute,
     url_collection,
     url_credentials_allowed,

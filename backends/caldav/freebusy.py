@@ -20,8 +20,8 @@ from accounts.models import Account
 from backends.caldav.calxml import free_busy_query_body
 from backends.caldav.discovery import calendars_list
 from backends.caldav.progress import caldav_progress
-from backends.carddav.client import DavClient
-from backends.carddav.errors import DavRefused
+from backends.dav.client import DavClient
+from backends.dav.errors import DavRefused
 
 log = logging.getLogger("jmap.sync.caldav")
 

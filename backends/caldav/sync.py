@@ -53,10 +53,10 @@ from accounts.models import Account
 from backends.caldav.calxml import CALDAV, cal_sync_collection_body, calendar_multiget_body
 from backends.caldav.discovery import CalendarInfo, caldav_locate, calendar_read, calendars_list
 from backends.caldav.progress import caldav_progress, caldav_progress_update
-from backends.carddav.client import DavClient, etag_normalise
-from backends.carddav.davxml import DAV, qname
-from backends.carddav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
-from backends.carddav.hrefs import url_collection, url_path
+from backends.dav.client import DavClient, etag_normalise
+from backends.dav.davxml import DAV, qname
+from backends.dav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
+from backends.dav.hrefs import url_collection, url_path
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.calendars import Calendar, CalendarEvent, CalendarEventNotification
 from jmapcore.state import state_change_atomic

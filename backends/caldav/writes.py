@@ -37,11 +37,11 @@ from accounts.models import Account
 from backends.caldav.calxml import cal_proppatch_body, calendar_props_xml, mkcalendar_body
 from backends.caldav.discovery import caldav_locate, calendar_read
 from backends.caldav.progress import caldav_progress
-from backends.carddav.client import DavClient, etag_normalise
-from backends.carddav.davxml import DAV, qname, status_code, xml_parse
-from backends.carddav.errors import DavConflict, DavRefused, dav_permanent
-from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
 from backends.carddav.writes import DavPutResult
+from backends.dav.client import DavClient, etag_normalise
+from backends.dav.davxml import DAV, qname, status_code, xml_parse
+from backends.dav.errors import DavConflict, DavRefused, dav_permanent
+from backends.dav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
 from jmapcore.models.calendars import Calendar
 
 __all__ = [

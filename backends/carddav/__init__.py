@@ -8,10 +8,12 @@ import Django models before the app registry is ready.
 - sync.py: carddav_account_sync, carddav_book_sync
 - writes.py: carddav_card_put/delete/move, carddav_book_create/update/delete,
   DavPutResult, DavBookResult
-- errors.py: DavRefused, DavConflict
-- client.py (HTTP, TLS, size caps), discovery.py, hrefs.py (the URL forms of
-  Radicale, Xandikos and others), davxml.py, cards.py, progress.py, part.py
-  (the "carddav" sync part), poll.py (shorter polling while a client listens)
+- backends.dav.errors: DavRefused, DavConflict
+- discovery.py, davxml.py (CardDAV request bodies), cards.py, progress.py,
+  part.py (the "carddav" sync part), poll.py (shorter polling while a client
+  listens); the generic WebDAV client, XML, hrefs (the URL forms of Radicale,
+  Xandikos and others) and errors are in backends.dav (client.py, errors.py and
+  hrefs.py here are aliases of those modules)
 
 Differences between the servers the tests run (Radicale 3.9, Xandikos 0.4),
 and where they are handled:
@@ -40,7 +42,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from backends.carddav.errors import DavConflict, DavRefused
     from backends.carddav.sync import carddav_account_sync, carddav_book_sync
     from backends.carddav.writes import (
         DavBookResult,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         carddav_card_move,
         carddav_card_put,
     )
+    from backends.dav.errors import DavConflict, DavRefused
 
 _EXPORTS = {
     "carddav_account_sync": "sync",

@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from accounts.models import Account
-from backends.carddav.client import DavClient
 from backends.carddav.davxml import CALSERVER, CARDDAV, DAV, DavResponse, Multistatus, qname
-from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import (
+from backends.dav.client import DavClient
+from backends.dav.errors import DavRefused, dav_permanent
+from backends.dav.hrefs import (
     href_absolute,
     url_collection,
     url_credentials_allowed,

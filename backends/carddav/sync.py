@@ -50,12 +50,12 @@ from typing import Any
 
 from accounts.models import Account
 from backends.carddav.cards import card_columns
-from backends.carddav.client import DavClient, etag_normalise
 from backends.carddav.davxml import CARDDAV, DAV, multiget_body, qname, sync_collection_body
 from backends.carddav.discovery import BOOK_PROPS, BookInfo, book_info, books_list, carddav_locate
-from backends.carddav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
-from backends.carddav.hrefs import url_collection, url_path
 from backends.carddav.progress import carddav_progress, carddav_progress_update
+from backends.dav.client import DavClient, etag_normalise
+from backends.dav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
+from backends.dav.hrefs import url_collection, url_path
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook, ContactCard
 from jmapcore.state import state_change_atomic

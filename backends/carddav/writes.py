@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from accounts.models import Account
-from backends.carddav.client import DavClient, etag_normalise
 from backends.carddav.davxml import (
     DAV,
     displayname_props,
@@ -43,9 +42,10 @@ from backends.carddav.davxml import (
     qname,
 )
 from backends.carddav.discovery import BOOK_PROPS, book_info, carddav_locate, is_address_book
-from backends.carddav.errors import DavRefused, dav_permanent
-from backends.carddav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
 from backends.carddav.progress import carddav_progress
+from backends.dav.client import DavClient, etag_normalise
+from backends.dav.errors import DavRefused, dav_permanent
+from backends.dav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
 from jmapcore.models.contacts import AddressBook
 
 VCARD_TYPE = "text/vcard; charset=utf-8"
@@ -182,7 +182,7 @@ def carddav_card_move(*, account: Account, href: str, etag: str | None, book: Ad
 
 
 def _conflict(href: str) -> DavRefused:
-    from backends.carddav.errors import DavConflict
+    from backends.dav.errors import DavConflict
 
     reason = f"MOVE {url_path(href)}: the card changed on the server"
     return DavConflict(reason, status=412, reason=reason)

@@ -1,9 +1,15 @@
-"""WebDAV code shared by the CardDAV and CalDAV backends.
+"""WebDAV code shared by the CardDAV and CalDAV backends (moved here from backends.carddav).
 
-- poll.py: the shorter polling of DAV sync parts while a JMAP client listens
-  (DAV has no push), for any part registered with dav_poll_register.
+- client.py: DavClient (httpx; TLS, size caps, no redirects or foreign hosts
+  with the credentials, request observers), DavAnswer, etag_normalise
+- davxml.py: multistatus parsing (lxml, no entities), PROPFIND and
+  sync-collection bodies, DAV error preconditions
+- hrefs.py: one normal form for every href (Radicale, Xandikos, others) and
+  the checks that keep credentials on the account's server
+- errors.py: DavRefused, DavConflict (412), DavTooLarge, transient/permanent
+- poll.py, tasks.py: the shorter polling of DAV sync parts while a JMAP client
+  listens (DAV has no push), for any part registered with dav_poll_register
 
-The generic WebDAV client, XML, hrefs and errors still live in
-backends.carddav (client.py, davxml.py, hrefs.py, errors.py) and are imported
-from there by backends.caldav; they move here once the CardDAV work is quiet.
+backends.carddav.client/errors/hrefs remain as aliases of these modules for
+older imports; backends.carddav.davxml keeps the CardDAV request bodies.
 """

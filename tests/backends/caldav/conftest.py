@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from accounts.models import Account
-from backends.carddav.client import DAV_REQUEST_OBSERVERS
-from backends.carddav.hrefs import url_normalise
+from backends.dav.client import DAV_REQUEST_OBSERVERS
+from backends.dav.hrefs import url_normalise
 from jmapcore.state import on_state_change, state_change_unsubscribe
 from tests.backends.carddav.conftest import RequestLog
 from tests.backends.carddav.dav_people import DavServer, carddav_account

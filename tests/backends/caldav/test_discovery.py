@@ -10,8 +10,8 @@ from backends.caldav.discovery import caldav_locate, calendars_list
 from backends.caldav.freebusy import caldav_free_busy, free_busy_parse
 from backends.caldav.sync import caldav_account_sync
 from backends.caldav.writes import caldav_calendar_update
-from backends.carddav.client import DavClient
-from backends.carddav.hrefs import url_normalise
+from backends.dav.client import DavClient
+from backends.dav.hrefs import url_normalise
 from jmapcore.models.calendars import Calendar
 from tests.backends.caldav.conftest import caldav_account, ical, new_uid, put
 

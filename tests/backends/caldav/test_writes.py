@@ -17,7 +17,7 @@ from backends.caldav.writes import (
     caldav_event_move,
     caldav_event_put,
 )
-from backends.carddav.errors import DavConflict, DavRefused
+from backends.dav.errors import DavConflict, DavRefused
 from jmapcore.models.calendars import Calendar
 from tests.backends.caldav.conftest import ical, new_uid, other_client, put
 

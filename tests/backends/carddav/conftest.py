@@ -1,6 +1,6 @@
 """Fixtures of the CardDAV backend tests: every test runs against both real
 servers the suite starts (Radicale and Xandikos), and counts the requests the
-proxy sends (backends.carddav.client.DAV_REQUEST_OBSERVERS)."""
+proxy sends (backends.dav.client.DAV_REQUEST_OBSERVERS)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Account
-from backends.carddav.client import DAV_REQUEST_OBSERVERS
+from backends.dav.client import DAV_REQUEST_OBSERVERS
 from tests.backends.carddav.dav_people import DavServer, carddav_account
 
 

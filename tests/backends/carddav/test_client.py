@@ -1,4 +1,4 @@
-"""The WebDAV client (backends.carddav.client): answer size cap, TLS verification, credentials."""
+"""The WebDAV client (backends.dav.client): answer size cap, TLS verification, credentials."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +7,8 @@ import pytest
 
 from accounts.models import Account
 from backends.base import BackendError
-from backends.carddav.client import DavClient
 from backends.carddav.davxml import DAV
+from backends.dav.client import DavClient
 from tests.backends.carddav.dav_people import DavServer, carddav_user
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
-from backends.carddav.client import DavClient
 from backends.carddav.discovery import carddav_discover, discovery_start_url
-from backends.carddav.errors import DavRefused
-from backends.carddav.hrefs import url_normalise
+from backends.dav.client import DavClient
+from backends.dav.errors import DavRefused
+from backends.dav.hrefs import url_normalise
 from tests.backends.carddav.conftest import other_client
 from tests.backends.carddav.dav_people import DavServer, carddav_account
 

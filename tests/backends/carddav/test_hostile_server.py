@@ -16,9 +16,9 @@ import pytest
 
 from backends.base import BackendError
 from backends.caldav.discovery import caldav_locate
-from backends.carddav.client import DavClient
 from backends.carddav.discovery import books_list, carddav_locate
 from backends.carddav.writes import carddav_card_put
+from backends.dav.client import DavClient
 from jmapcore.models.contacts import AddressBook
 from tests.personas import make_persona
 

@@ -1,4 +1,4 @@
-"""One URL form for every href (backends.carddav.hrefs): Radicale's %40, Xandikos's @,
+"""One URL form for every href (backends.dav.hrefs): Radicale's %40, Xandikos's @,
 absolute URLs and paths all name the same resource the same way."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends.carddav.hrefs import (
+from backends.dav.hrefs import (
     href_absolute,
     url_credentials_allowed,
     url_inside,

@@ -7,16 +7,16 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
-import backends.carddav.client as carddav_client
 import backends.carddav.sync as carddav_sync
+import backends.dav.client as carddav_client
 from accounts.models import Account
 from accounts.sync import AccountSyncLock
 from backends.base import BackendError
-from backends.carddav.client import DavClient
 from backends.carddav.discovery import books_list
-from backends.carddav.hrefs import url_normalise
 from backends.carddav.sync import carddav_account_sync, carddav_book_sync
 from backends.carddav.writes import carddav_card_put
+from backends.dav.client import DavClient
+from backends.dav.hrefs import url_normalise
 from jmapcore.models.contacts import AddressBook, ContactCard
 from jmapcore.state import on_state_change, state_change_atomic, state_change_unsubscribe, type_state_get
 from tests.backends.carddav.conftest import RequestLog, other_client, vcard

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Account
-from backends.carddav.errors import DavConflict, DavRefused
-from backends.carddav.hrefs import url_normalise
 from backends.carddav.writes import (
     carddav_book_create,
     carddav_book_delete,
@@ -15,6 +13,8 @@ from backends.carddav.writes import (
     carddav_card_move,
     carddav_card_put,
 )
+from backends.dav.errors import DavConflict, DavRefused
+from backends.dav.hrefs import url_normalise
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook
 from tests.backends.carddav.conftest import other_client, vcard
