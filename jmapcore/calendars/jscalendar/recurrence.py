@@ -171,15 +171,17 @@ def _merged(iterators: list[Iterator[datetime]]) -> Iterator[datetime]:
             yield value
 
 
-def _generated(setting: _Setting, *, lower: datetime | None, budget: Budget) -> Iterator[datetime]:
+def _generated(setting: _Setting, *, lower: datetime | None, upper: datetime | None,
+               budget: Budget) -> Iterator[datetime]:
     """Wall-clock starts from the rules (or the lone start), minus the excluded
     rules' ones, from `lower` on (when given), in order."""
     if setting.rules:
-        stream = _merged([rule_starts(rule, start=setting.start, lower=lower, budget=budget)
+        stream = _merged([rule_starts(rule, start=setting.start, lower=lower, upper=upper, budget=budget)
                           for rule in setting.rules])
     else:
         stream = iter([setting.start])
-    exclusions = [rule_starts(rule, start=setting.start, lower=lower, budget=budget, include_start=False)
+    exclusions = [rule_starts(rule, start=setting.start, lower=lower, upper=upper, budget=budget,
+                              include_start=False)
                   for rule in setting.excluded_rules]
     heads: list[datetime | None] = [next(iterator, None) for iterator in exclusions]
     for value in stream:
@@ -269,7 +271,7 @@ def expansion(event: dict[str, Any], *, after: datetime | None, before: datetime
     spend = Budget(budget)
     generated: list[Occurrence] = []
     try:
-        for moment in _generated(setting, lower=lower, budget=spend):
+        for moment in _generated(setting, lower=lower, upper=upper, budget=spend):
             if upper is not None and moment > upper:
                 break
             key = local_format(moment)

@@ -356,8 +356,10 @@ def _nth_of_product(days: list[date], times: list[time], position: int) -> datet
     return datetime.combine(days[day_index], times[time_index])
 
 
-def _daily_or_longer(rule: Rule, start: datetime, first_period: int, budget: Budget) -> Iterator[datetime]:
-    """Candidates (sorted, possibly before `start`) of periods first_period, first_period + 1, ..."""
+def _daily_or_longer(rule: Rule, start: datetime, first_period: int, budget: Budget,
+                     last: datetime | None) -> Iterator[datetime]:
+    """Candidates (sorted, possibly before `start`) of periods first_period, first_period + 1, ...
+    up to the period that begins after `last`."""
     times = _times(rule)
     period = first_period
     while True:
@@ -381,6 +383,8 @@ def _daily_or_longer(rule: Rule, start: datetime, first_period: int, budget: Bud
                 first, length = start.date() + timedelta(days=offset), 1
         except OverflowError:
             return
+        if last is not None and first > last.date():
+            return
         if first.year == 9999 and length > 1:
             length = min(length, (date(9999, 12, 31) - first).days + 1)
         days = _period_days(rule, first, length, budget)
@@ -399,7 +403,8 @@ def _daily_or_longer(rule: Rule, start: datetime, first_period: int, budget: Bud
                 yield datetime.combine(day, moment)
 
 
-def _sub_daily(rule: Rule, start: datetime, first_step: int, budget: Budget) -> Iterator[datetime]:
+def _sub_daily(rule: Rule, start: datetime, first_step: int, budget: Budget,
+               last: datetime | None) -> Iterator[datetime]:
     """HOURLY/MINUTELY/SECONDLY candidates: each period is one hour/minute/second
     of the wall clock; whole days, hours and minutes that the limits exclude are
     jumped over rather than visited one period at a time."""
@@ -423,6 +428,8 @@ def _sub_daily(rule: Rule, start: datetime, first_step: int, budget: Budget) -> 
         try:
             period = base + timedelta(seconds=step * step_seconds)
         except OverflowError:
+            return
+        if last is not None and period > last:
             return
         day = period.date()
         if day not in day_ok:
@@ -484,15 +491,17 @@ def _first_period(rule: Rule, start: datetime, lower: datetime) -> int:
 
 
 def rule_starts(rule: Rule, *, start: datetime, lower: datetime | None, budget: Budget,
-                include_start: bool = True) -> Iterator[datetime]:
+                include_start: bool = True, upper: datetime | None = None) -> Iterator[datetime]:
     """The wall-clock starts `rule` generates from `start`, in order, without
     duplicates: the start itself first (RFC 5545 §3.8.5.3: DTSTART is always the
     first instance and counts towards COUNT), then every candidate after it up
     to COUNT or UNTIL (inclusive).
 
     `lower`: the caller wants nothing before this wall-clock time; a rule
-    without COUNT then begins at the period that holds it. Raises
-    BudgetExhausted when `budget` runs out.
+    without COUNT then begins at the period that holds it. `upper`: nothing
+    after this is wanted, so the walk ends at the first period beginning
+    later (even if the rule matches nothing, as a quarterly rule limited to
+    a month it never reaches). Raises BudgetExhausted when `budget` runs out.
     """
     emitted = 0
     first_period = 0
@@ -502,10 +511,11 @@ def rule_starts(rule: Rule, *, start: datetime, lower: datetime | None, budget: 
     if include_start and first_period == 0:
         yield start
         emitted = 1
+    last = min(upper, rule.until) if upper is not None and rule.until is not None else upper or rule.until
     if rule.frequency in _SUB_DAILY_SECONDS:
-        candidates = _sub_daily(rule, start, first_period, budget)
+        candidates = _sub_daily(rule, start, first_period, budget, last)
     else:
-        candidates = _daily_or_longer(rule, start, first_period, budget)
+        candidates = _daily_or_longer(rule, start, first_period, budget, last)
     for candidate in candidates:
         if candidate < start or (candidate == start and emitted):
             continue
@@ -515,11 +525,3 @@ def rule_starts(rule: Rule, *, start: datetime, lower: datetime | None, budget: 
             return
         emitted += 1
         yield candidate
-
-
-def rule_starts_from(rule: Rule, *, start: datetime, lower: datetime, budget: Budget,
-                     include_start: bool = True) -> Iterator[datetime]:
-    """rule_starts without the values before `lower` (still counted for COUNT)."""
-    for value in rule_starts(rule, start=start, lower=lower, budget=budget, include_start=include_start):
-        if value >= lower:
-            yield value
