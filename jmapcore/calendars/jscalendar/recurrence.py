@@ -333,7 +333,27 @@ def event_span(event: dict[str, Any], *, zone: tzinfo | None = None,
     start = first.occurrences[0].utc_start
     if event_is_infinite(event):
         return start, None
+    # Rules that end by UNTIL (not COUNT) can skip ahead: the last occurrences lie shortly before the last
+    # UNTIL, so that stretch is expanded first, and everything only when nothing is found there.
+    tail_from = _last_until(event, zone=zone, floating_zone=floating_zone)
+    if tail_from is not None:
+        tail = expansion(event, after=tail_from, before=None, limit=SPAN_OCCURRENCES, zone=zone,
+                         floating_zone=floating_zone)
+        if tail.occurrences and not tail.truncated:
+            return start, max(item.utc_end for item in tail.occurrences)
     every = expansion(event, after=None, before=None, limit=SPAN_OCCURRENCES, zone=zone, floating_zone=floating_zone)
     if every.truncated:
         return start, None
     return start, max(item.utc_end for item in every.occurrences)
+
+
+def _last_until(event: dict[str, Any], *, zone: tzinfo | None, floating_zone: tzinfo | None) -> datetime | None:
+    """400 days before the latest UNTIL (UTC) when every rule ends by UNTIL; None otherwise."""
+    setting = _setting(event, zone=zone, floating_zone=floating_zone, problems=[])
+    if setting is None or not setting.rules or any(rule.until is None for rule in setting.rules):
+        return None
+    latest = max(rule.until for rule in setting.rules if rule.until is not None)
+    try:
+        return local_to_utc(latest, setting.zone) - timedelta(days=400)
+    except OverflowError:
+        return None

@@ -161,6 +161,15 @@ def test_event_span_of_finite_infinite_and_moved_events() -> None:
         "2026-01-05T10:00:00": {"excluded": True},
         "2026-01-12T10:00:00": {"start": "2025-12-31T18:00:00"}})
     assert event_span(moved_first)[0] == _utc(2025, 12, 31, 17)
+    until = {"start": "2000-01-03T09:00:00", "timeZone": "Europe/Berlin", "duration": "PT1H",
+             "recurrenceRules": [{"frequency": "daily", "until": "2030-01-01T00:00:00"}]}
+    assert event_span(until) == (_utc(2000, 1, 3, 8), _utc(2029, 12, 31, 9))
+    # The last leap day before UNTIL is long before it: found by expanding everything.
+    leap_days = {**until, "recurrenceRules": [{"frequency": "yearly", "byMonth": ["2"], "byMonthDay": [29],
+                                               "until": "2030-01-01T00:00:00"}]}
+    assert event_span(leap_days) == (_utc(2000, 1, 3, 8), _utc(2028, 2, 29, 9))
+    counted = {**until, "recurrenceRules": [{"frequency": "daily", "count": 10000}]}
+    assert event_span(counted) == (_utc(2000, 1, 3, 8), _utc(2027, 5, 20, 8))
     single = {"start": "2026-05-01T00:00:00", "timeZone": None, "showWithoutTime": True, "duration": "P1D"}
     assert event_span(single) == (_utc(2026, 5, 1), _utc(2026, 5, 2))
 
