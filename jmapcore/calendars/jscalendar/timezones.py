@@ -51,9 +51,6 @@ HORIZON_YEAR = 2201
 _MAX_TRANSITIONS = 4000
 _WINDOWS_LOWER = {name.lower(): zone for name, zone in WINDOWS_ZONES.items()}
 _CANONICAL = frozenset(WINDOWS_ZONES.values())
-_DISPLAY = re.compile(
-    r"^\(\s*(?:UTC|GMT)\s*(?:(?P<sign>[+-])\s*(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?)?\s*\)\s*(?P<rest>.*)$",
-    re.IGNORECASE)
 # Windows display names that name a region rather than cities.
 _DISPLAY_REGIONS = {
     "eastern time (us & canada)": "America/New_York", "central time (us & canada)": "America/Chicago",
@@ -319,16 +316,37 @@ def _offsets_in(zone: str) -> set[timedelta]:
     return offsets
 
 
+def _display_split(tzid: str) -> tuple[timedelta, str] | None:
+    """(offset, the rest) of "(UTC+01:00) Amsterdam, …" — also "(GMT)", "(UTC-3.30)"
+    — or None when `tzid` is not in that form. A scan, not a regex: the blanks
+    between the parts made the pattern's matching time polynomial in them."""
+    text = tzid.strip()
+    close = text.find(")")
+    if not text.startswith("(") or close < 0:
+        return None
+    inner, rest = text[1:close].strip(), text[close + 1:].strip()
+    if inner[:3].upper() not in ("UTC", "GMT"):
+        return None
+    spec = inner[3:].strip()
+    if not spec:
+        return timedelta(0), rest
+    if spec[0] not in "+-":
+        return None
+    hours, separator, minutes = spec[1:].strip().replace(".", ":").partition(":")
+    if not (hours.isascii() and hours.isdigit() and len(hours) <= 2):
+        return None
+    if separator and not (minutes.isascii() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    return (-offset if spec[0] == "-" else offset), rest
+
+
 def _display_name(tzid: str) -> str | None:
     """An IANA id for a Windows display name "(UTC+01:00) Amsterdam, Berlin, …"."""
-    match = _DISPLAY.match(tzid.strip())
-    if match is None:
+    split = _display_split(tzid)
+    if split is None:
         return None
-    offset = timedelta(0)
-    if match["h"] is not None:
-        offset = timedelta(hours=int(match["h"]), minutes=int(match["m"] or 0))
-        offset = -offset if match["sign"] == "-" else offset
-    rest = match["rest"].strip()
+    offset, rest = split
     if rest.lower().startswith(("greenwich mean time", "gmt")) and ":" in rest:
         rest = rest.split(":", 1)[1]
     region = _DISPLAY_REGIONS.get(rest.lower())

@@ -15,6 +15,7 @@ from jmapcore.calendars.jscalendar.ical_syntax import ical_parse
 from jmapcore.calendars.jscalendar.recurrence import occurrences
 from jmapcore.calendars.jscalendar.timezones import VTimezone, tz_iana_name, tz_resolve, vtimezone_zone
 from jmapcore.calendars.jscalendar.windows_zones import WINDOWS_ZONES
+from tests.linear_run import sizes_run
 
 
 def _vtimezones(*blocks: str) -> dict[str, IcalComponent]:
@@ -181,3 +182,22 @@ def test_a_hostile_vtimezone_rule_is_bounded() -> None:
     zone = vtimezone_zone(_vtimezones(block)["Mallory Time"], problems=problems)
     assert zone is not None
     assert datetime(2026, 1, 1, tzinfo=zone).utcoffset() == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "'(utc' + '\\t' * n + ')' + '\\t' * n + '+0\\n)'",  # recheck's attack on the old display-name regex
+        "'(UTC+' + ' ' * n + '01:00) ' + 'Berlin, ' * n",
+        "'(' * n + 'GMT)'",
+    ],
+)
+def test_windows_display_names_are_read_in_linear_time(shape: str) -> None:
+    summaries = sizes_run(f"""
+from jmapcore.calendars.jscalendar.timezones import tz_resolve
+def make(n):
+    return {shape}
+def run(text):
+    return [tz_resolve(text, vtimezones={{}})]
+""", base=20_000, what="display-name parse")
+    assert summaries == ["list:1", "list:1"]
