@@ -41,7 +41,7 @@ from backends.carddav.writes import DavPutResult
 from backends.dav.client import DavClient, etag_normalise
 from backends.dav.davxml import DAV, qname, status_code, xml_parse
 from backends.dav.errors import DavConflict, DavRefused, dav_permanent
-from backends.dav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
+from backends.dav.hrefs import href_absolute, url_collection, url_inside, url_name, url_parent, url_path
 from jmapcore.models.calendars import Calendar
 
 __all__ = [
@@ -169,6 +169,14 @@ def _home(client: DavClient, account: Account) -> str:
     return caldav_locate(client=client, account=account).homes[0]
 
 
+def _home_check(account: Account, href: str) -> None:
+    """`href` must lie in one of the account's calendar homes (known from discovery):
+    the account's credentials go with the request."""
+    homes = caldav_progress(account).get("homes")
+    if isinstance(homes, list) and homes and not any(url_inside(href, str(home)) for home in homes):
+        raise ValueError("the calendar is not in a calendar home of this account")
+
+
 def _propstat_check(body: bytes, what: str) -> None:
     root = xml_parse(body, what=what)
     for status in root.iter(qname(DAV, "status")):
@@ -210,8 +218,10 @@ def caldav_calendar_update(*, account: Account, calendar: Calendar, name: str | 
                            description: str | None = None, color: str | None = None, sort_order: int | None = None,
                            timezone_ical: str | None = None) -> None:
     """PROPPATCH the given properties (None leaves one as it is)."""
-    if calendar.account_id not in (None, account.pk):
-        raise ValueError("the calendar belongs to another account")
+    # Also an unsaved Calendar naming a collection just made (Calendar/set's sortOrder
+    # after MKCALENDAR): it must be the account's, and inside its calendar home.
+    _calendar_check(account, calendar)
+    _home_check(account, calendar.dav_href)
     props = calendar_props_xml(name=name, description=description, color=color, sort_order=sort_order,
                                timezone_ical=timezone_ical)
     if not props:

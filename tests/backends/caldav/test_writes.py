@@ -143,3 +143,14 @@ def bob_caldav(db: None, dav_server: Any) -> Account:
     from tests.backends.caldav.conftest import caldav_account
 
     return caldav_account(server=dav_server, persona="bob")
+
+
+def test_proppatch_outside_the_accounts_calendar_home_is_refused(alice: Account, dav_server: Any,
+                                                                 bob_caldav: Account) -> None:
+    _calendar(alice)
+    bobs = _calendar(bob_caldav)
+    # A Calendar row naming bob's collection, as an unsaved probe of alice's would.
+    probe = Calendar(account=alice, dav_href=bobs.dav_href, name="probe")
+    with pytest.raises(ValueError):
+        caldav_calendar_update(account=alice, calendar=probe, name="Taken over")
+    assert _props(dav_server, bob_caldav, bobs.dav_href)["displayname"] == "Calendar"
