@@ -9,6 +9,7 @@ from django.apps import AppConfig
 METHOD_PACKAGES = (
     "jmapcore.methods",
     "jmapcore.mail.methods",
+    "jmapcore.principals.methods",
     "jmapcore.contacts.methods",
     "jmapcore.calendars.methods",
 )

@@ -5,4 +5,3 @@ from __future__ import annotations
 
 from jmapcore.contacts import capability  # noqa: F401
 from jmapcore.contacts.methods import address_book, contact_card  # noqa: F401
-from jmapcore.principals import methods as principals_methods  # noqa: F401  (RFC 9670, offered with contacts)
