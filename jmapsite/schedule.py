@@ -40,14 +40,11 @@ def periodic_specs() -> list[PeriodicSpec]:
         PeriodicSpec(
             "purge expired push subscriptions", "jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600
         ),
-        # CardDAV has no push: address books of accounts a client listens to are polled (backends.carddav.poll).
+        # CardDAV and CalDAV have no push: the address books and calendars of accounts a
+        # client listens to are polled (backends.dav.poll, through the CardDAV task name).
         PeriodicSpec(
             "poll CardDAV of watched accounts", "backends.carddav.tasks.carddav_watched_poll_task", dav_poll,
             "seconds", dav_poll,
-        ),
-        # CalDAV likewise (backends.dav.poll: every DAV part registered there).
-        PeriodicSpec(
-            "poll DAV of watched accounts", "backends.dav.tasks.dav_watched_poll_task", dav_poll, "seconds", dav_poll,
         ),
     ]
 

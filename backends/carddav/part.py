@@ -57,5 +57,9 @@ def carddav_part_run(*, account: Account, lock: AccountSyncLock | None) -> None:
 
 sync_part_register(name=PART, applies=carddav_part_applies, run=carddav_part_run)
 
-# The poll tasks (backends.carddav.poll) must be known to every worker.
+# The poll tasks (backends.carddav.poll, backends.dav.poll) must be known to every worker.
 from backends.carddav import tasks as _tasks  # noqa: E402, F401
+from backends.dav.poll import dav_poll_register  # noqa: E402
+
+# Polled while a client listens, with the account's other DAV parts.
+dav_poll_register(name=PART, applies=carddav_part_applies)

@@ -4,9 +4,10 @@ CardDAV and CalDAV have no push, so a change made by another DAV client
 reaches JMAP at the account's next sync (JMAP_SYNC_INTERVAL). While a JMAP
 client listens for push (jmapcore.push.watch.watched_account_pks, the rule the
 IMAP IDLE listener uses too), beat runs dav_watched_poll every
-JMAP_DAV_POLL_LISTENING seconds: for each watched account, the registered DAV
-sync parts (dav_poll_register: "caldav"; "carddav" has its own copy of this
-in backends.carddav.poll until it moves here) that apply and were not synced
+JMAP_DAV_POLL_LISTENING seconds (the beat entry "poll CardDAV of watched
+accounts", backends.carddav.poll delegating here): for each watched account,
+the registered DAV sync parts (dav_poll_register: "carddav", "caldav") that
+apply and were not synced
 within that interval are queued together, as one account_sync_parts run. A
 poll is cheap: one query here, and a sync that finds nothing new costs one
 PROPFIND per home set.

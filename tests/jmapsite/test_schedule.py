@@ -40,7 +40,6 @@ def test_install_creates_the_periodic_tasks(settings: Settings) -> None:
         "purge expired push subscriptions": ("jmapsite.tasks.push_subscriptions_purge_task", 1, "hours", 3600, True),
         "poll CardDAV of watched accounts": ("backends.carddav.tasks.carddav_watched_poll_task", 15, "seconds", 15,
                                              True),
-        "poll DAV of watched accounts": ("backends.dav.tasks.dav_watched_poll_task", 15, "seconds", 15, True),
     }
 
 
