@@ -175,8 +175,9 @@ def write_languages(ctx: WriteContext, card: dict[str, Any]) -> None:
     for position, (entry_id, entry) in enumerate((card.get("preferredLanguages") or {}).items(), start=1):
         if isinstance(entry, dict):
             group, params = params_write(entry, version=ctx.version, entry_id=entry_id, auto_id=f"lang{position}")
-            ctx.emit_labelled(("preferredLanguages", entry_id), "LANG", str(entry.get("language", "")), params,
-                              group, entry.get("label"))
+            # Escaped as read_lang unescapes it: a tag has nothing to escape, a hostile value must survive.
+            language = value_escape(str(entry.get("language", "")))
+            ctx.emit_labelled(("preferredLanguages", entry_id), "LANG", language, params, group, entry.get("label"))
 
 
 def write_speak_to_as(ctx: WriteContext, card: dict[str, Any]) -> None:

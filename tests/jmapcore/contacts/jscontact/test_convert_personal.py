@@ -2,6 +2,8 @@
 LANGUAGE, PRODID, SOURCE/CALURI/FBURL/CALADRURI (RFC 9555 §2.3-§2.8, RFC 9554)."""
 from __future__ import annotations
 
+import pytest
+
 from jmapcore.contacts.jscontact import card_read, card_write
 from tests.jmapcore.contacts.jscontact.vcards import content_lines, vcard
 
@@ -61,3 +63,12 @@ def test_personal_info_directories_calendars() -> None:
     assert card["language"] == "de" and card["prodId"] == "-//Example//EN"
     again = card_read(card_write(card, previous_text=None, version="4.0")).card
     assert again == card
+
+
+@pytest.mark.parametrize("raw", ["en", "de-CH", "\\\\\\", "en\\", "a\\,b"])
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_a_lang_value_comes_back_as_it_was_read(raw: str, version: str) -> None:
+    """LANG is read unescaped, so it is written escaped (found by hypothesis: backslashes)."""
+    first = card_read(f"BEGIN:VCARD\r\nVERSION:{version}\r\nFN:A\r\nLANG:{raw}\r\nEND:VCARD\r\n")
+    again = card_read(card_write(first.card, previous_text=None, version=version))
+    assert again.card["preferredLanguages"] == first.card["preferredLanguages"]
