@@ -56,7 +56,7 @@ from backends.caldav.progress import caldav_progress, caldav_progress_update
 from backends.dav.client import DavClient, etag_normalise
 from backends.dav.davxml import DAV, qname
 from backends.dav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
-from backends.dav.hrefs import url_collection, url_path
+from backends.dav.hrefs import url_collection, url_member, url_path
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.calendars import Calendar, CalendarEvent, CalendarEventNotification
 from jmapcore.state import state_change_atomic
@@ -171,10 +171,6 @@ def _cached_etags(calendar: Calendar) -> dict[str, str]:
     return dict(CalendarEvent.objects.filter(calendar=calendar, destroyed=False).values_list("dav_href", "dav_etag"))
 
 
-def _is_member(href: str, collection: str) -> bool:
-    return href != collection and href.startswith(collection) and not href.endswith("/")
-
-
 def _sync_collection(client: DavClient, info: CalendarInfo, token: str) -> tuple[dict[str, str], set[str], str, bool]:
     """(href -> etag changed, hrefs removed, new token, full listing?) by RFC 6578."""
     changed: dict[str, str] = {}
@@ -196,7 +192,7 @@ def _sync_collection(client: DavClient, info: CalendarInfo, token: str) -> tuple
             if url_collection(response.href) == info.href:
                 truncated = truncated or response.status == 507
                 continue
-            if not _is_member(response.href, info.href):
+            if not url_member(response.href, info.href):
                 continue
             if response.found:
                 changed[response.href] = etag_normalise(response.text(qname(DAV, "getetag")))
@@ -217,7 +213,7 @@ def _etag_listing(client: DavClient, info: CalendarInfo) -> dict[str, str]:
     listing = client.propfind(info.href, depth="1", props=[(DAV, "getetag"), (DAV, "resourcetype")])
     return {response.href: etag_normalise(response.text(qname(DAV, "getetag")))
             for response in listing.responses
-            if response.found and _is_member(response.href, info.href)
+            if response.found and url_member(response.href, info.href)
             and qname(DAV, "collection") not in response.children(qname(DAV, "resourcetype"))}
 
 
@@ -242,7 +238,7 @@ def objects_multiget(client: DavClient, *, calendar_href: str,
             continue
         seen: set[str] = set()
         for response in answer.responses:
-            if not _is_member(response.href, calendar_href):
+            if not url_member(response.href, calendar_href):
                 continue
             seen.add(response.href)
             data = response.props.get(qname(CALDAV, "calendar-data"))

@@ -37,11 +37,11 @@ from accounts.models import Account
 from backends.caldav.calxml import cal_proppatch_body, calendar_props_xml, mkcalendar_body
 from backends.caldav.discovery import caldav_locate, calendar_read
 from backends.caldav.progress import caldav_progress
-from backends.carddav.writes import DavPutResult
 from backends.dav.client import DavClient, etag_normalise
 from backends.dav.davxml import DAV, qname, status_code, xml_parse
-from backends.dav.errors import DavConflict, DavRefused, dav_permanent
+from backends.dav.errors import DavRefused, dav_permanent
 from backends.dav.hrefs import href_absolute, url_collection, url_inside, url_name, url_parent, url_path
+from backends.dav.resources import DavPutResult, dav_created, dav_etag_fetch, dav_move_by_copy, dav_move_conflict
 from jmapcore.models.calendars import Calendar
 
 __all__ = [
@@ -91,14 +91,6 @@ def _href_check(account: Account, href: str, *, calendar: Calendar | None = None
         raise ValueError("the object is not in a calendar of this account")
 
 
-def _etag_fetch(client: DavClient, href: str) -> str:
-    listing = client.propfind(href, depth="0", props=[(DAV, "getetag")])
-    for response in listing.responses:
-        if response.found:
-            return etag_normalise(response.text(qname(DAV, "getetag")))
-    return ""
-
-
 def caldav_event_put(*, account: Account, calendar: Calendar, ical_text: str, href: str | None = None,
                      etag: str | None = None) -> DavPutResult:
     """Create (href None) or replace the object at `href` (see the module docstring)."""
@@ -119,7 +111,7 @@ def caldav_event_put(*, account: Account, calendar: Calendar, ical_text: str, hr
         final = href_absolute(final, final)
         if url_parent(final) != url_collection(calendar.dav_href):
             final = href_absolute(target, target)
-        return DavPutResult(href=final, etag=answer.etag or _etag_fetch(client, final))
+        return DavPutResult(href=final, etag=answer.etag or dav_etag_fetch(client, final))
 
 
 def caldav_event_delete(*, account: Account, href: str, etag: str | None) -> None:
@@ -128,11 +120,6 @@ def caldav_event_delete(*, account: Account, href: str, etag: str | None) -> Non
     headers = {"If-Match": etag_normalise(etag)} if etag else {}
     with DavClient.for_account(account) as client:
         client.checked("DELETE", href, ok=(200, 204), headers=headers)
-
-
-def _conflict(href: str) -> DavRefused:
-    reason = f"MOVE {url_path(href)}: the object changed on the server"
-    return DavConflict(reason, status=412, reason=reason)
 
 
 def caldav_event_move(*, account: Account, href: str, etag: str | None, calendar: Calendar) -> DavPutResult:
@@ -144,22 +131,14 @@ def caldav_event_move(*, account: Account, href: str, etag: str | None, calendar
     if etag:
         headers["If-Match"] = etag_normalise(etag)
     with DavClient.for_account(account) as client:
-        if etag and _etag_fetch(client, href) != etag_normalise(etag):
-            raise _conflict(href)
+        if etag and dav_etag_fetch(client, href) != etag_normalise(etag):
+            raise dav_move_conflict(href, why="the object changed on the server")
         answer = client.request("MOVE", href, headers=headers)
         if answer.status in (201, 204):
-            return DavPutResult(href=destination, etag=answer.etag or _etag_fetch(client, destination))
+            return DavPutResult(href=destination, etag=answer.etag or dav_etag_fetch(client, destination))
         if answer.status not in _MOVE_UNSUPPORTED:
             raise answer.refused(f"MOVE {url_path(href)}")
-        source = client.checked("GET", href, ok=(200,))
-        current = source.etag
-        if etag and current and current != etag_normalise(etag):
-            raise _conflict(href)
-        put = client.checked("PUT", destination, ok=(200, 201, 204), body=source.body,
-                             headers={"Content-Type": ICAL_TYPE, "If-None-Match": "*"})
-        result = DavPutResult(href=destination, etag=put.etag or _etag_fetch(client, destination))
-        client.checked("DELETE", href, ok=(200, 204), headers={"If-Match": current} if current else {})
-        return result
+        return dav_move_by_copy(client, href=href, etag=etag, destination=destination, content_type=ICAL_TYPE)
 
 
 def _home(client: DavClient, account: Account) -> str:
@@ -197,13 +176,14 @@ def caldav_calendar_create(*, account: Account, name: str, description: str = ""
                                 headers={"Content-Type": XML_TYPE})
         if answer.status != 201:
             raise answer.refused(f"MKCALENDAR {url_path(href)}")
-        info = calendar_read(client=client, href=href)
-        if info is None:
-            raise dav_permanent(f"MKCALENDAR {url_path(href)}: the new collection is not a calendar")
-        if (description and info.description != description) or (color and not info.color):
-            # Some servers ignore a property of MKCALENDAR: set them again.
-            _proppatch(client, href, calendar_props_xml(description=description or None, color=color or None))
-        return DavCalendarResult(href=href, privileges=info.privileges, components=info.components)
+        with dav_created(client, href):
+            info = calendar_read(client=client, href=href)
+            if info is None:
+                raise dav_permanent(f"MKCALENDAR {url_path(href)}: the new collection is not a calendar")
+            if (description and info.description != description) or (color and not info.color):
+                # Some servers ignore a property of MKCALENDAR: set them again.
+                _proppatch(client, href, calendar_props_xml(description=description or None, color=color or None))
+            return DavCalendarResult(href=href, privileges=info.privileges, components=info.components)
 
 
 def _proppatch(client: DavClient, href: str, props_xml: str) -> None:

@@ -55,7 +55,7 @@ from backends.carddav.discovery import BOOK_PROPS, BookInfo, book_info, books_li
 from backends.carddav.progress import carddav_progress, carddav_progress_update
 from backends.dav.client import DavClient, etag_normalise
 from backends.dav.errors import DavRefused, DavTooLarge, dav_permanent, dav_transient
-from backends.dav.hrefs import url_collection, url_path
+from backends.dav.hrefs import url_collection, url_member, url_path
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook, ContactCard
 from jmapcore.state import state_change_atomic
@@ -107,10 +107,6 @@ def _cached_etags(book: AddressBook) -> dict[str, str]:
     return dict(ContactCard.objects.filter(address_book=book, destroyed=False).values_list("dav_href", "dav_etag"))
 
 
-def _is_member(href: str, book_href: str) -> bool:
-    return href != book_href and href.startswith(book_href) and not href.endswith("/")
-
-
 def _sync_collection(client: DavClient, info: BookInfo, token: str) -> tuple[dict[str, str], set[str], str, bool]:
     """(href -> etag changed, hrefs removed, new token, full listing?) by RFC 6578."""
     changed: dict[str, str] = {}
@@ -133,7 +129,7 @@ def _sync_collection(client: DavClient, info: BookInfo, token: str) -> tuple[dic
             if url_collection(response.href) == info.href:
                 truncated = truncated or response.status == 507
                 continue
-            if not _is_member(response.href, info.href):
+            if not url_member(response.href, info.href):
                 continue
             if response.found:
                 changed[response.href] = etag_normalise(response.text(qname(DAV, "getetag")))
@@ -155,7 +151,7 @@ def _etag_listing(client: DavClient, info: BookInfo) -> dict[str, str]:
     listing = client.propfind(info.href, depth="1", props=[(DAV, "getetag"), (DAV, "resourcetype")])
     return {response.href: etag_normalise(response.text(qname(DAV, "getetag")))
             for response in listing.responses
-            if response.found and _is_member(response.href, info.href)
+            if response.found and url_member(response.href, info.href)
             and qname(DAV, "collection") not in response.children(qname(DAV, "resourcetype"))}
 
 
@@ -181,7 +177,7 @@ def cards_multiget(client: DavClient, *, book_href: str, hrefs: list[str]) -> tu
             continue
         seen: set[str] = set()
         for response in answer.responses:
-            if not _is_member(response.href, book_href):
+            if not url_member(response.href, book_href):
                 continue
             seen.add(response.href)
             data = response.props.get(qname(CARDDAV, "address-data"))

@@ -46,17 +46,12 @@ from backends.carddav.progress import carddav_progress
 from backends.dav.client import DavClient, etag_normalise
 from backends.dav.errors import DavRefused, dav_permanent
 from backends.dav.hrefs import href_absolute, url_collection, url_name, url_parent, url_path
+from backends.dav.resources import DavPutResult, dav_created, dav_etag_fetch, dav_move_by_copy, dav_move_conflict
 from jmapcore.models.contacts import AddressBook
 
 VCARD_TYPE = "text/vcard; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-
-
-@dataclass
-class DavPutResult:
-    href: str
-    etag: str
 
 
 @dataclass
@@ -85,15 +80,6 @@ def card_href_new(*, book: AddressBook, uid: str) -> str:
     if not _SAFE_NAME.match(name):
         name = secrets.token_hex(16)
     return url_collection(book.dav_href) + quote(name) + ".vcf"
-
-
-def _etag_fetch(client: DavClient, href: str) -> str:
-    """The ETag of `href` by PROPFIND Depth 0 ('' when the server has none)."""
-    listing = client.propfind(href, depth="0", props=[(DAV, "getetag")])
-    for response in listing.responses:
-        if response.found:
-            return etag_normalise(response.text(qname(DAV, "getetag")))
-    return ""
 
 
 def _book_check(account: Account, book: AddressBook) -> None:
@@ -135,7 +121,7 @@ def carddav_card_put(*, account: Account, book: AddressBook, vcard_text: str, hr
         if url_parent(final) != url_collection(book.dav_href):
             # A Location outside the book is not believed: the credentials would follow it.
             final = href_absolute(target, target)
-        return DavPutResult(href=final, etag=answer.etag or _etag_fetch(client, final))
+        return DavPutResult(href=final, etag=answer.etag or dav_etag_fetch(client, final))
 
 
 def carddav_card_delete(*, account: Account, href: str, etag: str | None) -> None:
@@ -160,32 +146,16 @@ def carddav_card_move(*, account: Account, href: str, etag: str | None, book: Ad
     if etag:
         headers["If-Match"] = etag_normalise(etag)
     with DavClient.for_account(account) as client:
-        if etag and _etag_fetch(client, href) != etag_normalise(etag):
+        if etag and dav_etag_fetch(client, href) != etag_normalise(etag):
             # Radicale and Xandikos ignore If-Match on MOVE: without this check a
             # card another client just changed would move unseen.
-            raise _conflict(href)
+            raise dav_move_conflict(href, why="the card changed on the server")
         answer = client.request("MOVE", href, headers=headers)
         if answer.status in (201, 204):
-            return DavPutResult(href=destination, etag=answer.etag or _etag_fetch(client, destination))
+            return DavPutResult(href=destination, etag=answer.etag or dav_etag_fetch(client, destination))
         if answer.status not in _MOVE_UNSUPPORTED:
             raise answer.refused(f"MOVE {url_path(href)}")
-        source = client.checked("GET", href, ok=(200,))
-        current = source.etag
-        if etag and current and current != etag_normalise(etag):
-            raise _conflict(href)
-        text = source.body.decode("utf-8", "replace")
-        put = client.checked("PUT", destination, ok=(200, 201, 204), body=text,
-                             headers={"Content-Type": VCARD_TYPE, "If-None-Match": "*"})
-        result = DavPutResult(href=destination, etag=put.etag or _etag_fetch(client, destination))
-        client.checked("DELETE", href, ok=(200, 204), headers={"If-Match": current} if current else {})
-        return result
-
-
-def _conflict(href: str) -> DavRefused:
-    from backends.dav.errors import DavConflict
-
-    reason = f"MOVE {url_path(href)}: the card changed on the server"
-    return DavConflict(reason, status=412, reason=reason)
+        return dav_move_by_copy(client, href=href, etag=etag, destination=destination, content_type=VCARD_TYPE)
 
 
 def _home(client: DavClient, account: Account) -> str:
@@ -214,15 +184,17 @@ def carddav_book_create(*, account: Account, name: str, description: str = "") -
                                 headers={"Content-Type": XML_TYPE})
         if answer.status in (400, 415, 501):
             client.checked("MKCOL", href, ok=(201,))
-            client.checked("PROPPATCH", href, ok=(200, 207), headers={"Content-Type": XML_TYPE},
-                           body=proppatch_body(set_props=displayname_props(name=name, description=description
-                                                                           or None), resourcetype=True))
+            with dav_created(client, href):
+                client.checked("PROPPATCH", href, ok=(200, 207), headers={"Content-Type": XML_TYPE},
+                               body=proppatch_body(set_props=displayname_props(name=name, description=description
+                                                                               or None), resourcetype=True))
         elif answer.status != 201:
             raise answer.refused(f"MKCOL {url_path(href)}")
-        if description:
-            # Some servers (Xandikos) ignore the description of an extended MKCOL: set it again.
-            _proppatch(client, href, name=None, description=description)
-        return _book_read(client, href)
+        with dav_created(client, href):
+            if description:
+                # Some servers (Xandikos) ignore the description of an extended MKCOL: set it again.
+                _proppatch(client, href, name=None, description=description)
+            return _book_read(client, href)
 
 
 def _proppatch(client: DavClient, href: str, *, name: str | None, description: str | None) -> None:

@@ -82,7 +82,9 @@ def etag_normalise(value: str) -> str:
     """An ETag as sent back in If-Match: quoted (RFC 7232 §2.3). Some servers
     send it bare in PROPFIND getetag; weak ETags (W/"...") are kept as they are."""
     value = value.strip()
-    if not value:
+    if not value or not value.isprintable():
+        # Control characters (CR/LF) cannot go into an If-Match header: such an
+        # ETag is treated as none, so the next write reads a fresh one.
         return ""
     if value.startswith('"') or value.startswith("W/"):
         return value
@@ -155,6 +157,9 @@ class DavClient:
             if isinstance(exc.__context__, ssl.SSLError) or "CERTIFICATE" in text or "SSL" in text:
                 raise dav_permanent(f"{what}: TLS handshake failed: {text[:200]}") from None
             raise dav_transient(f"{what}: cannot connect: {text[:200]}") from None
+        except httpx.LocalProtocolError as exc:
+            # A request this side cannot send (a header the server's data made invalid): retrying cannot help.
+            raise dav_permanent(f"{what}: the request could not be sent ({str(exc)[:200]})") from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise dav_transient(f"{what}: connection dropped by the server ({type(exc).__name__})") from None
         except httpx.TransportError as exc:

@@ -114,3 +114,12 @@ def url_parent(url: str) -> str:
 def url_name(url: str) -> str:
     """The last path segment of `url` (still percent-encoded), without a trailing slash."""
     return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def url_member(href: str, collection: str) -> bool:
+    """True when `href` names a resource directly in `collection` (not the
+    collection itself, not a sub-collection nor anything below one): the only
+    resources sync keeps and writes may touch."""
+    return not href.endswith("/") and url_same_origin(href, collection) and (
+        url_parent(href) == url_collection(collection)
+    )

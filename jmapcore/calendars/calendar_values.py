@@ -9,7 +9,7 @@ import re
 import zoneinfo
 from typing import Any
 
-from jmapcore.datatypes.values import InvalidValue
+from jmapcore.datatypes.values import InvalidValue, xml_text_check
 from jmapcore.protocol.arguments import is_id
 
 __all__ = [
@@ -61,9 +61,7 @@ def description_validate(value: Any) -> str:
         raise InvalidValue("must be a String or null")
     if len(value) > MAX_DESCRIPTION:
         raise InvalidValue(f"must be at most {MAX_DESCRIPTION} characters")
-    if "\x00" in value:
-        raise InvalidValue("must not contain NUL")
-    return value
+    return xml_text_check(value)
 
 
 def color_validate(value: Any) -> str:

@@ -120,3 +120,15 @@ def utc_date_dump(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Characters XML 1.0 cannot hold (§2.2: C0 controls but tab, LF, CR; U+FFFE, U+FFFF)
+# plus DEL: a text that goes into a WebDAV body (names, descriptions) must not have them.
+_NOT_XML_TEXT = frozenset(chr(code) for code in (*range(0x20), 0x7F, 0xFFFE, 0xFFFF)) - {"\t", "\n", "\r"}
+
+
+def xml_text_check(value: str) -> str:
+    """`value` unchanged, or InvalidValue when it has a character XML 1.0 cannot carry."""
+    if not _NOT_XML_TEXT.isdisjoint(value):
+        raise InvalidValue("must not contain control characters")
+    return value

@@ -39,7 +39,7 @@ from jmapcore.datatypes.standard import (
     standard_get,
     standard_set,
 )
-from jmapcore.datatypes.values import InvalidValue, boolean, unsigned_int
+from jmapcore.datatypes.values import InvalidValue, boolean, unsigned_int, xml_text_check
 from jmapcore.models.contacts import AddressBook
 from jmapcore.protocol.arguments import is_id, is_id_or_reference
 from jmapcore.protocol.errors import MethodError, SetError, SetErrorException
@@ -71,9 +71,7 @@ def _description_validate(value: Any) -> str:
         raise InvalidValue("must be a String or null")
     if len(value) > MAX_DESCRIPTION:
         raise InvalidValue(f"must be at most {MAX_DESCRIPTION} characters")
-    if "\x00" in value:
-        raise InvalidValue("must not contain NUL")
-    return value
+    return xml_text_check(value)
 
 
 def _share_with_validate(value: Any) -> dict[str, dict[str, bool]]:

@@ -6,6 +6,7 @@ with a Location elsewhere. The hostile server is a real HTTP server on
 reaches it."""
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ import pytest
 from backends.base import BackendError
 from backends.caldav.discovery import caldav_locate
 from backends.carddav.discovery import books_list, carddav_locate
-from backends.carddav.writes import carddav_card_put
+from backends.carddav.writes import carddav_book_create, carddav_card_move, carddav_card_put
 from backends.dav.client import DavClient
+from backends.dav.errors import DavConflict
 from jmapcore.models.contacts import AddressBook
 from tests.personas import make_persona
 
@@ -55,7 +57,7 @@ def _handler(peer: Peer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_PROPFIND = do_REPORT = do_PUT = do_GET = _any
+        do_PROPFIND = do_REPORT = do_PUT = do_GET = do_MOVE = do_MKCOL = do_PROPPATCH = do_DELETE = _any
 
     return Handler
 
@@ -158,3 +160,51 @@ def test_a_location_elsewhere_is_not_followed(peers: Callable[[Answer], Peer], d
     result = carddav_card_put(account=alice.account, book=book, vcard_text=card)
     assert result.href.startswith(server.origin + "/alice/contacts/")
     assert elsewhere.seen == []
+
+
+def _book_on(server: Peer, owner: Any) -> AddressBook:
+    return AddressBook.objects.create(account=owner.account, jmap_id="a" + secrets.token_hex(4), created_modseq=1,
+                                      updated_modseq=1, name="Contacts", dav_href=server.origin + "/alice/contacts/")
+
+
+def test_a_move_without_move_or_etag_changes_nothing(peers: Callable[[Answer], Peer], db: None) -> None:
+    """A server without MOVE (405) whose GET gives no ETag: the PUT+DELETE fallback
+    could not make its DELETE conditional, so nothing is written at all."""
+    def answer(method: str, path: str) -> tuple[int, dict[str, str], str]:
+        if method == "MOVE":
+            return 405, {}, ""
+        if method == "GET":
+            return 200, {"Content-Type": "text/vcard"}, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob\r\nEND:VCARD\r\n"
+        return _nothing(method, path)
+
+    server = peers(answer)
+    alice = make_persona("alice")
+    source, target = _book_on(server, alice), _book_on(server, alice)
+    target.dav_href = server.origin + "/alice/work/"
+    target.save()
+    with pytest.raises(DavConflict):
+        carddav_card_move(account=alice.account, href=source.dav_href + "bob.vcf", etag=None, book=target)
+    assert [method for method, _, _ in server.seen if method in ("PUT", "DELETE")] == []
+
+
+def test_a_book_whose_create_fails_half_way_is_removed_again(peers: Callable[[Answer], Peer], db: None) -> None:
+    """MKCOL succeeds, the PROPPATCH of its description fails: the new collection
+    is deleted again, so the refused create leaves nothing on the server."""
+    def answer(method: str, path: str) -> tuple[int, dict[str, str], str]:
+        if method == "MKCOL":
+            return 201, {}, ""
+        if method == "PROPPATCH":
+            return 500, {}, ""
+        if method == "DELETE":
+            return 204, {}, ""
+        return _nothing(method, path)
+
+    server = peers(answer)
+    alice = make_persona("alice")
+    alice.account.carddav_url = server.origin + "/alice/"
+    alice.account.sync_progress = {"carddav": {"homes": [server.origin + "/alice/"]}}
+    alice.account.save()
+    with pytest.raises(BackendError):
+        carddav_book_create(account=alice.account, name="Work", description="the work book")
+    made = [path for method, path, _ in server.seen if method == "MKCOL"]
+    assert len(made) == 1 and ("DELETE", made[0]) in [(method, path) for method, path, _ in server.seen]

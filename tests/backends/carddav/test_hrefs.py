@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backends.dav.client import etag_normalise
 from backends.dav.hrefs import (
     href_absolute,
     url_credentials_allowed,
     url_inside,
+    url_member,
     url_name,
     url_normalise,
     url_parent,
@@ -94,3 +96,24 @@ def test_inside_a_root_home_is_still_same_origin_only() -> None:
 )
 def test_where_credentials_may_go(url: str, allowed: bool) -> None:
     assert url_credentials_allowed(url, start="http://127.0.0.1:5232/") is allowed
+
+
+@pytest.mark.parametrize(
+    ("href", "member"),
+    [
+        ("https://dav.example.test/alice/book/card.vcf", True),
+        ("https://dav.example.test/alice/book/", False),  # the book itself
+        ("https://dav.example.test/alice/book/sub/", False),  # a sub-collection
+        ("https://dav.example.test/alice/book/sub/card.vcf", False),  # below one: writes could not reach it
+        ("https://dav.example.test/alice/other/card.vcf", False),
+        ("https://evil.test/alice/book/card.vcf", False),
+    ],
+)
+def test_members_are_the_resources_directly_in_a_collection(href: str, member: bool) -> None:
+    assert url_member(href, "https://dav.example.test/alice/book/") is member
+
+
+@pytest.mark.parametrize(("raw", "sent"), [('"abc"', '"abc"'), ("abc", '"abc"'), ('W/"x"', 'W/"x"'),
+                                           ('"a\r\nX-Injected: 1"', ""), ("\x00", ""), ("", "")])
+def test_an_etag_with_control_characters_is_no_etag(raw: str, sent: str) -> None:
+    assert etag_normalise(raw) == sent
