@@ -2,9 +2,19 @@
 one plugin module each, started on 127.0.0.1 by the suite itself."""
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI (and `make test`, which sets JMAP_TEST_REQUIRE_SERVERS) runs every property
+# test on the same derandomised examples, so a landing is judged on a fixed set
+# and a failure there is reproducible; a developer's plain pytest run keeps
+# drawing fresh examples and finds new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") or os.environ.get("JMAP_TEST_REQUIRE_SERVERS"):
+    hypothesis_settings.load_profile("ci")
 
 pytest_plugins = [
     "tests.servers.ports",
