@@ -158,7 +158,7 @@ def _notify(*, account: Account, modseq: int, kind: str, event_id: str, event: d
         created=datetime.now(UTC), change_type=kind,
         # CalDAV does not say who changed an object; the Person is left unnamed.
         changed_by={"name": "", "email": None, "principalId": None, "calendarAddress": None},
-        calendar_event_id=event_id, event=event if kind != "updated" else {},
+        calendar_event_id=event_id, event=event,
         event_patch=patch or {},
     )
 
@@ -368,7 +368,8 @@ def objects_apply(*, account: Account, work: CalendarWork, fetched: list[Fetched
                 if is_new or before is None:
                     _notify(account=account, modseq=modseq, kind="created", event_id=row.jmap_id, event=row.event)
                 elif before != row.event:
-                    _notify(account=account, modseq=modseq, kind="updated", event_id=row.jmap_id, event={},
+                    # draft-ietf-jmap-calendars-33 §7: an update's notification holds the event before it.
+                    _notify(account=account, modseq=modseq, kind="updated", event_id=row.jmap_id, event=before,
                             patch=_event_patch(before, row.event))
 
 

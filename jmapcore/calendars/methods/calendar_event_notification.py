@@ -12,10 +12,9 @@ calendarEventIds) and sorting by created (§7.4.2), in SQL over the cache.
 
 Properties: created (UTCDate), changedBy (Person: name, email, principalId,
 calendarAddress), comment, type ("created", "updated", "destroyed"),
-calendarEventId, isDraft, event (the event after a create, before a
-destroy; for an update the draft asks for the event before it, which sync
-does not keep today, so it is null) and eventPatch (the PatchObject of an
-update, else null). Empty stored values are served as null.
+calendarEventId, isDraft, event (the event after a create, before an
+update or a destroy) and eventPatch (the PatchObject of an update, from
+`event` to the new one, else null). Empty stored values are served as null.
 """
 from __future__ import annotations
 

@@ -114,6 +114,7 @@ def test_changes_by_another_client_arrive_with_push_and_notifications(
     assert found["created"].calendar_event_id == rows[three].jmap_id and found["created"].event["title"] == "Three"
     assert found["updated"].calendar_event_id == ids[two]
     assert found["updated"].event_patch["title"] == "Two moved" and "start" in found["updated"].event_patch
+    assert found["updated"].event["title"] == "Two"  # the event before the update (draft -33 §7)
     assert found["destroyed"].calendar_event_id == ids[one] and found["destroyed"].event["title"] == "One"
     assert all(row.jmap_id.startswith("n") for row in found.values())
 
