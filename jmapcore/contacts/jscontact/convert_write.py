@@ -70,6 +70,7 @@ def card_properties(card: dict[str, Any], *, version: str) -> list[tuple[Slot, V
     ctx = WriteContext(version=version, used_groups=used)
     for writer in WRITERS:
         writer(ctx, card)
+    ctx.label_groups_separate()
     return ctx.out
 
 

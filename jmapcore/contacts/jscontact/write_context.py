@@ -22,6 +22,8 @@ class WriteContext:
     version: str
     out: list[tuple[Slot, VCardProperty]] = field(default_factory=list)
     used_groups: set[str] = field(default_factory=set)
+    # ids of the properties written with a label of their own (and of their X-ABLabel lines)
+    labelled: set[int] = field(default_factory=set)
     _next_group: int = 0
 
     def emit(self, slot: Slot, name: str, value: str, params: list[VCardParam] | None = None,
@@ -45,10 +47,21 @@ class WriteContext:
         itemN.X-ABLabel in one group (RFC 9555 keeps groups; the label is the group's)."""
         if isinstance(label, str) and label:
             group = group or self.group_new()
-            self.emit(slot, name, value, params, group)
-            self.emit(slot, "X-ABLabel", value_escape(label), [], group)
+            self.labelled.add(id(self.emit(slot, name, value, params, group)))
+            self.labelled.add(id(self.emit(slot, "X-ABLabel", value_escape(label), [], group)))
         else:
             self.emit(slot, name, value, params, group)
+
+    def label_groups_separate(self) -> None:
+        """A property that kept its group but has no label of its own leaves a group
+        that a labelled property uses: read back, an X-ABLabel labels its group, so
+        the property would come back with the other one's label (found by hypothesis:
+        item1.TEL and item1.EMAIL with one X-ABLabel)."""
+        labelled_groups = {prop.group.upper() for _slot, prop in self.out if id(prop) in self.labelled and prop.group}
+        for _slot, prop in self.out:
+            if prop.group and prop.group.upper() in labelled_groups and id(prop) not in self.labelled:
+                prop.group = ""
+                prop.raw = None
 
 
 Writer = Callable[[WriteContext, dict[str, Any]], None]

@@ -62,3 +62,15 @@ def test_urls_and_contact_uri_are_links_with_labels() -> None:
     assert card["links"]["l1"]["uri"] == "https://alice.example" and card["links"]["l1"]["label"] == "blog"
     assert card["links"]["l2"] == {"uri": "mailto:contact@example.com", "kind": "contact"}
     assert "vCardProps" not in card
+
+
+def test_one_label_in_a_shared_group_stays_with_its_property() -> None:
+    """item1.TEL and item1.EMAIL share one X-ABLabel: written afresh and read
+    again, the label is where it was read, not on both (found by hypothesis)."""
+    text = ("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ada\r\nitem1.TEL:+44 20 7946 0000\r\n"
+            "item1.EMAIL:ada@example.org\r\nitem1.X-ABLabel:_$!<Anniversary>!$_\r\nEND:VCARD\r\n")
+    first = card_read(text).card
+    again = card_read(card_write(first, previous_text=None, version="4.0")).card
+    labels = {(kind, entry.get("label")) for kind in ("phones", "emails") for entry in again.get(kind, {}).values()}
+    assert labels == {(kind, entry.get("label")) for kind in ("phones", "emails")
+                      for entry in first.get(kind, {}).values()}
