@@ -369,6 +369,11 @@ def account_sync_parts(*, account_id: int, names: Iterable[str]) -> bool:
                 sync_parts_run(account=account, lock=lock, names=names)
     finally:
         lock.release()
+    # A full sync asked for meanwhile (an account's first sync, queued as it was
+    # created) found the lock taken and left the holder a "run once more" flag:
+    # honour it now, or it would wait for the next beat tick.
+    if cache.get(_rerun_key(account_id)):
+        account_sync(account_id=account_id)
     return True
 
 
