@@ -26,7 +26,11 @@ from tests.servers.proxy import ProxyProcess
 
 IDLE_TIMEOUT = 2.0  # impatient_proxy's JMAP_IDLE_TIMEOUT
 WATCH_TTL = 6.0  # impatient_proxy's JMAP_PUSH_WATCH_TTL
-FIRST_SYNC_WAIT = 30.0
+# A wait bound, not a measure. In a fresh CI clone the first sync of an account made
+# right after this proxy starts has come only with a periodic tick (26 s after the
+# POST, twice), while by hand and in tests/accounts/test_first_sync_queued.py it
+# starts at once; the cause is not found yet (see the closing note of issue 10/11).
+FIRST_SYNC_WAIT = 90.0
 # Listener poll (0.5 s), its 1 s check interval, LOGOUT: on top of the timeout.
 CLOSE_SLACK = 3.0
 
