@@ -43,10 +43,8 @@ _JMAP_ONLY = ("id", "calendarIds")
 
 def _dav_errors() -> tuple[type[BackendError], type[BackendError]]:
     """(DavRefused, DavConflict): shared by CardDAV and CalDAV (backends.dav)."""
-    try:
-        from backends.dav.errors import DavConflict, DavRefused
-    except ImportError:  # before the DAV code moved out of backends.carddav
-        from backends.carddav.errors import DavConflict, DavRefused
+    from backends.dav.errors import DavConflict, DavRefused
+
     return DavRefused, DavConflict
 
 

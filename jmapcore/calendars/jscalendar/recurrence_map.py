@@ -212,10 +212,8 @@ def _rule_occurrence(event: dict[str, Any], key: str) -> bool:
     moment = local_parse(key)
     if moment is None:
         return True
-    try:
-        from jmapcore.calendars.jscalendar.recurrence import occurrences
-    except ImportError:       # without expansion, an override of a rule is taken as one of its occurrences
-        return True
+    from jmapcore.calendars.jscalendar.recurrence import occurrences
+
     bare = {k: v for k, v in event.items() if k not in ("recurrenceOverrides", "excludedRecurrenceRules")}
     zone = event_zone(bare) or UTC
     around = moment.replace(tzinfo=zone).astimezone(UTC)

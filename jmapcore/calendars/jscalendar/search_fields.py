@@ -75,10 +75,8 @@ def _span_fallback(event: dict[str, Any]) -> tuple[datetime | None, datetime | N
 
 
 def event_span(event: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
-    try:
-        from jmapcore.calendars.jscalendar.recurrence import event_span as span
-    except ImportError:
-        return _span_fallback(event)
+    from jmapcore.calendars.jscalendar.recurrence import event_span as span
+
     try:
         return span(event)
     except Exception:       # a rule the expansion cannot handle must not lose the event

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jmapcore.calendars.jscalendar.context import ReadContext, WriteContext
 from jmapcore.calendars.jscalendar.ical_model import IcalComponent, IcalParam, IcalProperty
@@ -137,13 +136,8 @@ def zone_get(tzid: str, vtimezones: dict[str, IcalComponent] | None = None) -> t
     or the object's VTIMEZONE); None when it cannot be resolved."""
     if tzid in UTC_NAMES:
         return UTC
-    try:
-        from jmapcore.calendars.jscalendar.timezones import tz_resolve
-    except ImportError:      # the time-zone module not present: IANA ids only
-        try:
-            return ZoneInfo(tzid)
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
+    from jmapcore.calendars.jscalendar.timezones import tz_resolve
+
     try:
         return tz_resolve(tzid, vtimezones=vtimezones or {})
     except Exception:        # a broken VTIMEZONE must not break the event
@@ -154,14 +148,8 @@ def zone_iana(tzid: str, vtimezones: dict[str, IcalComponent] | None = None) -> 
     """The IANA id a TZID stands for (JSCalendar timeZone, RFC 8984 §4.7.1), or None."""
     if tzid in UTC_NAMES:
         return "Etc/UTC"
-    try:
-        from jmapcore.calendars.jscalendar.timezones import tz_iana_name
-    except ImportError:
-        try:
-            ZoneInfo(tzid)
-            return tzid
-        except (ZoneInfoNotFoundError, ValueError):
-            return None
+    from jmapcore.calendars.jscalendar.timezones import tz_iana_name
+
     try:
         return tz_iana_name(tzid, vtimezones=vtimezones or {})
     except Exception:
