@@ -49,7 +49,7 @@ def main() -> None:
     from accounts.models import Account, Pool, SslMode
     from accounts.secrets import seal
     from backends.carddav import carddav_account_sync
-    from backends.carddav.client import DAV_REQUEST_OBSERVERS
+    from backends.dav.client import DAV_REQUEST_OBSERVERS
     from jmapcore.models.contacts import AddressBook, ContactCard
 
     requests = [0]

@@ -12,8 +12,7 @@ import Django models before the app registry is ready.
 - discovery.py, davxml.py (CardDAV request bodies), cards.py, progress.py,
   part.py (the "carddav" sync part), poll.py (shorter polling while a client
   listens); the generic WebDAV client, XML, hrefs (the URL forms of Radicale,
-  Xandikos and others) and errors are in backends.dav (client.py, errors.py and
-  hrefs.py here are aliases of those modules)
+  Xandikos and others) and errors are in backends.dav
 
 Differences between the servers the tests run (Radicale 3.9, Xandikos 0.4),
 and where they are handled:
@@ -64,10 +63,10 @@ _EXPORTS = {
     "carddav_book_create": "writes",
     "carddav_book_update": "writes",
     "carddav_book_delete": "writes",
-    "DavPutResult": "writes",
+    "DavPutResult": "backends.dav.resources",
     "DavBookResult": "writes",
-    "DavRefused": "errors",
-    "DavConflict": "errors",
+    "DavRefused": "backends.dav.errors",
+    "DavConflict": "backends.dav.errors",
 }
 
 __all__ = [
@@ -81,4 +80,4 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return getattr(importlib.import_module(module if "." in module else f"{__name__}.{module}"), name)

@@ -10,6 +10,5 @@
 - poll.py, tasks.py: the shorter polling of DAV sync parts while a JMAP client
   listens (DAV has no push), for any part registered with dav_poll_register
 
-backends.carddav.client/errors/hrefs remain as aliases of these modules for
-older imports; backends.carddav.davxml keeps the CardDAV request bodies.
+backends.carddav.davxml keeps the CardDAV request bodies.
 """

@@ -22,9 +22,10 @@ from typing import Any
 from accounts.models import Account
 from backends.base import BackendError
 from backends.carddav.cards import card_columns
-from backends.carddav.errors import DavConflict, DavRefused
 from backends.carddav.sync import carddav_book_sync
-from backends.carddav.writes import DavPutResult, carddav_card_delete, carddav_card_move, carddav_card_put
+from backends.carddav.writes import carddav_card_delete, carddav_card_move, carddav_card_put
+from backends.dav.errors import DavConflict, DavRefused
+from backends.dav.resources import DavPutResult
 from jmapcore.contacts.jscontact import CardInvalid, card_read, card_write
 from jmapcore.datatypes.orm import jmap_id_new
 from jmapcore.models.contacts import AddressBook, ContactCard
