@@ -7,7 +7,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN_PACKAGES := python3-venv
 # Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
 # chromium: the dashboard's browser test (Playwright drives Debian's build; nothing is downloaded).
-APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium
+# cyrus-imapd, cyrus-caldav (httpd with JMAP), sasl2-bin: the native JMAP server behind passthrough accounts.
+APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium cyrus-imapd cyrus-caldav sasl2-bin
 
 .PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push bench-first-sync bench-contacts clean
 

@@ -27,6 +27,7 @@ pytest_plugins = [
     "tests.servers.tcp_relay",
     "tests.servers.radicale",
     "tests.servers.xandikos",
+    "tests.servers.cyrus",
     "tests.personas",
 ]
 
