@@ -50,6 +50,8 @@ class Account(models.Model):
     class AuthType(models.TextChoices):
         BASIC = "basic", "Basic"
         BEARER = "bearer", "Bearer"
+        # Bearer with an OAuth 2.0 access token, refreshed with the refresh token (RFC 6749 §6).
+        OAUTH = "oauth", "OAuth 2.0"
 
     accountid = models.CharField(max_length=64, unique=True, validators=[jmap_id_validator])
     pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="accounts")
@@ -63,6 +65,9 @@ class Account(models.Model):
     password = SecretTextField(blank=True, help_text="secret: plaintext, enc1: or vault: value")
     oauth_access_token = SecretTextField(blank=True, help_text="secret")
     oauth_refresh_token = SecretTextField(blank=True, help_text="secret")
+    # Where the refresh token is exchanged (RFC 6749 §6), and the client it was issued to.
+    oauth_token_url = models.URLField(max_length=1024, blank=True)
+    oauth_client_id = models.CharField(max_length=255, blank=True)
 
     imap_host = models.CharField(max_length=255, blank=True)
     imap_port = models.PositiveIntegerField(default=993)
@@ -75,6 +80,9 @@ class Account(models.Model):
 
     session_url = models.URLField(max_length=1024, blank=True)
     auth_type = models.CharField(max_length=8, choices=AuthType.choices, default=AuthType.BASIC)
+    # A passthrough account's last upstream Session (RFC 8620 §2), its URLs made absolute
+    # (backends.jmap); {} until fetched. Its accounts are the UpstreamAccount rows.
+    upstream_session = models.JSONField(default=dict, blank=True)
 
     # One modseq counter per account (DESIGN.md, "The cache and state").
     modseq = models.BigIntegerField(default=0)
@@ -97,6 +105,37 @@ class Account(models.Model):
         if self.kind == self.Kind.JMAP:
             return self.session_url
         return self.imap_host
+
+
+class UpstreamAccount(models.Model):
+    """One account of a passthrough Account's upstream JMAP server, as the pool sees it.
+
+    A passthrough Account (kind "jmap") stands for every account its
+    credentials see upstream (backends.jmap). Each gets its own JMAP accountId
+    in the proxy's Session, `proxy_id`, unique among every Account.accountid
+    and UpstreamAccount.proxy_id; the upstream's primary account gets the
+    Account's own accountid. Ids stay stable across Session refreshes.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="upstream_accounts")
+    upstream_id = models.CharField(max_length=255)
+    proxy_id = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    is_personal = models.BooleanField(default=True)
+    is_read_only = models.BooleanField(default=False)
+    # The upstream's accountCapabilities for this account, filtered to those the proxy carries.
+    capabilities = models.JSONField(default=dict, blank=True)
+    # Order within the Account (the upstream's primary accounts first).
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account_id", "position", "proxy_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "upstream_id"], name="upstream_account_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proxy_id} ({self.upstream_id} at {self.account_id})"
 
 
 class ApiToken(models.Model):
