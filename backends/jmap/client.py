@@ -1,0 +1,459 @@
+"""The one way the proxy talks to an upstream JMAP server (passthrough accounts).
+
+UpstreamClient wraps one passthrough Account (kind "jmap"): its credentials
+(Basic RFC 7617, Bearer RFC 6750, or an OAuth 2.0 access token that is
+refreshed on 401, RFC 6749 §6), its stored upstream Session (RFC 8620 §2) and
+a pooled HTTP client. Everything that forwards to the upstream -- method calls,
+blobs, push -- goes through it or, for async streaming, through its
+auth_headers() and session() URLs.
+
+Contracts
+---------
+- Every failure is an UpstreamError (a BackendError of kind "jmap") whose
+  message an operator can read and which never contains a credential. It
+  carries the upstream's HTTP status (None for transport failures), whether it
+  timed out, and the RFC 7807 problem document the upstream sent, if any.
+- session() is the stored Session (Account.upstream_session), fetched once
+  when none is stored yet; session_refresh() fetches it again and updates the
+  Account and its UpstreamAccount rows (backends.jmap.session_store).
+- The Session's apiUrl, downloadUrl, uploadUrl and eventSourceUrl are made
+  absolute against the URL the Session was finally read from, after
+  redirects: Cyrus answers /.well-known/jmap with a 301 to /jmap and gives
+  relative URLs such as "/jmap/" (RFC 8620 §2 asks for URLs; RFC 3986 §5
+  resolution makes the relative ones usable).
+- api_post() POSTs a JMAP Request (RFC 8620 §3.3) and returns the Response
+  object (§3.4). With OAuth, a 401 makes it refresh the access token once and
+  retry once. A Response whose sessionState differs from the stored Session's
+  state makes it refresh the Session (§3.4: the client should refetch it),
+  after which the new upstream accounts and capabilities are known.
+- Answers larger than settings.JMAP_MAX_RESPONSE_SIZE are refused while being
+  read (UpstreamError), so a hostile or broken upstream cannot exhaust memory.
+- Redirects are not followed for API calls (a redirected POST would resend
+  the body and credentials somewhere the operator did not configure); the
+  Session GET follows them, as RFC 8620 §2.2 expects for the well-known URL,
+  and httpx drops the Authorization header when a redirect leaves the origin.
+- Upstream cookies are never stored: authentication is by header only, and a
+  cookie set for one set of credentials must not ride along with another's.
+"""
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import importlib
+import json
+import logging
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from django.conf import settings
+
+from backends.base import BackendError
+from backends.tls import tls_client_context
+
+if TYPE_CHECKING:
+    from accounts.models import Account
+
+log = logging.getLogger("jmap.backends.jmap")
+
+KIND = "jmap"
+SESSION_TIMEOUT = 10.0
+API_TIMEOUT = 30.0
+URL_PROPERTIES: tuple[str, ...] = ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl")
+_JSON_TYPES = ("application/json", "application/problem+json")
+# RFC 7807 problem documents are small; keep what is shown to operators short.
+_PROBLEM_TEXT_MAX = 200
+
+
+class UpstreamError(BackendError):
+    """A failure talking to the upstream JMAP server.
+
+    `status` is the HTTP status of the upstream's answer (None when no answer
+    came: refused connection, TLS failure, timeout); `problem` is the RFC 7807
+    problem document the upstream sent with it (RFC 8620 §3.6.1), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        timed_out: bool = False,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, permanent=permanent, kind=KIND)
+        self.status = status
+        self.timed_out = timed_out
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class UpstreamSession:
+    """The parts of a stored upstream Session (RFC 8620 §2) the forwarders use.
+
+    The four URLs are absolute; `raw` is the whole stored Session object.
+    """
+
+    api_url: str
+    download_url: str
+    upload_url: str
+    event_source_url: str
+    capabilities: dict[str, Any]
+    state: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> UpstreamSession:
+        return cls(
+            api_url=str(raw.get("apiUrl", "")),
+            download_url=str(raw.get("downloadUrl", "")),
+            upload_url=str(raw.get("uploadUrl", "")),
+            event_source_url=str(raw.get("eventSourceUrl", "")),
+            capabilities=dict(raw.get("capabilities") or {}),
+            state=str(raw.get("state", "")),
+            raw=raw,
+        )
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return f"{parts.hostname}:{port}"
+
+
+def upstream_transport_error(exc: httpx.TransportError, *, url: str, what: str, timeout: float) -> UpstreamError:
+    """An UpstreamError for a request to `url` that got no HTTP answer.
+
+    `what` names the request for the operator ("sessionUrl", "apiUrl", ...).
+    Certificate and name-resolution failures are permanent (they need the
+    operator), refused connections and timeouts transient.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamError(f"timed out after {timeout:g}s fetching {what}", permanent=False, timed_out=True)
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # httpx wraps the socket/ssl error a few levels deep
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return UpstreamError(f"TLS handshake failed: certificate verify failed: {cause.verify_message}",
+                                 permanent=True)
+        if isinstance(cause, ssl.SSLError):
+            reason = getattr(cause, "reason", None) or str(cause)
+            return UpstreamError(f"TLS handshake failed: {str(reason).replace('_', ' ').lower()}", permanent=True)
+        if isinstance(cause, ConnectionRefusedError):
+            return UpstreamError(f"connection refused to {_where(url)}", permanent=False)
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc)
+    if "certificate verify failed" in text:
+        return UpstreamError(f"TLS handshake failed: {text}", permanent=True)
+    if "Connection refused" in text or "Errno 111" in text:
+        return UpstreamError(f"connection refused to {_where(url)}", permanent=False)
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return UpstreamError(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True)
+    return UpstreamError(f"cannot reach {what} at {_where(url)}: {text or type(exc).__name__}", permanent=False)
+
+
+def _problem_of(content_type: str, body: bytes) -> dict[str, Any] | None:
+    if not any(kind in content_type for kind in _JSON_TYPES):
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(document, dict) and isinstance(document.get("type"), str):
+        return document
+    return None
+
+
+def _status_error(*, what: str, status: int, content_type: str, body: bytes) -> UpstreamError:
+    problem = _problem_of(content_type, body)
+    message = f"{what} returned HTTP {status}"
+    if problem is not None:
+        message += f" ({str(problem['type'])[:_PROBLEM_TEXT_MAX]})"
+    # 4xx does not cure itself (credentials, URL, request), 5xx and 429 may.
+    permanent = 400 <= status < 500 and status not in (408, 429)
+    return UpstreamError(message, permanent=permanent, status=status, problem=problem)
+
+
+# ---------------------------------------------------------------- session helpers
+
+
+def session_urls_absolute(session: dict[str, Any], *, base_url: str) -> dict[str, Any]:
+    """`session` with its four URL (templates) resolved against `base_url` (RFC 3986 §5).
+
+    Resolution keeps `{...}` template expressions as they are.
+    """
+    resolved = dict(session)
+    for name in URL_PROPERTIES:
+        value = session.get(name)
+        if isinstance(value, str) and value:
+            resolved[name] = urljoin(base_url, value)
+    return resolved
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _max_response_size() -> int:
+    return int(getattr(settings, "JMAP_MAX_RESPONSE_SIZE", 32 * 1024 * 1024))
+
+
+# ---------------------------------------------------------------- the client
+
+
+class UpstreamClient:
+    """Talks to the upstream JMAP server of one passthrough Account (see module doc)."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self._http: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"UpstreamClient({self.account.accountid!r})"
+
+    # -- credentials
+
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header for the account's auth type.
+
+        basic: RFC 7617 with username (else email) and password; bearer: the
+        stored password is the token (RFC 6750); oauth: the current access token.
+        """
+        from accounts.secret_fields import account_secret_get
+
+        account = self.account
+        auth_type = account.auth_type or "basic"
+        if auth_type == "oauth":
+            token = account_secret_get(account=account, field="oauth_access_token")
+            return {"Authorization": f"Bearer {token}"}
+        password = account_secret_get(account=account, field="password") if account.password else ""
+        if auth_type == "bearer":
+            return {"Authorization": f"Bearer {password}"}
+        user = account.username or account.email
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return {"Authorization": f"Basic {pair}"}
+
+    def credentials_refresh(self) -> bool:
+        """OAuth: exchange the refresh token for a new access token (RFC 6749 §6).
+
+        Implemented by backends.jmap.oauth.access_token_refresh(account) when
+        that module exists; False when the account does not use OAuth, the
+        module is missing, or the refresh did not succeed.
+        """
+        if self.account.auth_type != "oauth":
+            return False
+        try:
+            # Written by another part of the passthrough work; absent, OAuth cannot refresh.
+            oauth = importlib.import_module("backends.jmap.oauth")
+        except ModuleNotFoundError as exc:
+            if exc.name != "backends.jmap.oauth":
+                raise
+            return False
+        refresh = getattr(oauth, "access_token_refresh", None)
+        if refresh is None:
+            return False
+        try:
+            result = refresh(self.account)
+        except BackendError as exc:
+            log.warning("account %s: OAuth token refresh failed: %s", self.account.accountid, exc)
+            return False
+        return result is not False
+
+    # -- transport
+
+    def http(self) -> httpx.Client:
+        """The account's pooled sync HTTP client (TLS via backends.tls, no redirects, no cookies)."""
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    verify=tls_client_context(),
+                    follow_redirects=False,
+                    timeout=API_TIMEOUT,
+                    cookies=_no_cookies(),
+                    limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+                    headers={"User-Agent": "jmap-proxy"},
+                )
+            return self._http
+
+    def close(self) -> None:
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def _send(
+        self,
+        *,
+        method: str,
+        url: str,
+        what: str,
+        timeout: float,
+        content: bytes | None = None,
+        follow_redirects: bool = False,
+    ) -> tuple[httpx.Response, bytes]:
+        """One request with the account's credentials; retries once after an OAuth refresh on 401.
+
+        Returns the response (status 200-299) and its body, read up to
+        JMAP_MAX_RESPONSE_SIZE; raises UpstreamError otherwise.
+        """
+        limit = _max_response_size()
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json", **self.auth_headers()}
+            if content is not None:
+                headers["Content-Type"] = "application/json"
+            try:
+                request = self.http().build_request(method, url, content=content, headers=headers, timeout=timeout)
+                response = self.http().send(request, stream=True, follow_redirects=follow_redirects)
+            except httpx.TooManyRedirects:
+                raise UpstreamError(f"{what} redirects too many times", permanent=True) from None
+            except httpx.TransportError as exc:
+                raise upstream_transport_error(exc, url=url, what=what, timeout=timeout) from None
+            except httpx.InvalidURL:
+                raise UpstreamError(f"{what} is not a usable URL", permanent=True) from None
+            try:
+                body = self._read_bounded(response, what=what, limit=limit, timeout=timeout, url=url)
+            finally:
+                response.close()
+            if response.status_code == 401 and attempt == 1 and self.credentials_refresh():
+                continue
+            if not 200 <= response.status_code < 300:
+                raise _status_error(what=what, status=response.status_code,
+                                    content_type=response.headers.get("content-type", ""), body=body)
+            return response, body
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @staticmethod
+    def _read_bounded(response: httpx.Response, *, what: str, limit: int, timeout: float, url: str) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise UpstreamError(f"{what} answer is too large ({int(declared)} bytes, limit {limit})",
+                                permanent=False, status=response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise UpstreamError(f"{what} answer is too large (over {limit} bytes)",
+                                        permanent=False, status=response.status_code)
+                chunks.append(chunk)
+        except httpx.TransportError as exc:
+            raise upstream_transport_error(exc, url=url, what=what, timeout=timeout) from None
+        return b"".join(chunks)
+
+    # -- session
+
+    def session_fetch(self, *, timeout: float = SESSION_TIMEOUT) -> dict[str, Any]:
+        """GET the upstream Session (following redirects), validated, its URLs absolute.
+
+        Does not store it: session_refresh() does.
+        """
+        from backends.jmap.session_check import jmap_session_validate
+
+        url = self.account.session_url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UpstreamError("sessionUrl is not an http(s) URL", permanent=True)
+        response, body = self._send(method="GET", url=url, what="sessionUrl", timeout=timeout,
+                                    follow_redirects=True)
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamError("sessionUrl did not return a JMAP Session (response is not JSON)",
+                                permanent=True, status=response.status_code) from None
+        try:
+            session = jmap_session_validate(document)
+        except BackendError as exc:
+            raise UpstreamError(exc.message, permanent=True, status=response.status_code) from None
+        return session_urls_absolute(session, base_url=str(response.url))
+
+    def session(self) -> UpstreamSession:
+        """The stored upstream Session; fetched (and stored) first when there is none yet."""
+        raw = self.account.upstream_session
+        if not raw:
+            return self.session_refresh()
+        return UpstreamSession.from_raw(raw)
+
+    def session_refresh(self) -> UpstreamSession:
+        """Fetch the Session again; updates Account.upstream_session and the UpstreamAccount rows."""
+        from backends.jmap.session_store import upstream_session_refresh
+
+        upstream_session_refresh(account=self.account, client=self)
+        return UpstreamSession.from_raw(self.account.upstream_session)
+
+    # -- API
+
+    def api_post(self, request: dict[str, Any], *, timeout: float | None = None) -> dict[str, Any]:
+        """POST a JMAP Request to the upstream's apiUrl; the Response object (RFC 8620 §3.3, §3.4).
+
+        Request-level errors (§3.6.1) come back as UpstreamError with the
+        upstream's status and problem document. A Response with another
+        sessionState than the stored Session's makes the Session refresh.
+        """
+        session = self.session()
+        wait = API_TIMEOUT if timeout is None else timeout
+        content = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        response, body = self._send(method="POST", url=session.api_url, what="apiUrl", timeout=wait,
+                                    content=content)
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamError("apiUrl did not return JSON", permanent=False, status=response.status_code) from None
+        if not isinstance(document, dict) or not isinstance(document.get("methodResponses"), list):
+            raise UpstreamError("apiUrl did not return a JMAP Response (no methodResponses)", permanent=False,
+                                status=response.status_code)
+        upstream_state = document.get("sessionState")
+        if isinstance(upstream_state, str) and upstream_state != session.state:
+            try:
+                self.session_refresh()
+            except BackendError as exc:
+                # The answer itself is good; the next call tries the refresh again.
+                log.warning("account %s: upstream Session refresh failed: %s", self.account.accountid, exc)
+        return document
+
+
+# ---------------------------------------------------------------- the per-process cache
+
+_clients: dict[int, UpstreamClient] = {}
+_clients_lock = threading.Lock()
+
+
+def upstream_client(account: Account) -> UpstreamClient:
+    """The process's UpstreamClient for `account`, reused while the account row is unchanged.
+
+    Keyed by (pk, updated_at): a changed sessionUrl or credential (which saves
+    the row) gets a fresh client; a Session refresh done through a client
+    keeps it (its own Account instance carries the new updated_at).
+    """
+    if account.pk is None:
+        return UpstreamClient(account)
+    with _clients_lock:
+        cached = _clients.get(account.pk)
+        if cached is not None and cached.account.updated_at == account.updated_at:
+            return cached
+        client = UpstreamClient(account)
+        _clients[account.pk] = client
+    # The replaced client may still be serving a request in another thread: its
+    # connections close when it is garbage-collected, not here.
+    return client
+
+
+def upstream_clients_clear() -> None:
+    """Forget every cached client (tests; a process that changes TLS settings)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
