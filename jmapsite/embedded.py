@@ -90,6 +90,12 @@ class EmbeddedServices:
             daemon=True,
         )
         self.listener.start()
+        # The push relay of passthrough accounts lives beside the IDLE listener and stops with it.
+        from backends.jmap.push_relay import push_relay_run, relay_status_file
+
+        relay_file = relay_status_file(datadir=self.datadir, pid=os.getpid())
+        threading.Thread(target=push_relay_run, kwargs={"stop": self.listener_stop, "status_file": relay_file},
+                         name="jmap-push-relay", daemon=True).start()  # fmt: skip
 
     def stop(self) -> None:
         # Both at once: the listener logs every watcher out meanwhile.

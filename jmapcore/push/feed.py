@@ -18,6 +18,10 @@ channel layer:
   joins one group per watched account; every process that writes publishes
   to it after commit (jmapcore.push.publish).
 
+Passthrough accounts (kind "jmap") have no local modseq: their changes come
+from the upstream through the relay (jmapcore.push.relayed) and are delivered
+by accountId (`deliver_by_id`), with the upstream's state strings.
+
 A source runs only while someone is subscribed. Several quick changes
 coalesce: a subscription waits COALESCE_SECONDS after the first pending
 change before handing them out as one StateChange (RFC 8620 §7.1).
@@ -94,6 +98,16 @@ class ChangeSubscription:
             self.positions[account_id] = modseq
         self._pending.merge(account_id, types)
         self._ready.set()
+
+    def offer_by_id(self, *, account_pk: int, changed: Mapping[str, Mapping[str, str]]) -> None:
+        """A relayed change of a passthrough account, keyed by its proxy accountIds
+        (jmapcore.push.relayed); only a subscription that includes the account hears it."""
+        if account_pk not in self.accounts:
+            return
+        for account_id, types in changed.items():
+            self._pending.merge(account_id, types)
+        if self._pending:
+            self._ready.set()
 
     def close(self) -> None:
         """End the subscription: a waiting or later next() raises SubscriptionClosed."""
@@ -214,6 +228,14 @@ class ChangeHub:
         """Hand a committed change of one account to its subscriptions."""
         for subscription in list(self._by_account.get(account_pk, ())):
             subscription.offer(account_pk=account_pk, modseq=modseq, types=types)
+
+    def deliver_by_id(self, *, account_pk: int, changed: Mapping[str, Mapping[str, str]]) -> None:
+        """Hand a relayed change of a passthrough account (proxy accountId -> type states) to
+        the subscriptions of that account; the states are the upstream's, passed on as they are."""
+        if not changed:
+            return
+        for subscription in list(self._by_account.get(account_pk, ())):
+            subscription.offer_by_id(account_pk=account_pk, changed=changed)
 
     def poke(self, account_pk: int) -> None:
         if self._source is not None and account_pk in self._by_account:

@@ -25,6 +25,14 @@ def account_positions(*, account_pks: Iterable[int]) -> dict[int, int]:
     return dict(Account.objects.filter(pk__in=pks).values_list("pk", "modseq"))
 
 
+def passthrough_account_pks(*, account_pks: Iterable[int]) -> set[int]:
+    """Those of `account_pks` that are passthrough accounts (their changes are relayed), one query."""
+    pks = list(account_pks)
+    if not pks:
+        return set()
+    return set(Account.objects.filter(pk__in=pks, kind=Account.Kind.JMAP).values_list("pk", flat=True))
+
+
 def types_moved(*, since: Mapping[int, int]) -> dict[int, dict[str, str]]:
     """Account pk -> {type name: current state} for every type whose state moved
     past since[pk]; accounts with nothing moved are left out."""

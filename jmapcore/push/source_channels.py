@@ -4,7 +4,8 @@ Every process that commits a change publishes it to the group
 ``jmap.push.account.<pk>`` (jmapcore.push.publish). A web process with
 listeners holds one channel of its own, joins the group of every watched
 account once (however many listeners share it) and fans messages out through
-its hub. Group membership expires in channels_redis (group_expiry, a day by
+its hub; a passthrough account's relayed changes arrive in the same group,
+keyed by accountId (jmapcore.push.relayed). Group membership expires in channels_redis (group_expiry, a day by
 default), so memberships are renewed every GROUP_REFRESH_SECONDS.
 """
 from __future__ import annotations
@@ -87,6 +88,9 @@ class ChannelsSource:
                 continue
             if message.get("type") != STATE_MESSAGE:
                 continue
+            if "accounts" in message:
+                self._relayed(message)
+                continue
             try:
                 account_pk = int(message["account"])
                 modseq = message.get("modseq")
@@ -95,6 +99,17 @@ class ChannelsSource:
                 logger.warning("ignoring a malformed push message")
                 continue
             self.hub.deliver(account_pk=account_pk, modseq=modseq if isinstance(modseq, int) else None, types=types)
+
+    def _relayed(self, message: dict[str, Any]) -> None:
+        """A passthrough account's change relayed from its upstream (jmapcore.push.relayed)."""
+        from jmapcore.push.relayed import relayed_changed_clean
+
+        try:
+            account_pk = int(message["account"])
+        except (KeyError, TypeError, ValueError):
+            logger.warning("ignoring a malformed relayed push message")
+            return
+        self.hub.deliver_by_id(account_pk=account_pk, changed=relayed_changed_clean(message.get("accounts")))
 
     async def _refresh(self) -> None:
         while True:

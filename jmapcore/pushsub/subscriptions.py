@@ -10,7 +10,8 @@
   hours, SHOULD be at least 7 days; we use 7 days, also when none is given).
 - `pushsub_state_changed` is the jmapcore.state subscriber: after a write
   commits it queues a StateChange for every verified subscription of the
-  account's login whose `types` intersect the change.
+  account's login whose `types` intersect the change; `pushsub_changes_queue`
+  does the same for a change relayed from an upstream JMAP server.
 - `push_subscriptions_purge` deletes expired subscriptions and long-disabled ones.
 """
 from __future__ import annotations
@@ -111,6 +112,24 @@ def pushsub_state_changed(account: Account, changed: dict[str, str]) -> None:
         except Exception:
             # A broker hiccup must not stop the other subscriptions; the client
             # still catches up on its next /changes.
+            logger.exception("could not queue a push to subscription %s", pk)
+
+
+def pushsub_changes_queue(*, pool_id: int, changed: dict[str, dict[str, str]]) -> None:
+    """Queue a StateChange whose map already names its accountIds (several at once, e.g. a
+    passthrough account's upstream accounts, jmapcore.push.relayed) for each interested
+    verified subscription of the login `pool_id`; the same rules as pushsub_state_changed."""
+    rows = PushSubscription.objects.filter(
+        pool_id=pool_id, verified=True, disabled_at__isnull=True, expires__gt=timezone.now()
+    ).values_list("pk", "types")
+    for pk, types in rows:
+        wanted = {account_id: pushsub_changed_for(types, states) for account_id, states in changed.items()}
+        wanted = {account_id: states for account_id, states in wanted.items() if states}
+        if not wanted:
+            continue
+        try:
+            pushsub_enqueue(subscription_id=pk, kind=PushKind.STATE_CHANGE, changed=wanted)
+        except Exception:
             logger.exception("could not queue a push to subscription %s", pk)
 
 

@@ -1,0 +1,71 @@
+"""Shared by the push relay tests (tests/backends/jmap/test_push_*.py): a
+passthrough login on a running proxy, added through the management API as an
+operator would, and what the tests observe of the relay (its status file)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+from typing import Any
+
+import httpx
+
+from tests.jmapcore.push.clients import PushPerson
+from tests.servers.proxy import ProxyProcess
+from tests.servers.tcp_relay import TcpRelay
+
+# Every wait in these tests is bounded by one of these (seconds).
+RELAY_START_WAIT = 30.0
+RELAY_STOP_WAIT = 15.0
+# The issue's bound: a change on the upstream reaches the proxy's listener within 5 s.
+CHANGE_WAIT = 5.0
+
+
+def passthrough_person(proxy: ProxyProcess, name: str, *, session_url: str, username: str,
+                       password: str) -> PushPerson:  # fmt: skip
+    """POST /api/accounts with a sessionUrl: a login whose only account is a passthrough account."""
+    accountid = f"{name}-{secrets.token_hex(3)}"
+    email = f"{accountid}@example.test"
+    body = {
+        "accountid": accountid, "email": email, "type": "jmap", "sessionUrl": session_url,
+        "username": username, "password": password, "check": False,
+    }  # fmt: skip
+    response = httpx.post(proxy.mgmt_url + "/api/accounts", json=body, timeout=60)
+    assert response.status_code == 201, response.text
+    return PushPerson(name=name, login=email, password=password, account_ids=[accountid], proxy=proxy)
+
+
+def relay_status(proxy: ProxyProcess) -> dict[str, Any]:
+    """The live push relay's status file: {"pid", "connects", "polls", "relays": {pk: {...}}}."""
+    for path in sorted((proxy.datadir / "run").glob("jmap-relay-*.json")):
+        try:
+            status = json.loads(path.read_text())
+            os.kill(int(status["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            continue
+        return dict(status)
+    return {"relays": {}, "connects": 0, "polls": 0}
+
+
+def relay_of(proxy: ProxyProcess, account_id: str) -> dict[str, Any] | None:
+    """The relay of one passthrough account (by its Account's accountid), if it runs."""
+    for relay in relay_status(proxy)["relays"].values():
+        if relay.get("accountid") == account_id:
+            return dict(relay)
+    return None
+
+
+class DroppableRelay(TcpRelay):
+    """A TcpRelay that can drop every connection it carries and refuse new ones for a while."""
+
+    def drop_all(self) -> None:
+        """Cut every open connection (both sides), as an upstream that goes away does."""
+        with self._lock:
+            sockets, self._sockets = list(self._sockets), []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()

@@ -1,0 +1,99 @@
+"""Push for a passthrough account whose upstream offers none (issue 12 item 4):
+Cyrus 3.6 answers its eventSourceUrl with 204, so while a client listens the
+proxy polls Cyrus's states, and a change made on Cyrus by another client (an
+IMAP APPEND) reaches the proxy's EventSource listener within 5 s. Nothing
+polls while nobody listens."""
+from __future__ import annotations
+
+import imaplib
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.backends.imap_idle.conftest import wait_until
+from tests.backends.jmap.push_helpers import (
+    CHANGE_WAIT,
+    RELAY_START_WAIT,
+    RELAY_STOP_WAIT,
+    passthrough_person,
+    relay_of,
+    relay_status,
+)
+from tests.jmapcore.push.clients import QUIET_WAIT, eventsource
+from tests.servers.cyrus import CyrusServer
+from tests.servers.proxy import ProxyProcess, proxy_running
+
+MESSAGE = b"From: carol@example.test\r\nTo: alice@example.test\r\nSubject: poll me\r\n\r\nhello\r\n"
+
+
+@pytest.fixture(scope="module")
+def cyrus_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus"), extra_env={"JMAP_LOG_LEVEL": "INFO"}) as proxy:
+        yield proxy
+
+
+def cyrus_append(cyrus: CyrusServer, login: str, password: str) -> None:
+    """Another IMAP client delivers a message straight into the Cyrus INBOX."""
+    connection = imaplib.IMAP4(cyrus.host, cyrus.imap_port, timeout=30)
+    try:
+        connection.login(login, password)
+        status, detail = connection.append("INBOX", None, None, MESSAGE)
+        assert status == "OK", detail
+    finally:
+        connection.logout()
+
+
+def cyrus_states(cyrus: CyrusServer, login: str, password: str) -> dict[str, str]:
+    """Cyrus's own Email and Mailbox states, asked directly."""
+    with httpx.Client(auth=(login, password), follow_redirects=True, timeout=30) as client:
+        session = client.get(cyrus.session_url).json()
+        answer = client.post(cyrus.base_url + session["apiUrl"], json={
+            "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+            "methodCalls": [["Email/get", {"accountId": login, "ids": []}, "e"],
+                            ["Mailbox/get", {"accountId": login, "ids": []}, "m"]],
+        }).json()  # fmt: skip
+    return {name.split("/")[0]: args["state"] for name, args, _ in answer["methodResponses"]}
+
+
+def test_an_imap_append_on_cyrus_reaches_the_proxys_eventsource_within_5_s(
+    cyrus: CyrusServer, cyrus_proxy: ProxyProcess
+) -> None:
+    upstream = cyrus.user("alice-q4-push-poll", "alice-pw")
+    alice = passthrough_person(cyrus_proxy, "alice", session_url=upstream.session_url, username=upstream.login,
+                               password=upstream.password)  # fmt: skip
+    with eventsource(alice) as stream:
+        relay = wait_until(lambda: (r := relay_of(cyrus_proxy, alice.account_id)) and r["polls"] >= 1 and r,
+                           timeout=RELAY_START_WAIT)  # fmt: skip
+        assert relay, relay_status(cyrus_proxy)
+        assert relay["mode"] == "poll" and relay["connects"] == 0, relay  # Cyrus 3.6: 204, no stream
+        appended = time.monotonic()
+        cyrus_append(cyrus, upstream.login, upstream.password)
+        change = stream.next_state(timeout=CHANGE_WAIT)
+        heard = time.monotonic()
+    assert change is not None, (relay_of(cyrus_proxy, alice.account_id), cyrus_proxy.log_text()[-3000:])
+    print(f"Cyrus APPEND -> proxy EventSource: {heard - appended:.2f} s")
+    assert change["@type"] == "StateChange"
+    assert set(change["changed"]) == {alice.account_id}
+    types = change["changed"][alice.account_id]
+    assert {"Email", "Mailbox", "Thread"} <= set(types), types
+    # The upstream's own state strings, not states of the proxy's cache.
+    upstream_now = cyrus_states(cyrus, upstream.login, upstream.password)
+    assert types["Email"] == upstream_now["Email"] and types["Mailbox"] == upstream_now["Mailbox"]
+
+
+def test_nothing_polls_cyrus_while_nobody_listens(cyrus: CyrusServer, cyrus_proxy: ProxyProcess) -> None:
+    upstream = cyrus.user("bob-q4-push-poll", "bob-pw")
+    bob = passthrough_person(cyrus_proxy, "bob", session_url=upstream.session_url, username=upstream.login,
+                             password=upstream.password)  # fmt: skip
+    # Nobody listens: within a bounded look, no relay starts for bob.
+    assert wait_until(lambda: relay_of(cyrus_proxy, bob.account_id), timeout=QUIET_WAIT * 2) is None
+    with eventsource(bob):
+        polling = wait_until(lambda: (r := relay_of(cyrus_proxy, bob.account_id)) and r["polls"] >= 2 and r,
+                             timeout=RELAY_START_WAIT)  # fmt: skip
+        assert polling, relay_status(cyrus_proxy)
+    # The listener left: the relay stops, and the process polls no more.
+    assert wait_until(lambda: relay_of(cyrus_proxy, bob.account_id) is None, timeout=RELAY_STOP_WAIT)
+    polls_after = relay_status(cyrus_proxy)["polls"]
+    assert wait_until(lambda: relay_status(cyrus_proxy)["polls"] != polls_after, timeout=QUIET_WAIT * 3) is None
