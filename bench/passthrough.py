@@ -1,0 +1,430 @@
+"""JMAP passthrough: what the proxy adds over talking to the JMAP server directly
+(issue 12 item 7: added latency <= 5 ms on loopback, throughput >= 80 % of direct).
+
+Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [--blob-mb 100]
+       [--blob-runs 3] [--appends 10]                              (make bench-passthrough)
+
+1. Upstream: a private Cyrus IMAP 3.6 with its JMAP module, started as the test
+   suite starts it (tests/servers/cyrus.py, Debian packages, 127.0.0.1), whose
+   user holds --messages realistic messages in its INBOX, APPENDed over IMAP
+   from bench/_mail_seed.py's generator (bench/_passthrough_upstream.py).
+2. Proxy: `manage.py runproxy` as the README starts it (embedded defaults, a
+   fresh JMAP_DATADIR; JMAP port on 127.0.0.1, bench/_mail_proxy.py), the
+   passthrough account added with POST /api/accounts {"sessionUrl": ...}
+   exactly as the README shows, Basic auth to Cyrus.
+3. In the same run, the same client code (bench/_passthrough_jmap.py) against
+   both, one keep-alive connection each:
+   (a) the list-view request: Email/query of the INBOX (receivedAt desc,
+       collapseThreads, limit 50) + Email/get of 8 list properties by result
+       reference, one HTTP request; --warmup each, then --samples each,
+       direct and proxied alternating so that load on the shared machine hits
+       both alike. Prints each side's median, p90 and min, the added latency
+       (median of the proxied minus median of the direct) and the median of the
+       per-pair differences, and whether both answered the same Emails;
+   (b) a --blob-mb MiB blob uploaded (uploadUrl) and downloaded (downloadUrl),
+       direct and proxied alternating, --blob-runs each: MiB/s medians and the
+       proxied/direct ratio, with the proxy's peak resident memory (all its
+       processes) during its transfers beside its memory before;
+   (c) push: an APPEND on Cyrus by an IMAP client -> the StateChange naming the
+       account's Email on the proxy's EventSource (Cyrus itself offers no push:
+       its eventSourceUrl answers 204, so the proxy relays by polling),
+       --appends times, one at a time after a quiet moment and a random
+       0-0.3 s, median and max; skipped with the reason when no StateChange
+       comes within 10 s (push relay not in the code measured).
+   A part the proxy cannot do yet at the measured commit is reported as "not
+   measured" with the proxy's answer; the direct figures are printed anyway.
+Prints the machine, the commit, Cyrus's version, the load average before and
+after each part, and the exact command. Everything started is stopped on exit.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import imaplib
+import os
+import platform
+import random
+import secrets
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+for _path in (str(BENCH), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from _passthrough_jmap import MAIL, JmapEndpoint, JmapFailure, Transfer, url_template_fill  # noqa: E402
+from _passthrough_upstream import SeededCyrus, seeded_cyrus  # noqa: E402
+from _proxy import RunningProxy, free_port, process_tree_rss_kib, proxy_env, wait_ready  # noqa: E402
+
+from tests.jmapcore.push.clients import EventStream  # noqa: E402
+
+TARGET_ADDED_MS = 5.0
+TARGET_RATIO = 0.80
+ACCOUNT_ID = "bench"
+PROXY_LOGIN = "bench-passthrough@example.test"
+PUSH_WAIT = 10.0
+PUSH_QUIET = 0.5
+SESSION_WAIT = 60.0
+RSS_EVERY = 0.1
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, round(fraction * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(len(ordered), rank) - 1]
+
+
+def load_average() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"{one:.2f} (5 min {five:.2f})"
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {system}"
+
+
+def cyrus_version() -> str:
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "cyrus-imapd"], capture_output=True, text=True)
+    return f"Cyrus IMAP {done.stdout.strip() or '(version unknown)'} (Debian cyrus-imapd, cyrus-caldav)"
+
+
+def code_version() -> str:
+    """The commit measured, and whether the passthrough's code differs from it in the checkout."""
+    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cI %s"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "backends", "jmapcore", "accounts", "jmapsite"],
+        capture_output=True, text=True,
+    ).stdout.split("\n")  # fmt: skip
+    changed = [line[3:] for line in dirty if line.strip()]
+    note = f"; uncommitted changes in the checkout: {', '.join(changed[:8])}" if changed else ""
+    return f"{head[:120]}{note}"
+
+
+# -- the proxy -----------------------------------------------------------------------------
+def proxy_start(datadir: Path) -> RunningProxy:
+    """runproxy with the README's defaults, its JMAP port on loopback (bench/_mail_proxy.py)."""
+    jmap_port, mgmt_port = free_port(), free_port()
+    log = datadir / "proxy.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(BENCH / "_mail_proxy.py")], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            env=proxy_env(datadir, jmap_port, mgmt_port),
+        )  # fmt: skip
+    return RunningProxy(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=log)
+
+
+def passthrough_add(proxy: RunningProxy, upstream: SeededCyrus) -> str:
+    """POST /api/accounts as the README's passthrough example; returns what the API answered."""
+    answer = httpx.post(proxy.mgmt_url + "/api/accounts", json={
+        "accountid": ACCOUNT_ID, "email": PROXY_LOGIN, "sessionUrl": upstream.user.session_url,
+        "username": upstream.user.login, "password": upstream.user.password, "authType": "basic",
+        "loginPassword": upstream.user.password,
+    }, timeout=120)  # fmt: skip
+    if answer.status_code != 201:
+        raise JmapFailure(f"POST /api/accounts answered {answer.status_code}: {answer.text[:500]}")
+    return f"POST /api/accounts answered 201 in {answer.elapsed.total_seconds():.2f} s"
+
+
+def proxied_endpoint(proxy: RunningProxy, upstream: SeededCyrus) -> JmapEndpoint:
+    """The proxy's Session for the login, once it offers mail for the passthrough account."""
+    endpoint = JmapEndpoint("proxy", proxy.jmap_url + "/.well-known/jmap", PROXY_LOGIN, upstream.user.password)
+    deadline = time.monotonic() + SESSION_WAIT
+    while True:
+        session = endpoint.session_load()
+        account = session.get("accounts", {}).get(ACCOUNT_ID, {})
+        if MAIL in account.get("accountCapabilities", {}) and endpoint.account_id:
+            return endpoint
+        if time.monotonic() > deadline:
+            offered = sorted(account.get("accountCapabilities", {}))
+            endpoint.close()
+            raise JmapFailure(f"after {SESSION_WAIT:.0f} s the proxy's Session offers account {ACCOUNT_ID!r} "
+                              f"only {offered}, not {MAIL}")  # fmt: skip
+        time.sleep(0.5)
+
+
+class RssPeak:
+    """Peak resident memory (KiB) of the proxy's whole process tree, sampled on a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(RSS_EVERY):
+            self.peak = max(self.peak, sum(rss for _cmd, rss in process_tree_rss_kib(self.pid).values()))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def tree_rss_mib(pid: int) -> int:
+    return sum(rss for _cmd, rss in process_tree_rss_kib(pid).values()) // 1024
+
+
+# -- (a) the list view ----------------------------------------------------------------------
+def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, samples: int, warmup: int) -> None:
+    print(f"(a) list view: Email/query INBOX receivedAt desc collapseThreads limit 50 + Email/get of "
+          f"8 properties by back-reference, one request; {warmup} warm-up then {samples} each, "
+          f"alternating; load average {load_average()}", flush=True)  # fmt: skip
+    direct.inbox_find()
+    direct_body = direct.list_view_request()
+    proxied_body: dict[str, Any] | None = None
+    if proxied is not None:
+        try:
+            proxied.inbox_find()
+            proxied_body = proxied.list_view_request()
+            for _ in range(warmup):
+                proxied.list_view(proxied_body)
+        except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
+            print(f"    through the proxy: not measured: {exc}", flush=True)
+            proxied_body = None
+    for _ in range(warmup):
+        direct.list_view(direct_body)
+    direct_times: list[float] = []
+    proxied_times: list[float] = []
+    same = True
+    for index in range(samples):
+        # Alternate which goes first, so that neither always follows the other's cache warming.
+        order = [("direct", direct), ("proxy", proxied)] if index % 2 == 0 else [("proxy", proxied), ("direct", direct)]
+        listed: dict[str, list[str]] = {}
+        for side, endpoint in order:
+            if side == "direct":
+                seconds, emails = direct.list_view(direct_body)
+                direct_times.append(seconds)
+            elif endpoint is not None and proxied_body is not None:
+                seconds, emails = endpoint.list_view(proxied_body)
+                proxied_times.append(seconds)
+            else:
+                continue
+            listed[side] = [str(email.get("id")) for email in emails]
+        if "proxy" in listed and listed["proxy"] != listed["direct"]:
+            same = False
+    print(f"    direct to Cyrus:   {figures_ms(direct_times)}", flush=True)
+    if not proxied_times:
+        print(f"    load average after {load_average()}", flush=True)
+        return
+    print(f"    through the proxy: {figures_ms(proxied_times)}", flush=True)
+    added = (statistics.median(proxied_times) - statistics.median(direct_times)) * 1000
+    paired = statistics.median(p - d for p, d in zip(proxied_times, direct_times, strict=True)) * 1000
+    listed_count = len(direct.list_view(direct_body)[1])
+    print(f"    added latency: {added:.2f} ms (difference of medians; median of paired differences "
+          f"{paired:.2f} ms), target <= {TARGET_ADDED_MS:.0f} ms: {'met' if added <= TARGET_ADDED_MS else 'MISSED'}; "
+          f"both listed the same {listed_count} Emails in every pair: {'yes' if same else 'NO'}; "
+          f"load average after {load_average()}", flush=True)  # fmt: skip
+
+
+def figures_ms(times: list[float]) -> str:
+    return (f"median {statistics.median(times) * 1000:.2f} ms, p90 {percentile(times, 0.9) * 1000:.2f} ms, "
+            f"min {min(times) * 1000:.2f} ms ({len(times)} requests)")  # fmt: skip
+
+
+# -- (b) blobs --------------------------------------------------------------------------------
+@dataclass
+class BlobFigures:
+    uploads: list[float]
+    downloads: list[float]
+
+
+def rate(transfer: Transfer) -> float:
+    return transfer.octets / (1 << 20) / transfer.seconds
+
+
+def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: int, runs: int,
+                 proxy_pid: int) -> None:  # fmt: skip
+    print(f"(b) blobs: {size >> 20} MiB uploaded then downloaded, {runs} each, direct and proxied alternating; "
+          f"load average {load_average()}", flush=True)  # fmt: skip
+    base = os.urandom(size)
+    figures = {"direct": BlobFigures([], []), "proxy": BlobFigures([], [])}
+    proxy_failed = "" if proxied is not None else "no passthrough account"
+    rss_before = tree_rss_mib(proxy_pid)
+    rss_peak = 0
+    for run in range(runs):
+        for side, endpoint in (("direct", direct), ("proxy", proxied)):
+            if endpoint is None or (side == "proxy" and proxy_failed):
+                continue
+            # A blob of its own each time: a server that deduplicates by digest must still store it.
+            payload = secrets.token_bytes(16) + base[16:]
+            sampler = RssPeak(proxy_pid) if side == "proxy" else None
+            try:
+                up = endpoint.upload(payload)
+                down = endpoint.download(up.blob_id, expected=size)
+            except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
+                if side == "direct":
+                    print(f"    direct to Cyrus: not measured: {exc}", flush=True)
+                    return
+                proxy_failed = str(exc)
+                continue
+            finally:
+                del payload
+                if sampler is not None:
+                    rss_peak = max(rss_peak, sampler.stop() // 1024)
+            figures[side].uploads.append(rate(up))
+            figures[side].downloads.append(rate(down))
+            print(f"    run {run + 1} {side:6}: upload {rate(up):7.1f} MiB/s ({up.seconds:.2f} s), "
+                  f"download {rate(down):7.1f} MiB/s ({down.seconds:.2f} s, Content-Encoding {down.encoding})",
+                  flush=True)  # fmt: skip
+    direct_up = statistics.median(figures["direct"].uploads)
+    direct_down = statistics.median(figures["direct"].downloads)
+    print(f"    direct to Cyrus:   upload median {direct_up:.1f} MiB/s, download median {direct_down:.1f} MiB/s",
+          flush=True)
+    if proxy_failed:
+        print(f"    through the proxy: not measured: {proxy_failed}", flush=True)
+    else:
+        up_ratio = statistics.median(figures["proxy"].uploads) / direct_up
+        down_ratio = statistics.median(figures["proxy"].downloads) / direct_down
+        print(f"    through the proxy: upload median {statistics.median(figures['proxy'].uploads):.1f} MiB/s "
+              f"({up_ratio:.0%} of direct), download median {statistics.median(figures['proxy'].downloads):.1f} "
+              f"MiB/s ({down_ratio:.0%} of direct); target >= {TARGET_RATIO:.0%}: upload "
+              f"{'met' if up_ratio >= TARGET_RATIO else 'MISSED'}, download "
+              f"{'met' if down_ratio >= TARGET_RATIO else 'MISSED'}", flush=True)  # fmt: skip
+    if figures["proxy"].uploads:
+        print(f"    proxy processes' resident memory: {rss_before} MiB before, peak {rss_peak} MiB during its "
+              f"transfers (sampled every {RSS_EVERY} s)", flush=True)  # fmt: skip
+    print(f"    load average after {load_average()}", flush=True)
+
+
+# -- (c) push ---------------------------------------------------------------------------------
+def push_measure(proxied: JmapEndpoint, upstream: SeededCyrus, *, appends: int) -> None:
+    print(f"(c) push: APPEND on Cyrus by an IMAP client -> StateChange (Email of {proxied.account_id}) on the "
+          f"proxy's EventSource, {appends} times; load average {load_average()}", flush=True)  # fmt: skip
+    if not proxied.event_source_url:
+        print("    not measured: the proxy's Session has no eventSourceUrl", flush=True)
+        return
+    url = url_template_fill(proxied.event_source_url, types="*", closeafter="no", ping="0")
+    credentials = f"{PROXY_LOGIN}:{upstream.user.password}".encode()
+    headers = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    latencies: list[float] = []
+    lost = 0
+    with EventStream(url=url, headers=headers) as stream:
+        if stream.status != 200:
+            print(f"    not measured: the EventSource answered {stream.status}: {stream.body[:300]!r}", flush=True)
+            return
+        phone = imaplib.IMAP4(upstream.user.imap_host, upstream.user.imap_port, timeout=30)
+        try:
+            phone.login(upstream.user.login, upstream.user.password)
+            for index in range(appends):
+                while stream.next(timeout=PUSH_QUIET) is not None:
+                    pass  # earlier changes (and a first state on connect) drained
+                time.sleep(random.uniform(0.0, 0.3))  # jitter: don't phase-lock to the relay's polls
+                message = (f"From: bench@example.test\r\nTo: {upstream.user.login}\r\nSubject: push {index}\r\n"
+                           f"Message-ID: <{secrets.token_hex(8)}@bench.example>\r\n\r\nbody {index}\r\n")  # fmt: skip
+                started = time.time()
+                phone.append("INBOX", "", imaplib.Time2Internaldate(time.time()), message.encode())
+                arrived = state_wait(stream, account_id=proxied.account_id)
+                if arrived is None:
+                    lost += 1
+                    if not latencies:
+                        print(f"    not measured: no StateChange within {PUSH_WAIT:.0f} s of the first APPEND "
+                              f"(no push relay for passthrough accounts at this commit?)", flush=True)  # fmt: skip
+                        return
+                else:
+                    latencies.append(arrived - started)
+        finally:
+            phone.logout()
+    print(f"    median {statistics.median(latencies):.3f} s, max {max(latencies):.3f} s over {len(latencies)} "
+          f"appends, lost {lost} (none within {PUSH_WAIT:.0f} s); load average after {load_average()}",
+          flush=True)  # fmt: skip
+
+
+def state_wait(stream: EventStream, *, account_id: str) -> float | None:
+    """Wall-clock arrival of the next StateChange that names `account_id`'s Email, or None."""
+    deadline = time.monotonic() + PUSH_WAIT
+    while (remaining := deadline - time.monotonic()) > 0:
+        item = stream.next(timeout=remaining)
+        if item is None:
+            return None
+        if item.event == "state" and "Email" in item.json().get("changed", {}).get(account_id, {}):
+            return item.received
+    return None
+
+
+# -- main --------------------------------------------------------------------------------------
+def python_path() -> str:
+    """The interpreter as the command line shows it: relative to the checkout when it is the venv's."""
+    executable = Path(sys.executable)
+    return str(executable.relative_to(ROOT)) if executable.is_relative_to(ROOT) else str(executable)
+
+
+def sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--messages", type=int, default=3000, help="messages seeded into the Cyrus INBOX")
+    parser.add_argument("--samples", type=int, default=100, help="list-view requests measured on each side")
+    parser.add_argument("--warmup", type=int, default=10, help="list-view requests before measuring, each side")
+    parser.add_argument("--blob-mb", type=int, default=100, help="blob size in MiB (0 skips the blob part)")
+    parser.add_argument("--blob-runs", type=int, default=3)
+    parser.add_argument("--appends", type=int, default=10, help="APPENDs timed to their StateChange (0 skips)")
+    opts = parser.parse_args()
+    signal.signal(signal.SIGTERM, sigterm)
+    print(f"command: cd {ROOT} && {shlex.join([python_path(), *sys.argv])}")
+    print(f"machine: {machine()}; load average {load_average()}")
+    print(f"code: {code_version()}")
+    print(f"upstream: {cyrus_version()}", flush=True)
+    upstream = seeded_cyrus(messages=opts.messages)
+    datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-passthrough-"))
+    proxy: RunningProxy | None = None
+    direct: JmapEndpoint | None = None
+    proxied: JmapEndpoint | None = None
+    try:
+        print(f"Cyrus on 127.0.0.1 (IMAP {upstream.server.imap_port}, HTTP {upstream.server.http_port}): "
+              f"{opts.messages:,} messages APPENDed to {upstream.user.login}'s INBOX in "
+              f"{upstream.seed_seconds:.1f} s", flush=True)  # fmt: skip
+        proxy = proxy_start(datadir)
+        ready = wait_ready(proxy)
+        print(f"proxy: runproxy ready in {ready:.1f} s (JMAP {proxy.jmap_url}, data {datadir})", flush=True)
+        direct = JmapEndpoint("Cyrus", upstream.user.session_url, upstream.user.login, upstream.user.password)
+        direct.session_load()
+        try:
+            print(f"passthrough account {ACCOUNT_ID!r}: {passthrough_add(proxy, upstream)}", flush=True)
+            proxied = proxied_endpoint(proxy, upstream)
+        except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
+            print(f"through the proxy: not measured at all: {exc}", flush=True)
+        list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup)
+        if opts.blob_mb > 0:
+            blob_measure(direct, proxied, size=opts.blob_mb << 20, runs=opts.blob_runs,
+                         proxy_pid=proxy.process.pid)  # fmt: skip
+        if opts.appends > 0 and proxied is not None:
+            push_measure(proxied, upstream, appends=opts.appends)
+    finally:
+        for endpoint in (direct, proxied):
+            if endpoint is not None:
+                endpoint.close()
+        if proxy is not None:
+            proxy.stop()
+        upstream.stop()
+        shutil.rmtree(datadir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
