@@ -8,12 +8,16 @@ import json
 import os
 import secrets
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.jmapcore.push.clients import PushPerson
-from tests.servers.proxy import ProxyProcess
+from tests.servers.dovecot import free_port
+from tests.servers.proxy import ROOT, ProxyProcess
 from tests.servers.tcp_relay import TcpRelay
 
 # Every wait in these tests is bounded by one of these (seconds).
@@ -69,3 +73,18 @@ class DroppableRelay(TcpRelay):
                 sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
+
+
+def proxy_start_behind(datadir: Path, *, public_port: int) -> ProxyProcess:
+    """`manage.py runproxy` as tests.servers.proxy.proxy_start starts it, but with its public
+    URL (BASEURL, hence every URL of its Session) on `public_port`: a relay in front of it."""
+    jmap_port, mgmt_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JMAP_", "DJANGO_"))}
+    env.update(JMAP_DATADIR=str(datadir), JMAP_PORT=str(jmap_port), JMAP_MGMT_PORT=str(mgmt_port),
+               BASEURL=f"http://127.0.0.1:{public_port}")  # fmt: skip
+    log = datadir / "proxy.log"
+    datadir.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "manage.py", "runproxy"], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    return ProxyProcess(process=process, jmap_port=jmap_port, mgmt_port=mgmt_port, datadir=datadir, log=log)
