@@ -15,7 +15,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
-from accounts.models import Account, ApiToken
+from accounts.models import Account, ApiToken, UpstreamAccount
 from accounts.secrets import stored_scheme
 
 SSL_VALUES = (0, 1, 2, 3)
@@ -134,8 +134,30 @@ class AccountPatch(_StrictIn):
         return {MODEL_FIELD_NAMES[name]: value for name, value in sent.items()}
 
 
+class UpstreamAccountOut(Schema):
+    """One account a JMAP passthrough account's credentials see upstream.
+
+    accountId is its id in the pool's JMAP Session, upstreamAccountId the
+    upstream server's own.
+    """
+
+    accountId: str
+    upstreamAccountId: str
+    name: str
+    isReadOnly: bool
+
+    @classmethod
+    def of(cls, row: UpstreamAccount) -> UpstreamAccountOut:
+        return cls(accountId=row.proxy_id, upstreamAccountId=row.upstream_id, name=row.name,
+                   isReadOnly=row.is_read_only)
+
+
 class AccountOut(Schema):
-    """An account as the API shows it: settings and sync status, no secrets."""
+    """An account as the API shows it: settings and sync status, no secrets.
+
+    upstreamAccounts lists a passthrough account's upstream accounts (empty
+    for other kinds, and until the upstream Session was fetched).
+    """
 
     accountid: str
     email: str
@@ -161,9 +183,14 @@ class AccountOut(Schema):
     lastSyncError: str
     lastSyncErrorAt: datetime | None
     syncProgress: dict[str, Any]
+    upstreamAccounts: list[UpstreamAccountOut]
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
+        upstream = (
+            [UpstreamAccountOut.of(row) for row in account.upstream_accounts.all()]
+            if account.kind == Account.Kind.JMAP else []
+        )
         return cls(
             accountid=account.accountid,
             email=account.email,
@@ -189,6 +216,7 @@ class AccountOut(Schema):
             lastSyncError=account.last_sync_error,
             lastSyncErrorAt=account.last_sync_error_at,
             syncProgress=account.sync_progress or {},
+            upstreamAccounts=upstream,
         )
 
 

@@ -34,6 +34,17 @@ Contracts
   the stored password.
 - account_delete() removes the account; a login left without accounts is
   removed too, with its tokens.
+- A JMAP passthrough account's upstream Session is fetched and stored
+  (backends.jmap.session_store: Account.upstream_session and one
+  UpstreamAccount per upstream account) as soon as the account is created, and
+  again when an update changes how the upstream is reached (sessionUrl,
+  credentials, authType, type) or whether it is read-only, so that the pool's
+  Session lists the upstream accounts at once. That fetch never makes the
+  create/update fail: with check=False and an unreachable upstream the account
+  is saved and the failure recorded in last_sync_error, as a sync would. An
+  update that turns a passthrough account into an IMAP one drops its upstream
+  accounts. A new accountid must not be the proxy accountId of an upstream
+  account (FieldsInvalid on accountid): the two share one Session.
 
 Errors are ServiceError subclasses carrying the HTTP-like status the
 management API answers with; field names in errors are the model's and are
@@ -49,11 +60,11 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.models import Account, ApiToken, Pool, SslMode
+from accounts.models import Account, ApiToken, Pool, SslMode, UpstreamAccount
 from accounts.password_memo import password_memo_remember
 from accounts.secret_fields import account_reseal
 from accounts.secrets import CryptoError, seal, unseal
-from accounts.sync import account_sync_enqueue_on_commit
+from accounts.sync import account_sync_enqueue_on_commit, account_sync_error_record
 from backends.base import BackendError
 from backends.checks import DEFAULT_TIMEOUT, AccountFields, account_backend_check
 
@@ -73,6 +84,8 @@ PLAIN_MODES = frozenset({int(SslMode.PLAIN), int(SslMode.PLAIN_ALIAS)})
 BACKEND_FIELDS = frozenset(
     {"kind", "username", "password", "imap_host", "imap_port", "imap_ssl", "session_url", "auth_type"}
 )
+# Fields whose change means a passthrough account's upstream Session is fetched again.
+UPSTREAM_FIELDS = frozenset({"kind", "username", "password", "session_url", "auth_type", "is_read_only"})
 
 
 class ServiceError(Exception):
@@ -318,6 +331,8 @@ def account_create(
         raise FieldsInvalid(errors)
     if Account.objects.filter(accountid=accountid).exists():
         raise AccountExists(f"account {accountid} already exists")
+    if UpstreamAccount.objects.filter(proxy_id=accountid).exists():
+        raise FieldsInvalid({"accountid": "already the accountId of an upstream account of a JMAP passthrough account"})
     if pool_login is not None:
         pool_get(login=pool_login)  # fail before the (slow) backend check
     elif Pool.objects.filter(login=email).exists():
@@ -356,7 +371,28 @@ def account_create(
     except IntegrityError:
         # Lost a race with a concurrent create of the same accountid.
         raise AccountExists(f"account {accountid} already exists") from None
+    if account.kind == Account.Kind.JMAP:
+        account_upstream_refresh(account=account)
     return account
+
+
+def account_upstream_refresh(*, account: Account) -> bool:
+    """Fetch and store a passthrough account's upstream Session (module doc); True on success.
+
+    Never raises for upstream or credential failures: they are recorded on the
+    account (last_sync_error) like a failed sync, and the next sync retries.
+    """
+    from backends.jmap.session_store import upstream_session_refresh
+
+    try:
+        upstream_session_refresh(account=account)
+    except BackendError as exc:
+        account_sync_error_record(account=account, error=f"upstream Session: {exc}")
+        return False
+    except CryptoError as exc:
+        account_sync_error_record(account=account, error=f"cannot read stored credentials: {exc}")
+        return False
+    return True
 
 
 class _PasswordHashing:
@@ -405,7 +441,7 @@ def account_get(*, accountid: str) -> Account:
 
 def account_list(*, pool: Pool | None = None) -> list[Account]:
     """Every account (of `pool` when given), ordered by accountid."""
-    accounts = Account.objects.select_related("pool").order_by("accountid")
+    accounts = Account.objects.select_related("pool").prefetch_related("upstream_accounts").order_by("accountid")
     if pool is not None:
         accounts = accounts.filter(pool=pool)
     return list(accounts)
@@ -500,6 +536,12 @@ def account_update(
         if new_password is not None:
             locked.password = seal(new_password)
         locked.save()
+        if locked.kind != Account.Kind.JMAP:
+            # No longer a passthrough account: its upstream accounts leave the Session.
+            UpstreamAccount.objects.filter(account=locked).delete()
+            if locked.upstream_session:
+                locked.upstream_session = {}
+                locked.save(update_fields=["upstream_session"])
         pool = locked.pool
         if login_password is not None:
             pool_password_set(pool=pool, password=login_password)
@@ -510,6 +552,11 @@ def account_update(
         ):
             pool_password_set(pool=pool, password=new_password)
     account_reseal(account=locked)
+    upstream_changed = new_password is not None or any(
+        getattr(locked, name) != getattr(account, name) for name in UPSTREAM_FIELDS - {"password"} if name in values
+    )
+    if locked.kind == Account.Kind.JMAP and (upstream_changed or not locked.upstream_session):
+        account_upstream_refresh(account=locked)
     return locked
 
 
@@ -550,6 +597,7 @@ __all__ = [
     "account_list",
     "account_token_list",
     "account_update",
+    "account_upstream_refresh",
     "pool_create",
     "pool_get",
     "pool_get_or_create",

@@ -4,6 +4,19 @@ Both the Session resource (jmapcore.session) and the request engine use this
 module, so the `sessionState` of every API response equals the `state` of the
 Session object the client fetched (RFC 8620 §3.4): when accounts or
 capabilities change, both change together and the client refetches.
+
+A passthrough Account (kind "jmap") is not one account of the Session but as
+many as its credentials see upstream: its UpstreamAccount rows (kept by
+backends.jmap's Session refresh), each under its proxy accountId with the
+upstream's name, isPersonal, isReadOnly and (filtered) accountCapabilities.
+The Session's "capabilities" then also lists every capability such an
+account offers that the proxy does not define itself, with the upstream's
+session-level value (RFC 8620 §2: an account's capability must be one the
+Session lists), and primaryAccounts follows the upstream's own choice. All
+of it is read from the database -- one query for the rows when the pool has a
+passthrough account, none otherwise -- never from the upstream, so building
+the Session stays as fast as before. The state is a hash of the whole object,
+so it changes whenever the upstream accounts or capabilities do.
 """
 from __future__ import annotations
 
@@ -13,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.models import Account, Pool
+from accounts.models import Account, Pool, UpstreamAccount
 from jmapcore.registry import CAPABILITIES
 
 
@@ -49,11 +62,62 @@ def session_state_of(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:24]
 
 
+def _upstream_rows(accounts: dict[str, Account]) -> dict[int, list[UpstreamAccount]]:
+    """The UpstreamAccount rows of the passthrough accounts among `accounts`, by Account pk."""
+    passthrough = [account.pk for account in accounts.values() if account.kind == Account.Kind.JMAP]
+    rows: dict[int, list[UpstreamAccount]] = {pk: [] for pk in passthrough}
+    if passthrough:
+        for row in UpstreamAccount.objects.filter(account_id__in=passthrough).order_by("position", "proxy_id"):
+            rows[row.account_id].append(row)
+    return rows
+
+
+def _upstream_primary(account: Account, rows: list[UpstreamAccount]) -> dict[str, str]:
+    """The upstream's primaryAccounts (RFC 8620 §2) in proxy ids, for capabilities the account carries."""
+    upstream_primary = (account.upstream_session or {}).get("primaryAccounts")
+    if not isinstance(upstream_primary, dict):
+        return {}
+    by_upstream_id = {row.upstream_id: row for row in rows}
+    primary: dict[str, str] = {}
+    for urn, upstream_id in upstream_primary.items():
+        row = by_upstream_id.get(upstream_id) if isinstance(upstream_id, str) else None
+        if row is not None and urn in row.capabilities:
+            primary[urn] = row.proxy_id
+    return primary
+
+
+def _upstream_session_capability(account: Account, urn: str) -> Any:
+    capabilities = (account.upstream_session or {}).get("capabilities")
+    value = capabilities.get(urn) if isinstance(capabilities, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def session_object_build(*, pool: Pool, accounts: dict[str, Account]) -> dict[str, Any]:
-    """The Session object for `pool`, whose accounts are `accounts` (in order)."""
+    """The Session object for `pool`, whose accounts are `accounts` (in order).
+
+    A passthrough Account stands for its upstream accounts (module doc).
+    """
     account_objects: dict[str, Any] = {}
     primary: dict[str, str] = {}
+    capabilities: dict[str, Any] = {urn: spec.session_value() for urn, spec in CAPABILITIES.items()}
+    upstream_rows = _upstream_rows(accounts)
     for account_id, account in accounts.items():
+        if account.pk in upstream_rows:
+            rows = upstream_rows[account.pk]
+            for urn, proxy_id in _upstream_primary(account, rows).items():
+                primary.setdefault(urn, proxy_id)
+            for row in rows:
+                account_objects[row.proxy_id] = {
+                    "name": row.name or row.upstream_id,
+                    "isPersonal": bool(row.is_personal),
+                    "isReadOnly": bool(row.is_read_only),
+                    "accountCapabilities": row.capabilities,
+                }
+                for urn in row.capabilities:
+                    primary.setdefault(urn, row.proxy_id)
+                    if urn not in capabilities:
+                        capabilities[urn] = _upstream_session_capability(account, urn)
+            continue
         offered = account_capabilities(account)
         account_objects[account_id] = {
             "name": _account_name(account),
@@ -65,7 +129,7 @@ def session_object_build(*, pool: Pool, accounts: dict[str, Account]) -> dict[st
             # The first account of the pool offering a capability is its primary one.
             primary.setdefault(urn, account_id)
     body: dict[str, Any] = {
-        "capabilities": {urn: spec.session_value() for urn, spec in CAPABILITIES.items()},
+        "capabilities": capabilities,
         "accounts": account_objects,
         "primaryAccounts": primary,
         "username": pool.login,
