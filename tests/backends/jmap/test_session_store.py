@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -130,7 +131,7 @@ def test_the_read_only_account_makes_every_upstream_account_read_only(cyrus: Cyr
 # -- the rules, without a server -------------------------------------------------------
 
 
-def _session(accounts: dict[str, object], primary: dict[str, str]) -> dict[str, object]:
+def _session(accounts: dict[str, Any], primary: dict[str, str]) -> dict[str, Any]:
     return {"accounts": accounts, "primaryAccounts": primary, "apiUrl": "https://up.example/api",
             "capabilities": {}, "state": "s1"}
 
@@ -145,7 +146,7 @@ def test_candidates() -> None:
 
 
 def test_primary_is_mail_else_core_else_first() -> None:
-    accounts = {"a": {}, "b": {}, "c": {}}
+    accounts: dict[str, Any] = {"a": {}, "b": {}, "c": {}}
     assert upstream_primary_id(_session(accounts, {MAIL: "b", "urn:ietf:params:jmap:core": "c"})) == "b"
     assert upstream_primary_id(_session(accounts, {"urn:ietf:params:jmap:core": "c"})) == "c"
     assert upstream_primary_id(_session(accounts, {MAIL: "gone"})) == "a"
