@@ -1,13 +1,19 @@
 """Push for a passthrough account whose upstream offers none (issue 12 item 4):
 Cyrus 3.6 answers its eventSourceUrl with 204, so while a client listens the
 proxy polls Cyrus's states, and a change made on Cyrus by another client (an
-IMAP APPEND) reaches the proxy's EventSource listener within 5 s. Nothing
-polls while nobody listens."""
+IMAP APPEND) reaches the proxy's EventSource listener within 5 s, and a
+verified PushSubscription (RFC 8620 §7.2) of the login. Nothing polls while
+nobody listens."""
 from __future__ import annotations
 
 import imaplib
+import json
+import queue
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -30,8 +36,36 @@ MESSAGE = b"From: carol@example.test\r\nTo: alice@example.test\r\nSubject: poll 
 
 @pytest.fixture(scope="module")
 def cyrus_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus"), extra_env={"JMAP_LOG_LEVEL": "INFO"}) as proxy:
+    # The push receiver of the PushSubscription test is a plain-HTTP service on loopback.
+    env = {"JMAP_LOG_LEVEL": "INFO", "JMAP_PUSH_ALLOW_PRIVATE": "1", "JMAP_PUSH_ALLOW_HTTP": "1"}
+    with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus"), extra_env=env) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def push_service() -> Iterator[tuple[str, queue.Queue[dict[str, Any]]]]:
+    """A push service on 127.0.0.1 (RFC 8030 as far as the proxy can tell): the URL, and the JSON it got."""
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            received.put(json.loads(body))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/push/alice", received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def cyrus_append(cyrus: CyrusServer, login: str, password: str) -> None:
@@ -97,3 +131,32 @@ def test_nothing_polls_cyrus_while_nobody_listens(cyrus: CyrusServer, cyrus_prox
     assert wait_until(lambda: relay_of(cyrus_proxy, bob.account_id) is None, timeout=RELAY_STOP_WAIT)
     polls_after = relay_status(cyrus_proxy)["polls"]
     assert wait_until(lambda: relay_status(cyrus_proxy)["polls"] != polls_after, timeout=QUIET_WAIT * 3) is None
+
+
+def test_an_imap_append_on_cyrus_reaches_a_push_subscription(
+    cyrus: CyrusServer, cyrus_proxy: ProxyProcess, push_service: tuple[str, queue.Queue[dict[str, Any]]]
+) -> None:
+    url, received = push_service
+    upstream = cyrus.user("carol-q4-push-poll", "carol-pw")
+    carol = passthrough_person(cyrus_proxy, "carol", session_url=upstream.session_url, username=upstream.login,
+                               password=upstream.password)  # fmt: skip
+    (_, created, _), = carol.call(["PushSubscription/set", {"create": {"p": {"deviceClientId": "phone", "url": url,
+                                                                            "types": ["Email"]}}}, "c"])  # fmt: skip
+    subscription_id = created["created"]["p"]["id"]
+    verification = received.get(timeout=30)
+    assert verification["@type"] == "PushVerification", verification
+    (_, updated, _), = carol.call(["PushSubscription/set", {"update": {subscription_id: {
+        "verificationCode": verification["verificationCode"]}}}, "u"])  # fmt: skip
+    assert subscription_id in updated["updated"], updated
+    # Verified: the login is listened to, so the relay polls Cyrus.
+    relay = wait_until(lambda: (r := relay_of(cyrus_proxy, carol.account_id)) and r["polls"] >= 1 and r,
+                       timeout=RELAY_START_WAIT)  # fmt: skip
+    assert relay, relay_status(cyrus_proxy)
+    cyrus_append(cyrus, upstream.login, upstream.password)
+    pushed = received.get(timeout=30)
+    assert pushed["@type"] == "StateChange"
+    # Only the subscription's types, under the proxy's accountId, with Cyrus's state.
+    assert pushed["changed"] == {carol.account_id: {"Email": cyrus_states(cyrus, upstream.login,
+                                                                          upstream.password)["Email"]}}
+    carol.call(["PushSubscription/set", {"destroy": [subscription_id]}, "d"])
+    assert wait_until(lambda: relay_of(cyrus_proxy, carol.account_id) is None, timeout=RELAY_STOP_WAIT)
