@@ -61,6 +61,28 @@ JMAP_DAV_POLL_LISTENING = _env_int("JMAP_DAV_POLL_LISTENING", 15)
 # An IMAP account without carddavURL looks for https://<imap host>/.well-known/carddav (RFC 6764).
 # On unless set to 0, false, no or off.
 JMAP_DAV_DISCOVER = _env_str("JMAP_DAV_DISCOVER", "1").strip().lower() not in ("0", "false", "no", "off")
+# An IMAP account whose server announces its JMAP Session URL (RFC 9698 JMAPACCESS) is
+# offered as a passthrough account; with JMAP_SWITCH_TO_JMAPACCESS=1 it is switched to one
+# after its upstream Session answers (backends.imap.jmap_access).
+JMAP_SWITCH_TO_JMAPACCESS = _env_flag("JMAP_SWITCH_TO_JMAPACCESS")
+
+
+def _oauth_client_secrets() -> dict[str, str]:
+    """Secrets of confidential OAuth clients by client id (backends.jmap.oauth): Google's
+    app, plus JMAP_OAUTH_CLIENT_SECRETS ("client-id=secret,..."). Public (PKCE) clients,
+    such as Fastmail's, have none."""
+    secrets_by_client: dict[str, str] = {}
+    google_id, google_secret = _env_str("GOOGLE_CLIENT_ID"), _env_str("GOOGLE_CLIENT_SECRET")
+    if google_id and google_secret:
+        secrets_by_client[google_id] = google_secret
+    for item in _env_str("JMAP_OAUTH_CLIENT_SECRETS").split(","):
+        client_id, _, secret = item.strip().partition("=")
+        if client_id and secret:
+            secrets_by_client[client_id.strip()] = secret.strip()
+    return secrets_by_client
+
+
+JMAP_OAUTH_CLIENT_SECRETS = _oauth_client_secrets()
 
 
 def _django_secret_key() -> str:
