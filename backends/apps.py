@@ -13,3 +13,9 @@ class BackendsConfig(AppConfig):
         from backends.caldav import part as _caldav_part  # noqa: F401
         from backends.carddav import part  # noqa: F401
         from backends.imap import sync  # noqa: F401
+
+        # Calls for passthrough accounts go upstream (jmapcore.passthrough; the engine cannot import backends).
+        from backends.jmap.forward import PassthroughForwarder
+        from jmapcore.passthrough import passthrough_register
+
+        passthrough_register(PassthroughForwarder())

@@ -33,6 +33,7 @@ from accounts.models import Account, Pool
 from backends.base import BackendError
 from jmapcore.context import CallContext
 from jmapcore.limits import LIMITS
+from jmapcore.passthrough import passthrough_route
 from jmapcore.protocol.envelope import Invocation, Request, request_parse
 from jmapcore.protocol.errors import MethodError, RequestError
 from jmapcore.protocol.response_size import (
@@ -52,6 +53,15 @@ logger = logging.getLogger("jmap.engine")
 # Metric label for names that are not registered methods: a client must not be
 # able to create unbounded label values.
 UNKNOWN_METHOD_LABEL = "unknown"
+# Method-level error types of RFC 8620 §3.6.2, §5 and RFC 8621: the label
+# values an upstream's error may take (anything else is counted as "unknown").
+METHOD_ERROR_TYPES = frozenset({
+    "serverUnavailable", "serverFail", "serverPartialFail", "unknownMethod", "invalidArguments",
+    "invalidResultReference", "forbidden", "accountNotFound", "accountNotSupportedByMethod",
+    "accountReadOnly", "requestTooLarge", "cannotCalculateChanges", "stateMismatch",
+    "anchorNotFound", "unsupportedSort", "unsupportedFilter", "tooManyChanges", "fromAccountNotFound",
+    "fromAccountNotSupportedByMethod",
+})
 # Default of settings.JMAP_MAX_RESPONSE_SIZE (README "Configuration").
 DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024
 
@@ -62,9 +72,13 @@ def max_response_size() -> int:
     return configured if isinstance(configured, int) and configured > 0 else DEFAULT_MAX_RESPONSE_SIZE
 
 
-def request_check(request: Request) -> None:
-    """Request-level checks before any call runs (RFC 8620 §3.6.1)."""
-    unknown = sorted(request.using - CAPABILITIES.keys())
+def request_check(request: Request, *, upstream_capabilities: frozenset[str] = frozenset()) -> None:
+    """Request-level checks before any call runs (RFC 8620 §3.6.1).
+
+    `upstream_capabilities` are those the caller's passthrough accounts offer
+    (jmapcore.passthrough): naming one in `using` is not unknownCapability.
+    """
+    unknown = sorted(request.using - CAPABILITIES.keys() - upstream_capabilities)
     if unknown:
         raise RequestError("unknownCapability", "this server does not support: " + ", ".join(unknown[:10]))
     if len(request.method_calls) > LIMITS.maxCallsInRequest:
@@ -147,6 +161,47 @@ def method_call_process(
     return out
 
 
+def _forwarded_count(call: Invocation, produced: list[Invocation]) -> None:
+    """Count a call answered upstream like a local one: same names, same bounded labels."""
+    metric_label = call.name if call.name in METHODS else UNKNOWN_METHOD_LABEL
+    METHOD_CALLS.labels(method=metric_label).inc()
+    for out in produced:
+        error_type = out.arguments.get("type") if out.name == "error" else None
+        if isinstance(error_type, str):
+            # Error types are a registry of names (RFC 8620 §3.6.2); an upstream's own go under "unknown".
+            METHOD_ERRORS.labels(method=metric_label, type=error_type if error_type in METHOD_ERROR_TYPES
+                                 else UNKNOWN_METHOD_LABEL).inc()
+
+
+def _response_add(
+    call: Invocation,
+    produced: list[Invocation],
+    *,
+    budget: ResponseBudget,
+    responses: list[Invocation],
+    encoded: list[bytes],
+    ran: bool,
+) -> None:
+    """Encode one call's responses and add them, or requestTooLarge when they do not fit."""
+    pieces = [_invocation_encode(out) for out in produced]
+    if any(out.name == "error" and out.arguments.get("limit") == RESPONSE_SIZE_LIMIT_NAME for out, _ in pieces):
+        # Its references alone would pass the bound: nothing after it runs.
+        budget.exhausted = True
+        responses.extend(out for out, _ in pieces)
+        encoded.extend(piece for _, piece in pieces)
+    # +1 for the comma that joins it to the others.
+    elif budget.charge(sum(len(piece) + 1 for _, piece in pieces)):
+        responses.extend(out for out, _ in pieces)
+        encoded.extend(piece for _, piece in pieces)
+    else:
+        logger.warning("call %r of %s passed the response size limit of %d octets", call.call_id, call.name,
+                       budget.limit)
+        del pieces  # the oversized response goes before anything else is built
+        error, error_json = _too_large(call, limit=budget.limit, ran=ran)
+        responses.append(error)
+        encoded.append(error_json)
+
+
 @dataclass
 class ProcessedRequest:
     """The Response of one Request, with each method response already encoded.
@@ -224,9 +279,10 @@ def request_run(
     limit, RFC 8887).
     """
     request = body if isinstance(body, Request) else request_parse(body)
-    request_check(request)
     if accounts is None:
         accounts = pool_accounts(pool)
+    route = passthrough_route(pool=pool, accounts=accounts)
+    request_check(request, upstream_capabilities=route.capabilities if route is not None else frozenset())
     created_ids: dict[str, str] = dict(request.created_ids or {})
     limit = max_response_size()
     budget = ResponseBudget(limit=min(limit, max_size) if max_size is not None and max_size > 0 else limit)
@@ -236,15 +292,19 @@ def request_run(
         budget.charge(len(json_encode(request.created_ids)))
     responses: list[Invocation] = []
     encoded: list[bytes] = []
-    for call in request.method_calls:
+    calls = request.method_calls
+    keys = [route.batch_key(call) for call in calls] if route is not None else [None] * len(calls)
+    index = 0
+    while index < len(calls):
+        call, key = calls[index], keys[index]
         if budget.exhausted:
             skipped, skipped_json = _too_large(call, limit=budget.limit, ran=False)
             responses.append(skipped)
             encoded.append(skipped_json)
+            index += 1
             continue
-        produced = [
-            _invocation_encode(out)
-            for out in method_call_process(
+        if key is None or route is None:
+            produced = method_call_process(
                 call=call,
                 pool=pool,
                 accounts=accounts,
@@ -255,23 +315,38 @@ def request_run(
                 # response (Core/echo): copying more than the room left is waste.
                 max_reference_size=budget.limit - budget.used,
             )
-        ]
-        if any(out.name == "error" and out.arguments.get("limit") == RESPONSE_SIZE_LIMIT_NAME for out, _ in produced):
-            # Its references alone would pass the bound: nothing after it runs.
-            budget.exhausted = True
-            responses.extend(out for out, _ in produced)
-            encoded.extend(piece for _, piece in produced)
-        # +1 for the comma that joins it to the others.
-        elif budget.charge(sum(len(piece) + 1 for _, piece in produced)):
-            responses.extend(out for out, _ in produced)
-            encoded.extend(piece for _, piece in produced)
-        else:
-            logger.warning("call %r of %s passed the response size limit of %d octets", call.call_id, call.name,
-                           budget.limit)
-            del produced  # the oversized response goes before anything else is built
-            error, error_json = _too_large(call, limit=budget.limit, ran=True)
-            responses.append(error)
-            encoded.append(error_json)
+            _response_add(call, produced, budget=budget, responses=responses, encoded=encoded, ran=True)
+            index += 1
+            continue
+        # Consecutive calls for one passthrough account: one upstream request
+        # (RFC 8620 §3.3 order kept), at most the upstream's maxCallsInRequest.
+        end = index + 1
+        batch_limit = max(1, route.batch_limit(key))
+        while end < len(calls) and end - index < batch_limit and keys[end] == key:
+            end += 1
+        batch = calls[index:end]
+        answered = route.forward(
+            key=key,
+            calls=batch,
+            using=request.using,
+            created_ids=created_ids,
+            responses=responses,
+            max_reference_size=budget.limit - budget.used,
+        )[: len(batch)]
+        if not answered:
+            # A forwarder must answer at least the first call; never leave one unanswered.
+            failed = MethodError("serverFail", "the upstream server's answer could not be used")
+            answered = [[Invocation(name="error", arguments=failed.to_arguments(), call_id=call.call_id)]]
+        for forwarded, produced in zip(batch, answered, strict=False):
+            _forwarded_count(forwarded, produced)
+            if budget.exhausted:
+                # It ran upstream, but its answer no longer fits.
+                error, error_json = _too_large(forwarded, limit=budget.limit, ran=True)
+                responses.append(error)
+                encoded.append(error_json)
+                continue
+            _response_add(forwarded, produced, budget=budget, responses=responses, encoded=encoded, ran=True)
+        index += len(answered)
     return ProcessedRequest(
         responses=responses,
         encoded=encoded,

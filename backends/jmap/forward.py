@@ -1,0 +1,286 @@
+"""Forwarding method calls of passthrough accounts to their upstream JMAP server (RFC 8620 §3).
+
+The engine (jmapcore.engine) asks the registered forwarder (jmapcore.passthrough)
+for a route over the caller's accounts once per request; this module is that
+forwarder. Its contract:
+
+- Which calls go upstream: a call whose "accountId" is an upstream account of
+  the pool (backends.jmap.targets); when it also names "fromAccountId" or
+  "toAccountId" (/copy, Blob/copy), those must be upstream accounts of the same
+  passthrough Account, else the call is a cross-account one and runs locally.
+  A call whose account id is itself a result reference runs locally.
+- Consecutive calls for one passthrough Account form one upstream Request, of
+  at most the upstream's maxCallsInRequest calls (the engine cuts batches).
+- Result references (§3.7): one to an earlier call of the same upstream
+  Request is sent upstream (its resultOf renamed with the call); one to any
+  other earlier call is resolved here, against the responses the client will
+  see, before the call is sent. A reference that cannot be resolved answers
+  its error here, and the calls before it are sent alone.
+- createdIds (§3.3): the request's creation ids so far go upstream; the
+  upstream Response's createdIds merge back into the request's.
+- `using`: the client's, filtered to what the upstream's Session lists (plus core).
+- Account ids are rewritten structurally both ways (backends.jmap.account_ids),
+  against this passthrough Account's upstream accounts only; a response that
+  names an account the pool does not have becomes serverFail.
+- Call ids: the upstream sees its own ("0", "1", ...) so that every answer
+  maps to exactly one of the client's calls, whatever ids the client chose;
+  a call the upstream did not answer gets serverFail.
+- Failures of the upstream request are mapped by backends.jmap.errors_map;
+  nothing here raises to the engine.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from prometheus_client import Counter
+
+from accounts.models import Account, Pool
+from backends.jmap.account_ids import UnknownAccountId, arguments_from_upstream, arguments_to_upstream
+from backends.jmap.client import UpstreamError, upstream_client
+from backends.jmap.errors_map import upstream_error_to_method_error
+from backends.jmap.targets import UpstreamTarget, upstream_targets
+from jmapcore.protocol.envelope import Invocation
+from jmapcore.protocol.errors import MethodError
+from jmapcore.protocol.resultref import arguments_resolve
+from jmapcore.registry import METHODS
+
+logger = logging.getLogger("jmap.backends.jmap")
+
+CORE_CAPABILITY = "urn:ietf:params:jmap:core"
+# Arguments that name a second account (RFC 8620 §5.4 /copy, §6.3 Blob/copy).
+OTHER_ACCOUNT_ARGUMENTS: tuple[str, ...] = ("fromAccountId", "toAccountId")
+# When an upstream Session states no usable maxCallsInRequest: RFC 8620 §2
+# recommends servers accept at least 16.
+DEFAULT_MAX_CALLS = 16
+UNKNOWN_LABEL = "unknown"
+
+FORWARDED_CALLS = Counter(
+    "jmap_passthrough_calls", "Method calls forwarded to an upstream JMAP server", ["method"]
+)
+FORWARDED_REQUESTS = Counter(
+    "jmap_passthrough_requests", "Requests sent to upstream JMAP servers, by outcome", ["outcome"]
+)
+
+
+def _error(call: Invocation, error: MethodError) -> list[Invocation]:
+    return [Invocation(name="error", arguments=error.to_arguments(), call_id=call.call_id)]
+
+
+def _session_capabilities(account: Account) -> dict[str, Any]:
+    session = account.upstream_session if isinstance(account.upstream_session, dict) else {}
+    capabilities = session.get("capabilities")
+    return capabilities if isinstance(capabilities, dict) else {}
+
+
+def upstream_max_calls(account: Account) -> int:
+    """The upstream's maxCallsInRequest (RFC 8620 §2), from its stored Session."""
+    core = _session_capabilities(account).get(CORE_CAPABILITY)
+    value = core.get("maxCallsInRequest") if isinstance(core, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_MAX_CALLS
+
+
+def upstream_using(using: frozenset[str], account: Account) -> list[str]:
+    """The client's `using`, filtered to what the upstream's Session lists, plus core (RFC 8620 §3.3)."""
+    offered = _session_capabilities(account)
+    return sorted({urn for urn in using if urn in offered} | {CORE_CAPABILITY})
+
+
+class PassthroughRouter:
+    """The route of one request's calls to the pool's upstream servers (jmapcore.passthrough)."""
+
+    def __init__(self, targets: dict[str, UpstreamTarget]) -> None:
+        self.targets = targets
+        self.accounts: dict[Hashable, Account] = {target.account.pk: target.account for target in targets.values()}
+        offered: set[str] = set()
+        for target in targets.values():
+            offered.update(target.capabilities)
+        for account in self.accounts.values():
+            offered.update(_session_capabilities(account))
+        self.capabilities = frozenset(offered)
+
+    def batch_key(self, call: Invocation) -> Hashable | None:
+        arguments = call.arguments
+        account_id = arguments.get("accountId")
+        target = self.targets.get(account_id) if isinstance(account_id, str) else None
+        if target is None:
+            return None
+        key = target.account.pk
+        for name in OTHER_ACCOUNT_ARGUMENTS:
+            if "#" + name in arguments:
+                return None
+            if name in arguments:
+                other = arguments[name]
+                other_target = self.targets.get(other) if isinstance(other, str) else None
+                # Between a passthrough and another account: a local (cross-account) call.
+                if other_target is None or other_target.account.pk != key:
+                    return None
+        return key
+
+    def batch_limit(self, key: Hashable) -> int:
+        return upstream_max_calls(self.accounts[key])
+
+    def forward(
+        self,
+        *,
+        key: Hashable,
+        calls: Sequence[Invocation],
+        using: frozenset[str],
+        created_ids: dict[str, str],
+        responses: Sequence[Invocation],
+        max_reference_size: int | None,
+    ) -> list[list[Invocation]]:
+        """Send `calls` (all for the passthrough Account `key`) upstream; see the module."""
+        account = self.accounts[key]
+        own_targets = {proxy_id: t for proxy_id, t in self.targets.items() if t.account.pk == key}
+        upstream_to_proxy = {t.upstream_id: t.proxy_id for t in own_targets.values()}
+        prepared: list[list[Any]] = []
+        failed: list[Invocation] | None = None
+        # The client's call id of each earlier call in this batch -> its upstream id (first one wins, §3.7).
+        batch_ids: dict[str, str] = {}
+        earlier_ids = {response.call_id for response in responses}
+        for index, call in enumerate(calls):
+            upstream_id = str(index)
+            try:
+                arguments = _references_prepare(
+                    call.arguments,
+                    batch_ids=batch_ids,
+                    earlier_ids=earlier_ids,
+                    responses=responses,
+                    max_size=max_reference_size,
+                )
+                arguments = arguments_to_upstream(call.name, arguments, own_targets)
+            except MethodError as exc:
+                failed = _error(call, exc)
+                break
+            except UnknownAccountId:
+                failed = _error(call, MethodError("accountNotFound"))
+                break
+            prepared.append([call.name, arguments, upstream_id])
+            batch_ids.setdefault(call.call_id, upstream_id)
+        sent = calls[: len(prepared)]
+        answers = self._send(
+            account=account, calls=sent, prepared=prepared, using=using, created_ids=created_ids,
+            upstream_to_proxy=upstream_to_proxy,
+        ) if prepared else []
+        return answers + ([failed] if failed is not None else [])
+
+    def _send(
+        self,
+        *,
+        account: Account,
+        calls: Sequence[Invocation],
+        prepared: list[list[Any]],
+        using: frozenset[str],
+        created_ids: dict[str, str],
+        upstream_to_proxy: dict[str, str],
+    ) -> list[list[Invocation]]:
+        for call in calls:
+            FORWARDED_CALLS.labels(method=call.name if call.name in METHODS else UNKNOWN_LABEL).inc()
+        request = {"using": upstream_using(using, account), "methodCalls": prepared, "createdIds": dict(created_ids)}
+        try:
+            answer = upstream_client(account).api_post(request)
+        except UpstreamError as exc:
+            FORWARDED_REQUESTS.labels(outcome="failed").inc()
+            logger.warning("account %s: forwarding %d call(s) failed: %s", account.accountid, len(calls), exc)
+            error = upstream_error_to_method_error(error=exc, account=account)
+            return [_error(call, error) for call in calls]
+        except Exception:
+            FORWARDED_REQUESTS.labels(outcome="failed").inc()
+            logger.exception("account %s: unexpected error forwarding %d call(s)", account.accountid, len(calls))
+            error = MethodError("serverFail", "unexpected error while forwarding to the upstream JMAP server")
+            return [_error(call, error) for call in calls]
+        FORWARDED_REQUESTS.labels(outcome="answered").inc()
+        return response_split(answer=answer, calls=calls, created_ids=created_ids, upstream_to_proxy=upstream_to_proxy)
+
+
+def _references_prepare(
+    arguments: dict[str, Any],
+    *,
+    batch_ids: dict[str, str],
+    earlier_ids: set[str],
+    responses: Sequence[Invocation],
+    max_size: int | None,
+) -> dict[str, Any]:
+    """`arguments` ready to go upstream as far as result references go (RFC 8620 §3.7).
+
+    A reference whose resultOf is first answered inside this batch keeps
+    travelling, renamed to the upstream call id; every other one is resolved
+    against `responses` (the client-visible responses so far), which raises
+    MethodError invalidResultReference/invalidArguments/requestTooLarge as a
+    local call would.
+    """
+    if not any(name.startswith("#") for name in arguments):
+        return arguments
+    kept: dict[str, Any] = {}
+    local: dict[str, Any] = {}
+    for name, value in arguments.items():
+        if not name.startswith("#"):
+            kept[name] = value
+            continue
+        if name[1:] in arguments:
+            raise MethodError("invalidArguments", f"argument {name[1:]!r} is given both as a value and as {name!r}")
+        result_of = value.get("resultOf") if isinstance(value, dict) else None
+        # §3.7: the first response with that id; an earlier call outside the batch comes first.
+        if isinstance(result_of, str) and result_of not in earlier_ids and result_of in batch_ids:
+            kept[name] = {**value, "resultOf": batch_ids[result_of]}
+        else:
+            local[name] = value
+    if local:
+        kept.update(arguments_resolve(local, responses=responses, max_size=max_size))
+    return kept
+
+
+def response_split(
+    *,
+    answer: dict[str, Any],
+    calls: Sequence[Invocation],
+    created_ids: dict[str, str],
+    upstream_to_proxy: dict[str, str],
+) -> list[list[Invocation]]:
+    """The upstream Response (RFC 8620 §3.4) as each call's responses, in the client's terms.
+
+    Upstream call ids are the calls' positions ("0", "1", ...). An entry that
+    is not [String, Object, String] or answers no call is dropped; a call left
+    without any answer gets serverFail. The Response's createdIds merge into
+    `created_ids`.
+    """
+    by_position: list[list[Invocation]] = [[] for _ in calls]
+    method_responses = answer.get("methodResponses")
+    for entry in method_responses if isinstance(method_responses, list) else []:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            continue
+        name, arguments, upstream_call_id = entry
+        if not (isinstance(name, str) and isinstance(arguments, dict) and isinstance(upstream_call_id, str)):
+            continue
+        if not upstream_call_id.isdigit() or int(upstream_call_id) >= len(calls):
+            continue
+        position = int(upstream_call_id)
+        call = calls[position]
+        try:
+            rewritten = arguments_from_upstream(name, arguments, upstream_to_proxy)
+        except UnknownAccountId as exc:
+            logger.warning("upstream answered %s for an account it does not list for this login", name)
+            by_position[position].extend(_error(call, MethodError(
+                "serverFail", f"the upstream server's answer ({exc.argument}) names an account this login does not have"
+            )))
+            continue
+        by_position[position].append(Invocation(name=name, arguments=rewritten, call_id=call.call_id))
+    upstream_created = answer.get("createdIds")
+    if isinstance(upstream_created, dict):
+        created_ids.update(
+            (creation_id, object_id)
+            for creation_id, object_id in upstream_created.items()
+            if isinstance(creation_id, str) and isinstance(object_id, str)
+        )
+    missing = MethodError("serverFail", "the upstream server sent no response to this call")
+    return [produced or _error(call, missing) for call, produced in zip(calls, by_position, strict=True)]
+
+
+class PassthroughForwarder:
+    """The forwarder backends.apps registers with jmapcore.passthrough."""
+
+    def route(self, *, pool: Pool, accounts: dict[str, Account]) -> PassthroughRouter | None:
+        targets = upstream_targets(accounts.values())
+        return PassthroughRouter(targets) if targets else None
