@@ -10,8 +10,8 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import AsyncIterator, Iterator
+from typing import IO, Any, NamedTuple
 from urllib.parse import quote
 
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -23,6 +23,7 @@ from accounts.models import Account
 from jmapcore import blobs, limits
 from jmapcore.api import authentication_failed_response, problem_response
 from jmapcore.concurrency import SLOT_TTL, Slot, slot_acquire, slot_release, slot_renew
+from jmapcore.passthrough_blobs import BlobPassthrough, BlobProblem, UpstreamDownload, passthrough_target
 from jmapcore.protocol.errors import RequestError
 from jmapsite.metrics import HTTP_REQUESTS
 
@@ -52,17 +53,55 @@ def _method_not_allowed(allowed: str) -> JsonResponse:
     return response
 
 
-def _caller_account(request: HttpRequest, account_id: str) -> Account | HttpResponse:
-    """The account `account_id` of the authenticated caller's pool, or the error response."""
+def _caller_account(request: HttpRequest, account_id: str) -> Account | _Passthrough | HttpResponse:
+    """The account `account_id` of the authenticated caller's pool, or the error response.
+
+    A passthrough accountId (issue 12: an upstream JMAP server's account)
+    comes back as a _Passthrough, checked first because the upstream's
+    primary account has the Account's own accountid.
+    """
     try:
         pool = authenticate_request(request)
     except AuthenticationFailed as exc:
         return authentication_failed_response(exc)
-    account = pool_accounts(pool).get(account_id)
+    accounts = pool_accounts(pool)
+    forwarded = passthrough_target(accounts=accounts.values(), account_id=account_id)
+    if forwarded is not None:
+        implementation, target = forwarded
+        return _Passthrough(implementation, target, pool.pk)
+    account = accounts.get(account_id)
     if account is None:
         # Same answer whether the account exists elsewhere or not at all.
         return _problem(404, "no such account", title="Not Found")
     return account
+
+
+class _Passthrough(NamedTuple):
+    implementation: BlobPassthrough
+    target: Any
+    pool_id: int
+
+
+_TITLES = {
+    403: "Forbidden",
+    404: "Not Found",
+    416: "Range Not Satisfiable",
+    502: "Bad Gateway",
+    504: "Gateway Timeout",
+}
+
+
+def _upstream_problem(problem: BlobProblem) -> HttpResponse:
+    """The problem document a local upload/download gives for the same failure (413/429 limits alike)."""
+    headers = {"Retry-After": problem.retry_after} if problem.retry_after else None
+    if problem.limit is not None:
+        return problem_response(
+            RequestError("limit", problem.detail, status=problem.status, limit=problem.limit), headers=headers
+        )
+    response = _problem(problem.status, problem.detail, title=_TITLES.get(problem.status))
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
 
 
 class _SlotKeepingReader:
@@ -79,6 +118,17 @@ class _SlotKeepingReader:
             self._renewed_at = time.monotonic()
         return self._request.read(size)
 
+    def seek(self, position: int) -> int:
+        """Back to the start, for a forwarded upload sent again after an OAuth refresh.
+
+        Under ASGI Django spools the body to a seekable file (its `_stream`);
+        anything else raises OSError and the upload is not retried.
+        """
+        stream = getattr(self._request, "_stream", None)
+        if position != 0 or stream is None or not getattr(stream, "seekable", lambda: False)():
+            raise OSError("the request body cannot be read again")
+        return int(stream.seek(0))
+
 
 @csrf_exempt
 def upload_view(request: HttpRequest, account_id: str) -> HttpResponse:
@@ -94,6 +144,8 @@ def upload_view(request: HttpRequest, account_id: str) -> HttpResponse:
     found = _caller_account(request, account_id)
     if isinstance(found, HttpResponse):
         return found
+    if isinstance(found, _Passthrough):
+        return _upload_passthrough(request, found)
     account = found
 
     limit = blobs.upload_limit()
@@ -126,6 +178,34 @@ def upload_view(request: HttpRequest, account_id: str) -> HttpResponse:
         {"accountId": account.accountid, "blobId": blob.blob_id, "type": media_type, "size": blob.size},
         status=201,
     )
+
+
+def _upload_passthrough(request: HttpRequest, forwarded: _Passthrough) -> HttpResponse:
+    """Stream the upload to the upstream server's uploadUrl (issue 12, item 3; RFC 8620 §6.1).
+
+    The upstream enforces its own maxSizeUpload (its 413 is ours); the
+    proxy's maxConcurrentUpload slot is taken as for a local upload. The
+    answer is the upstream's, with the proxy's accountId.
+    """
+    slot = slot_acquire(scope="upload", pool_id=forwarded.pool_id, limit=limits.LIMITS.maxConcurrentUpload)
+    if slot is None:
+        busy = RequestError(
+            "limit", "too many uploads in progress for this login", status=429, limit="maxConcurrentUpload"
+        )
+        return problem_response(busy, headers={"Retry-After": "1"})
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    try:
+        answer = forwarded.implementation.upload(
+            target=forwarded.target,
+            body=_SlotKeepingReader(request, slot),
+            type=blobs.media_type_clean(request.META.get("CONTENT_TYPE")),
+            size=int(declared) if declared.isdigit() else None,
+        )
+    except BlobProblem as problem:
+        return _upstream_problem(problem)
+    finally:
+        slot_release(slot=slot)
+    return JsonResponse(answer, status=201)
 
 
 def content_disposition(name: str) -> str:
@@ -189,6 +269,8 @@ def download_view(request: HttpRequest, account_id: str, blob_id: str, name: str
     found = _caller_account(request, account_id)
     if isinstance(found, HttpResponse):
         return found
+    if isinstance(found, _Passthrough):
+        return _download_passthrough(request, found, blob_id, name)
     try:
         opened = blobs.blob_open(account=found, blob_id=blob_id)
     except blobs.BlobNotFound:
@@ -242,5 +324,98 @@ def download_view(request: HttpRequest, account_id: str, blob_id: str, name: str
         response = FileResponse(opened.file, content_type=media_type)
         response["Content-Length"] = str(opened.size)
     for header, value in headers.items():
+        response[header] = value
+    return response
+
+
+class _UpstreamBytes:
+    """The body of an upstream download as an async iterator, optionally cut to [skip, skip+count).
+
+    Async, so that Django's ASGI handler sends each chunk as it arrives
+    instead of collecting a synchronous iterator into a list first.
+    `close()` (called by Django when the response ends, also when the
+    client goes away) releases the upstream connection.
+    """
+
+    def __init__(self, download: UpstreamDownload, *, skip: int = 0, count: int | None = None) -> None:
+        self._download = download
+        self._skip = skip
+        self._count = count
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        skip, count = self._skip, self._count
+        async for chunk in self._download.body:
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk, skip = chunk[skip:], 0
+            if count is not None:
+                if len(chunk) >= count:
+                    if count:
+                        yield chunk[:count]
+                    return
+                count -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._download.close()
+
+
+def _download_passthrough(request: HttpRequest, forwarded: _Passthrough, blob_id: str, name: str) -> HttpResponseBase:
+    """Stream a blob from the upstream server's downloadUrl (issue 12, item 3; RFC 8620 §6.2).
+
+    Status, Content-Type, Content-Length, Content-Disposition and ranges
+    are the upstream's; the client's Range, If-Range and If-None-Match go
+    upstream. An upstream that ignores Range (a 200 with a Content-Length)
+    gets the range cut out here, so the client's 206 does not depend on it.
+    """
+    media_type = request.GET.get("type")
+    passed = {header: request.headers[header] for header in ("Range", "If-Range", "If-None-Match")
+              if header in request.headers}
+    try:
+        download = forwarded.implementation.download_open(
+            target=forwarded.target,
+            blob_id=blob_id,
+            name=name,
+            # The upstream's template needs a type (RFC 8620 §2); the default as for local blobs.
+            type=blobs.media_type_clean(media_type),
+            request_headers=passed,
+        )
+    except BlobProblem as problem:
+        return _upstream_problem(problem)
+    headers = dict(download.headers)
+    status = download.status
+    skip, count = 0, None
+    total = headers.get("Content-Length", "")
+    range_header = request.headers.get("Range")
+    # Octets of the blob itself, counted: ranges can be served here (Cyrus 3.6 says Accept-Ranges: none).
+    countable = status == 200 and total.isdigit() and "Content-Encoding" not in headers
+    if countable:
+        headers["Accept-Ranges"] = "bytes"
+    if countable and range_header and "If-Range" not in request.headers:
+        wanted = _byte_range(range_header, int(total))
+        if wanted == "unsatisfiable":
+            download.close()
+            unsatisfiable = _problem(416, "range outside the blob", title="Range Not Satisfiable")
+            unsatisfiable["Content-Range"] = f"bytes */{total}"
+            return unsatisfiable
+        if isinstance(wanted, tuple):
+            first, last = wanted
+            skip, count = first, last - first + 1
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{total}"
+            headers["Content-Length"] = str(count)
+    if request.method == "HEAD" or status == 304:
+        download.close()
+        response: HttpResponseBase = HttpResponse(status=status)
+    else:
+        response = StreamingHttpResponse(_UpstreamBytes(download, skip=skip, count=count), status=status)
+    headers.setdefault("Content-Type", blobs.media_type_clean(media_type))
+    headers.setdefault("Content-Disposition", content_disposition(name))
+    headers["X-Content-Type-Options"] = "nosniff"
+    for header, value in headers.items():
+        if status == 304 and header in ("Content-Type", "Content-Length", "Content-Disposition"):
+            continue
         response[header] = value
     return response

@@ -16,8 +16,10 @@ from typing import Any
 
 from accounts.models import Account
 from jmapcore import blobs, limits
+from jmapcore.blob_copy_passthrough import blob_side_copy, blob_side_find
 from jmapcore.context import CallContext
 from jmapcore.limits import CORE_CAPABILITY
+from jmapcore.passthrough_blobs import BlobProblem
 from jmapcore.protocol.creation_ids import creation_id_resolve
 from jmapcore.protocol.errors import MethodError, SetError, SetErrorException, invalid_arguments
 from jmapcore.registry import BLOB_REFERENCES, capability, method
@@ -82,14 +84,24 @@ def blob_copy_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
 
     Both accounts must belong to the caller's pool: an unknown or foreign
     fromAccountId is fromAccountNotFound, an accountId accountNotFound.
+    Either may be a passthrough account (issue 12): its blobs are read from
+    or written to the upstream server (jmapcore.blob_copy_passthrough); a
+    copy between two accounts of one upstream login never reaches here,
+    it is forwarded whole.
     """
     from_id = args.get("fromAccountId")
     if not isinstance(from_id, str):
         raise invalid_arguments("fromAccountId must be a string")
-    from_account = ctx.accounts.get(from_id)
-    if from_account is None:
+    from_side = blob_side_find(ctx, from_id)
+    if from_side is None:
         raise MethodError("fromAccountNotFound")
-    to_account = ctx.account(args.get("accountId"))
+    if not isinstance(args.get("accountId"), str):
+        raise invalid_arguments("accountId must be a string")
+    to_side = blob_side_find(ctx, args.get("accountId"))
+    if to_side is None:
+        raise MethodError("accountNotFound")
+    if to_side.read_only:
+        raise MethodError("accountReadOnly")
     blob_ids = _id_list(args, "blobIds", max_items=limits.LIMITS.maxObjectsInSet)
 
     copied: dict[str, str] = {}
@@ -99,12 +111,16 @@ def blob_copy_method(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
         try:
             if real is None:
                 raise blobs.BlobNotFound(blob_id)
-            copied[blob_id] = blobs.blob_copy(from_account=from_account, to_account=to_account, blob_id=real).blob_id
+            copied[blob_id] = blob_side_copy(from_side=from_side, to_side=to_side, blob_id=real)
         except blobs.BlobNotFound:
             not_copied[blob_id] = SetError("notFound", f"no blob {blob_id} in {from_id}").to_json()
+        except blobs.BlobTooLarge as exc:
+            not_copied[blob_id] = SetError("tooLarge", f"blob {blob_id} is larger than {exc.limit} octets").to_json()
+        except BlobProblem as problem:
+            not_copied[blob_id] = SetError("serverFail", f"upstream: {problem.detail}").to_json()
     return {
-        "fromAccountId": from_account.accountid,
-        "accountId": to_account.accountid,
+        "fromAccountId": from_side.account_id,
+        "accountId": to_side.account_id,
         "copied": copied or None,
         "notCopied": not_copied or None,
     }

@@ -11,10 +11,11 @@ from jmapcore.datatypes.base import DataType, Property
 from jmapcore.datatypes.standard import register_standard_methods
 from jmapcore.mail import blob_references  # noqa: F401  (registers Blob/lookup finders)
 from jmapcore.mail.capability import MAIL_CAPABILITY
+from jmapcore.mail.email_copy_passthrough import email_copy_routed
 from jmapcore.mail.email_get import CACHED, email_get
 from jmapcore.mail.email_parse import email_parse
 from jmapcore.mail.email_query import email_query, email_query_changes
-from jmapcore.mail.email_set import email_copy, email_import, email_set
+from jmapcore.mail.email_set import email_import, email_set
 from jmapcore.mail.search_snippet import search_snippet_get
 from jmapcore.models.mail import Email
 from jmapcore.registry import method
@@ -40,7 +41,7 @@ for _name, _handler in (
     ("Email/queryChanges", email_query_changes),
     ("Email/set", email_set),
     ("Email/import", email_import),
-    ("Email/copy", email_copy),
+    ("Email/copy", email_copy_routed),  # local copies, or across to/from a passthrough account
     ("Email/parse", email_parse),
     ("SearchSnippet/get", search_snippet_get),
 ):

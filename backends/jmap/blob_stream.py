@@ -1,0 +1,426 @@
+"""Blobs of passthrough accounts, streamed to and from the upstream JMAP server (issue 12, item 3).
+
+The implementation of jmapcore.passthrough_blobs.BlobPassthrough, registered by
+backends/apps.py. Everything goes through the account's UpstreamClient
+(backends/jmap/client.py): its Session's absolute uploadUrl/downloadUrl
+templates (RFC 8620 §2, filled by url_templates), its auth headers and its
+pooled httpx client.
+
+Memory: an upload is fed to httpx CHUNK_SIZE octets at a time from the body
+Django spooled to a file (with a Content-Length, so no chunked encoding); a
+download is handed to the ASGI server chunk by chunk as it arrives. Neither
+ever holds a whole blob. Copies between accounts go through a temporary file.
+
+Errors: the upstream's answers become the HTTP problems a local upload or
+download gives (`BlobProblem`): 404 stays 404, 413 is the `maxSizeUpload`
+limit, 429 keeps Retry-After, credentials the upstream refuses (401/403
+after an OAuth refresh) are 403 (a 401 would tell the client its *proxy*
+credentials are wrong), other failures 502 and timeouts 504. No message
+carries a secret: UpstreamError messages are operator-readable by contract.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any
+
+import httpx
+from asgiref.sync import sync_to_async
+
+from accounts.models import Account
+from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client
+from backends.jmap.targets import UpstreamTarget, upstream_targets
+from backends.jmap.url_templates import url_template_fill
+from jmapcore.blobs import BlobTooLarge, Readable, media_type_clean
+from jmapcore.passthrough_blobs import (
+    BlobProblem,
+    FetchedBlob,
+    FetchedEmail,
+    UpstreamBlobMissing,
+    UpstreamDownload,
+)
+from jmapcore.protocol.errors import SetError, SetErrorException
+
+logger = logging.getLogger("jmap.passthrough.blobs")
+
+# Larger than jmapcore.blobs.CHUNK_SIZE: every download chunk costs a thread hand-off.
+CHUNK_SIZE = 256 * 1024
+# An upload response is a small JSON object (RFC 8620 §6.1); anything larger is not one.
+MAX_UPLOAD_ANSWER = 64 * 1024
+# Upstream response headers a download passes on to the client (RFC 8620 §6.2, RFC 9110 §14).
+DOWNLOAD_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Disposition",
+    "Content-Range",
+    "Content-Encoding",
+    "Accept-Ranges",
+    "ETag",
+    "Last-Modified",
+    "Cache-Control",
+)
+# Client request headers a download passes on to the upstream.
+CONDITIONAL_HEADERS = ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
+MAIL_USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"]
+
+
+# ---------------------------------------------------------------- error mapping
+
+
+def _problem_from_status(status: int, *, what: str, retry_after: str | None = None) -> BlobProblem:
+    if status == 404:
+        return BlobProblem(404, f"the upstream server has no such {what}")
+    if status == 413:
+        return BlobProblem(413, "the upstream server refused the size of the upload", limit="maxSizeUpload")
+    if status == 429:
+        return BlobProblem(
+            429, "the upstream server is busy (too many uploads)", limit="maxConcurrentUpload",
+            retry_after=retry_after or "1",
+        )
+    if status in (401, 403):
+        return BlobProblem(403, f"the upstream server refused this account's credentials (HTTP {status})")
+    if status == 416:
+        return BlobProblem(416, "range outside the blob")
+    if status in (408, 504):
+        return BlobProblem(504, f"the upstream server timed out (HTTP {status})")
+    return BlobProblem(502, f"the upstream server answered HTTP {status}")
+
+
+def _problem_from_error(error: UpstreamError, *, what: str) -> BlobProblem:
+    if error.timed_out:
+        return BlobProblem(504, "the upstream server did not answer in time")
+    if error.status is not None:
+        return _problem_from_status(error.status, what=what)
+    return BlobProblem(502, f"the upstream server could not be reached: {error}")
+
+
+def _problem_from_transport(error: httpx.HTTPError) -> BlobProblem:
+    if isinstance(error, httpx.TimeoutException):
+        return BlobProblem(504, "the upstream server did not answer in time")
+    # The class name only: an httpx message may quote the URL, which may carry a token.
+    return BlobProblem(502, f"the upstream server could not be reached ({type(error).__name__})")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _client(target: UpstreamTarget) -> UpstreamClient:
+    return upstream_client(target.account)
+
+
+def _chunks(data: Readable) -> Iterator[bytes]:
+    while True:
+        chunk = data.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _rewind(data: Readable) -> bool:
+    """Go back to the start of `data` for a retry; False if it cannot."""
+    seek = getattr(data, "seek", None)
+    if seek is None:
+        return False
+    try:
+        seek(0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _limited_json(response: httpx.Response, *, limit: int) -> Any:
+    """The JSON of a streamed response read to at most `limit` octets; None if it is not JSON."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            return None
+    try:
+        return json.loads(bytes(body))
+    except ValueError:
+        return None
+
+
+def _method_response(response: dict[str, Any], name: str) -> dict[str, Any]:
+    """The arguments of the single method response `name`; BlobProblem for an error response."""
+    calls = response.get("methodResponses")
+    if not isinstance(calls, list) or not calls:
+        raise BlobProblem(502, "the upstream server sent no method response")
+    first = calls[0]
+    if not isinstance(first, list) or len(first) != 3 or not isinstance(first[1], dict):
+        raise BlobProblem(502, "the upstream server sent a malformed method response")
+    if first[0] == "error":
+        kind = first[1].get("type", "serverFail")
+        raise BlobProblem(502, f"the upstream server answered {name} with {kind}")
+    return first[1]
+
+
+def _api_call(target: UpstreamTarget, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """One method call on the upstream account of `target`; its response arguments."""
+    request = {"using": MAIL_USING, "methodCalls": [[name, {"accountId": target.upstream_id, **arguments}, "0"]]}
+    try:
+        response = _client(target).api_post(request)
+    except UpstreamError as error:
+        raise _problem_from_error(error, what="account") from None
+    return _method_response(response, name)
+
+
+def _received_at(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _UpstreamBody:
+    """An upstream response body as an async iterator; each read runs in a worker thread.
+
+    The response was opened by the synchronous view, so it is read with
+    blocking calls, one chunk per hand-off, never all at once (Django would
+    buffer a synchronous iterator whole under ASGI).
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._chunks = response.iter_raw(CHUNK_SIZE)
+
+    def _next(self) -> bytes | None:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            return None
+        except httpx.HTTPError as error:
+            # The status line is already sent: all we can do is end the body early.
+            logger.warning("upstream download broken off: %s", type(error).__name__)
+            return None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        read = sync_to_async(self._next, thread_sensitive=False)
+        while True:
+            chunk = await read()
+            if chunk is None:
+                return
+            yield chunk
+
+
+# ---------------------------------------------------------------- the implementation
+
+
+class UpstreamBlobs:
+    """jmapcore.passthrough_blobs.BlobPassthrough for backends.jmap (module docstring)."""
+
+    def target_find(self, *, accounts: Iterable[Account], account_id: str) -> UpstreamTarget | None:
+        return upstream_targets(accounts).get(account_id)
+
+    def same_upstream(self, first: UpstreamTarget, second: UpstreamTarget) -> bool:
+        return bool(first.account.pk == second.account.pk)
+
+    # -- upload (RFC 8620 §6.1)
+
+    def _post_blob(self, *, target: UpstreamTarget, data: Readable, type: str, size: int | None) -> dict[str, Any]:
+        client = _client(target)
+        try:
+            url = url_template_fill(client.session().upload_url, accountId=target.upstream_id)
+        except UpstreamError as error:
+            raise _problem_from_error(error, what="account") from None
+        for attempt in range(2):
+            headers = {**client.auth_headers(), "Content-Type": type, "Accept": "application/json"}
+            if size is not None:
+                # With a length httpx sends the body as it is read, without chunked encoding.
+                headers["Content-Length"] = str(size)
+            try:
+                request = client.http().build_request("POST", url, headers=headers, content=_chunks(data))
+                response = client.http().send(request, stream=True)
+            except httpx.HTTPError as error:
+                raise _problem_from_transport(error) from None
+            try:
+                if response.status_code == 401 and attempt == 0 and target.account.auth_type == Account.AuthType.OAUTH:
+                    # An expired access token: refresh once and send the body again if it can be re-read.
+                    if client.credentials_refresh() and _rewind(data):
+                        continue
+                if response.status_code not in (200, 201):
+                    raise _problem_from_status(
+                        response.status_code, what="account", retry_after=response.headers.get("Retry-After")
+                    )
+                answer = _limited_json(response, limit=MAX_UPLOAD_ANSWER)
+            except httpx.HTTPError as error:
+                raise _problem_from_transport(error) from None
+            finally:
+                response.close()
+            if not isinstance(answer, dict) or not isinstance(answer.get("blobId"), str):
+                raise BlobProblem(502, "the upstream server's upload answer is not a JMAP upload response")
+            return answer
+        raise BlobProblem(403, "the upstream server refused this account's credentials (HTTP 401)")
+
+    def upload(self, *, target: UpstreamTarget, body: Readable, type: str, size: int | None) -> dict[str, Any]:
+        answer = self._post_blob(target=target, data=body, type=type, size=size)
+        # Only the account id changes: the blob id is the upstream's (contracts: never rewritten).
+        result: dict[str, Any] = {"accountId": target.proxy_id, "blobId": answer["blobId"]}
+        result["type"] = answer["type"] if isinstance(answer.get("type"), str) else type
+        if isinstance(answer.get("size"), int):
+            result["size"] = answer["size"]
+        elif size is not None:
+            result["size"] = size
+        return result
+
+    def blob_put(self, *, target: UpstreamTarget, data: Readable, type: str, size: int | None) -> str:
+        return str(self._post_blob(target=target, data=data, type=type, size=size)["blobId"])
+
+    # -- download (RFC 8620 §6.2)
+
+    def _download_send(
+        self, *, target: UpstreamTarget, blob_id: str, name: str, type: str, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        client = _client(target)
+        try:
+            url = url_template_fill(
+                client.session().download_url, accountId=target.upstream_id, blobId=blob_id, name=name, type=type
+            )
+        except UpstreamError as error:
+            raise _problem_from_error(error, what="account") from None
+        for attempt in range(2):
+            # identity: the bytes pass through as the upstream sends them (Content-Length stays right).
+            sent = {**client.auth_headers(), "Accept-Encoding": "identity", **headers}
+            try:
+                response = client.http().send(client.http().build_request("GET", url, headers=sent), stream=True)
+            except httpx.HTTPError as error:
+                raise _problem_from_transport(error) from None
+            if response.status_code == 401 and attempt == 0 and target.account.auth_type == Account.AuthType.OAUTH:
+                response.close()
+                if client.credentials_refresh():
+                    continue
+                raise _problem_from_status(401, what="blob")
+            return response
+        raise _problem_from_status(401, what="blob")  # pragma: no cover - the loop returns or raises
+
+    def download_open(
+        self, *, target: UpstreamTarget, blob_id: str, name: str, type: str, request_headers: Mapping[str, str]
+    ) -> UpstreamDownload:
+        passed = {key: value for key, value in request_headers.items() if key in CONDITIONAL_HEADERS}
+        response = self._download_send(target=target, blob_id=blob_id, name=name, type=type, headers=passed)
+        if response.status_code not in (200, 206, 304):
+            status = response.status_code
+            retry_after = response.headers.get("Retry-After")
+            content_range = response.headers.get("Content-Range")
+            response.close()
+            problem = _problem_from_status(status, what="blob", retry_after=retry_after)
+            if status == 416 and content_range:
+                problem.retry_after = None
+                problem.detail = f"range outside the blob ({content_range})"
+            raise problem
+        headers = {key: response.headers[key] for key in DOWNLOAD_HEADERS if key in response.headers}
+        return UpstreamDownload(
+            status=response.status_code, headers=headers, body=_UpstreamBody(response).__aiter__(),
+            closers=[response.close],
+        )
+
+    def blob_fetch(self, *, target: UpstreamTarget, blob_id: str, limit: int) -> FetchedBlob:
+        response = self._download_send(
+            target=target, blob_id=blob_id, name="blob", type="application/octet-stream", headers={}
+        )
+        try:
+            if response.status_code == 404:
+                raise UpstreamBlobMissing(blob_id)
+            if response.status_code != 200:
+                raise _problem_from_status(response.status_code, what="blob")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BlobTooLarge(limit)
+            spool = tempfile.TemporaryFile()  # closed by the caller (FetchedBlob contract)
+            size = 0
+            try:
+                for chunk in response.iter_raw(CHUNK_SIZE):
+                    size += len(chunk)
+                    if size > limit:
+                        raise BlobTooLarge(limit)
+                    spool.write(chunk)
+                spool.seek(0)
+            except BaseException:
+                spool.close()
+                raise
+        except httpx.HTTPError as error:
+            raise _problem_from_transport(error) from None
+        finally:
+            response.close()
+        # The download URL names a type only where the template has {type}; the header is the upstream's.
+        media_type = media_type_clean(response.headers.get("Content-Type"))
+        return FetchedBlob(file=spool, size=size, type=media_type)
+
+    # -- Email/copy helpers (RFC 8621 §4.7, §4.8)
+
+    def email_fetch(self, *, target: UpstreamTarget, email_id: str, limit: int) -> FetchedEmail:
+        found = _api_call(target, "Email/get", {"ids": [email_id], "properties": ["blobId", "receivedAt", "keywords"]})
+        items = found.get("list")
+        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+            raise UpstreamBlobMissing(email_id)
+        item = items[0]
+        blob_id = item.get("blobId")
+        if not isinstance(blob_id, str):
+            raise BlobProblem(502, "the upstream server gave the email no blobId")
+        fetched = self.blob_fetch(target=target, blob_id=blob_id, limit=limit)
+        with fetched.file as handle:
+            raw = handle.read()
+        keywords = item.get("keywords")
+        clean_keywords = (
+            {str(key): True for key, value in keywords.items() if value is True} if isinstance(keywords, dict) else {}
+        )
+        return FetchedEmail(raw=raw, received_at=_received_at(item.get("receivedAt")), keywords=clean_keywords)
+
+    def email_import(
+        self,
+        *,
+        target: UpstreamTarget,
+        raw: bytes,
+        mailbox_ids: dict[str, bool],
+        keywords: dict[str, bool],
+        received_at: dt.datetime | None,
+    ) -> dict[str, Any]:
+        with tempfile.TemporaryFile() as spool:
+            spool.write(raw)
+            spool.seek(0)
+            blob_id = self.blob_put(target=target, data=spool, type="message/rfc822", size=len(raw))
+        email: dict[str, Any] = {"blobId": blob_id, "mailboxIds": mailbox_ids, "keywords": keywords}
+        if received_at is not None:
+            email["receivedAt"] = _utc_text(received_at)
+        answer = _api_call(target, "Email/import", {"emails": {"copy": email}})
+        created = answer.get("created")
+        if isinstance(created, dict) and isinstance(created.get("copy"), dict):
+            made = created["copy"]
+            return {key: made[key] for key in ("id", "blobId", "threadId", "size") if key in made}
+        refused = answer.get("notCreated")
+        error = refused.get("copy") if isinstance(refused, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("type"), str):
+            extra = {key: value for key, value in error.items() if key not in ("type", "description", "properties")}
+            properties = error.get("properties")
+            raise SetErrorException(
+                SetError(
+                    error["type"],
+                    error.get("description") if isinstance(error.get("description"), str) else None,
+                    properties=properties if isinstance(properties, list) else None,
+                    extra=extra,
+                )
+            )
+        raise BlobProblem(502, "the upstream server's Email/import answer names neither created nor notCreated")
+
+    def email_destroy(self, *, target: UpstreamTarget, email_ids: list[str]) -> dict[str, Any]:
+        answer = _api_call(target, "Email/set", {"destroy": email_ids})
+        return {**answer, "accountId": target.proxy_id}
+
+    def email_state(self, *, target: UpstreamTarget) -> str:
+        answer = _api_call(target, "Email/get", {"ids": [], "properties": ["id"]})
+        state = answer.get("state")
+        if not isinstance(state, str):
+            raise BlobProblem(502, "the upstream server's Email/get has no state")
+        return state
+
+
+UPSTREAM_BLOBS = UpstreamBlobs()
