@@ -4,6 +4,12 @@ Secrets never appear here: the backend password and OAuth tokens are left out
 of every form and shown only as their storage state ("set (enc1)", ...); a new
 password typed into the change form is sealed with the active scheme before it
 is stored. Token hashes are never shown either.
+
+A JMAP passthrough account shows its upstream accounts (read-only: they come
+from the upstream Session, backends.jmap.session_store), and the upstream
+Session is fetched again once a save that creates the account or changes how
+the upstream is reached commits (accounts.services.account_upstream_refresh;
+a failure lands in last_sync_error, the save stands).
 """
 from __future__ import annotations
 
@@ -13,14 +19,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.hashers import make_password
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from accounts.models import Account, ApiToken, Pool
+from accounts.models import Account, ApiToken, Pool, UpstreamAccount
 from accounts.secrets import Scheme, stored_scheme
 from accounts.sync_state import SyncState, account_sync_state, sync_progress_parse, sync_state_q
 
@@ -134,11 +141,16 @@ class AccountAdminForm(forms.ModelForm):
 
     class Meta:
         model = Account
-        exclude = (*SECRET_FIELDS, "modseq", "sync_progress")
+        # upstream_session is the upstream's, refreshed from it: not for typing in.
+        exclude = (*SECRET_FIELDS, "modseq", "sync_progress", "upstream_session")
         formfield_callback = _url_https
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        accountid = cleaned.get("accountid")
+        if self.instance.pk is None and accountid and UpstreamAccount.objects.filter(proxy_id=accountid).exists():
+            # One Session holds both kinds of id: they must not collide.
+            self.add_error("accountid", "Already the account id of an upstream account of a JMAP passthrough account.")
         new_password = cleaned.get("new_password")
         self.sealed_password: str | None = None
         if new_password and cleaned.get("clear_password"):
@@ -226,6 +238,10 @@ class ActivityFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The fields whose change makes a passthrough account fetch its upstream Session again.
+_UPSTREAM_FORM_FIELDS = frozenset({"kind", "username", "session_url", "auth_type", "is_read_only", "new_password"})
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
@@ -255,6 +271,7 @@ class AccountAdmin(admin.ModelAdmin):
         "last_sync_error",
         "last_sync_error_at",
         "sync_progress",
+        "upstream_account_list",
     )
     fieldsets = (
         (None, {"fields": ("accountid", "pool", "email", "name", "kind", "is_read_only")}),
@@ -274,7 +291,7 @@ class AccountAdmin(admin.ModelAdmin):
         ),
         ("IMAP / SMTP", {"fields": ("imap_host", "imap_port", "imap_ssl", "smtp_host", "smtp_port", "smtp_ssl")}),
         ("CalDAV / CardDAV", {"fields": ("caldav_url", "carddav_url")}),
-        ("JMAP passthrough", {"fields": ("session_url",)}),
+        ("JMAP passthrough", {"fields": ("session_url", "upstream_account_list")}),
         (
             "Sync",
             {
@@ -319,6 +336,27 @@ class AccountAdmin(admin.ModelAdmin):
     def last_error(self, account: Account) -> str:
         return Truncator(account.last_sync_error).chars(80)
 
+    @admin.display(description="upstream accounts")
+    def upstream_account_list(self, account: Account) -> str:
+        """One line per upstream account: proxy id, upstream id, name, flags, capabilities."""
+        if account.pk is None or account.kind != Account.Kind.JMAP:
+            return "-"
+        rows = list(account.upstream_accounts.all())
+        if not rows:
+            return "none yet (the upstream Session was not fetched; see the last sync error)"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><code>{}</code> = <code>{}</code> upstream, {} ({}{}): {}</li>",
+                (
+                    (row.proxy_id, row.upstream_id, row.name, "personal" if row.is_personal else "shared",
+                     ", read-only" if row.is_read_only else "", ", ".join(sorted(row.capabilities)))
+                    for row in rows
+                ),
+            ),
+        )
+
     @admin.display(description="backend password")
     def password_state(self, account: Account) -> str:
         return secret_state(account.password)
@@ -343,6 +381,13 @@ class AccountAdmin(admin.ModelAdmin):
 
             # A new account syncs at once, after the admin's transaction commits (issue 9).
             account_sync_enqueue_on_commit(account=obj)
+        if obj.kind != Account.Kind.JMAP:
+            UpstreamAccount.objects.filter(account=obj).delete()
+        elif not change or _UPSTREAM_FORM_FIELDS & set(form.changed_data) or not obj.upstream_session:
+            from accounts.services import account_upstream_refresh
+
+            # After commit: no network wait while the admin's transaction holds the database.
+            transaction.on_commit(lambda: account_upstream_refresh(account=obj))
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
