@@ -35,7 +35,8 @@ SESSION_PROPERTIES: tuple[str, ...] = (
     "eventSourceUrl",
     "state",
 )
-AUTH_TYPES = frozenset({"basic", "bearer"})
+# "oauth" sends its access token as a Bearer token (RFC 6750), as "bearer" does.
+AUTH_TYPES = frozenset({"basic", "bearer", "oauth"})
 
 
 def _not_a_session(why: str) -> BackendError:
@@ -61,7 +62,7 @@ def jmap_session_validate(session: object) -> dict[str, Any]:
 
 
 def _auth_headers(*, username: str, password: str, auth_type: str) -> tuple[httpx.Auth | None, dict[str, str]]:
-    if auth_type == "bearer":
+    if auth_type in ("bearer", "oauth"):
         return None, {"Authorization": f"Bearer {password}"}
     return httpx.BasicAuth(username, password), {}
 
@@ -111,7 +112,7 @@ def jmap_session_fetch(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BackendError(f"sessionUrl is not an http(s) URL: {session_url!r}", permanent=True, kind=KIND)
     if auth_type not in AUTH_TYPES:
-        raise BackendError(f"unknown authType {auth_type!r} (use basic or bearer)", permanent=True, kind=KIND)
+        raise BackendError(f"unknown authType {auth_type!r} (use basic, bearer or oauth)", permanent=True, kind=KIND)
     auth, headers = _auth_headers(username=username, password=password, auth_type=auth_type)
     headers["Accept"] = "application/json"
     try:
