@@ -2,7 +2,7 @@
 (issue 12 item 4): a second jmap-proxy, with an IMAP account on the suite's
 Dovecot, is the upstream. Its event stream is relayed (not polled) into the
 proxy's EventSource with the account id rewritten and the upstream's states
-kept; the relay reconnects after the upstream drops the stream (a TCP relay in
+kept (and into its WebSocket push); the relay reconnects after the upstream drops the stream (a TCP relay in
 front of the upstream cuts it and refuses it for a while) and publishes what
 changed meanwhile; the upstream stream is closed when nobody listens."""
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tests.backends.jmap.push_helpers import (
     relay_status,
 )
 from tests.jmapcore.push.clients import EventStream, PushPerson, eventsource
+from tests.jmapcore.push.test_websocket import jmap_socket, receive, send
 from tests.servers.dovecot import DovecotServer
 from tests.servers.proxy import ProxyProcess, proxy_running
 
@@ -60,14 +61,15 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, dovecot: DovecotServer) -
         relay.target = ("127.0.0.1", proxy.jmap_port)
         login = f"alice-q4-{secrets.token_hex(3)}@example.test"
         password = dovecot.user_add(login)
+        accountid = f"alice-up-{secrets.token_hex(3)}"
         body = {
-            "accountid": f"alice-up-{secrets.token_hex(3)}", "email": login, "type": "imap", "username": login,
+            "accountid": accountid, "email": login, "type": "imap", "username": login,
             "password": password, "imapHost": dovecot.host, "imapPort": dovecot.imap_port, "imapSSL": 0,
             "check": False,
         }  # fmt: skip
         response = httpx.post(proxy.mgmt_url + "/api/accounts", json=body, timeout=30)
         assert response.status_code == 201, response.text
-        person = PushPerson(name="alice", login=login, password=password, account_ids=[body["accountid"]],
+        person = PushPerson(name="alice", login=login, password=password, account_ids=[accountid],
                             proxy=proxy)  # fmt: skip
         yield Upstream(proxy=proxy, relay=relay, person=person)
     finally:
@@ -184,3 +186,18 @@ def test_the_relay_reconnects_after_the_upstream_drops_the_stream(
         types = next_with(stream, alice.account_id, "Identity", timeout=CHANGE_WAIT)
         assert types is not None and types["Identity"] == upstream_state(upstream, "Identity"), types
         assert relay_of(downstream, alice.account_id)["connects"] == connects + 1  # type: ignore[index]
+
+
+def test_the_relayed_changes_reach_a_websocket_push_client(
+    upstream: Upstream, downstream: ProxyProcess, alice: PushPerson
+) -> None:
+    with jmap_socket(alice) as socket:
+        send(socket, {"@type": "WebSocketPushEnable", "dataTypes": ["Identity"]})
+        assert wait_until(lambda: streaming(downstream, alice, connects=1), timeout=RELAY_START_WAIT)
+        while receive(socket, timeout=SETTLE_QUIET) is not None:
+            pass  # whatever the upstream still reported of earlier tests
+        upstream.person.identity_create()
+        pushed = receive(socket, timeout=CHANGE_WAIT)
+    assert pushed is not None and pushed["@type"] == "StateChange", pushed
+    assert pushed["changed"] == {alice.account_id: {"Identity": upstream_state(upstream, "Identity")}}
+    assert isinstance(pushed.get("pushState"), str)
