@@ -7,9 +7,12 @@ sync has more than PROCESS_THRESHOLD messages to fetch in all its folders
 (an account's first sync), `fetch_child_open` forks FETCH_PROCESSES
 processes, each with its own IMAP connection. The batches of all folders,
 in the order the parent stores them, are dealt to them in turn; each streams
-its batches, already parsed, over a pipe. The parent only threads and stores,
-so parsing the next batches overlaps storing this one, and the fetch
-processes never stop between folders.
+its batches, already parsed and prepared for the store (every Email column
+value that follows from the message alone, in the database's form, and the
+threading keys: backends.imap.message_store.PreparedMessage), over a pipe.
+The parent only threads and writes rows, so parsing the next batches
+overlaps storing this one, and the fetch processes never stop between
+folders.
 
 - Memory stays bounded: each pipe holds at most the batch being sent, and a
   receiver thread in the parent keeps at most PREFETCH_BATCHES parsed
@@ -27,12 +30,11 @@ processes never stop between folders.
 """
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -43,9 +45,8 @@ from imapclient import IMAPClient
 
 from accounts.models import Account
 from backends.base import BackendError
-from backends.imap import message_parse as mp
 from backends.imap.connection import KIND, imap_close
-from backends.imap.message_store import FetchedMessage
+from backends.imap.message_store import FetchedMessage, PreparedMessage
 from backends.imap.pool import imap_account_open
 from backends.imap.sync_commands import Capabilities, folder_examine
 
@@ -63,9 +64,10 @@ PREFETCH_BATCHES = 2
 FETCH_PROCESSES = 2
 CHILD_NAME_PREFIX = "imap-fetch"
 
-# fetch_batch(client, caps, uids) -> the messages of one UID FETCH, parsed.
-BatchFetcher = Callable[[IMAPClient, Capabilities, list[int]], list[FetchedMessage]]
-Batches = Iterator[tuple[list[int], list[FetchedMessage]]]
+# fetch_batch(client, caps, uids) -> the messages of one UID FETCH, parsed and
+# prepared for the store (backends.imap.message_store.message_prepare).
+BatchFetcher = Callable[[IMAPClient, Capabilities, list[int]], list[PreparedMessage]]
+Batches = Iterator[tuple[list[int], Sequence[FetchedMessage | PreparedMessage]]]
 
 
 @dataclass(frozen=True)
@@ -83,38 +85,14 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
-def _zone_plain(value: dt.datetime | None) -> dt.datetime | None:
-    """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
-    FixedOffset does not survive pickling."""
-    if value is not None and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
-        offset = value.utcoffset()
-        if offset is not None:
-            return value.replace(tzinfo=dt.timezone(offset))
-    return value
+def message_pack(message: PreparedMessage) -> tuple[Any, ...]:
+    """One message as the child sends it: a plain tuple of PreparedMessage's
+    fields (plain tuples of strings and numbers pickle fastest)."""
+    return tuple(message)
 
 
-def message_pack(message: FetchedMessage) -> tuple[Any, ...]:
-    """One message as the child sends it: FetchedMessage's fields in order, with
-    the headers as a tuple of ParsedHeaders' fields (plain tuples pickle about
-    twice as fast as dataclass instances)."""
-    h = message.headers
-    headers = (
-        h.subject, h.base_subject, h.is_reply, _zone_plain(h.sent_at), h.message_id, h.in_reply_to, h.references,
-        h.sender, h.from_addr, h.to, h.cc, h.bcc, h.reply_to,
-    )  # fmt: skip
-    return (
-        message.uid, message.flags, message.modseq, _zone_plain(message.received_at), message.size, headers,
-        message.preview, message.has_attachment, message.email_id, message.thread_id, message.parse_problem,
-    )  # fmt: skip
-
-
-def message_unpack(row: tuple[Any, ...]) -> FetchedMessage:
-    uid, flags, modseq, received_at, size, headers, preview, has_attachment, email_id, thread_id, problem = row
-    return FetchedMessage(
-        uid=uid, flags=flags, modseq=modseq, received_at=received_at, size=size,
-        headers=mp.ParsedHeaders(*headers), preview=preview, has_attachment=has_attachment,
-        email_id=email_id, thread_id=thread_id, parse_problem=problem,
-    )  # fmt: skip
+def message_unpack(row: tuple[Any, ...]) -> PreparedMessage:
+    return PreparedMessage._make(row)
 
 
 def _child_run(

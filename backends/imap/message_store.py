@@ -22,9 +22,9 @@ share their flags).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -33,7 +33,7 @@ from django.utils import timezone
 from accounts.models import Account
 from backends.imap import bulk_sql
 from backends.imap import message_parse as mp
-from backends.imap.threading import ThreadInput, threads_apply, threads_assign, threads_prune
+from backends.imap.threading import ThreadInput, thread_keys, threads_apply, threads_assign, threads_prune
 from jmapcore.models.mail import Email, Mailbox, MailboxMessage
 
 EMAIL_ID_PREFIX = "e"
@@ -58,6 +58,94 @@ class FetchedMessage:
     # Why parsing failed, when the message is cached with fallback values
     # (backends.imap.messages.message_from_fetch); "" when it parsed.
     parse_problem: str = ""
+
+
+# The Email columns rows are written with (every concrete field but the pk):
+# first those the store decides (ids, modseqs, thread, mailbox, keywords),
+# then those that follow from the message alone (PreparedMessage.values).
+# Tests compare them with the model.
+EMAIL_STORE_COLUMNS = (
+    "account_id", "jmap_id", "created_modseq", "updated_modseq", "destroyed", "updated_at", "thread_id", "blob_id",
+    "mailbox_ids", "keywords",
+)  # fmt: skip
+EMAIL_MESSAGE_COLUMNS = (
+    "imap_object_id", "imap_thread_id", "size", "received_at", "sent_at", "sent_at_offset", "subject",
+    "base_subject", "preview", "has_attachment", "message_id", "message_id_first", "in_reply_to", "references",
+    "sender", "from_addr", "to", "cc", "bcc", "reply_to", "from_text", "to_text", "cc_text", "bcc_text",
+)  # fmt: skip
+EMAIL_COLUMNS = EMAIL_STORE_COLUMNS + EMAIL_MESSAGE_COLUMNS
+_RECEIVED_AT = EMAIL_MESSAGE_COLUMNS.index("received_at")
+LOCATION_COLUMNS = (
+    "account_id", "mailbox_id", "email_id", "uid", "flags", "server_modseq", "received_at", "thread_id", "is_unread",
+)  # fmt: skip
+
+
+class RowAdapters(NamedTuple):
+    """How values are written to the database's columns (backends.imap.bulk_sql):
+    JSON values and aware datetimes. Built once per sync by the process that
+    owns the database connection (row_adapters) and handed to the fetch
+    processes with the fork, so that they prepare values as the store would."""
+
+    as_json: Callable[[Any], Any]
+    as_datetime: Callable[[dt.datetime | None], Any]
+
+
+def row_adapters() -> RowAdapters:
+    return RowAdapters(as_json=bulk_sql.json_adapter(), as_datetime=bulk_sql.datetime_adapter())
+
+
+class PreparedMessage(NamedTuple):
+    """A FetchedMessage reduced to what messages_store needs, its Email values
+    already in column form: what a fetch process sends the store (plain
+    strings and numbers pickle and unpickle several times faster than the
+    parsed headers' lists and dicts, and the store's own work per message
+    shrinks to assembling a row)."""
+
+    uid: int
+    flags: list[str]
+    modseq: int
+    received_at: dt.datetime  # aware, with a datetime.timezone (it pickles)
+    size: int
+    email_id: str  # EMAILID
+    message_id_key: str | None  # the first Message-ID cut to 255, for orphans; None without one
+    thread_keys: tuple[str, ...]  # backends.imap.threading.thread_keys
+    parse_problem: str
+    values: tuple[Any, ...]  # EMAIL_MESSAGE_COLUMNS, adapted for the database
+
+
+def zone_plain(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware datetime with a datetime.timezone of the same offset: IMAPClient's
+    FixedOffset does not survive pickling."""
+    if value is not None and value.tzinfo is not None and type(value.tzinfo) is not dt.timezone:
+        offset = value.utcoffset()
+        if offset is not None:
+            return value.replace(tzinfo=dt.timezone(offset))
+    return value
+
+
+def message_prepare(message: FetchedMessage, *, adapters: RowAdapters) -> PreparedMessage:
+    """`message` as messages_store writes it (see PreparedMessage)."""
+    as_json, as_datetime = adapters
+    headers = message.headers
+    sent_at = headers.sent_at
+    received_at = zone_plain(message.received_at)
+    assert received_at is not None
+    message_ids = headers.message_id
+    return PreparedMessage(
+        message.uid, message.flags, message.modseq, received_at, message.size, message.email_id,
+        message_ids[0][:255] if message_ids else None,
+        thread_keys(message_ids, [*(headers.in_reply_to or []), *(headers.references or [])]),
+        message.parse_problem,
+        (
+            message.email_id, message.thread_id, message.size, as_datetime(received_at),
+            as_datetime(zone_plain(sent_at)), utc_offset_minutes(sent_at), headers.subject, headers.base_subject,
+            message.preview, message.has_attachment, as_json(message_ids), (message_ids or [""])[0][:255],
+            as_json(headers.in_reply_to), as_json(headers.references), as_json(headers.sender),
+            as_json(headers.from_addr), as_json(headers.to), as_json(headers.cc), as_json(headers.bcc),
+            as_json(headers.reply_to), mp.addresses_text(headers.from_addr), mp.addresses_text(headers.to),
+            mp.addresses_text(headers.cc), mp.addresses_text(headers.bcc),
+        ),
+    )  # fmt: skip
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
@@ -202,7 +290,7 @@ def mailbox_counts_refresh(*, mailboxes: Iterable[Mailbox], modseq: int) -> bool
 
 
 def _matches_find(
-    *, account: Account, messages: list[FetchedMessage], orphans_possible: bool
+    *, account: Account, messages: list[PreparedMessage], orphans_possible: bool
 ) -> dict[int, Email]:
     """{uid: existing Email} for new messages that continue a cached Email."""
     found: dict[int, Email] = {}
@@ -219,9 +307,9 @@ def _matches_find(
         return found
     wanted = sorted(
         {
-            message.headers.message_id[0][:255]
+            message.message_id_key
             for message in messages
-            if message.uid not in found and message.headers.message_id
+            if message.uid not in found and message.message_id_key is not None
         }
     )
     candidates: dict[tuple[str, int, dt.datetime], list[Email]] = {}
@@ -233,9 +321,9 @@ def _matches_find(
             key = (email.message_id_first, email.size, email.received_at.astimezone(dt.UTC))
             candidates.setdefault(key, []).append(email)
     for message in messages:
-        if message.uid in found or not message.headers.message_id:
+        if message.uid in found or message.message_id_key is None:
             continue
-        key = (message.headers.message_id[0][:255], message.size, message.received_at.astimezone(dt.UTC))
+        key = (message.message_id_key, message.size, message.received_at.astimezone(dt.UTC))
         pool = candidates.get(key)
         if pool:
             found[message.uid] = pool.pop(0)
@@ -251,28 +339,24 @@ def utc_offset_minutes(moment: dt.datetime | None) -> int | None:
     return int(offset.total_seconds() // 60)
 
 
-# The Email columns rows are written with (every concrete field but the pk), in
-# the order _email_row builds them; tests compare them with the model.
-EMAIL_COLUMNS = (
-    "account_id", "jmap_id", "created_modseq", "updated_modseq", "destroyed", "updated_at", "thread_id", "blob_id",
-    "imap_object_id", "imap_thread_id", "mailbox_ids", "keywords", "size", "received_at", "sent_at",
-    "sent_at_offset", "subject", "base_subject", "preview", "has_attachment", "message_id", "message_id_first",
-    "in_reply_to", "references", "sender", "from_addr", "to", "cc", "bcc", "reply_to", "from_text", "to_text",
-    "cc_text", "bcc_text",
-)  # fmt: skip
-LOCATION_COLUMNS = (
-    "account_id", "mailbox_id", "email_id", "uid", "flags", "server_modseq", "received_at", "thread_id", "is_unread",
-)  # fmt: skip
-
-
 def messages_store(
-    *, account: Account, mailbox: Mailbox, messages: list[FetchedMessage], modseq: int, orphans_possible: bool
+    *,
+    account: Account,
+    mailbox: Mailbox,
+    messages: Sequence[FetchedMessage | PreparedMessage],
+    modseq: int,
+    orphans_possible: bool,
 ) -> int:
     """Store one batch of new messages of `mailbox`; returns how many locations
     were added. Already cached UIDs and \\Deleted messages are skipped.
 
-    New Email and MailboxMessage rows are written as plain tuples with one
-    prepared statement each (backends.imap.bulk_sql), not through the ORM."""
+    Messages come parsed (FetchedMessage) or already prepared for the store by
+    a fetch process (PreparedMessage, message_prepare with this connection's
+    row_adapters). New Email and MailboxMessage rows are written as plain
+    tuples with one prepared statement each (backends.imap.bulk_sql), not
+    through the ORM."""
+    adapters = row_adapters()
+    as_json, as_datetime = adapters
     cached = {
         uid
         for (uid,) in bulk_sql.rows_where_in(
@@ -281,23 +365,18 @@ def messages_store(
             extra=f"{connection.ops.quote_name('mailbox_id')} = %s", extra_params=[mailbox.pk],
         )
     }  # fmt: skip
-    messages = [m for m in messages if m.uid not in cached and not mp.flags_deleted(m.flags)]
-    if not messages:
+    prepared = [
+        message if isinstance(message, PreparedMessage) else message_prepare(message, adapters=adapters)
+        for message in messages
+        if message.uid not in cached and not mp.flags_deleted(message.flags)
+    ]
+    if not prepared:
         return 0
-    matches = _matches_find(account=account, messages=messages, orphans_possible=orphans_possible)
-    fresh = [message for message in messages if message.uid not in matches]
+    matches = _matches_find(account=account, messages=prepared, orphans_possible=orphans_possible)
+    fresh = [message for message in prepared if message.uid not in matches]
     plan = threads_assign(
         account=account,
-        items=[
-            ThreadInput(
-                message_ids=message.headers.message_id or [],
-                parent_ids=[*(message.headers.in_reply_to or []), *(message.headers.references or [])],
-                base_subject=message.headers.base_subject,
-                is_reply=message.headers.is_reply,
-                received_at=message.received_at,
-            )
-            for message in fresh
-        ],
+        items=[ThreadInput(keys=message.thread_keys, received_at=message.received_at) for message in fresh],
     )
     threads_apply(account=account, plan=plan, modseq=modseq)
     if plan.merged:
@@ -315,8 +394,6 @@ def messages_store(
         current = Email.objects.in_bulk(sorted(set(stale.values())))
         matches.update({uid: current[pk] for uid, pk in stale.items()})
 
-    as_json = bulk_sql.json_adapter()
-    as_datetime = bulk_sql.datetime_adapter()
     now = as_datetime(timezone.now())
     account_pk = account.pk
     box_json = as_json({mailbox.jmap_id: True})
@@ -334,29 +411,21 @@ def messages_store(
     # uid -> (jmap id of a new Email | pk of a continued one, receivedAt as stored, thread id)
     located: dict[int, tuple[str | int, Any, str]] = {}
     new_ids = bulk_sql.jmap_ids_new(EMAIL_ID_PREFIX, len(fresh))
+    blob_cut = len(EMAIL_ID_PREFIX)
     for message, thread_id, jmap_id in zip(fresh, plan.thread_ids, new_ids, strict=True):
-        headers = message.headers
-        sent_at = headers.sent_at
-        received_at = as_datetime(message.received_at)
+        values = message.values
         rows.append((
             account_pk, jmap_id, modseq, modseq, False, now, thread_id,
-            BLOB_ID_PREFIX + (message.email_id or jmap_id[len(EMAIL_ID_PREFIX):]),
-            message.email_id, message.thread_id, box_json, flags_values(message.flags)[1],
-            message.size, received_at, as_datetime(sent_at), utc_offset_minutes(sent_at),
-            headers.subject, headers.base_subject, message.preview, message.has_attachment,
-            as_json(headers.message_id), (headers.message_id or [""])[0][:255],
-            as_json(headers.in_reply_to), as_json(headers.references), as_json(headers.sender),
-            as_json(headers.from_addr), as_json(headers.to), as_json(headers.cc), as_json(headers.bcc),
-            as_json(headers.reply_to), mp.addresses_text(headers.from_addr), mp.addresses_text(headers.to),
-            mp.addresses_text(headers.cc), mp.addresses_text(headers.bcc),
+            BLOB_ID_PREFIX + (message.email_id or jmap_id[blob_cut:]), box_json, flags_values(message.flags)[1],
+            *values,
         ))  # fmt: skip
-        located[message.uid] = (jmap_id, received_at, thread_id)
+        located[message.uid] = (jmap_id, values[_RECEIVED_AT], thread_id)
     if rows:
         bulk_sql.rows_insert(Email, EMAIL_COLUMNS, rows)
         pks = bulk_sql.pks_by_jmap_id(Email, account_pk=account_pk, jmap_ids=[row[1] for row in rows])
         located = {uid: (pks[str(key)], received_at, thread) for uid, (key, received_at, thread) in located.items()}
     continued: dict[int, Email] = {}
-    for message in messages:
+    for message in prepared:
         email = matches.get(message.uid)
         if email is None:
             continue
@@ -366,7 +435,7 @@ def messages_store(
         continued[email.pk] = email
     mailbox_pk = mailbox.pk
     locations = []
-    for message in messages:
+    for message in prepared:
         email_pk, received_at, thread_id = located[message.uid]
         flags_json, _keywords, unread = flags_values(message.flags)
         locations.append((account_pk, mailbox_pk, email_pk, message.uid, flags_json, message.modseq, received_at,
@@ -375,7 +444,7 @@ def messages_store(
     if continued:
         Email.objects.bulk_update(list(continued.values()), ["keywords", "updated_modseq"])
         emails_mailbox_ids_refresh(account=account, email_pks=list(continued), modseq=modseq)
-    return len(messages)
+    return len(prepared)
 
 
 def orphans_destroy(*, account: Account, modseq: int) -> int:

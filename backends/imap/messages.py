@@ -33,7 +33,8 @@ moved by another client (expunged in A, new in B) as the same Email:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,12 +51,16 @@ from backends.imap.connection import KIND
 from backends.imap.fetch_child import Batches, FetchChild, FolderJob, fetch_child_open
 from backends.imap.message_store import (
     FetchedMessage,
+    PreparedMessage,
+    RowAdapters,
     flags_apply,
     locations_remove,
     mailbox_counts_compute,
     mailbox_counts_refresh,
     mailbox_counts_save,
+    message_prepare,
     messages_store,
+    row_adapters,
 )
 from backends.imap.parse_problems import PARSE_PROBLEM_MAX, message_parse_problems_record
 from backends.imap.sync_commands import (
@@ -426,11 +431,14 @@ def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]])
                 wait([pending])
 
 
-def _batch_fetch(client: IMAPClient, caps: Capabilities, uids: list[int]) -> list[FetchedMessage]:
-    """One UID FETCH of the sync's items and its messages parsed (what the
-    fetch child does per batch, backends.imap.fetch_child)."""
+def _batch_fetch(
+    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters
+) -> list[PreparedMessage]:
+    """One UID FETCH of the sync's items, its messages parsed and prepared for
+    the store with the store's `adapters` (what a fetch process does per
+    batch, backends.imap.fetch_child)."""
     fetched = uid_fetch(client=client, uids=sequence_set_format(uids), items=_fetch_items(caps))
-    return _messages_parse(client, caps, fetched)
+    return [message_prepare(message, adapters=adapters) for message in _messages_parse(client, caps, fetched)]
 
 
 def _batches_split(uids: list[int], size: int) -> list[list[int]]:
@@ -449,7 +457,10 @@ def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[
                   batches=_batches_split(work.to_fetch, ctx.batch_size))
         for work in works if work.path != "skip" and work.to_fetch
     ]  # fmt: skip
-    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=_batch_fetch) as child:
+    # The adapters of this process's database connection: the fetch
+    # processes prepare values exactly as messages_store would here.
+    fetch_batch = functools.partial(_batch_fetch, adapters=row_adapters())
+    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch) as child:
         yield child
 
 
@@ -464,8 +475,8 @@ def folder_initial_fetch_pending(mailbox: Mailbox) -> bool:
     return mailbox.synced_uid == 0
 
 
-def _batch_store(ctx: SyncContext, work: FolderWork, batch: list[int], messages: list[FetchedMessage], *,
-                 recount: bool) -> int:  # fmt: skip
+def _batch_store(ctx: SyncContext, work: FolderWork, batch: list[int],
+                 messages: Sequence[FetchedMessage | PreparedMessage], *, recount: bool) -> int:  # fmt: skip
     """Store one fetched batch in one transaction at one modseq; the Email and
     Thread state change is published after commit (jmapcore.state)."""
     mailbox = work.mailbox

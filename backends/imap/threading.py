@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -43,13 +43,10 @@ LOOKUP_CHUNK = 5000
 
 @dataclass
 class ThreadInput:
-    """What threading needs to know of one new email."""
+    """What threading needs to know of one new email: its keys (thread_keys
+    of its Message-IDs, then In-Reply-To and References) and receivedAt."""
 
-    message_ids: list[str]
-    parent_ids: list[str]  # In-Reply-To then References
-    # Given by the sync but never used to join threads (see the module docstring).
-    base_subject: str
-    is_reply: bool
+    keys: Sequence[str]
     received_at: dt.datetime
 
 
@@ -70,8 +67,11 @@ def key_hash(prefix: str, value: str) -> str:
     return prefix + hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _keys_of(item: ThreadInput) -> list[str]:
-    return [key_hash("m:", value) for value in [*item.message_ids, *item.parent_ids] if value]
+def thread_keys(message_ids: Iterable[str] | None, parent_ids: Iterable[str] | None) -> tuple[str, ...]:
+    """The ThreadRef keys of an email with these Message-IDs and these parents
+    (In-Reply-To, then References). Pure: a fetch process of a large sync
+    computes them while it parses (backends.imap.fetch_child)."""
+    return tuple(key_hash("m:", value) for ids in (message_ids, parent_ids) if ids for value in ids if value)
 
 
 class _Threads:
@@ -99,7 +99,7 @@ class _Threads:
 
 def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
     """Choose a thread for every item (see the module docstring); reads only."""
-    per_item = [_keys_of(item) for item in items]
+    per_item = [item.keys for item in items]
     wanted: set[str] = {key for keys in per_item for key in keys}
     known: dict[str, tuple[str, dt.datetime]] = {}
     # Plain SQL (backends.imap.bulk_sql): with thousands of keys per batch the
@@ -144,14 +144,19 @@ def threads_assign(*, account: Account, items: list[ThreadInput]) -> ThreadPlan:
         assigned.append(thread_id)
 
     plan.thread_ids = [threads.find(thread_id) for thread_id in assigned]
+    # A fresh thread that joined another within this batch is never created
+    # (a set: a first sync merges hundreds of them per batch).
+    absorbed: set[str] = set()
     for thread_id in list(threads.age):
         root = threads.find(thread_id)
         if root == thread_id:
             continue
         if thread_id in existing:
             plan.merged[thread_id] = root
-        elif thread_id in plan.created:
-            plan.created.remove(thread_id)
+        else:
+            absorbed.add(thread_id)
+    if absorbed:
+        plan.created = [thread_id for thread_id in plan.created if thread_id not in absorbed]
     plan.joined = {thread_id for thread_id in plan.thread_ids if thread_id in existing}
     plan.joined.update(root for root in plan.merged.values() if root in existing)
     plan.refs = {key: (threads.find(thread_id), seen_at) for key, (thread_id, seen_at) in plan.refs.items()}

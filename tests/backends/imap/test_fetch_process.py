@@ -4,7 +4,6 @@ the cache the in-process path yields, stays resumable, surfaces the child's
 failures as BackendError and always reaps the child."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import multiprocessing
 import pickle
@@ -184,31 +183,34 @@ def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkey
 
 
 def test_a_message_survives_the_pipe_unchanged() -> None:
-    """Every FetchedMessage / ParsedHeaders field crosses the pickle as it was
-    (IMAPClient's FixedOffset zones become datetime.timezone, same offset)."""
+    """A prepared message crosses the pickle as it was: IMAPClient's FixedOffset
+    zones (which do not pickle) became datetime.timezone of the same offset
+    when it was prepared, and the Email values are in column form already."""
     from imapclient.fixed_offset import FixedOffset
 
     from backends.imap import message_parse as mp
-    from backends.imap.message_store import FetchedMessage
+    from backends.imap.message_store import EMAIL_MESSAGE_COLUMNS, FetchedMessage, message_prepare, row_adapters
 
     moment = dt.datetime(2024, 5, 1, 12, 30, tzinfo=FixedOffset(-330))
     address: list[dict[str, str | None]] = [{"name": "Bob", "email": "bob@example.test"}]
     headers = mp.ParsedHeaders(
-        subject="Re: Hi", base_subject="Hi", is_reply=True, sent_at=moment, message_id=["<a@x>"],
-        in_reply_to=["<b@x>"], references=["<c@x>", "<b@x>"], sender=address, from_addr=address,
+        subject="Re: Hi", base_subject="Hi", is_reply=True, sent_at=moment, message_id=["a@x"],
+        in_reply_to=["b@x"], references=["c@x", "b@x"], sender=address, from_addr=address,
         to=[{"name": None, "email": "to@example.test"}], cc=None, bcc=[], reply_to=address,
     )  # fmt: skip
     original = FetchedMessage(
         uid=7, flags=["\\Seen"], modseq=42, received_at=moment, size=1234, headers=headers, preview="Hello",
         has_attachment=True, email_id="E1", thread_id="T1",
     )  # fmt: skip
-    copy = fetch_child.message_unpack(pickle.loads(pickle.dumps(fetch_child.message_pack(original))))  # noqa: S301
-    assert copy == original
-    assert copy.received_at.utcoffset() == moment.utcoffset() and copy.headers.sent_at == moment
-    assert [field.name for field in dataclasses.fields(mp.ParsedHeaders)] == [
-        "subject", "base_subject", "is_reply", "sent_at", "message_id", "in_reply_to", "references", "sender",
-        "from_addr", "to", "cc", "bcc", "reply_to",
-    ]  # fmt: skip
+    prepared = message_prepare(original, adapters=row_adapters())
+    copy = fetch_child.message_unpack(pickle.loads(pickle.dumps(fetch_child.message_pack(prepared))))  # noqa: S301
+    assert copy == prepared and type(copy) is type(prepared)
+    assert copy.received_at == moment and copy.received_at.utcoffset() == moment.utcoffset()
+    assert type(copy.received_at.tzinfo) is dt.timezone
+    values = dict(zip(EMAIL_MESSAGE_COLUMNS, copy.values, strict=True))
+    assert values["subject"] == "Re: Hi" and values["imap_thread_id"] == "T1" and values["message_id_first"] == "a@x"
+    assert values["sent_at_offset"] == -330 and values["cc"] is None
+    assert copy.message_id_key == "a@x" and len(copy.thread_keys) == 4
 
 
 def test_a_folder_recreated_before_the_children_reach_it_is_refetched_by_the_next_sync(

@@ -114,3 +114,32 @@ def test_address_lists_parse_alike_with_and_without_the_memo() -> None:
             first.append({"name": None, "email": "x@example.test"})
             assert mp.addresses_parse(value) == expected
     assert mp.addresses_parse(None) is None
+
+
+def _preview_collapsed(text: str) -> str:
+    """preview_clean without its shortcut: every run of white space collapsed."""
+    return mp._WHITESPACE.sub(" ", text).strip()[: mp.PREVIEW_MAX]
+
+
+PREVIEWS = [
+    "Flight more may message over proxy ticket shipping after he only with be.",
+    "  leading and trailing  ",
+    "tab\there",
+    "line\r\nbreak",
+    "no\u00a0break\u2003em space\u2028line separator\x85next line\x1cfile separator",
+    "x" * 300,
+    ("word " * 80).strip(),
+    "",
+    " ",
+]
+
+
+def test_a_preview_cleans_as_the_full_collapse_cleans_it() -> None:
+    for text in PREVIEWS:
+        assert mp.preview_clean(text) == _preview_collapsed(text), repr(text)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(" a\t\n\r\u00a0\u2003\u2028\x85\x1c\x0bé"), max_size=40))
+def test_any_preview_cleans_as_the_full_collapse_cleans_it(text: str) -> None:
+    assert mp.preview_clean(text) == _preview_collapsed(text)
