@@ -156,7 +156,10 @@ class AccountOut(Schema):
     """An account as the API shows it: settings and sync status, no secrets.
 
     upstreamAccounts lists a passthrough account's upstream accounts (empty
-    for other kinds, and until the upstream Session was fetched).
+    for other kinds, and until the upstream Session was fetched). jmapAccess is
+    the JMAP Session URL the IMAP server announced (RFC 9698 JMAPACCESS) with
+    "offered" while the account may switch to it, or null
+    (backends.imap.jmap_access.jmap_access_describe).
     """
 
     accountid: str
@@ -184,9 +187,12 @@ class AccountOut(Schema):
     lastSyncErrorAt: datetime | None
     syncProgress: dict[str, Any]
     upstreamAccounts: list[UpstreamAccountOut]
+    jmapAccess: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
+        from backends.imap.jmap_access import jmap_access_describe
+
         upstream = (
             [UpstreamAccountOut.of(row) for row in account.upstream_accounts.all()]
             if account.kind == Account.Kind.JMAP else []
@@ -217,6 +223,7 @@ class AccountOut(Schema):
             lastSyncErrorAt=account.last_sync_error_at,
             syncProgress=account.sync_progress or {},
             upstreamAccounts=upstream,
+            jmapAccess=jmap_access_describe(account=account),
         )
 
 

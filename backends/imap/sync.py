@@ -45,6 +45,7 @@ from accounts.sync import AccountSyncLock, sync_progress_kind_write, syncer_regi
 from backends.imap import fetch_child
 from backends.imap.bulk_sql import bulk_load_pragmas
 from backends.imap.folders import mailboxes_sync
+from backends.imap.jmap_access import jmap_access_note
 from backends.imap.message_store import CountValues, mailbox_counts_save, orphans_destroy, orphans_exist
 from backends.imap.messages import (
     BATCH_SIZE,
@@ -90,6 +91,8 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # anyone listens; with 100k messages that is seconds of CPU.
         client._imap.debug = 5 if logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG) else 0
         caps = Capabilities.of(client)
+        # RFC 9698: a server that also serves this mail by JMAP says where (no command otherwise).
+        jmap_access_note(account=account, client=client, caps=caps)
         # ENABLE is only valid in the authenticated state (RFC 5161 §3.1), and
         # STATUS of the selected folder may answer from the stale selected view
         # (RFC 3501 §6.3.10), so nothing stays selected between syncs.
