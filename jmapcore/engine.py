@@ -12,6 +12,14 @@ MethodError becomes ["error", {...}, callId]; anything unexpected becomes
 serverFail with a short description (the traceback goes to the log only) and
 the remaining calls still run.
 
+Calls for a passthrough account (one served by an upstream JMAP server) are
+not run here: the route the backend registered (jmapcore.passthrough) names
+which calls go upstream, and each run of consecutive calls for one upstream
+is handed over at once, so that it becomes one upstream request; its answers
+take their place among the local ones in the client's order and count
+against the same response bound. Capabilities those upstreams offer are
+accepted in `using`.
+
 The Response is bounded by settings.JMAP_MAX_RESPONSE_SIZE octets
 (jmapcore.protocol.response_size): each method response is encoded once, as
 soon as it is produced, and its size added to a running total; the call whose

@@ -15,6 +15,8 @@ retry:
   maxConcurrentRequests, which passes with time: serverUnavailable;
 - notJSON, notRequest, unknownCapability: serverFail, "the upstream refused
   the forwarded request" (the proxy built that request: the client cannot fix it);
+- an answer over JMAP_MAX_RESPONSE_SIZE (UpstreamError.too_large, when the
+  client sets it): requestTooLarge, as for a local answer that does not fit;
 - 5xx: serverUnavailable; any other answer that is not a usable Response:
   serverFail.
 
@@ -96,6 +98,10 @@ def upstream_error_to_method_error(*, error: UpstreamError, account: Account) ->
         detail = _problem_detail(error.problem)
         shown = f"{problem_type}: {detail}" if detail else problem_type
         return MethodError("serverFail", f"the upstream refused the forwarded request ({shown})")
+    if getattr(error, "too_large", False):
+        # An answer over JMAP_MAX_RESPONSE_SIZE, refused while it was read (backends.jmap.client).
+        return MethodError("requestTooLarge", "the upstream's answer is larger than this server accepts; "
+                                              "ask for less in one request")
     if status >= 500:
         return MethodError("serverUnavailable", f"the upstream JMAP server failed: HTTP {status}")
     if 200 <= status < 300:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import REGISTRY
 
 from backends.jmap.client import upstream_clients_clear
 from tests.backends.jmap.forward_people import CORE, MAIL, SIEVE, MixedPerson, by_call_id, mixed_person
@@ -43,6 +44,22 @@ def test_a_method_only_the_upstream_has_is_forwarded_when_named_in_using(alice: 
     [(name, arguments, call_id)] = response["methodResponses"]
     assert (name, call_id) == ("MDN/parse", "p"), arguments
     assert arguments["accountId"] == alice.cyrus_id
+
+
+def test_forwarded_calls_are_counted_with_bounded_labels(alice: MixedPerson) -> None:
+    # A name the proxy has not registered is counted as "unknown": a client cannot mint label values.
+    def count(method: str) -> float:
+        return REGISTRY.get_sample_value("jmap_passthrough_calls_total", {"method": method}) or 0.0
+
+    unknown_before, mailbox_before = count("unknown"), count("Mailbox/get")
+    alice.request([
+        ["MDN/parse", {"accountId": alice.cyrus_id, "blobIds": []}, "p"],
+        ["Made/up-name-" + alice.cyrus_id, {"accountId": alice.cyrus_id}, "x"],
+        ["Mailbox/get", {"accountId": alice.cyrus_id, "ids": []}, "m"],
+    ], using=[CORE, MAIL, MDN])
+    assert count("unknown") - unknown_before == 2
+    assert count("Mailbox/get") - mailbox_before == 1
+    assert REGISTRY.get_sample_value("jmap_passthrough_calls_total", {"method": "MDN/parse"}) is None
 
 
 def test_a_vendor_capability_of_the_upstream_is_accepted_in_using(alice: MixedPerson) -> None:
