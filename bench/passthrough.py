@@ -21,6 +21,8 @@ Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [
        both alike. Prints each side's median, p90 and min, the added latency
        (median of the proxied minus median of the direct) and the median of the
        per-pair differences, and whether both answered the same Emails;
+       beside it the proxy's floor: Core/echo answered by the proxy itself
+       (same connection and auth), and the proxy's CPU per request of each;
    (b) a --blob-mb MiB blob uploaded (uploadUrl) and downloaded (downloadUrl),
        direct and proxied alternating, --blob-runs each: MiB/s medians and the
        proxied/direct ratio, with the proxy's peak resident memory (all its
@@ -189,12 +191,50 @@ class RssPeak:
         return self.peak
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system, with reaped children) used so far by a process tree: a
+    figure a loaded machine does not stretch the way it stretches wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in process_tree_rss_kib(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / ticks
+
+
+class ProxyCost:
+    """Peak resident memory (MiB) and CPU seconds of the proxy's processes over a `with` block."""
+
+    def __init__(self, pid: int, *, enabled: bool = True) -> None:
+        self.pid = pid
+        self.enabled = enabled
+        self.peak_mib = 0
+        self.cpu_seconds = 0.0
+        self._sampler: RssPeak | None = None
+        self._cpu_start = 0.0
+
+    def __enter__(self) -> ProxyCost:
+        if self.enabled:
+            self._cpu_start = tree_cpu_seconds(self.pid)
+            self._sampler = RssPeak(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._sampler is not None:
+            self.peak_mib = self._sampler.stop() // 1024
+            self.cpu_seconds = tree_cpu_seconds(self.pid) - self._cpu_start
+
+
 def tree_rss_mib(pid: int) -> int:
     return sum(rss for _cmd, rss in process_tree_rss_kib(pid).values()) // 1024
 
 
 # -- (a) the list view ----------------------------------------------------------------------
-def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, samples: int, warmup: int) -> None:
+def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, samples: int, warmup: int,
+                      proxy_pid: int) -> None:  # fmt: skip
     print(f"(a) list view: Email/query INBOX receivedAt desc collapseThreads limit 50 + Email/get of "
           f"8 properties by back-reference, one request; {warmup} warm-up then {samples} each, "
           f"alternating; load average {load_average()}", flush=True)  # fmt: skip
@@ -215,6 +255,7 @@ def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, sam
     direct_times: list[float] = []
     proxied_times: list[float] = []
     same = True
+    cpu_start = tree_cpu_seconds(proxy_pid)
     for index in range(samples):
         # Alternate which goes first, so that neither always follows the other's cache warming.
         order = [("direct", direct), ("proxy", proxied)] if index % 2 == 0 else [("proxy", proxied), ("direct", direct)]
@@ -231,20 +272,43 @@ def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, sam
             listed[side] = [str(email.get("id")) for email in emails]
         if "proxy" in listed and listed["proxy"] != listed["direct"]:
             same = False
+    proxy_cpu = tree_cpu_seconds(proxy_pid) - cpu_start
     print(f"    direct to Cyrus:   {figures_ms(direct_times)}", flush=True)
-    if not proxied_times:
+    if proxied is None or not proxied_times:
         print(f"    load average after {load_average()}", flush=True)
         return
-    print(f"    through the proxy: {figures_ms(proxied_times)}", flush=True)
+    print(f"    through the proxy: {figures_ms(proxied_times)}; proxy CPU "
+          f"{proxy_cpu / len(proxied_times) * 1000:.1f} ms per request (all its processes over the "
+          f"alternating phase, background included)", flush=True)  # fmt: skip
     added = (statistics.median(proxied_times) - statistics.median(direct_times)) * 1000
     paired = statistics.median(p - d for p, d in zip(proxied_times, direct_times, strict=True)) * 1000
     listed_count = len(direct.list_view(direct_body)[1])
     floor = (min(proxied_times) - min(direct_times)) * 1000
+    echo_measure(proxied, samples=samples, warmup=warmup, proxy_pid=proxy_pid)
     print(f"    added latency: {added:.2f} ms (difference of medians; median of paired differences "
           f"{paired:.2f} ms, difference of minimums {floor:.2f} ms), target <= {TARGET_ADDED_MS:.0f} ms: "
           f"{'met' if added <= TARGET_ADDED_MS else 'MISSED'}; "
           f"both listed the same {listed_count} Emails in every pair: {'yes' if same else 'NO'}; "
           f"load average after {load_average()}", flush=True)  # fmt: skip
+
+
+def echo_measure(proxied: JmapEndpoint, *, samples: int, warmup: int, proxy_pid: int) -> None:
+    """The proxy's own floor: Core/echo (RFC 8620 §4), answered by the proxy without the upstream,
+    over the same connection and auth: what any request costs before forwarding adds its part."""
+    body = {"using": ["urn:ietf:params:jmap:core"], "methodCalls": [["Core/echo", {"hello": "bench"}, "e"]]}
+    for _ in range(warmup):
+        proxied.http.post(proxied.api_url, json=body).raise_for_status()
+    times: list[float] = []
+    cpu_start = tree_cpu_seconds(proxy_pid)
+    for _ in range(samples):
+        start = time.perf_counter()
+        answer = proxied.http.post(proxied.api_url, json=body)
+        answer.json()
+        times.append(time.perf_counter() - start)
+        answer.raise_for_status()
+    cpu = tree_cpu_seconds(proxy_pid) - cpu_start
+    print(f"    the proxy's floor, Core/echo (no upstream): {figures_ms(times)}; proxy CPU "
+          f"{cpu / samples * 1000:.1f} ms per request", flush=True)  # fmt: skip
 
 
 def figures_ms(times: list[float]) -> str:
@@ -271,17 +335,20 @@ def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: in
     figures = {"direct": BlobFigures([], []), "proxy": BlobFigures([], [])}
     proxy_failed = "" if proxied is not None else "no passthrough account"
     rss_before = tree_rss_mib(proxy_pid)
-    rss_peak = 0
+    peaks = {"upload": 0, "download": 0}
+    cpu = {"upload": 0.0, "download": 0.0}
     for run in range(runs):
         for side, endpoint in (("direct", direct), ("proxy", proxied)):
             if endpoint is None or (side == "proxy" and proxy_failed):
                 continue
             # A blob of its own each time: a server that deduplicates by digest must still store it.
             payload = secrets.token_bytes(16) + base[16:]
-            sampler = RssPeak(proxy_pid) if side == "proxy" else None
+            watched = side == "proxy"
             try:
-                up = endpoint.upload(payload)
-                down = endpoint.download(up.blob_id, expected=size)
+                with ProxyCost(proxy_pid, enabled=watched) as cost_up:
+                    up = endpoint.upload(payload)
+                with ProxyCost(proxy_pid, enabled=watched) as cost_down:
+                    down = endpoint.download(up.blob_id, expected=size)
             except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
                 if side == "direct":
                     print(f"    direct to Cyrus: not measured: {exc}", flush=True)
@@ -290,8 +357,11 @@ def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: in
                 continue
             finally:
                 del payload
-                if sampler is not None:
-                    rss_peak = max(rss_peak, sampler.stop() // 1024)
+            if watched:
+                peaks["upload"] = max(peaks["upload"], cost_up.peak_mib)
+                peaks["download"] = max(peaks["download"], cost_down.peak_mib)
+                cpu["upload"] += cost_up.cpu_seconds
+                cpu["download"] += cost_down.cpu_seconds
             figures[side].uploads.append(rate(up))
             figures[side].downloads.append(rate(down))
             print(f"    run {run + 1} {side:6}: upload {rate(up):7.1f} MiB/s ({up.seconds:.2f} s), "
@@ -311,9 +381,13 @@ def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: in
               f"MiB/s ({down_ratio:.0%} of direct); target >= {TARGET_RATIO:.0%}: upload "
               f"{'met' if up_ratio >= TARGET_RATIO else 'MISSED'}, download "
               f"{'met' if down_ratio >= TARGET_RATIO else 'MISSED'}", flush=True)  # fmt: skip
-    if figures["proxy"].uploads:
-        print(f"    proxy processes' resident memory: {rss_before} MiB before, peak {rss_peak} MiB during its "
-              f"transfers (sampled every {RSS_EVERY} s)", flush=True)  # fmt: skip
+    done = len(figures["proxy"].uploads)
+    if done:
+        mib = size >> 20
+        print(f"    proxy processes: resident memory {rss_before} MiB before, peak {peaks['upload']} MiB during "
+              f"uploads and {peaks['download']} MiB during downloads (sampled every {RSS_EVERY} s); CPU per "
+              f"{mib} MiB: upload {cpu['upload'] / done:.2f} s, download {cpu['download'] / done:.2f} s "
+              f"(all proxy processes, background included)", flush=True)  # fmt: skip
     print(f"    load average after {load_average()}", flush=True)
 
 
@@ -439,7 +513,7 @@ def main() -> None:
             proxied = proxied_endpoint(proxy, upstream)
         except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
             print(f"through the proxy: not measured at all: {exc}", flush=True)
-        list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup)
+        list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup, proxy_pid=proxy.process.pid)
         if opts.blob_mb > 0:
             blob_measure(direct, proxied, size=opts.blob_mb << 20, runs=opts.blob_runs,
                          proxy_pid=proxy.process.pid)  # fmt: skip
