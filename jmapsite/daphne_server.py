@@ -1,0 +1,158 @@
+"""daphne, with request bodies handed to the application from daphne's own spool file.
+
+daphne 4 receives a request body into Twisted's request file (a temporary file
+once it passes 100 kB) and then, before the application has read anything,
+puts the whole body into the application's asyncio.Queue, request_buffer_size
+octets per message (daphne/http_protocol.py, WebRequest.process). So a 100 MB
+upload sat in the web process's memory whole while Django copied it to its
+own spool file: +105 MiB resident, measured by
+tests/backends/jmap/test_blob_stream_memory.py (issue 12, item 3: blobs must
+pass without being held in memory).
+
+Here the queue of an HTTP request keeps only *where* each piece of the body
+lies in that file and reads the piece back when the application asks for it,
+so one piece is in memory at a time.
+
+The other way, daphne writes each response piece to the socket's buffer as
+soon as the application sends it, however slowly the client reads: a
+streamed 100 MB download from a fast upstream to a slow client piled up in
+memory. Here a response body waits while Twisted says the connection is
+full (a registered streaming producer, paused and resumed by Twisted).
+Everything else is daphne's.
+
+Run as daphne is run: `python -m jmapsite.daphne_server <daphne arguments>`
+(jmapsite/process_specs.py builds the web process's command).
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+
+
+@dataclass(frozen=True)
+class _SpoolSlice:
+    """Where one body message's octets lie in the request's spool file."""
+
+    offset: int
+    length: int
+
+
+class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
+    """An application input queue that keeps `http.request` bodies in `request.content` until read.
+
+    daphne seeks the file to 0 and then puts the body in order, so the
+    offsets are counted here. If the file is gone when a piece is read (the
+    client went away and Twisted closed it), the application is told
+    `http.disconnect`, as ASGI says for a vanished client.
+    """
+
+    def __init__(self, request: Any) -> None:
+        super().__init__()
+        self._request = request
+        self._offset = 0
+
+    def put_nowait(self, item: dict[str, Any]) -> None:
+        content = getattr(self._request, "content", None)
+        body = item.get("body")
+        if item.get("type") == "http.request" and isinstance(body, bytes) and body and content is not None:
+            item = {**item, "body": _SpoolSlice(self._offset, len(body))}
+            self._offset += len(body)
+        super().put_nowait(item)
+
+    async def get(self) -> dict[str, Any]:
+        item = await super().get()
+        piece = item.get("body")
+        if not isinstance(piece, _SpoolSlice):
+            return item
+        try:
+            content = self._request.content
+            content.seek(piece.offset)
+            data = content.read(piece.length)
+        except (AttributeError, OSError, ValueError):
+            return {"type": "http.disconnect"}
+        if len(data) != piece.length:
+            return {"type": "http.disconnect"}
+        return {**item, "body": data}
+
+
+class _WriteGate:
+    """A streaming producer (Twisted IPushProducer) registered on one HTTP request while its body is sent.
+
+    Twisted pauses the producers of a connection whose socket buffer is full
+    and resumes them when it drains; the reply path waits for the gate before
+    writing the next piece, so a client that reads slowly slows the
+    application down instead of piling the response up in this process.
+    """
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.open.set()
+
+    # Twisted's method names (twisted.internet.interfaces.IPushProducer).
+    def pauseProducing(self) -> None:
+        self.open.clear()
+
+    def resumeProducing(self) -> None:
+        self.open.set()
+
+    def stopProducing(self) -> None:
+        # The connection is gone: let the rest through, daphne drops it.
+        self.open.set()
+
+
+GATE_ATTRIBUTE = "_jmap_write_gate"
+
+
+class SpooledBodyServer(Server):
+    """daphne's Server: HTTP request bodies come through SpooledBodyQueue, response bodies wait for the socket."""
+
+    async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.body":
+            gate: _WriteGate | None = getattr(protocol, GATE_ATTRIBUTE, None)
+            if message.get("more_body", False):
+                if gate is None and getattr(protocol, "channel", None) is not None and not protocol.finished:
+                    try:
+                        candidate = _WriteGate()
+                        protocol.registerProducer(candidate, True)
+                    except RuntimeError:
+                        # Another producer is registered on this connection: send ungated, as daphne does.
+                        candidate = None
+                    gate = candidate
+                    setattr(protocol, GATE_ATTRIBUTE, gate)
+                if gate is not None:
+                    await gate.open.wait()
+            elif gate is not None:
+                # Twisted wants the producer gone before the request finishes.
+                setattr(protocol, GATE_ATTRIBUTE, None)
+                if getattr(protocol, "channel", None) is not None:
+                    protocol.unregisterProducer()
+        await super().handle_reply(protocol, message)
+
+    def create_application(self, protocol: Any, scope: dict[str, Any]) -> asyncio.Queue[dict[str, Any]] | None:
+        # As daphne: one application instance per protocol, run as a task, fed by the returned queue.
+        if protocol not in self.connections:
+            return None
+        if "application_instance" in self.connections[protocol]:
+            raise RuntimeError("an application instance already exists for this connection")
+        queue: asyncio.Queue[dict[str, Any]] = (
+            SpooledBodyQueue(protocol) if scope.get("type") == "http" else asyncio.Queue()
+        )
+        scope.setdefault("asgi", {"version": "3.0"})
+        instance = self.application(scope=scope, receive=queue.get, send=partial(self.handle_reply, protocol))
+        self.connections[protocol]["application_instance"] = asyncio.ensure_future(instance)
+        return queue
+
+
+class SpooledBodyCommand(CommandLineInterface):
+    """daphne's command line, serving with SpooledBodyServer."""
+
+    server_class = SpooledBodyServer
+
+
+if __name__ == "__main__":
+    SpooledBodyCommand.entrypoint()
