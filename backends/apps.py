@@ -19,3 +19,9 @@ class BackendsConfig(AppConfig):
         from jmapcore.passthrough import passthrough_register
 
         passthrough_register(PassthroughForwarder())
+
+        # Uploads, downloads and cross-account copies of passthrough accounts (jmapcore.passthrough_blobs).
+        from backends.jmap.blob_stream import UPSTREAM_BLOBS
+        from jmapcore.passthrough_blobs import passthrough_blobs_register
+
+        passthrough_blobs_register(UPSTREAM_BLOBS)
