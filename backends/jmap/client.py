@@ -219,6 +219,9 @@ class UpstreamClient:
         self.account = account
         self._http: httpx.Client | None = None
         self._lock = threading.Lock()
+        # A sessionState that a fresh Session did not match (a server whose API
+        # and Session states differ by design): not worth a refetch per call.
+        self._unmatched_state: str | None = None
 
     def __repr__(self) -> str:
         return f"UpstreamClient({self.account.accountid!r})"
@@ -415,12 +418,15 @@ class UpstreamClient:
             raise UpstreamError("apiUrl did not return a JMAP Response (no methodResponses)", permanent=False,
                                 status=response.status_code)
         upstream_state = document.get("sessionState")
-        if isinstance(upstream_state, str) and upstream_state != session.state:
+        if (isinstance(upstream_state, str) and upstream_state != session.state
+                and upstream_state != self._unmatched_state):
             try:
-                self.session_refresh()
+                fresh = self.session_refresh()
             except BackendError as exc:
                 # The answer itself is good; the next call tries the refresh again.
                 log.warning("account %s: upstream Session refresh failed: %s", self.account.accountid, exc)
+            else:
+                self._unmatched_state = upstream_state if fresh.state != upstream_state else None
         return document
 
 

@@ -169,3 +169,22 @@ def test_listing_shows_upstream_accounts_without_secrets(cyrus: CyrusServer, mgm
     assert shown["upstreamAccounts"][0]["upstreamAccountId"] == alice.login
     assert alice.password not in listed.content.decode()
     assert "upstreamSession" not in shown
+
+
+def test_turning_into_an_imap_account_drops_the_upstream_accounts(
+    cyrus: CyrusServer, mgmt_api: PortClient, jmap_port_client: PortClient
+) -> None:
+    alice = cyrus.user("alice-q1-mgmt7", "alice-mgmt-pw")
+    bob = cyrus.user("bob-q1-mgmt7", "bob-mgmt-pw")
+    cyrus.share(owner=bob.login, sharee=alice.login, rights="lr")
+    assert mgmt_api.post_json("/api/accounts", _body(alice)).status_code == 201
+    changed = mgmt_api.patch_json("/api/accounts/alice", {
+        "type": "imap", "imapHost": cyrus.host, "imapPort": cyrus.imap_port, "imapSSL": 0,
+        "password": alice.password, "check": False,
+    })
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["upstreamAccounts"] == []
+    session = _session(jmap_port_client, login=ALICE, password=alice.password)
+    assert set(session["accounts"]) == {"alice"}
+    assert SIEVE not in session["capabilities"]
+    assert Account.objects.get(accountid="alice").upstream_session == {}
