@@ -68,7 +68,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
     build = importlib.import_module(args.module).session_object_build
-    password = "bench-password"
+    password = "bench-password"  # noqa: S105 - a throw-away login of a temporary database
     logins = {}
     for login, passthrough in (("imap-only@example.test", False), ("mixed@example.test", True)):
         pool = Pool.objects.create(login=login, password_hash=make_password(password))
