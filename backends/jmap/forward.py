@@ -25,6 +25,12 @@ forwarder. Its contract:
 - Call ids: the upstream sees its own ("0", "1", ...) so that every answer
   maps to exactly one of the client's calls, whatever ids the client chose;
   a call the upstream did not answer gets serverFail.
+- A passthrough account whose upstream Session was never stored (the upstream
+  was unreachable when it was added) has its Session fetched by its first
+  forwarded call; until that works its calls answer the mapped error
+  (serverUnavailable, forbidden), never a local answer from an empty cache.
+- A state-changing call (/set, /copy, /import, MDN/send) for an upstream
+  account the pool may only read answers accountReadOnly without going upstream.
 - Failures of the upstream request are mapped by backends.jmap.errors_map;
   nothing here raises to the engine.
 """
@@ -51,6 +57,11 @@ logger = logging.getLogger("jmap.backends.jmap")
 CORE_CAPABILITY = "urn:ietf:params:jmap:core"
 # Arguments that name a second account (RFC 8620 §5.4 /copy, §6.3 Blob/copy).
 OTHER_ACCOUNT_ARGUMENTS: tuple[str, ...] = ("fromAccountId", "toAccountId")
+# Methods that change state (RFC 8620 §5.3 /set, §5.4 /copy, RFC 8621 §4.8
+# Email/import, RFC 9007 MDN/send): refused as accountReadOnly (§3.6.2) on an
+# account the pool may only read, before anything goes upstream.
+WRITE_SUFFIXES: tuple[str, ...] = ("/set", "/copy", "/import")
+WRITE_METHODS = frozenset({"MDN/send", "Blob/upload"})
 # When an upstream Session states no usable maxCallsInRequest: RFC 8620 §2
 # recommends servers accept at least 16.
 DEFAULT_MAX_CALLS = 16
@@ -62,6 +73,11 @@ FORWARDED_CALLS = Counter(
 FORWARDED_REQUESTS = Counter(
     "jmap_passthrough_requests", "Requests sent to upstream JMAP servers, by outcome", ["outcome"]
 )
+
+
+def method_writes(name: str) -> bool:
+    """Whether method `name` changes state (see WRITE_SUFFIXES)."""
+    return name.endswith(WRITE_SUFFIXES) or name in WRITE_METHODS
 
 
 def _error(call: Invocation, error: MethodError) -> list[Invocation]:
@@ -90,9 +106,16 @@ def upstream_using(using: frozenset[str], account: Account) -> list[str]:
 class PassthroughRouter:
     """The route of one request's calls to the pool's upstream servers (jmapcore.passthrough)."""
 
-    def __init__(self, targets: dict[str, UpstreamTarget]) -> None:
+    def __init__(self, targets: dict[str, UpstreamTarget], accounts: dict[str, Account] | None = None) -> None:
         self.targets = targets
         self.accounts: dict[Hashable, Account] = {target.account.pk: target.account for target in targets.values()}
+        # Passthrough accounts whose upstream Session was never stored (the upstream was down when
+        # the account was made): their calls still go upstream, after a Session fetch (`forward`).
+        self.unfetched: dict[str, Account] = {
+            account.accountid: account for account in (accounts or {}).values()
+            if account.kind == Account.Kind.JMAP and account.pk not in self.accounts
+        }
+        self.accounts.update({account.pk: account for account in self.unfetched.values()})
         offered: set[str] = set()
         for target in targets.values():
             offered.update(target.capabilities)
@@ -105,7 +128,11 @@ class PassthroughRouter:
         account_id = arguments.get("accountId")
         target = self.targets.get(account_id) if isinstance(account_id, str) else None
         if target is None:
-            return None
+            unfetched = self.unfetched.get(account_id) if isinstance(account_id, str) else None
+            if unfetched is None or any(name in arguments or "#" + name in arguments
+                                        for name in OTHER_ACCOUNT_ARGUMENTS):
+                return None
+            return unfetched.pk
         key = target.account.pk
         for name in OTHER_ACCOUNT_ARGUMENTS:
             if "#" + name in arguments:
@@ -134,6 +161,13 @@ class PassthroughRouter:
         """Send `calls` (all for the passthrough Account `key`) upstream; see the module."""
         account = self.accounts[key]
         own_targets = {proxy_id: t for proxy_id, t in self.targets.items() if t.account.pk == key}
+        if not own_targets:
+            try:
+                own_targets = self._session_fetch(account)
+            except UpstreamError as exc:
+                logger.warning("account %s: no upstream Session: %s", account.accountid, exc)
+                error = upstream_error_to_method_error(error=exc, account=account)
+                return [_error(call, error) for call in calls]
         upstream_to_proxy = {t.upstream_id: t.proxy_id for t in own_targets.values()}
         prepared: list[list[Any]] = []
         failed: list[Invocation] | None = None
@@ -142,6 +176,10 @@ class PassthroughRouter:
         earlier_ids = {response.call_id for response in responses}
         for index, call in enumerate(calls):
             upstream_id = str(index)
+            target = own_targets.get(call.arguments.get("accountId", ""))
+            if target is not None and target.is_read_only and method_writes(call.name):
+                failed = _error(call, MethodError("accountReadOnly"))
+                break
             try:
                 arguments = _references_prepare(
                     call.arguments,
@@ -165,6 +203,15 @@ class PassthroughRouter:
             upstream_to_proxy=upstream_to_proxy,
         ) if prepared else []
         return answers + ([failed] if failed is not None else [])
+
+    def _session_fetch(self, account: Account) -> dict[str, UpstreamTarget]:
+        """Fetch and store `account`'s upstream Session now; its upstream accounts by proxy id."""
+        upstream_client(account).session_refresh()
+        account.refresh_from_db(fields=["upstream_session", "updated_at"])
+        fresh = upstream_targets([account])
+        self.targets.update(fresh)
+        self.unfetched.pop(account.accountid, None)
+        return fresh
 
     def _send(
         self,
@@ -282,5 +329,6 @@ class PassthroughForwarder:
     """The forwarder backends.apps registers with jmapcore.passthrough."""
 
     def route(self, *, pool: Pool, accounts: dict[str, Account]) -> PassthroughRouter | None:
-        targets = upstream_targets(accounts.values())
-        return PassthroughRouter(targets) if targets else None
+        if not any(account.kind == Account.Kind.JMAP for account in accounts.values()):
+            return None
+        return PassthroughRouter(upstream_targets(accounts.values()), accounts)
