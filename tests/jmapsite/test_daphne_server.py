@@ -1,0 +1,88 @@
+"""jmapsite.daphne_server: daphne with request bodies read back from its spool file and
+response bodies held while the client's socket is full.
+
+The server runs as the web process runs it (`python -m jmapsite.daphne_server`),
+serving tests/jmapsite/daphne_echo_app.py. Bodies of every size arrive whole
+and in order (empty, under Twisted's 100 kB in-memory limit, many pieces with
+a short last one); streamed responses arrive whole, twice on one kept-alive
+connection (the producer of the first is gone before the second), and a
+client that goes away in the middle of either leaves the server serving.
+"""
+from __future__ import annotations
+
+import hashlib
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.jmapsite.daphne_echo_app import stream_piece
+from tests.servers.dovecot import free_port
+from tests.servers.proxy import ROOT
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jmapsite.daphne_server", "-b", "127.0.0.1", "-p", str(port),
+         "tests.jmapsite.daphne_echo_app:application"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "daphne_server exited")
+            try:
+                httpx.get(url + "/nothing", timeout=1)
+                break
+            except httpx.HTTPError:
+                threading.Event().wait(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("size", [0, 1, 99_999, 100_001, 8192 * 3, 20 * 1024 * 1024 + 17])
+def test_a_request_body_arrives_whole_and_in_order(server: str, size: int) -> None:
+    body = (hashlib.sha256(str(size).encode()).digest() * (size // 32 + 1))[:size]
+    answer = httpx.post(server + "/echo", content=body, timeout=120).json()
+    assert answer["length"] == size
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_streamed_responses_arrive_whole_on_one_connection(server: str) -> None:
+    expected = b"".join(stream_piece(index) for index in range(16 * 1024 * 1024 // len(stream_piece(0))))
+    with httpx.Client(timeout=120) as client:
+        for _round in range(2):
+            got = client.get(server + "/stream?mib=16")
+            assert got.status_code == 200
+            assert hashlib.sha256(got.content).digest() == hashlib.sha256(expected).digest()
+
+
+def _abandon(server: str, request: bytes, *, read: int) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(request)
+        received = 0
+        while received < read:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            received += len(chunk)
+
+
+def test_clients_that_go_away_leave_the_server_serving(server: str) -> None:
+    # Half a body, then gone.
+    _abandon(server, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 100_000, read=0)
+    # A big streamed response, read for a little, then gone.
+    _abandon(server, b"GET /stream?mib=64 HTTP/1.1\r\nHost: x\r\n\r\n", read=1024 * 1024)
+    answer = httpx.post(server + "/echo", content=b"still here", timeout=30).json()
+    assert answer["sha256"] == hashlib.sha256(b"still here").hexdigest()
+    assert httpx.get(server + "/stream?mib=1", timeout=30).content[:8] == stream_piece(0)[:8]
