@@ -118,15 +118,16 @@ def cyrus_version() -> str:
 
 def code_version() -> str:
     """The commit measured, and whether the passthrough's code differs from it in the checkout."""
-    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cI %s"],
+    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%H %cI %s"],
                           capture_output=True, text=True).stdout.strip()  # fmt: skip
     dirty = subprocess.run(
         ["git", "-C", str(ROOT), "status", "--porcelain", "--", "backends", "jmapcore", "accounts", "jmapsite"],
         capture_output=True, text=True,
     ).stdout.split("\n")  # fmt: skip
     changed = [line[3:] for line in dirty if line.strip()]
-    note = f"; uncommitted changes in the checkout: {', '.join(changed[:8])}" if changed else ""
-    return f"{head[:120]}{note}"
+    more = f" and {len(changed) - 8} more" if len(changed) > 8 else ""
+    note = f"; uncommitted changes in the checkout: {', '.join(changed[:8])}{more}" if changed else ""
+    return f"{head[:140]}{note}"
 
 
 # -- the proxy -----------------------------------------------------------------------------
