@@ -2,8 +2,9 @@
 Cyrus 3.6 answers its eventSourceUrl with 204, so while a client listens the
 proxy polls Cyrus's states, and a change made on Cyrus by another client (an
 IMAP APPEND) reaches the proxy's EventSource listener within 5 s, and a
-verified PushSubscription (RFC 8620 §7.2) of the login. Nothing polls while
-nobody listens."""
+verified PushSubscription (RFC 8620 §7.2) of the login, in the embedded
+setup and in scale-out (REDIS_URL: the relayed change crosses processes through
+the channel layer). Nothing polls while nobody listens."""
 from __future__ import annotations
 
 import imaplib
@@ -39,6 +40,13 @@ def cyrus_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProce
     # The push receiver of the PushSubscription test is a plain-HTTP service on loopback.
     env = {"JMAP_LOG_LEVEL": "INFO", "JMAP_PUSH_ALLOW_PRIVATE": "1", "JMAP_PUSH_ALLOW_HTTP": "1"}
     with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus"), extra_env=env) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def cyrus_redis_proxy(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[ProxyProcess]:
+    env = {"JMAP_LOG_LEVEL": "INFO", "REDIS_URL": redis_url}
+    with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus-redis"), extra_env=env) as proxy:
         yield proxy
 
 
@@ -160,3 +168,20 @@ def test_an_imap_append_on_cyrus_reaches_a_push_subscription(
                                                                           upstream.password)["Email"]}}
     carol.call(["PushSubscription/set", {"destroy": [subscription_id]}, "d"])
     assert wait_until(lambda: relay_of(cyrus_proxy, carol.account_id) is None, timeout=RELAY_STOP_WAIT)
+
+
+def test_scale_out_a_cyrus_change_crosses_processes_through_the_channel_layer(
+    cyrus: CyrusServer, cyrus_redis_proxy: ProxyProcess
+) -> None:
+    upstream = cyrus.user("dave-q4-push-poll", "dave-pw")
+    dave = passthrough_person(cyrus_redis_proxy, "dave", session_url=upstream.session_url, username=upstream.login,
+                              password=upstream.password)  # fmt: skip
+    with eventsource(dave, types="Email") as stream:
+        relay = wait_until(lambda: (r := relay_of(cyrus_redis_proxy, dave.account_id)) and r["polls"] >= 1 and r,
+                           timeout=RELAY_START_WAIT)  # fmt: skip
+        assert relay, relay_status(cyrus_redis_proxy)
+        cyrus_append(cyrus, upstream.login, upstream.password)
+        change = stream.next_state(timeout=CHANGE_WAIT)
+    assert change is not None, cyrus_redis_proxy.log_text()[-3000:]
+    assert change["changed"] == {dave.account_id: {"Email": cyrus_states(cyrus, upstream.login,
+                                                                         upstream.password)["Email"]}}
