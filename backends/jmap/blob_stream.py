@@ -198,8 +198,9 @@ class _UpstreamBody:
             return next(self._chunks)
         except StopIteration:
             return None
-        except httpx.HTTPError as error:
-            # The status line is already sent: all we can do is end the body early.
+        except Exception as error:  # a worker thread: whatever broke, the body ends here
+            # The status line is already sent: all we can do is end the body early. (The
+            # response may also have been closed under us because the client went away.)
             logger.warning("upstream download broken off: %s", type(error).__name__)
             return None
 
@@ -263,12 +264,12 @@ class UpstreamBlobs:
 
     def upload(self, *, target: UpstreamTarget, body: Readable, type: str, size: int | None) -> dict[str, Any]:
         answer = self._post_blob(target=target, data=body, type=type, size=size)
-        # Only the account id changes: the blob id is the upstream's (contracts: never rewritten).
-        result: dict[str, Any] = {"accountId": target.proxy_id, "blobId": answer["blobId"]}
-        result["type"] = answer["type"] if isinstance(answer.get("type"), str) else type
-        if isinstance(answer.get("size"), int):
-            result["size"] = answer["size"]
-        elif size is not None:
+        # Only the account id changes: the blob id (and anything else, e.g. Cyrus's "expires") is the
+        # upstream's; blob ids are never rewritten (passthrough contracts).
+        result: dict[str, Any] = {**answer, "accountId": target.proxy_id}
+        if not isinstance(result.get("type"), str):
+            result["type"] = type
+        if not isinstance(result.get("size"), int) and size is not None:
             result["size"] = size
         return result
 
