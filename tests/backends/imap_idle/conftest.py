@@ -63,6 +63,26 @@ def dovecot_person(proxy: ProxyProcess, dovecot: DovecotServer, name: str) -> Pu
     return PushPerson(name=name, login=login, password=password, account_ids=[accountid], proxy=proxy)
 
 
+def account_synced(proxy: ProxyProcess, account_id: str, *, timeout: float) -> dict[str, Any] | None:
+    """The account as the management API shows it once a sync of it has been
+    recorded (lastSyncAt set, or lastSyncErrorAt after a failure), or None
+    after `timeout` seconds.
+
+    This, not a first StateChange on an EventSource, is how a test knows that
+    the first sync ran: a fresh EventSource hears only changes committed after
+    it subscribed (RFC 8620 §7.3), and the first sync, queued when the account
+    is created, may commit before the client's stream is in place.
+    """
+
+    def recorded() -> dict[str, Any] | None:
+        answer = httpx.get(f"{proxy.mgmt_url}/api/accounts/{account_id}", timeout=10)
+        assert answer.status_code == 200, answer.text
+        shown = dict(answer.json())
+        return shown if shown.get("lastSyncAt") or shown.get("lastSyncErrorAt") else None
+
+    return wait_until(recorded, timeout=timeout, interval=0.1)
+
+
 def imap_sessions(login: str) -> list[str]:
     """Dovecot's imap processes of `login` right now (their process titles)."""
     titles = []
