@@ -108,8 +108,17 @@ class _WriteGate:
 GATE_ATTRIBUTE = "_jmap_write_gate"
 
 
+# The body no longer waits in the queue, so its pieces can be large (daphne's 8 KiB made
+# 12,800 hand-offs of a 100 MB upload); one piece is in memory at a time.
+REQUEST_PIECE = 1024 * 1024
+
+
 class SpooledBodyServer(Server):
     """daphne's Server: HTTP request bodies come through SpooledBodyQueue, response bodies wait for the socket."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("request_buffer_size", REQUEST_PIECE)
+        super().__init__(*args, **kwargs)
 
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         if message.get("type") == "http.response.body":
