@@ -14,6 +14,9 @@ class BackendsConfig(AppConfig):
         from backends.carddav import part  # noqa: F401
         from backends.imap import sync  # noqa: F401
 
+        # The sync of JMAP passthrough accounts: refresh the upstream Session (accounts.sync.syncer_register).
+        from backends.jmap import session_sync  # noqa: F401
+
         # Calls for passthrough accounts go upstream (jmapcore.passthrough; the engine cannot import backends).
         from backends.jmap.forward import PassthroughForwarder
         from jmapcore.passthrough import passthrough_register
