@@ -116,6 +116,9 @@ class PassthroughRouter:
             if account.kind == Account.Kind.JMAP and account.pk not in self.accounts
         }
         self.accounts.update({account.pk: account for account in self.unfetched.values()})
+        # Upstreams that could not be reached (or refused the credentials) during this request:
+        # later batches for them answer the same error at once instead of waiting for a timeout again.
+        self.unreachable: dict[Hashable, MethodError] = {}
         offered: set[str] = set()
         for target in targets.values():
             offered.update(target.capabilities)
@@ -160,13 +163,20 @@ class PassthroughRouter:
     ) -> list[list[Invocation]]:
         """Send `calls` (all for the passthrough Account `key`) upstream; see the module."""
         account = self.accounts[key]
+        known_failure = self.unreachable.get(key)
+        if known_failure is not None:
+            return [_error(call, known_failure) for call in calls]
         own_targets = {proxy_id: t for proxy_id, t in self.targets.items() if t.account.pk == key}
         if not own_targets:
             try:
                 own_targets = self._session_fetch(account)
             except UpstreamError as exc:
                 logger.warning("account %s: no upstream Session: %s", account.accountid, exc)
-                error = upstream_error_to_method_error(error=exc, account=account)
+                error = self._failure_note(key, exc, account)
+                return [_error(call, error) for call in calls]
+            except Exception:
+                logger.exception("account %s: unexpected error fetching the upstream Session", account.accountid)
+                error = MethodError("serverFail", "unexpected error while fetching the upstream JMAP Session")
                 return [_error(call, error) for call in calls]
         upstream_to_proxy = {t.upstream_id: t.proxy_id for t in own_targets.values()}
         prepared: list[list[Any]] = []
@@ -176,7 +186,8 @@ class PassthroughRouter:
         earlier_ids = {response.call_id for response in responses}
         for index, call in enumerate(calls):
             upstream_id = str(index)
-            target = own_targets.get(call.arguments.get("accountId", ""))
+            account_id = call.arguments.get("accountId")
+            target = own_targets.get(account_id) if isinstance(account_id, str) else None
             if target is not None and target.is_read_only and method_writes(call.name):
                 failed = _error(call, MethodError("accountReadOnly"))
                 break
@@ -203,6 +214,14 @@ class PassthroughRouter:
             upstream_to_proxy=upstream_to_proxy,
         ) if prepared else []
         return answers + ([failed] if failed is not None else [])
+
+    def _failure_note(self, key: Hashable, error: UpstreamError, account: Account) -> MethodError:
+        """The method error for `error`; remembered for the rest of the request when
+        the upstream gave no answer or refused the credentials (asking again cannot help now)."""
+        mapped = upstream_error_to_method_error(error=error, account=account)
+        if error.status is None or error.timed_out or error.status in (401, 403):
+            self.unreachable[key] = mapped
+        return mapped
 
     def _session_fetch(self, account: Account) -> dict[str, UpstreamTarget]:
         """Fetch and store `account`'s upstream Session now; its upstream accounts by proxy id."""
@@ -231,7 +250,7 @@ class PassthroughRouter:
         except UpstreamError as exc:
             FORWARDED_REQUESTS.labels(outcome="failed").inc()
             logger.warning("account %s: forwarding %d call(s) failed: %s", account.accountid, len(calls), exc)
-            error = upstream_error_to_method_error(error=exc, account=account)
+            error = self._failure_note(account.pk, exc, account)
             return [_error(call, error) for call in calls]
         except Exception:
             FORWARDED_REQUESTS.labels(outcome="failed").inc()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client import REGISTRY
 from pytest_django.fixtures import Settings
 
 from accounts.secret_fields import account_secret_set
@@ -67,6 +68,22 @@ def test_upstream_stopped_is_server_unavailable(alice_via_relay: MixedPerson, re
         assert answers[call_id][0] == "error"
         assert answers[call_id][1]["type"] == "serverUnavailable", answers[call_id]
     assert answers["local"][0] == "Mailbox/get"
+
+
+def test_an_unreachable_upstream_is_tried_once_per_request(alice_via_relay: MixedPerson, relay: TcpRelay) -> None:
+    relay.stop()
+    before = REGISTRY.get_sample_value("jmap_passthrough_requests_total", {"outcome": "failed"}) or 0.0
+    response = alice_via_relay.request([
+        ["Mailbox/get", {"accountId": alice_via_relay.cyrus_id, "ids": None}, "up1"],
+        ["Core/echo", {}, "local"],
+        ["Mailbox/query", {"accountId": alice_via_relay.cyrus_id}, "up2"],
+    ])
+    answers = by_call_id(response)
+    assert answers["up1"][1]["type"] == answers["up2"][1]["type"] == "serverUnavailable"
+    assert answers["local"] == ["Core/echo", {}]
+    # The second batch did not wait for the dead upstream again.
+    after = REGISTRY.get_sample_value("jmap_passthrough_requests_total", {"outcome": "failed"}) or 0.0
+    assert after - before == 1
 
 
 def test_connection_cut_mid_request_is_server_unavailable(alice_via_relay: MixedPerson, relay: TcpRelay) -> None:
