@@ -211,3 +211,19 @@ def test_a_stale_state_is_state_mismatch(alice: BlobAlice) -> None:
                                            "ifInState": "not-the-state", "create": {}}, "0"])  # fmt: skip
     assert answer[0][0] == "error" and answer[0][1]["type"] == "stateMismatch"
 
+
+
+def test_blob_copy_between_two_upstream_logins(alice: BlobAlice, cyrus: CyrusServer) -> None:
+    """alice's second Cyrus login is another passthrough Account: the copy goes down from one and up to the other."""
+    from backends.jmap.client import upstream_client
+    from tests.backends.jmap.passthrough import passthrough_account_make
+
+    work_user = cyrus.user("alice-q3-work", "work-" + secrets.token_hex(4))
+    work = passthrough_account_make(accountid=f"wk{secrets.token_hex(3)}", user=work_user, pool=alice.mail.pool)
+    upstream_client(work).session_refresh()
+    data = b"between two Cyrus logins " + secrets.token_bytes(10_000)
+    source = _upload(alice, alice.upstream_id, data)
+    copied = _one(alice.request(["Blob/copy", {"fromAccountId": alice.upstream_id, "accountId": work.accountid,
+                                               "blobIds": [source]}, "0"]), "Blob/copy")  # fmt: skip
+    assert copied["notCopied"] is None, copied
+    assert _download(alice, work.accountid, copied["copied"][source]) == data
