@@ -159,7 +159,9 @@ class AccountOut(Schema):
     for other kinds, and until the upstream Session was fetched). jmapAccess is
     the JMAP Session URL the IMAP server announced (RFC 9698 JMAPACCESS) with
     "offered" while the account may switch to it, or null
-    (backends.imap.jmap_access.jmap_access_describe).
+    (backends.imap.jmap_access.jmap_access_describe). oauth is the outcome of
+    an OAuth account's token refreshes (backends.jmap.oauth.oauth_state_describe:
+    refreshedAt, error, errorAt, refusedForGood), {} before the first.
     """
 
     accountid: str
@@ -188,10 +190,12 @@ class AccountOut(Schema):
     syncProgress: dict[str, Any]
     upstreamAccounts: list[UpstreamAccountOut]
     jmapAccess: dict[str, Any] | None = None
+    oauth: dict[str, Any] = {}
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
         from backends.imap.jmap_access import jmap_access_describe
+        from backends.jmap.oauth import oauth_state_describe
 
         upstream = (
             [UpstreamAccountOut.of(row) for row in account.upstream_accounts.all()]
@@ -224,6 +228,7 @@ class AccountOut(Schema):
             syncProgress=account.sync_progress or {},
             upstreamAccounts=upstream,
             jmapAccess=jmap_access_describe(account=account),
+            oauth=oauth_state_describe(account=account) if account.auth_type == Account.AuthType.OAUTH else {},
         )
 
 

@@ -9,16 +9,22 @@ API on each grant. Expiry is played by revoking the access token upstream.
 """
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings as live_settings
+from django.contrib.auth.hashers import make_password
+from django.test import Client
 from pytest_django.fixtures import Settings
 
 from accounts.models import Account
-from accounts.secret_fields import account_secret_get
+from accounts.secret_fields import account_secret_get, account_secret_set
 from backends.base import BackendError
 from backends.jmap.client import UpstreamError, upstream_client, upstream_clients_clear
 from backends.jmap.oauth import access_token_refresh
@@ -94,6 +100,10 @@ def test_a_refused_refresh_token_is_recorded_and_not_presented_again(
     assert bob.last_sync_error_at is not None
     state = UpstreamOAuthState.objects.get(account=bob)
     assert state.rejected_digest and "invalid_grant" in state.error
+    # The operator sees why in the management API.
+    shown = Client().get("/api/accounts/bob", SERVER_PORT=str(live_settings.JMAP_MGMT_PORT),
+                         REMOTE_ADDR="127.0.0.1").json()  # fmt: skip
+    assert shown["oauth"]["refusedForGood"] is True and "invalid_grant" in shown["oauth"]["error"]
     # Stop retrying: the dead grant is not sent again, by this process or another.
     assert access_token_refresh(Account.objects.get(pk=bob.pk)) is False
     with pytest.raises(UpstreamError):
@@ -102,8 +112,6 @@ def test_a_refused_refresh_token_is_recorded_and_not_presented_again(
 
 
 def test_new_tokens_from_the_operator_end_the_refusal(bob: Account, token_server: OAuthTokenServer) -> None:
-    from accounts.secret_fields import account_secret_set
-
     token_server.access_revoke_all()
     token_server.refresh_revoke_all()
     assert access_token_refresh(bob) is False
@@ -246,3 +254,34 @@ def test_the_upstream_really_refuses_a_revoked_token(bob: Account, token_server:
     token_server.access_revoke_all()
     assert httpx.get(session_url, headers={"Authorization": f"Bearer {token}"}, follow_redirects=True,
                      timeout=10).status_code == 401  # fmt: skip
+
+
+def test_a_jmap_client_of_the_proxy_sees_the_refresh_work_and_a_dead_grant_answer_forbidden(
+    bob: Account, token_server: OAuthTokenServer, upstream_bob: UpstreamMailbox
+) -> None:
+    upstream_client(bob).session_refresh()
+    bob.pool.password_hash = make_password("bob-login-pw")
+    bob.pool.save(update_fields=["password_hash"])
+    pair = base64.b64encode(f"{bob.pool.login}:bob-login-pw".encode()).decode()
+
+    def mailboxes() -> tuple[str, dict[str, Any], str]:
+        answer = Client().post("/jmap/", data=json.dumps({
+            "using": [CORE, "urn:ietf:params:jmap:mail"],
+            "methodCalls": [["Mailbox/get", {"accountId": "bob", "properties": ["name"]}, "0"]],
+        }), content_type="application/json", HTTP_AUTHORIZATION=f"Basic {pair}",
+            SERVER_PORT=str(live_settings.JMAP_PORT))  # fmt: skip
+        assert answer.status_code == 200, answer.content
+        name, arguments, call_id = answer.json()["methodResponses"][0]
+        return name, arguments, call_id
+
+    token_server.access_revoke_all()
+    name, arguments, _ = mailboxes()
+    assert name == "Mailbox/get" and arguments["accountId"] == "bob"
+    assert token_server.grants == 1
+
+    token_server.access_revoke_all()
+    token_server.refresh_revoke_all()
+    name, arguments, _ = mailboxes()
+    assert (name, arguments["type"]) == ("error", "forbidden")
+    assert "invalid_grant" in UpstreamOAuthState.objects.get(account=bob).error
+    assert Account.objects.get(pk=bob.pk).last_sync_error != ""
