@@ -23,10 +23,12 @@ Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [
        per-pair differences, and whether both answered the same Emails;
        beside it the proxy's floor: Core/echo answered by the proxy itself
        (same connection and auth), and the proxy's CPU per request of each;
-   (b) a --blob-mb MiB blob uploaded (uploadUrl) and downloaded (downloadUrl),
-       direct and proxied alternating, --blob-runs each: MiB/s medians and the
-       proxied/direct ratio, with the proxy's peak resident memory (all its
-       processes) during its transfers beside its memory before;
+   (b) a --blob-mb MiB blob downloaded (downloadUrl; one blob stored on Cyrus
+       beforehand and read once, both sides fetch it), then uploaded
+       (uploadUrl; new random octets each time), --blob-runs each, direct and
+       proxied alternating: MiB/s medians and the proxied/direct ratios, with
+       the proxy's peak resident memory (all its processes) and CPU seconds
+       during its downloads and during its uploads, beside its memory before;
    (c) push: an APPEND on Cyrus by an IMAP client -> the StateChange naming the
        account's Email on the proxy's EventSource (Cyrus itself offers no push:
        its eventSourceUrl answers 204, so the proxy relays by polling),
@@ -56,7 +58,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -318,77 +319,83 @@ def figures_ms(times: list[float]) -> str:
 
 
 # -- (b) blobs --------------------------------------------------------------------------------
-@dataclass
-class BlobFigures:
-    uploads: list[float]
-    downloads: list[float]
-
-
 def rate(transfer: Transfer) -> float:
     return transfer.octets / (1 << 20) / transfer.seconds
 
 
 def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: int, runs: int,
                  proxy_pid: int) -> None:  # fmt: skip
-    print(f"(b) blobs: {size >> 20} MiB uploaded then downloaded, {runs} each, direct and proxied alternating; "
-          f"load average {load_average()}", flush=True)  # fmt: skip
+    """Downloads first, then uploads, so that each phase's peak memory is its own (resident
+    memory seldom shrinks: an upload's high-water mark would hide a download's)."""
+    print(f"(b) blobs: {size >> 20} MiB, {runs} downloads then {runs} uploads each side, direct and proxied "
+          f"alternating (the order swapped every run); load average {load_average()}", flush=True)  # fmt: skip
     base = os.urandom(size)
-    figures = {"direct": BlobFigures([], []), "proxy": BlobFigures([], [])}
-    proxy_failed = "" if proxied is not None else "no passthrough account"
+    rates: dict[tuple[str, str], list[float]] = {}
+    peaks = {"download": 0, "upload": 0}
+    cpu = {"download": 0.0, "upload": 0.0}
     rss_before = tree_rss_mib(proxy_pid)
-    peaks = {"upload": 0, "download": 0}
-    cpu = {"upload": 0.0, "download": 0.0}
-    for run in range(runs):
-        for side, endpoint in (("direct", direct), ("proxy", proxied)):
-            if endpoint is None or (side == "proxy" and proxy_failed):
-                continue
-            # A blob of its own each time: a server that deduplicates by digest must still store it.
-            payload = secrets.token_bytes(16) + base[16:]
-            watched = side == "proxy"
-            try:
-                with ProxyCost(proxy_pid, enabled=watched) as cost_up:
-                    up = endpoint.upload(payload)
-                with ProxyCost(proxy_pid, enabled=watched) as cost_down:
-                    down = endpoint.download(up.blob_id, expected=size)
-            except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
-                if side == "direct":
-                    print(f"    direct to Cyrus: not measured: {exc}", flush=True)
-                    return
-                proxy_failed = str(exc)
-                continue
-            finally:
-                del payload
-            if watched:
-                peaks["upload"] = max(peaks["upload"], cost_up.peak_mib)
-                peaks["download"] = max(peaks["download"], cost_down.peak_mib)
-                cpu["upload"] += cost_up.cpu_seconds
-                cpu["download"] += cost_down.cpu_seconds
-            figures[side].uploads.append(rate(up))
-            figures[side].downloads.append(rate(down))
-            print(f"    run {run + 1} {side:6}: upload {rate(up):7.1f} MiB/s ({up.seconds:.2f} s), "
-                  f"download {rate(down):7.1f} MiB/s ({down.seconds:.2f} s, Content-Encoding {down.encoding})",
-                  flush=True)  # fmt: skip
-    direct_up = statistics.median(figures["direct"].uploads)
-    direct_down = statistics.median(figures["direct"].downloads)
-    print(f"    direct to Cyrus:   upload median {direct_up:.1f} MiB/s, download median {direct_down:.1f} MiB/s",
+    proxy_failed = "" if proxied is not None else "no passthrough account"
+    try:
+        # One blob for every download, stored on Cyrus directly and read once, so that every timed
+        # download (both sides fetch the same blob of the same Cyrus account) finds it cached alike.
+        blob_id = direct.upload(secrets.token_bytes(16) + base[16:]).blob_id
+        direct.download(blob_id, expected=size)
+    except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
+        print(f"    direct to Cyrus: not measured: {exc}", flush=True)
+        return
+    for phase in ("download", "upload"):
+        for run in range(runs):
+            sides = [("direct", direct), ("proxy", proxied)]
+            for side, endpoint in sides if run % 2 == 0 else sides[::-1]:
+                if endpoint is None or (side == "proxy" and proxy_failed):
+                    continue
+                watched = side == "proxy"
+                # A blob of its own for each upload: a server that deduplicates by digest must store it.
+                payload = secrets.token_bytes(16) + base[16:] if phase == "upload" else b""
+                try:
+                    with ProxyCost(proxy_pid, enabled=watched) as cost:
+                        if phase == "upload":
+                            done = endpoint.upload(payload)
+                        else:
+                            done = endpoint.download(blob_id, expected=size)
+                except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
+                    if side == "direct":
+                        print(f"    direct to Cyrus: {phase} not measured: {exc}", flush=True)
+                        return
+                    proxy_failed = f"{phase}: {exc}"
+                    continue
+                finally:
+                    del payload
+                if watched:
+                    peaks[phase] = max(peaks[phase], cost.peak_mib)
+                    cpu[phase] += cost.cpu_seconds
+                rates.setdefault((side, phase), []).append(rate(done))
+                encoding = f", Content-Encoding {done.encoding}" if phase == "download" else ""
+                print(f"    {phase} {run + 1} {side:6}: {rate(done):7.1f} MiB/s ({done.seconds:.2f} s{encoding})",
+                      flush=True)  # fmt: skip
+    direct_down = statistics.median(rates[("direct", "download")])
+    direct_up = statistics.median(rates[("direct", "upload")])
+    print(f"    direct to Cyrus:   download median {direct_down:.1f} MiB/s, upload median {direct_up:.1f} MiB/s",
           flush=True)
     if proxy_failed:
         print(f"    through the proxy: not measured: {proxy_failed}", flush=True)
     else:
-        up_ratio = statistics.median(figures["proxy"].uploads) / direct_up
-        down_ratio = statistics.median(figures["proxy"].downloads) / direct_down
-        print(f"    through the proxy: upload median {statistics.median(figures['proxy'].uploads):.1f} MiB/s "
-              f"({up_ratio:.0%} of direct), download median {statistics.median(figures['proxy'].downloads):.1f} "
-              f"MiB/s ({down_ratio:.0%} of direct); target >= {TARGET_RATIO:.0%}: upload "
-              f"{'met' if up_ratio >= TARGET_RATIO else 'MISSED'}, download "
-              f"{'met' if down_ratio >= TARGET_RATIO else 'MISSED'}", flush=True)  # fmt: skip
-    done = len(figures["proxy"].uploads)
-    if done:
+        proxy_down = statistics.median(rates[("proxy", "download")])
+        proxy_up = statistics.median(rates[("proxy", "upload")])
+        down_ratio, up_ratio = proxy_down / direct_down, proxy_up / direct_up
+        print(f"    through the proxy: download median {proxy_down:.1f} MiB/s ({down_ratio:.0%} of direct), "
+              f"upload median {proxy_up:.1f} MiB/s ({up_ratio:.0%} of direct); target >= {TARGET_RATIO:.0%}: "
+              f"download {'met' if down_ratio >= TARGET_RATIO else 'MISSED'}, "
+              f"upload {'met' if up_ratio >= TARGET_RATIO else 'MISSED'}", flush=True)  # fmt: skip
+    proxied_downloads = len(rates.get(("proxy", "download"), []))
+    proxied_uploads = len(rates.get(("proxy", "upload"), []))
+    if proxied_downloads:
         mib = size >> 20
-        print(f"    proxy processes: resident memory {rss_before} MiB before, peak {peaks['upload']} MiB during "
-              f"uploads and {peaks['download']} MiB during downloads (sampled every {RSS_EVERY} s); CPU per "
-              f"{mib} MiB: upload {cpu['upload'] / done:.2f} s, download {cpu['download'] / done:.2f} s "
-              f"(all proxy processes, background included)", flush=True)  # fmt: skip
+        uploads = (f"; uploads: peak {peaks['upload']} MiB, CPU {cpu['upload'] / proxied_uploads:.2f} s per {mib} MiB"
+                   if proxied_uploads else "")  # fmt: skip
+        print(f"    proxy processes (all of them, background included): {rss_before} MiB resident before; "
+              f"downloads: peak {peaks['download']} MiB, CPU {cpu['download'] / proxied_downloads:.2f} s per "
+              f"{mib} MiB{uploads} (memory sampled every {RSS_EVERY} s)", flush=True)  # fmt: skip
     print(f"    load average after {load_average()}", flush=True)
 
 
