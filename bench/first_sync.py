@@ -25,8 +25,9 @@ Usage: .venv/bin/python bench/first_sync.py [--runs 3] [--cap 120]   (make bench
    read the folder list), polled on the management API; the peak resident
    memory of the worker process, of its fetch child (backends.imap.fetch_child)
    and of the whole process tree, sampled every RSS_EVERY seconds from /proc;
-   the CPU seconds the proxy's processes and Dovecot's used from the POST
-   until all were queryable; and the 1-minute load average before and after
+   the CPU seconds the proxy's processes (in all, and per role: web, worker
+   with its reaped fetch processes, supervisor) and Dovecot's used from the
+   POST until all were queryable; and the 1-minute load average before and after
    the run (the machine is shared: a loaded one stretches every wall figure).
    A figure not reached within --cap seconds is printed as "not within".
 Everything started here is stopped on exit, Ctrl-C or error.
@@ -137,6 +138,30 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return total / ticks
 
 
+def process_cpu_seconds(root_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system, with reaped children) of each process of the
+    tree: {pid: (role, seconds)}, the role read from its command line."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[str, float]] = {}
+    for pid, (command, _rss) in process_tree_rss_kib(root_pid).items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = next((name for key, name in (("daphne", "web"), ("celery", "worker"), ("supervisor", "supervisor"),
+                                            ("runproxy", "runproxy")) if key in command), command[:30])  # fmt: skip
+        found[pid] = (role, sum(int(value) for value in fields[11:15]) / ticks)
+    return found
+
+
+def cpu_by_role(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> str:
+    """The CPU seconds each role of the tree used between two snapshots."""
+    used: dict[str, float] = {}
+    for pid, (role, seconds) in after.items():
+        used[role] = used.get(role, 0.0) + seconds - before.get(pid, (role, 0.0))[1]
+    return ", ".join(f"{role} {seconds:.1f} s" for role, seconds in sorted(used.items(), key=lambda item: -item[1]))
+
+
 def seed_configure() -> None:
     """Point bench/_mail_seed.py at this benchmark's corpus: its generator and its
     maildir cache read these module globals when called."""
@@ -225,6 +250,7 @@ def one_run(
         client = Jmap(proxy)
         peaks = RssPeaks(proxy.process.pid)
         cpu_start = tree_cpu_seconds(proxy.process.pid), tree_cpu_seconds(dovecot_pid)
+        roles_start = process_cpu_seconds(proxy.process.pid)
         start = time.monotonic()
         created = httpx.post(proxy.mgmt_url + "/api/accounts", json={
             "accountid": "bench", "email": _mail_seed.LOGIN, "type": "imap", "username": _mail_seed.LOGIN,
@@ -259,6 +285,7 @@ def one_run(
         ) else None  # fmt: skip
         cpu_proxy = tree_cpu_seconds(proxy.process.pid) - cpu_start[0]
         cpu_dovecot = tree_cpu_seconds(dovecot_pid) - cpu_start[1]
+        roles = cpu_by_role(roles_start, process_cpu_seconds(proxy.process.pid))
         watcher.join(timeout=cap)
         started_s = started[0] if started else None
         status = httpx.get(account_url, timeout=10).json()
@@ -268,7 +295,8 @@ def one_run(
         return first, everything, (f"POST answered at {created_s:.2f} s, sync progress shown at "
                                    f"{shown(started_s, cap)}; syncProgress {progress.get('state')} "
                                    f"{progress.get('messages')}/{progress.get('total')}; {memory}; "
-                                   f"CPU until all queryable: proxy {cpu_proxy:.1f} s, Dovecot {cpu_dovecot:.1f} s; "
+                                   f"CPU until all queryable: proxy {cpu_proxy:.1f} s ({roles}), "
+                                   f"Dovecot {cpu_dovecot:.1f} s; "
                                    f"load average {load_before} -> {load_average()}")  # fmt: skip
     finally:
         if peaks is not None:

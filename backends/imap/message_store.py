@@ -82,16 +82,38 @@ LOCATION_COLUMNS = (
 
 class RowAdapters(NamedTuple):
     """How values are written to the database's columns (backends.imap.bulk_sql):
-    JSON values and aware datetimes. Built once per sync by the process that
-    owns the database connection (row_adapters) and handed to the fetch
-    processes with the fork, so that they prepare values as the store would."""
+    JSON values and aware datetimes. Built by the process that owns the
+    database connection (row_adapters) and handed to the fetch processes with
+    the fork, so that they prepare values as the store would. `addresses`
+    remembers the column values of address lists already seen (see
+    _addresses_values)."""
 
     as_json: Callable[[Any], Any]
     as_datetime: Callable[[dt.datetime | None], Any]
+    addresses: dict[tuple[tuple[tuple[str, Any], ...], ...], tuple[Any, str]]
 
 
 def row_adapters() -> RowAdapters:
-    return RowAdapters(as_json=bulk_sql.json_adapter(), as_datetime=bulk_sql.datetime_adapter())
+    return RowAdapters(as_json=bulk_sql.json_adapter(), as_datetime=bulk_sql.datetime_adapter(), addresses={})
+
+
+# Distinct address lists remembered per RowAdapters (a sync's senders and
+# recipients repeat: the account's own address, colleagues, lists).
+ADDRESS_VALUES_MAX = 8192
+
+
+def _addresses_values(value: list[dict[str, str | None]] | None, adapters: RowAdapters) -> tuple[Any, str]:
+    """An address list's JSON column value and its addresses_text, computed
+    once per distinct list (keyed by every key and value of its items)."""
+    if value is None:
+        return adapters.as_json(None), ""
+    key = tuple([tuple(item.items()) for item in value])
+    found = adapters.addresses.get(key)
+    if found is None:
+        found = (adapters.as_json(value), mp.addresses_text(value))
+        if len(adapters.addresses) < ADDRESS_VALUES_MAX:
+            adapters.addresses[key] = found
+    return found
 
 
 class PreparedMessage(NamedTuple):
@@ -125,12 +147,18 @@ def zone_plain(value: dt.datetime | None) -> dt.datetime | None:
 
 def message_prepare(message: FetchedMessage, *, adapters: RowAdapters) -> PreparedMessage:
     """`message` as messages_store writes it (see PreparedMessage)."""
-    as_json, as_datetime = adapters
+    as_json, as_datetime, _seen = adapters
     headers = message.headers
     sent_at = headers.sent_at
     received_at = zone_plain(message.received_at)
     assert received_at is not None
     message_ids = headers.message_id
+    sender_json, _ = _addresses_values(headers.sender, adapters)
+    from_json, from_text = _addresses_values(headers.from_addr, adapters)
+    to_json, to_text = _addresses_values(headers.to, adapters)
+    cc_json, cc_text = _addresses_values(headers.cc, adapters)
+    bcc_json, bcc_text = _addresses_values(headers.bcc, adapters)
+    reply_to_json, _ = _addresses_values(headers.reply_to, adapters)
     return PreparedMessage(
         message.uid, message.flags, message.modseq, received_at, message.size, message.email_id,
         message_ids[0][:255] if message_ids else None,
@@ -140,10 +168,8 @@ def message_prepare(message: FetchedMessage, *, adapters: RowAdapters) -> Prepar
             message.email_id, message.thread_id, message.size, as_datetime(received_at),
             as_datetime(zone_plain(sent_at)), utc_offset_minutes(sent_at), headers.subject, headers.base_subject,
             message.preview, message.has_attachment, as_json(message_ids), (message_ids or [""])[0][:255],
-            as_json(headers.in_reply_to), as_json(headers.references), as_json(headers.sender),
-            as_json(headers.from_addr), as_json(headers.to), as_json(headers.cc), as_json(headers.bcc),
-            as_json(headers.reply_to), mp.addresses_text(headers.from_addr), mp.addresses_text(headers.to),
-            mp.addresses_text(headers.cc), mp.addresses_text(headers.bcc),
+            as_json(headers.in_reply_to), as_json(headers.references), sender_json, from_json, to_json, cc_json,
+            bcc_json, reply_to_json, from_text, to_text, cc_text, bcc_text,
         ),
     )  # fmt: skip
 
@@ -356,7 +382,7 @@ def messages_store(
     tuples with one prepared statement each (backends.imap.bulk_sql), not
     through the ORM."""
     adapters = row_adapters()
-    as_json, as_datetime = adapters
+    as_json, as_datetime, _seen = adapters
     cached = {
         uid
         for (uid,) in bulk_sql.rows_where_in(

@@ -182,3 +182,13 @@ def test_threads_apply_writes_what_bulk_create_wrote() -> None:
     assert ThreadRef.objects.get(account=new_account, key="m:1").seen_at == moment + dt.timedelta(days=2)
     for thread in Thread.objects.filter(account=new_account):
         assert thread.updated_at.tzinfo is not None and not thread.destroyed
+
+
+def test_fresh_ids_are_distinct_random_and_in_index_order() -> None:
+    from backends.imap.bulk_sql import jmap_ids_new
+
+    ids = jmap_ids_new("e", 2000)
+    assert len(set(ids)) == 2000 and ids == sorted(ids)
+    assert all(len(value) == 17 and value.startswith("e") and value[1:].isalnum() and value == value.lower()
+               for value in ids)  # fmt: skip
+    assert set(ids).isdisjoint(jmap_ids_new("e", 2000)) and jmap_ids_new("e", 0) == []

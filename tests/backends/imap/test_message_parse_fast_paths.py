@@ -143,3 +143,45 @@ def test_a_preview_cleans_as_the_full_collapse_cleans_it() -> None:
 @given(st.text(alphabet=st.sampled_from(" a\t\n\r\u00a0\u2003\u2028\x85\x1c\x0bé"), max_size=40))
 def test_any_preview_cleans_as_the_full_collapse_cleans_it(text: str) -> None:
     assert mp.preview_clean(text) == _preview_collapsed(text)
+
+
+HEADER_BLOCKS = [
+    b"Message-ID: <a@example.test>\r\nDate: Fri, 16 May 2025 20:47:11 +0000\r\nFrom: Bob <bob@example.test>\r\n"
+    b"To: \"Bench User\" <bench@example.test>\r\nSubject: On are the deploy\r\n\r\n",
+    b"Subject: folded\r\n  over two lines\r\n\r\n",
+    b"Subject: bare\nLF\r\n\r\n",
+    b"From somebody Mon Jan 1\r\nSubject: mbox line first\r\n\r\n",
+    b"Subject: \xe9t\xe9 raw 8-bit\r\n\r\n",
+    b"Subject: nul\x00inside\r\n\r\n",
+    b"Subject : blank before the colon\r\nX:\r\n:no name\r\n\r\n",
+    b"Message-ID: <first@x>\r\nMessage-ID: <last@x>\r\nSubject: one\r\nSubject: two\r\n\r\n",
+    b"Subject: carriage\rinside\r\r\n\r\n",
+    b"Subject: ends with CR\r",
+    b"Subject: no final line",
+    b"Subject: body follows\r\n\r\nnot: a field\r\n",
+    b"Subject: " + b"x" * (mp.HEADER_VALUE_MAX + 10) + b"\r\n\r\n",
+    "Subject: ünïcödé ☃\r\nFröm: x\r\n\r\n".encode(),
+    b"",
+    b"\r\n",
+]
+
+
+def test_plain_header_blocks_read_as_the_full_reader_reads_them() -> None:
+    read_plain = 0
+    for raw in HEADER_BLOCKS:
+        assert mp.header_fields(raw, last=mp._LAST_WINS) == mp._header_fields_full(raw, mp._LAST_WINS), raw
+        read_plain += mp._header_fields_plain(raw, mp._LAST_WINS) is not None
+    assert read_plain >= 5  # the shortcut is taken where it applies
+
+
+_HEADER_PIECES = st.sampled_from([
+    "Subject", "subject", "Message-ID", "From", "X-A", ":", ": ", " ", "\t", "\r\n", "\n", "\r", "value", "é",
+    "<a@b>", "\x00", "\x7f", "\u2028", "From ", "a:b",
+])  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_HEADER_PIECES, max_size=25), st.sampled_from([b"", b"\xe9", b"\r\n\r\n"]))
+def test_generated_header_blocks_read_alike(pieces: list[str], tail: bytes) -> None:
+    raw = "".join(pieces).encode() + tail
+    assert mp.header_fields(raw, last=mp._LAST_WINS) == mp._header_fields_full(raw, mp._LAST_WINS)
