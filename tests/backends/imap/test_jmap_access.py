@@ -242,3 +242,22 @@ def test_which_urls_are_accepted(url: str, imap_host: str, imap_ssl: int, accept
     else:
         with pytest.raises(JmapAccessRefused):
             jmap_access_url_check(url, account=account)
+
+
+def test_the_suites_servers_do_not_implement_rfc_9698_yet(dovecot_factory: DovecotFactory, cyrus: CyrusServer) -> None:
+    """Why these tests rewrite Dovecot's answers: neither packaged server advertises
+    JMAPACCESS after login. When one starts to, test against it directly."""
+    from imapclient import IMAPClient
+
+    dovecot = dovecot_factory(PLAIN_DOVECOT)
+    login = f"alice-q5-caps-{secrets.token_hex(3)}"
+    password = dovecot.user_add(login)
+    with IMAPClient(dovecot.host, dovecot.imap_port, ssl=False, timeout=10) as client:
+        client.login(login, password)
+        assert b"JMAPACCESS" not in client.capabilities()
+    admin = cyrus.admin()
+    try:
+        typ, data = admin.capability()
+        assert typ == "OK" and b"JMAPACCESS" not in b" ".join(data).upper()
+    finally:
+        admin.logout()
