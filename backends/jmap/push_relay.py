@@ -56,7 +56,7 @@ from typing import Any, TypeVar
 
 import httpx
 from django.core.cache import cache
-from django.db import close_old_connections, connections
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import Account
@@ -101,7 +101,7 @@ class StreamEnded(Exception):
 
 
 def backoff_next(current: float) -> float:
-    """The next (uncapped-then-capped) backoff step."""
+    """The next backoff step: doubled, at most BACKOFF_MAX_SECONDS."""
     return min(BACKOFF_MAX_SECONDS, current * 2)
 
 
@@ -208,7 +208,7 @@ class AccountRelay:
     async def _run(self) -> None:
         while True:
             try:
-                view = await self.relay.db(relay_view_load, account_pk=self.account_pk)
+                view = await self.relay.upstream(relay_view_load, account_pk=self.account_pk)
                 if view is None:
                     self.state = "closed"
                     return  # deleted, deactivated or no longer passthrough: the registry says the rest
@@ -276,6 +276,13 @@ class AccountRelay:
             self.error = ""
             self._backoff = BACKOFF_FIRST_SECONDS
             await asyncio.sleep(POLL_SECONDS)
+            # A poll whose answer moved the upstream's sessionState refreshed the rows
+            # (UpstreamClient.api_post): new upstream accounts are polled from the next round.
+            fresh = await self.relay.upstream(relay_view_load, account_pk=self.account_pk)
+            if fresh is None:
+                self.state = "closed"
+                return
+            view = fresh
 
     async def _stream(self, view: RelayView) -> None:
         """One connection to the upstream's event stream; returns never, raises when it ends."""
@@ -486,7 +493,6 @@ def _executor(workers: int, prefix: str) -> Any:
 
 async def _in_thread(executor: Any, fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
     def call() -> T:
-        close_old_connections()
         try:
             return fn(**kwargs)
         except Exception:
