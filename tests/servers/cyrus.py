@@ -66,6 +66,8 @@ sasl_mech_list: PLAIN LOGIN
 httpmodules: jmap
 conversations: yes
 conversations_db: twoskip
+# Cyrus lists its vendor capabilities (e.g. /sieve) but serves their methods only with this on.
+jmap_nonstandard_extensions: yes
 syslog_prefix: jmap-test-cyrus
 """
 
