@@ -87,6 +87,7 @@ _TITLES = {
     404: "Not Found",
     416: "Range Not Satisfiable",
     502: "Bad Gateway",
+    503: "Service Unavailable",
     504: "Gateway Timeout",
 }
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 from asgiref.sync import sync_to_async
 
+from accounts.crypto import CryptoError
 from accounts.models import Account
 from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client
 from backends.jmap.targets import UpstreamTarget, upstream_targets
@@ -111,6 +112,15 @@ def _client(target: UpstreamTarget) -> UpstreamClient:
     return upstream_client(target.account)
 
 
+def _auth(client: UpstreamClient) -> dict[str, str]:
+    """The upstream Authorization header; a problem when the stored credential cannot be read."""
+    try:
+        return client.auth_headers()
+    except CryptoError as error:
+        # Vault unreachable, key changed...: the operator's to fix, the client's to retry later.
+        raise BlobProblem(503, f"the account's credentials cannot be read now ({type(error).__name__})") from None
+
+
 def _chunks(data: Readable) -> Iterator[bytes]:
     while True:
         chunk = data.read(CHUNK_SIZE)
@@ -165,6 +175,8 @@ def _api_call(target: UpstreamTarget, name: str, arguments: dict[str, Any]) -> d
         response = _client(target).api_post(request)
     except UpstreamError as error:
         raise _problem_from_error(error, what="account") from None
+    except CryptoError as error:
+        raise BlobProblem(503, f"the account's credentials cannot be read now ({type(error).__name__})") from None
     return _method_response(response, name)
 
 
@@ -234,7 +246,7 @@ class UpstreamBlobs:
         except UpstreamError as error:
             raise _problem_from_error(error, what="account") from None
         for attempt in range(2):
-            headers = {**client.auth_headers(), "Content-Type": type, "Accept": "application/json"}
+            headers = {**_auth(client), "Content-Type": type, "Accept": "application/json"}
             if size is not None:
                 # With a length httpx sends the body as it is read, without chunked encoding.
                 headers["Content-Length"] = str(size)
@@ -290,7 +302,7 @@ class UpstreamBlobs:
             raise _problem_from_error(error, what="account") from None
         for attempt in range(2):
             # identity: the bytes pass through as the upstream sends them (Content-Length stays right).
-            sent = {**client.auth_headers(), "Accept-Encoding": "identity", **headers}
+            sent = {**_auth(client), "Accept-Encoding": "identity", **headers}
             try:
                 response = client.http().send(client.http().build_request("GET", url, headers=sent), stream=True)
             except httpx.HTTPError as error:

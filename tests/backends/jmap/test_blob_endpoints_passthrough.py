@@ -157,3 +157,20 @@ def test_an_unreachable_upstream_is_502(alice: BlobAlice) -> None:
     download = alice.client.get(f"/download/{alice.upstream_id}/Gabc/x.txt?type=text/plain",
                                 HTTP_AUTHORIZATION=alice.auth)  # fmt: skip
     assert download.status_code == 502
+
+
+def test_an_unreadable_stored_credential_is_503_not_500(alice: BlobAlice) -> None:
+    from accounts.models import Account
+    from accounts.secrets import SecretBinding, seal
+
+    # A sealed value moved from another account's row does not open here (it is bound to its row).
+    foreign = seal(alice.cyrus_user.password, binding=SecretBinding(accountid="someone-else", field="password"))
+    Account.objects.filter(pk=alice.passthrough.pk).update(password=foreign)
+    upstream_clients_clear()
+    upload = alice.client.post(f"/upload/{alice.upstream_id}/", data=b"hello", content_type="text/plain",
+                               HTTP_AUTHORIZATION=alice.auth)  # fmt: skip
+    assert upload.status_code == 503, upload.content
+    assert upload["Content-Type"] == "application/problem+json"
+    download = alice.client.get(f"/download/{alice.upstream_id}/Gabc/x.txt?type=text/plain",
+                                HTTP_AUTHORIZATION=alice.auth)  # fmt: skip
+    assert download.status_code == 503
