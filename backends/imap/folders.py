@@ -32,6 +32,11 @@ from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic
 
 MAILBOX_ID_PREFIX = "m"
+# LIST attributes that say only whether new mail came since the last SELECT (RFC 3501 §7.2.2,
+# RFC 9051 §7.3.1): Dovecot flips them on its own a few seconds after a folder is made, and no
+# Mailbox property depends on them, so they are not stored (else every listener got an empty
+# Mailbox StateChange at the next sync).
+VOLATILE_ATTRIBUTES = frozenset({"\\marked", "\\unmarked"})
 ATTRIBUTE_ROLES = {
     "\\drafts": "drafts",
     "\\sent": "sent",
@@ -205,7 +210,7 @@ def mailboxes_sync(*, account: Account, listings: list[FolderListing]) -> Folder
             "is_subscribed": item.subscribed or item.name == "INBOX",
             "imap_name": item.name,
             "imap_delimiter": item.delimiter or "",
-            "imap_attributes": sorted(item.attributes),
+            "imap_attributes": sorted(item.attributes - VOLATILE_ATTRIBUTES),
             "is_selectable": item.selectable,
         }
         if status and status.mailboxid:

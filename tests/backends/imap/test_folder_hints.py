@@ -45,11 +45,6 @@ def _hinted(listings: list[FolderListing], hint: str) -> list[FolderListing]:
     return [item if item.name == "INBOX" else replace(item, attributes=item.attributes | {hint}) for item in listings]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backends/imap/folders.py (not this test's owner's file) stores LIST attributes verbatim and "
-    "counts any attribute difference as a Mailbox change; it must leave \\marked/\\unmarked out",
-)
 @pytest.mark.parametrize("hint", ["\\unmarked", "\\marked"])
 def test_marked_hints_leave_the_mailbox_state_alone(alice: Persona, hint: str) -> None:
     mailboxes_sync(account=alice.account, listings=FRESH)
