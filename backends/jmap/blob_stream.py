@@ -65,7 +65,8 @@ DOWNLOAD_HEADERS = (
 )
 # Client request headers a download passes on to the upstream.
 CONDITIONAL_HEADERS = ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
-MAIL_USING = ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"]
+CORE_CAPABILITY = "urn:ietf:params:jmap:core"
+MAIL_USING = [CORE_CAPABILITY, "urn:ietf:params:jmap:mail"]
 
 
 # ---------------------------------------------------------------- error mapping
@@ -180,6 +181,16 @@ def _api_call(target: UpstreamTarget, name: str, arguments: dict[str, Any]) -> d
     return _method_response(response, name)
 
 
+def _upstream_upload_limit(target: UpstreamTarget) -> int | None:
+    """The upstream Session's maxSizeUpload (RFC 8620 §2, core capability), None when unknown."""
+    try:
+        core = _client(target).session().capabilities.get(CORE_CAPABILITY)
+    except UpstreamError:
+        return None
+    value = core.get("maxSizeUpload") if isinstance(core, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _received_at(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
@@ -275,6 +286,12 @@ class UpstreamBlobs:
         raise BlobProblem(403, "the upstream server refused this account's credentials (HTTP 401)")
 
     def upload(self, *, target: UpstreamTarget, body: Readable, type: str, size: int | None) -> dict[str, Any]:
+        limit = _upstream_upload_limit(target)
+        if size is not None and limit is not None and size > limit:
+            # Refused before a byte goes upstream, as the upstream would refuse it (RFC 8620 §2 maxSizeUpload).
+            raise BlobProblem(
+                413, f"the upstream server takes uploads of at most {limit} octets", limit="maxSizeUpload"
+            )
         answer = self._post_blob(target=target, data=body, type=type, size=size)
         # Only the account id changes: the blob id (and anything else, e.g. Cyrus's "expires") is the
         # upstream's; blob ids are never rewritten (passthrough contracts).

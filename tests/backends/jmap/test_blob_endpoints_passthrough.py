@@ -174,3 +174,20 @@ def test_an_unreadable_stored_credential_is_503_not_500(alice: BlobAlice) -> Non
     download = alice.client.get(f"/download/{alice.upstream_id}/Gabc/x.txt?type=text/plain",
                                 HTTP_AUTHORIZATION=alice.auth)  # fmt: skip
     assert download.status_code == 503
+
+
+def test_an_upload_over_the_upstreams_max_size_is_refused_before_it_goes_up(alice: BlobAlice) -> None:
+    # Cyrus allows 1 GiB; the stored Session is given a small maxSizeUpload to stand for a stricter upstream.
+    session = dict(alice.passthrough.upstream_session)
+    core = dict(session["capabilities"]["urn:ietf:params:jmap:core"])
+    core["maxSizeUpload"] = 1000
+    session["capabilities"] = {**session["capabilities"], "urn:ietf:params:jmap:core": core}
+    alice.passthrough.upstream_session = session
+    alice.passthrough.save(update_fields=["upstream_session", "updated_at"])
+    upstream_clients_clear()
+    response = alice.client.post(f"/upload/{alice.upstream_id}/", data=b"x" * 1001, content_type="text/plain",
+                                 HTTP_AUTHORIZATION=alice.auth)  # fmt: skip
+    assert response.status_code == 413
+    body = json.loads(response.content)
+    assert body["type"] == "urn:ietf:params:jmap:error:limit" and body["limit"] == "maxSizeUpload"
+    assert _upload(alice, alice.upstream_id, b"x" * 1000)["size"] == 1000
