@@ -142,6 +142,8 @@ def _one(stream: EventStream, account_id: str, type_name: str) -> dict[str, str]
 def test_the_upstream_event_stream_is_relayed_not_polled(
     upstream: Upstream, downstream: ProxyProcess, alice: PushPerson, dovecot: DovecotServer
 ) -> None:
+    # Nobody listens yet: no relay, no stream on the upstream.
+    assert relay_of(downstream, alice.account_id) is None and sse_active(upstream.proxy) == 0
     with eventsource(alice) as stream:
         relay = wait_until(lambda: streaming(downstream, alice, connects=1), timeout=RELAY_START_WAIT)
         assert relay, relay_status(downstream)
