@@ -11,5 +11,8 @@ read by EventSource, WebSocket and PushSubscription.
   heartbeated by each hub) that the IMAP IDLE listener reads;
 - `publish`: the after-commit subscriber that sends each StateChange out of the
   process that wrote it;
+- `relayed`: passthrough accounts' changes relayed from their upstream JMAP
+  server (backends.jmap.push_relay), keyed by proxy accountId, carried to the
+  web processes (channel group or cache mailbox) and to PushSubscriptions;
 - `eventsource`, `websocket`, `ws_auth`, `routing`: the transports.
 """
