@@ -49,6 +49,9 @@ logger = logging.getLogger("jmap.passthrough.blobs")
 
 # Larger than jmapcore.blobs.CHUNK_SIZE: every download chunk costs a thread hand-off.
 CHUNK_SIZE = 256 * 1024
+# Each send or receive of an upload may take 30 s; the answer after the last octet may take longer
+# (the upstream stores and indexes the blob before it answers).
+UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0)
 # An upload response is a small JSON object (RFC 8620 §6.1); anything larger is not one.
 MAX_UPLOAD_ANSWER = 64 * 1024
 # Upstream response headers a download passes on to the client (RFC 8620 §6.2, RFC 9110 §14).
@@ -262,7 +265,9 @@ class UpstreamBlobs:
                 # With a length httpx sends the body as it is read, without chunked encoding.
                 headers["Content-Length"] = str(size)
             try:
-                request = client.http().build_request("POST", url, headers=headers, content=_chunks(data))
+                request = client.http().build_request(
+                    "POST", url, headers=headers, content=_chunks(data), timeout=UPLOAD_TIMEOUT
+                )
                 response = client.http().send(request, stream=True)
             except httpx.HTTPError as error:
                 raise _problem_from_transport(error) from None
