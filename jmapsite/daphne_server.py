@@ -120,18 +120,30 @@ class SpooledBodyServer(Server):
         kwargs.setdefault("request_buffer_size", REQUEST_PIECE)
         super().__init__(*args, **kwargs)
 
+    def protocol_disconnected(self, protocol: Any) -> None:
+        # A reply waiting for a socket that is gone would wait for ever: let it through (daphne drops it).
+        gate: _WriteGate | None = getattr(protocol, GATE_ATTRIBUTE, None)
+        if gate is not None:
+            gate.stopProducing()
+        super().protocol_disconnected(protocol)
+
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
         if message.get("type") == "http.response.body":
             gate: _WriteGate | None = getattr(protocol, GATE_ATTRIBUTE, None)
             if message.get("more_body", False):
                 if gate is None and getattr(protocol, "channel", None) is not None and not protocol.finished:
+                    fresh = _WriteGate()
+                    if getattr(protocol.channel, "_waitingForTransport", False):
+                        # Already full: Twisted pauses on the change to full, which has happened.
+                        fresh.pauseProducing()
                     try:
-                        candidate = _WriteGate()
-                        protocol.registerProducer(candidate, True)
-                    except RuntimeError:
-                        # Another producer is registered on this connection: send ungated, as daphne does.
-                        candidate = None
-                    gate = candidate
+                        protocol.registerProducer(fresh, True)
+                        gate = fresh
+                    except (RuntimeError, ValueError):
+                        # Another producer is registered on this request or connection: send
+                        # ungated, as daphne does, and leave the request's producer as it was.
+                        if getattr(protocol, "producer", None) is fresh:
+                            protocol.producer = None
                     setattr(protocol, GATE_ATTRIBUTE, gate)
                 if gate is not None:
                     await gate.open.wait()
