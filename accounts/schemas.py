@@ -39,6 +39,10 @@ API_FIELD_NAMES: dict[str, str] = {
     "carddav_url": "carddavURL",
     "session_url": "sessionUrl",
     "auth_type": "authType",
+    "oauth_access_token": "oauthAccessToken",
+    "oauth_refresh_token": "oauthRefreshToken",
+    "oauth_token_url": "oauthTokenUrl",
+    "oauth_client_id": "oauthClientId",
     "is_read_only": "readOnly",
     "login_password": "loginPassword",
     "pool": "pool",
@@ -89,7 +93,14 @@ class AccountIn(_StrictIn):
     caldavURL: str = Field(default="", max_length=1024)
     carddavURL: str = Field(default="", max_length=1024)
     sessionUrl: str = Field(default="", max_length=1024)
-    authType: Literal["basic", "bearer"] = "basic"
+    authType: Literal["basic", "bearer", "oauth"] = "basic"
+    # authType "oauth" (passthrough only): the tokens of an OAuth 2.0 grant reach the upstream,
+    # `password` is only the JMAP login's; the access token is refreshed at oauthTokenUrl (else
+    # discovered, RFC 8414) as oauthClientId.
+    oauthAccessToken: str = Field(default="", max_length=8192)
+    oauthRefreshToken: str = Field(default="", max_length=8192)
+    oauthTokenUrl: str = Field(default="", max_length=1024)
+    oauthClientId: str = Field(default="", max_length=255)
     readOnly: bool = False
     loginPassword: str | None = Field(default=None, min_length=1)
     pool: str | None = Field(default=None, min_length=1)

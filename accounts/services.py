@@ -235,7 +235,7 @@ def _account_validate(account: Account) -> None:
         errors.setdefault("imap_host", "required for IMAP accounts")
     if account.kind == Account.Kind.JMAP and not account.session_url:
         errors.setdefault("session_url", "required for JMAP passthrough accounts")
-    for name in ("caldav_url", "carddav_url", "session_url"):
+    for name in ("caldav_url", "carddav_url", "session_url", "oauth_token_url"):
         url = getattr(account, name)
         if url and (urlsplit(url).scheme not in ("http", "https") or "@" in urlsplit(url).netloc):
             # Credentials go in the Authorization header, never in a URL that logs and errors repeat.
@@ -255,11 +255,12 @@ def _check(fields: AccountFields, *, timeout: float) -> None:
         raise BackendCheckFailed(exc) from None
 
 
-def _fields_for_check(account: Account, *, password: str) -> AccountFields:
+def _fields_for_check(account: Account, *, password: str, oauth_access_token: str = "") -> AccountFields:
     return AccountFields(
         kind=account.kind,
         username=account.username or account.email,
         password=password,
+        oauth_access_token=oauth_access_token,
         imap_host=account.imap_host,
         imap_port=account.imap_port,
         imap_ssl=account.imap_ssl,
@@ -287,6 +288,10 @@ def account_create(
     carddav_url: str = "",
     session_url: str = "",
     auth_type: str = Account.AuthType.BASIC,
+    oauth_access_token: str = "",
+    oauth_refresh_token: str = "",
+    oauth_token_url: str = "",
+    oauth_client_id: str = "",
     is_read_only: bool = False,
     login_password: str | None = None,
     pool_login: str | None = None,
@@ -296,8 +301,11 @@ def account_create(
     """Create an account (and its login unless `pool_login` names one); see module doc.
 
     `kind` defaults to "jmap" when a session_url is given, else "imap";
-    `username` defaults to the email. Raises FieldsInvalid, AccountExists,
-    LoginExists or BackendCheckFailed; nothing is written when it raises.
+    `username` defaults to the email. With auth_type "oauth" (passthrough
+    only) the upstream gets the OAuth access token (refreshed by
+    backends.jmap.oauth) and `password` is only the login's: no backend
+    password is stored. Raises FieldsInvalid, AccountExists, LoginExists or
+    BackendCheckFailed; nothing is written when it raises.
     """
     if kind is None:
         kind = Account.Kind.JMAP if session_url else Account.Kind.IMAP
@@ -315,7 +323,7 @@ def account_create(
         imap_host=imap_host, imap_port=imap_port, imap_ssl=imap_ssl,
         smtp_host=smtp_host, smtp_port=smtp_port, smtp_ssl=smtp_ssl,
         caldav_url=caldav_url, carddav_url=carddav_url, session_url=session_url, auth_type=auth_type,
-        is_read_only=is_read_only,
+        oauth_token_url=oauth_token_url, oauth_client_id=oauth_client_id, is_read_only=is_read_only,
     )
     errors: dict[str, str] = {}
     try:
@@ -324,6 +332,14 @@ def account_create(
         errors.update(exc.fields)
     if not password:
         errors["password"] = "required"  # noqa: S105 - an error message, not a password
+    oauth = auth_type == Account.AuthType.OAUTH
+    if oauth:
+        if kind != Account.Kind.JMAP:
+            errors["auth_type"] = "oauth is for JMAP passthrough accounts"
+        if not oauth_access_token:
+            errors["oauth_access_token"] = "required with authType oauth"  # noqa: S105 - an error message
+    elif oauth_access_token or oauth_refresh_token or oauth_token_url or oauth_client_id:
+        errors["auth_type"] = "must be oauth when OAuth tokens are given"
     if pool_login is not None and login_password is not None:
         why = "cannot be combined with pool: the existing login keeps its password"
         errors["login_password"] = why
@@ -346,7 +362,8 @@ def account_create(
     login_hash = _PasswordHashing(login_password or password) if pool_login is None else None
     if check:
         try:
-            _check(_fields_for_check(account, password=password), timeout=check_timeout)
+            _check(_fields_for_check(account, password="" if oauth else password,
+                                     oauth_access_token=oauth_access_token), timeout=check_timeout)
         except BaseException:
             if login_hash is not None:
                 login_hash.result()
@@ -364,7 +381,10 @@ def account_create(
                 # at once (accounts.password_memo; same checks, only sooner).
                 password_memo_remember(login=email, password=login_password or password,
                                        password_hash=account.pool.password_hash)  # fmt: skip
-            account.password = seal(password)
+            account.password = "" if oauth else seal(password)
+            # Sealed unbound here, bound to the row as it is saved (accounts.secret_column).
+            account.oauth_access_token = seal(oauth_access_token) if oauth_access_token else ""
+            account.oauth_refresh_token = seal(oauth_refresh_token) if oauth_refresh_token else ""
             account.save()
             # The first sync starts at once, not at the next beat tick (issue 9).
             account_sync_enqueue_on_commit(account=account)
