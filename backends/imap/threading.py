@@ -219,7 +219,11 @@ def threads_apply(*, account: Account, plan: ThreadPlan, modseq: int) -> None:
         bulk_sql.rows_insert(
             ThreadRef,
             ("account_id", "key", "thread_id", "seen_at"),
-            [(account.pk, key, thread_id, as_datetime(seen_at)) for key, (thread_id, seen_at) in plan.refs.items()],
+            # In key order: the rows reach the unique (account, key) index in its own order.
+            [
+                (account.pk, key, thread_id, as_datetime(seen_at))
+                for key, (thread_id, seen_at) in sorted(plan.refs.items())
+            ],
             conflict=("account_id", "key"),
             update=("thread_id", "seen_at"),
         )
