@@ -32,6 +32,10 @@ Contracts
   the body and credentials somewhere the operator did not configure); the
   Session GET follows them, as RFC 8620 §2.2 expects for the well-known URL,
   and httpx drops the Authorization header when a redirect leaves the origin.
+- Every request, each redirect hop included, and every URL of a fetched
+  Session must pass backends.jmap.url_policy: another origin than the
+  sessionUrl's only at a public address and without dropping https, so an
+  upstream cannot aim the proxy (and the credentials) at internal services.
 - Upstream cookies are never stored: authentication is by header only, and a
   cookie set for one set of credentials must not ride along with another's.
 """
@@ -52,6 +56,7 @@ import httpx
 from django.conf import settings
 
 from backends.base import BackendError
+from backends.jmap.url_policy import UpstreamRequestRefused, UpstreamUrlRefused, upstream_url_check
 from backends.tls import tls_client_context
 
 if TYPE_CHECKING:
@@ -287,8 +292,19 @@ class UpstreamClient:
                     cookies=_no_cookies(),
                     limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
                     headers={"User-Agent": "jmap-proxy"},
+                    # Every request, each redirect hop included, goes only where url_policy allows.
+                    event_hooks={"request": [self._destination_check]},
                 )
             return self._http
+
+    def _destination_check(self, request: httpx.Request) -> None:
+        """Refuse (UpstreamRequestRefused) a request to where the account's credentials must not go (url_policy)."""
+        url = str(request.url)
+        try:
+            upstream_url_check(url, session_url=self.account.session_url, what=f"the upstream URL at {_where(url)}")
+        except UpstreamUrlRefused as exc:
+            log.warning("account %s: %s", self.account.accountid, exc)
+            raise UpstreamRequestRefused(str(exc), request=request) from None
 
     def close(self) -> None:
         with self._lock:
@@ -319,6 +335,8 @@ class UpstreamClient:
             try:
                 request = self.http().build_request(method, url, content=content, headers=headers, timeout=timeout)
                 response = self.http().send(request, stream=True, follow_redirects=follow_redirects)
+            except UpstreamRequestRefused as exc:
+                raise UpstreamError(str(exc), permanent=True) from None
             except httpx.TooManyRedirects:
                 raise UpstreamError(f"{what} redirects too many times", permanent=True) from None
             except httpx.TransportError as exc:
@@ -380,7 +398,15 @@ class UpstreamClient:
             session = jmap_session_validate(document)
         except BackendError as exc:
             raise UpstreamError(exc.message, permanent=True, status=response.status_code) from None
-        return session_urls_absolute(session, base_url=str(response.url))
+        resolved = session_urls_absolute(session, base_url=str(response.url))
+        for name in URL_PROPERTIES:
+            value = resolved.get(name)
+            if isinstance(value, str) and value:
+                try:
+                    upstream_url_check(value, session_url=url, what=f"the upstream Session's {name}")
+                except UpstreamUrlRefused as exc:
+                    raise UpstreamError(str(exc), permanent=True, status=response.status_code) from None
+        return resolved
 
     def session(self) -> UpstreamSession:
         """The stored upstream Session; fetched (and stored) first when there is none yet."""
