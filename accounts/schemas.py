@@ -132,6 +132,11 @@ class AccountPatch(_StrictIn):
     carddavURL: str = Field(default="", max_length=1024)
     sessionUrl: str = Field(default="", max_length=1024)
     authType: Literal["basic", "bearer"] = "basic"
+    # An OAuth account's new tokens (after its refresh token was refused, say) and settings.
+    oauthAccessToken: str = Field(default="", min_length=1, max_length=8192)
+    oauthRefreshToken: str = Field(default="", min_length=1, max_length=8192)
+    oauthTokenUrl: str = Field(default="", max_length=1024)
+    oauthClientId: str = Field(default="", max_length=255)
     readOnly: bool = False
     loginPassword: str = Field(default="", min_length=1)
     check: bool = True

@@ -84,6 +84,8 @@ PLAIN_MODES = frozenset({int(SslMode.PLAIN), int(SslMode.PLAIN_ALIAS)})
 BACKEND_FIELDS = frozenset(
     {"kind", "username", "password", "imap_host", "imap_port", "imap_ssl", "session_url", "auth_type"}
 )
+# An OAuth account's tokens: sealed like the password, never shown.
+OAUTH_TOKEN_FIELDS = ("oauth_access_token", "oauth_refresh_token")
 # Fields whose change means a passthrough account's upstream Session is fetched again.
 UPSTREAM_FIELDS = frozenset({"kind", "username", "password", "session_url", "auth_type", "is_read_only"})
 
@@ -152,6 +154,10 @@ class AccountChanges(TypedDict, total=False):
     carddav_url: str
     session_url: str
     auth_type: str
+    oauth_access_token: str
+    oauth_refresh_token: str
+    oauth_token_url: str
+    oauth_client_id: str
     is_read_only: bool
     login_password: str
 
@@ -487,6 +493,22 @@ def account_destination_changes(*, account: Account, draft: Account, changed: se
     return moved
 
 
+def _oauth_changes_check(*, account: Account, draft: Account, changed: set[str]) -> None:
+    """FieldsInvalid unless OAuth settings change on an OAuth account, and a new token URL
+    comes with the refresh token it is for (the stored one never goes to a new destination)."""
+    touched = changed & {"oauth_token_url", "oauth_client_id", *OAUTH_TOKEN_FIELDS}
+    if touched and draft.auth_type != Account.AuthType.OAUTH:
+        raise FieldsInvalid({name: "only OAuth accounts (authType oauth) have OAuth settings" for name in touched})
+    if (
+        "oauth_token_url" in changed
+        and draft.oauth_token_url != account.oauth_token_url
+        and account.oauth_refresh_token
+        and "oauth_refresh_token" not in changed
+    ):
+        raise FieldsInvalid({"oauth_refresh_token": "required when oauthTokenUrl changes: the stored refresh "
+                                                    "token is never sent to a new destination"})  # fmt: skip
+
+
 def _destination_change_check(
     *, account: Account, draft: Account, changed: set[str], new_password: str | None
 ) -> None:
@@ -524,14 +546,19 @@ def account_update(
         raise FieldsInvalid({name: "cannot be changed" for name in sorted(unknown)})
     login_password = changes.get("login_password")
     new_password = changes.get("password")
-    # The model fields to set as given; the two passwords are sealed/hashed below.
+    new_tokens = {name: str(changes[name]) for name in OAUTH_TOKEN_FIELDS if name in changes}  # type: ignore[literal-required]
+    # The model fields to set as given; the passwords and tokens are sealed/hashed below.
     values: dict[str, object] = {
-        name: value for name, value in changes.items() if name not in ("login_password", "password")
+        name: value for name, value in changes.items()
+        if name not in ("login_password", "password", *OAUTH_TOKEN_FIELDS)
     }
     if new_password is not None and not new_password:
         raise FieldsInvalid({"password": "must not be empty"})
     if login_password is not None and not login_password:
         raise FieldsInvalid({"login_password": "must not be empty"})
+    for name, token in new_tokens.items():
+        if not token:
+            raise FieldsInvalid({name: "must not be empty"})
 
     draft = Account.objects.get(pk=account.pk)
     for name, value in values.items():
@@ -539,10 +566,16 @@ def account_update(
     _account_validate(draft)
 
     _destination_change_check(account=account, draft=draft, changed=set(values), new_password=new_password)
-    backend_changed = new_password is not None or any(
+    _oauth_changes_check(account=account, draft=draft, changed=set(values) | set(new_tokens))
+    backend_changed = new_password is not None or "oauth_access_token" in new_tokens or any(
         getattr(draft, name) != getattr(account, name) for name in BACKEND_FIELDS if name in values
     )
-    if check and backend_changed:
+    if check and backend_changed and draft.auth_type == Account.AuthType.OAUTH:
+        access = new_tokens.get("oauth_access_token") or _unsealed_or_none(draft.oauth_access_token)
+        if not access:
+            raise FieldsInvalid({"oauth_access_token": "the stored token cannot be decrypted; send a new one"})
+        _check(_fields_for_check(draft, password="", oauth_access_token=access), timeout=check_timeout)
+    elif check and backend_changed:
         current = new_password if new_password is not None else _unsealed_or_none(draft.password)
         if current is None:
             raise FieldsInvalid({"password": "the stored password cannot be decrypted; send a new one"})
@@ -555,6 +588,8 @@ def account_update(
             setattr(locked, name, value)
         if new_password is not None:
             locked.password = seal(new_password)
+        for name, token in new_tokens.items():
+            setattr(locked, name, seal(token))
         locked.save()
         if locked.kind != Account.Kind.JMAP:
             # No longer a passthrough account: its upstream accounts leave the Session.
@@ -572,7 +607,7 @@ def account_update(
         ):
             pool_password_set(pool=pool, password=new_password)
     account_reseal(account=locked)
-    upstream_changed = new_password is not None or any(
+    upstream_changed = new_password is not None or "oauth_access_token" in new_tokens or any(
         getattr(locked, name) != getattr(account, name) for name in UPSTREAM_FIELDS - {"password"} if name in values
     )
     if locked.kind == Account.Kind.JMAP and (upstream_changed or not locked.upstream_session):

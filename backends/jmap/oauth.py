@@ -64,7 +64,7 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.secret_column import StoredSecret
 from accounts.secret_fields import account_secret_get, secret_binding
-from accounts.secrets import seal
+from accounts.secrets import CryptoError, seal
 from backends.base import BackendError
 from backends.tls import tls_client_context
 
@@ -413,11 +413,20 @@ def oauth_state_describe(*, account: Account) -> dict[str, Any]:
     state = UpstreamOAuthState.objects.filter(account_id=account.pk).first()
     if state is None:
         return {}
+    refused = bool(state.rejected_digest)
+    if refused:
+        # Refused for good only while the account still holds the grant that was refused.
+        try:
+            current = _grant_digest(token_url=account.oauth_token_url, client_id=account.oauth_client_id,
+                                    refresh_token=_plain(account, "oauth_refresh_token"))  # fmt: skip
+        except CryptoError:
+            current = state.rejected_digest
+        refused = current == state.rejected_digest
     return {
         "refreshedAt": state.refreshed_at.isoformat() if state.refreshed_at else None,
         "error": state.error,
         "errorAt": state.error_at.isoformat() if state.error_at else None,
-        "refusedForGood": bool(state.rejected_digest),
+        "refusedForGood": refused,
     }
 
 

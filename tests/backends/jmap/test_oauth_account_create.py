@@ -121,3 +121,54 @@ def test_a_basic_account_still_needs_its_password(mgmt: PortClient, upstream_bob
     })  # fmt: skip
     assert refused.status_code == 422
     assert refused.json()["fields"] == {"password": "required"}
+
+
+def _mailbox_get(login_password: str = LOGIN_PASSWORD) -> tuple[str, dict[str, Any]]:
+    pair = base64.b64encode(f"bob@example.test:{login_password}".encode()).decode()
+    answer = PortClient(port=settings.JMAP_PORT).post("/jmap/", data=json.dumps({
+        "using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+        "methodCalls": [["Mailbox/get", {"accountId": "bob", "properties": ["name"]}, "0"]],
+    }), content_type="application/json", HTTP_AUTHORIZATION=f"Basic {pair}")  # fmt: skip
+    assert answer.status_code == 200, answer.content
+    name, arguments, _ = answer.json()["methodResponses"][0]
+    return name, arguments
+
+
+def test_after_a_refused_grant_the_operator_patches_new_tokens(
+    mgmt: PortClient, upstream_bob: UpstreamMailbox, token_server: OAuthTokenServer
+) -> None:
+    created = mgmt.post_json("/api/accounts", body(upstream=upstream_bob, server=token_server,
+                                                   tokens=token_server.tokens_issue()))  # fmt: skip
+    assert created.status_code == 201, created.content
+    token_server.access_revoke_all()
+    token_server.refresh_revoke_all()
+    name, arguments = _mailbox_get()
+    assert (name, arguments["type"]) == ("error", "forbidden")
+    assert mgmt.get("/api/accounts/bob").json()["oauth"]["refusedForGood"] is True
+
+    # A new token URL alone would send the stored refresh token somewhere new: refused.
+    moved = mgmt.patch_json("/api/accounts/bob", {"oauthTokenUrl": "https://elsewhere.example/token"})
+    assert moved.status_code == 422 and "oauthRefreshToken" in moved.json()["fields"]
+
+    fresh = token_server.tokens_issue()
+    patched = mgmt.patch_json("/api/accounts/bob", {"oauthAccessToken": fresh.access_token,
+                                                    "oauthRefreshToken": fresh.refresh_token})  # fmt: skip
+
+    assert patched.status_code == 200, patched.content
+    assert fresh.refresh_token not in patched.content.decode()
+    assert patched.json()["oauth"]["refusedForGood"] is False
+    assert _mailbox_get()[0] == "Mailbox/get"
+    # And the new grant refreshes when its token expires.
+    token_server.access_revoke_all()
+    assert _mailbox_get()[0] == "Mailbox/get"
+    assert token_server.grants == 1
+
+
+def test_oauth_settings_are_refused_on_a_basic_account(mgmt: PortClient, upstream_bob: UpstreamMailbox) -> None:
+    created = mgmt.post_json("/api/accounts", {
+        "accountid": "bob", "email": "bob@example.test", "sessionUrl": upstream_bob.proxy.jmap_url + "/session",
+        "password": "pw", "check": False,
+    })  # fmt: skip
+    assert created.status_code == 201, created.content
+    refused = mgmt.patch_json("/api/accounts/bob", {"oauthAccessToken": "at-1"})
+    assert refused.status_code == 422 and "oauthAccessToken" in refused.json()["fields"]

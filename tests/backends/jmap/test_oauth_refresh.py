@@ -177,10 +177,12 @@ def test_a_passing_failure_of_the_token_endpoint_is_retried_later(
 
 
 def test_the_token_url_is_discovered_once_from_the_session_urls_origin(
-    token_server: OAuthTokenServer, upstream_bob: UpstreamMailbox
+    token_server: OAuthTokenServer, upstream_bob: UpstreamMailbox, settings: Settings
 ) -> None:
-    # The sessionUrl is on the authorization server's origin, which redirects
-    # /.well-known/jmap to the upstream (RFC 8620 §2.2) and publishes RFC 8414 metadata.
+    # The sessionUrl is on the authorization server's origin, which relays the
+    # upstream's Session (RFC 8620 §2.2) and publishes RFC 8414 metadata; the
+    # Session's apiUrl is the upstream's, another origin on loopback.
+    settings.JMAP_UPSTREAM_ALLOW_PRIVATE = True
     bob = oauth_account_make(accountid="bob", tokens=token_server.tokens_issue(),
                              session_url=token_server.session_url, token_url="",
                              client_id=token_server.client_id)  # fmt: skip
