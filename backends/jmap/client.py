@@ -25,9 +25,13 @@ Contracts
   object (§3.4). With OAuth, a 401 makes it refresh the access token once and
   retry once. A Response whose sessionState differs from the stored Session's
   state makes it refresh the Session (§3.4: the client should refetch it),
-  after which the new upstream accounts and capabilities are known.
+  after which the new upstream accounts and capabilities are known. A refresh
+  that fails or does not reach that state pauses such refreshes for
+  STATE_REFRESH_PAUSE (a flapping sessionState is no refresh storm).
 - Answers larger than settings.JMAP_MAX_RESPONSE_SIZE are refused while being
-  read (UpstreamError), so a hostile or broken upstream cannot exhaust memory.
+  read (UpstreamError), so a hostile or broken upstream cannot exhaust memory;
+  and a whole answer must arrive within the request's timeout (not only each
+  piece of it), so a dripping upstream cannot hold a request for ever.
 - Redirects are not followed for API calls (a redirected POST would resend
   the body and credentials somewhere the operator did not configure); the
   Session GET follows them, as RFC 8620 §2.2 expects for the well-known URL,
@@ -48,6 +52,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -67,6 +72,12 @@ log = logging.getLogger("jmap.backends.jmap")
 KIND = "jmap"
 SESSION_TIMEOUT = 10.0
 API_TIMEOUT = 30.0
+# After a sessionState-triggered Session refresh that failed or did not reach the
+# Response's state, no other such refresh for this long: an upstream whose
+# sessionState flaps (or whose Session GET fails) would otherwise cost a Session
+# GET, a database write and up to SESSION_TIMEOUT on every request. The periodic
+# sync still refreshes in between.
+STATE_REFRESH_PAUSE = 60.0
 URL_PROPERTIES: tuple[str, ...] = ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl")
 _JSON_TYPES = ("application/json", "application/problem+json")
 # RFC 7807 problem documents are small; keep what is shown to operators short.
@@ -227,6 +238,7 @@ class UpstreamClient:
         # A sessionState that a fresh Session did not match (a server whose API
         # and Session states differ by design): not worth a refetch per call.
         self._unmatched_state: str | None = None
+        self._state_refresh_after = 0.0  # time.monotonic() before which no sessionState refresh runs
 
     def __repr__(self) -> str:
         return f"UpstreamClient({self.account.accountid!r})"
@@ -329,6 +341,9 @@ class UpstreamClient:
         """
         limit = _max_response_size()
         for attempt in (1, 2):
+            # httpx's timeout bounds each read, not the whole answer: an upstream dripping a
+            # byte now and then would hold the request (and a worker) for ever.
+            deadline = time.monotonic() + timeout
             headers = {"Accept": "application/json", **self.auth_headers()}
             if content is not None:
                 headers["Content-Type"] = "application/json"
@@ -344,7 +359,8 @@ class UpstreamClient:
             except httpx.InvalidURL:
                 raise UpstreamError(f"{what} is not a usable URL", permanent=True) from None
             try:
-                body = self._read_bounded(response, what=what, limit=limit, timeout=timeout, url=url)
+                body = self._read_bounded(response, what=what, limit=limit, timeout=timeout, url=url,
+                                          deadline=deadline)
             finally:
                 response.close()
             if response.status_code == 401 and attempt == 1 and self.credentials_refresh():
@@ -356,7 +372,9 @@ class UpstreamClient:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     @staticmethod
-    def _read_bounded(response: httpx.Response, *, what: str, limit: int, timeout: float, url: str) -> bytes:
+    def _read_bounded(
+        response: httpx.Response, *, what: str, limit: int, timeout: float, url: str, deadline: float | None = None
+    ) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise UpstreamError(f"{what} answer is too large ({int(declared)} bytes, limit {limit})",
@@ -370,6 +388,9 @@ class UpstreamClient:
                     raise UpstreamError(f"{what} answer is too large (over {limit} bytes)",
                                         permanent=False, status=response.status_code)
                 chunks.append(chunk)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise UpstreamError(f"timed out after {timeout:g}s reading the answer of {what}",
+                                        permanent=False, timed_out=True)
         except httpx.TransportError as exc:
             raise upstream_transport_error(exc, url=url, what=what, timeout=timeout) from None
         return b"".join(chunks)
@@ -445,14 +466,17 @@ class UpstreamClient:
                                 status=response.status_code)
         upstream_state = document.get("sessionState")
         if (isinstance(upstream_state, str) and upstream_state != session.state
-                and upstream_state != self._unmatched_state):
+                and upstream_state != self._unmatched_state and time.monotonic() >= self._state_refresh_after):
             try:
                 fresh = self.session_refresh()
             except BackendError as exc:
-                # The answer itself is good; the next call tries the refresh again.
+                # The answer itself is good; a later call tries the refresh again, after a pause.
                 log.warning("account %s: upstream Session refresh failed: %s", self.account.accountid, exc)
+                self._state_refresh_after = time.monotonic() + STATE_REFRESH_PAUSE
             else:
-                self._unmatched_state = upstream_state if fresh.state != upstream_state else None
+                unmatched = fresh.state != upstream_state
+                self._unmatched_state = upstream_state if unmatched else None
+                self._state_refresh_after = time.monotonic() + STATE_REFRESH_PAUSE if unmatched else 0.0
         return document
 
 

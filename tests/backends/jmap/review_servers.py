@@ -6,13 +6,15 @@
 - `CyrusFront`: a JMAP upstream that serves the suite's real Cyrus through
   itself and changes what Cyrus says the way a hostile or broken upstream
   would (`session_edit` rewrites the Session object; `api_edit` the API answer
-  bytes; `redirect` answers the Session GET with a 301 elsewhere). Everything
+  bytes; `redirect` answers the Session GET with a 301 elsewhere; `api_drip`
+  sends API answers slowly). It counts API calls and Session GETs. Everything
   it does not change is Cyrus's own answer.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,6 +96,8 @@ class _Front(BaseHTTPRequestHandler):
                                follow_redirects=True, timeout=30)
         data = answer.content
         if self.command == "GET" and self.path in ("/.well-known/jmap", "/jmap") and answer.status_code == 200:
+            owner.session_gets += 1
+        if self.command == "GET" and self.path in ("/.well-known/jmap", "/jmap") and answer.status_code == 200:
             session = json.loads(data)
             # Cyrus's relative URLs, made absolute against this front, as a Session would name them.
             for name in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
@@ -107,6 +111,14 @@ class _Front(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if self.command == "POST" and owner.api_drip:
+            # A slow upstream: the answer in 20 pieces, `api_drip` seconds apart.
+            step = max(1, len(data) // 20)
+            for start in range(0, len(data), step):
+                self.wfile.write(data[start:start + step])
+                self.wfile.flush()
+                time.sleep(owner.api_drip)
+            return
         self.wfile.write(data)
 
     do_GET = _relay
@@ -119,7 +131,9 @@ class _FrontState:
     session_edit: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda session: session)
     api_edit: Callable[[bytes], bytes] = field(default=lambda data: data)
     redirect: str | None = None
+    api_drip: float = 0.0
     api_calls: int = 0
+    session_gets: int = 0
 
 
 class CyrusFront(_Server, _FrontState):
