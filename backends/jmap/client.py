@@ -184,7 +184,7 @@ def _problem_of(content_type: str, body: bytes) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(document, dict) and isinstance(document.get("type"), str):
         return document
@@ -412,7 +412,7 @@ class UpstreamClient:
                                     follow_redirects=True)
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise UpstreamError("sessionUrl did not return a JMAP Session (response is not JSON)",
                                 permanent=True, status=response.status_code) from None
         try:
@@ -459,7 +459,7 @@ class UpstreamClient:
                                     content=content)
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise UpstreamError("apiUrl did not return JSON", permanent=False, status=response.status_code) from None
         if not isinstance(document, dict) or not isinstance(document.get("methodResponses"), list):
             raise UpstreamError("apiUrl did not return a JMAP Response (no methodResponses)", permanent=False,

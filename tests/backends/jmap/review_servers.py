@@ -7,7 +7,7 @@
   itself and changes what Cyrus says the way a hostile or broken upstream
   would (`session_edit` rewrites the Session object; `api_edit` the API answer
   bytes; `redirect` answers the Session GET with a 301 elsewhere; `api_drip`
-  sends API answers slowly). It counts API calls and Session GETs. Everything
+  sends API answers slowly; `session_raw` replaces the Session bytes). It counts API calls and Session GETs. Everything
   it does not change is Cyrus's own answer.
 """
 from __future__ import annotations
@@ -103,7 +103,8 @@ class _Front(BaseHTTPRequestHandler):
             for name in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
                 if isinstance(session.get(name), str) and session[name].startswith("/"):
                     session[name] = owner.base_url + session[name]
-            data = json.dumps(owner.session_edit(session)).encode()
+            edited = json.dumps(owner.session_edit(session)).encode()
+            data = owner.session_raw if owner.session_raw is not None else edited
         elif self.command == "POST" and self.path.startswith("/jmap") and answer.status_code == 200:
             owner.api_calls += 1
             data = owner.api_edit(data)
@@ -132,6 +133,7 @@ class _FrontState:
     api_edit: Callable[[bytes], bytes] = field(default=lambda data: data)
     redirect: str | None = None
     api_drip: float = 0.0
+    session_raw: bytes | None = None
     api_calls: int = 0
     session_gets: int = 0
 

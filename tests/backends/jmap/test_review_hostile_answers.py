@@ -91,3 +91,25 @@ def test_a_real_session_change_is_still_followed(alice: Account, mallory_server:
     client.api_post(_request(alice))
     alice.refresh_from_db()
     assert alice.upstream_session["state"] == "changed-on-the-upstream"
+
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+
+
+def test_a_session_nested_too_deep_is_an_upstream_error(cyrus: CyrusServer, mallory_server: CyrusFront) -> None:
+    mallory_server.session_raw = DEEP
+    user = cyrus.user("bob-r1-hostile", "bob-r1-hostile-pw")
+    account = passthrough_account_make(accountid=f"bobr1h{secrets.token_hex(3)}", user=user,
+                                       session_url=mallory_server.session_url)
+    with pytest.raises(UpstreamError) as caught:
+        upstream_client(account).session_refresh()
+    assert caught.value.permanent
+    account.refresh_from_db()
+    assert account.upstream_session == {}
+
+
+def test_an_answer_nested_too_deep_is_an_upstream_error(alice: Account, mallory_server: CyrusFront) -> None:
+    mallory_server.api_edit = lambda data: DEEP
+    with pytest.raises(UpstreamError) as caught:
+        upstream_client(alice).api_post(_request(alice))
+    assert caught.value.status == 200
