@@ -124,8 +124,12 @@ class _RefreshLease:
         return self.held
 
     def release(self) -> None:
-        if self.held and cache.get(self.key) == self.token:
-            cache.delete(self.key)
+        try:
+            if self.held and cache.get(self.key) == self.token:
+                cache.delete(self.key)
+        except Exception as exc:
+            # The refresh itself is done; an unreleased lease only expires (LEASE_SECONDS) instead.
+            log.warning("%s: could not release the refresh lease: %s", self.key, type(exc).__name__)
         self.held = False
 
 

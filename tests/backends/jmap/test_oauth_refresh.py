@@ -127,7 +127,12 @@ def test_new_tokens_from_the_operator_end_the_refusal(bob: Account, token_server
     assert UpstreamOAuthState.objects.get(account=bob).rejected_digest == ""
 
 
-def test_two_concurrent_refreshes_make_one_grant(bob: Account, token_server: OAuthTokenServer) -> None:
+def test_two_concurrent_refreshes_make_one_grant(
+    bob: Account, token_server: OAuthTokenServer, settings: Settings, redis_url: str
+) -> None:
+    # The lease lives in the shared cache: Redis, as in scale-out, where workers
+    # and web processes on several machines hit the same expired token.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
     token_server.access_revoke_all()
     # Each grant takes a while, so the second refresh starts while the first is in flight.
     token_server.grant_delay = 0.5
