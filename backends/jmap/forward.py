@@ -49,6 +49,7 @@ from backends.jmap.errors_map import upstream_error_to_method_error
 from backends.jmap.targets import UpstreamTarget, upstream_targets
 from jmapcore.protocol.envelope import Invocation
 from jmapcore.protocol.errors import MethodError
+from jmapcore.protocol.response_size import RESPONSE_SIZE_LIMIT_NAME
 from jmapcore.protocol.resultref import arguments_resolve
 from jmapcore.registry import METHODS
 
@@ -258,7 +259,14 @@ class PassthroughRouter:
             error = MethodError("serverFail", "unexpected error while forwarding to the upstream JMAP server")
             return [_error(call, error) for call in calls]
         FORWARDED_REQUESTS.labels(outcome="answered").inc()
-        return response_split(answer=answer, calls=calls, created_ids=created_ids, upstream_to_proxy=upstream_to_proxy)
+        try:
+            return response_split(answer=answer, calls=calls, created_ids=created_ids,
+                                  upstream_to_proxy=upstream_to_proxy)
+        except Exception:
+            # Whatever an upstream answers, the client gets a Response, never a 500.
+            logger.exception("account %s: unusable upstream answer to %d call(s)", account.accountid, len(calls))
+            error = MethodError("serverFail", "the upstream server's answer could not be used")
+            return [_error(call, error) for call in calls]
 
 
 def _references_prepare(
@@ -307,12 +315,16 @@ def response_split(
 ) -> list[list[Invocation]]:
     """The upstream Response (RFC 8620 §3.4) as each call's responses, in the client's terms.
 
-    Upstream call ids are the calls' positions ("0", "1", ...). An entry that
-    is not [String, Object, String] or answers no call is dropped; a call left
-    without any answer gets serverFail. The Response's createdIds merge into
-    `created_ids`.
+    Upstream call ids are the calls' positions ("0", "1", ...), matched
+    exactly (no int() of what the upstream sent: "²" or 5,000 digits raise). An
+    entry that is not [String, Object, String] or answers no call is dropped;
+    a call left without any answer gets serverFail. An upstream error naming
+    limit maxSizeResponse loses that member: the upstream's Response was full,
+    not this one, so the engine must not stop the calls after it. The
+    Response's createdIds merge into `created_ids`.
     """
     by_position: list[list[Invocation]] = [[] for _ in calls]
+    positions = {str(index): index for index in range(len(calls))}
     method_responses = answer.get("methodResponses")
     for entry in method_responses if isinstance(method_responses, list) else []:
         if not (isinstance(entry, list) and len(entry) == 3):
@@ -320,10 +332,14 @@ def response_split(
         name, arguments, upstream_call_id = entry
         if not (isinstance(name, str) and isinstance(arguments, dict) and isinstance(upstream_call_id, str)):
             continue
-        if not upstream_call_id.isdigit() or int(upstream_call_id) >= len(calls):
+        position = positions.get(upstream_call_id)
+        if position is None:
             continue
-        position = int(upstream_call_id)
         call = calls[position]
+        if name == "error" and arguments.get("limit") == RESPONSE_SIZE_LIMIT_NAME:
+            arguments = {key: value for key, value in arguments.items() if key != "limit"}
+            arguments.setdefault("description", "the upstream server's response would pass its size limit "
+                                                "(maxSizeResponse); ask for less")
         try:
             rewritten = arguments_from_upstream(name, arguments, upstream_to_proxy)
         except UnknownAccountId as exc:

@@ -1,0 +1,107 @@
+"""Review findings on forwarded answers (backends.jmap.forward, RFC 8620 §3.4):
+whatever an upstream answers, the client gets a JMAP Response (never a 500)
+and the calls that run on the proxy are not affected.
+
+alice's login holds a passthrough account on mallory's JMAP server (the
+suite's Cyrus behind tests' CyrusFront, which rewrites Cyrus's answers) and
+runs local calls (Core/echo) beside the forwarded ones.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.test import Client
+
+from accounts.models import Account, Pool
+from backends.jmap.client import upstream_client, upstream_clients_clear
+from tests.backends.jmap.passthrough import passthrough_account_make
+from tests.backends.jmap.review_servers import CyrusFront
+from tests.jmapcore.apiclient import api_post
+from tests.servers.cyrus import CyrusServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CORE = "urn:ietf:params:jmap:core"
+MAIL = "urn:ietf:params:jmap:mail"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients() -> Iterator[None]:
+    upstream_clients_clear()
+    yield
+    upstream_clients_clear()
+
+
+@pytest.fixture
+def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
+    front = CyrusFront(cyrus_base=cyrus.base_url)
+    yield front
+    front.stop()
+
+
+class Alice:
+    def __init__(self, cyrus: CyrusServer, front: CyrusFront) -> None:
+        password = f"alice-{secrets.token_hex(4)}"
+        self.pool = Pool.objects.create(login=f"alice-r1f-{secrets.token_hex(3)}@example.test",
+                                        password_hash=make_password(password))
+        user = cyrus.user("alice-r1-forwarded", "alice-r1-forwarded-pw")
+        self.account: Account = passthrough_account_make(accountid=f"alicer1f{secrets.token_hex(3)}", user=user,
+                                                         pool=self.pool, session_url=front.session_url)
+        upstream_client(self.account).session_refresh()
+        self.auth = "Basic " + base64.b64encode(f"{self.pool.login}:{password}".encode()).decode()
+        self.client = Client()
+
+    def request(self, calls: list[list[Any]]) -> list[list[Any]]:
+        answer = api_post(self.client, self.auth, {"using": [CORE, MAIL], "methodCalls": calls})
+        assert answer.status_code == 200, answer.content
+        responses: list[list[Any]] = answer.json()["methodResponses"]
+        return responses
+
+
+@pytest.fixture
+def alice(cyrus: CyrusServer, mallory_server: CyrusFront) -> Alice:
+    return Alice(cyrus, mallory_server)
+
+
+def _rewrite_responses(edit: Callable[[list[Any]], list[Any]]) -> Callable[[bytes], bytes]:
+    def rewrite(data: bytes) -> bytes:
+        answer = json.loads(data)
+        answer["methodResponses"] = edit(answer["methodResponses"])
+        return json.dumps(answer).encode()
+    return rewrite
+
+
+@pytest.mark.parametrize("call_id", ["²", "9" * 5000, "-0", " 0", "0" * 300 + "1x"])
+def test_a_strange_upstream_call_id_is_server_fail_not_500(
+    alice: Alice, mallory_server: CyrusFront, call_id: str
+) -> None:
+    mallory_server.api_edit = _rewrite_responses(lambda responses: [[r[0], r[1], call_id] for r in responses])
+    responses = alice.request([
+        ["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"],
+        ["Core/echo", {"hello": "local"}, "local"],
+    ])
+    assert [(name, call_id) for name, _, call_id in responses] == [("error", "up"), ("Core/echo", "local")]
+    assert responses[0][1]["type"] == "serverFail"
+    assert responses[1][1] == {"hello": "local"}
+
+
+def test_an_upstream_response_size_error_does_not_stop_the_local_calls(
+    alice: Alice, mallory_server: CyrusFront
+) -> None:
+    """The upstream's own response limit is not this Response's: later calls still run."""
+    mallory_server.api_edit = _rewrite_responses(lambda responses: [
+        ["error", {"type": "requestTooLarge", "limit": "maxSizeResponse"}, r[2]] for r in responses
+    ])
+    responses = alice.request([
+        ["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"],
+        ["Core/echo", {"hello": "local"}, "local"],
+    ])
+    assert responses[0][0] == "error" and responses[0][2] == "up"
+    assert responses[0][1]["type"] == "requestTooLarge"
+    assert responses[1] == ["Core/echo", {"hello": "local"}, "local"]
