@@ -418,7 +418,11 @@ def _fetch_parse(data: list[Any]) -> dict[int, dict[bytes, Any]]:
     for values in parsed.values():
         uid = values.get(b"UID")
         if isinstance(uid, int):
-            by_uid.setdefault(uid, {}).update(values)
+            known = by_uid.get(uid)
+            if known is None:
+                by_uid[uid] = values  # the parser's own dict: no copy per message
+            else:
+                known.update(values)
     return by_uid
 
 
