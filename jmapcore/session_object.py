@@ -13,10 +13,11 @@ The Session's "capabilities" then also lists every capability such an
 account offers that the proxy does not define itself, with the upstream's
 session-level value (RFC 8620 §2: an account's capability must be one the
 Session lists), and primaryAccounts follows the upstream's own choice. All
-of it is read from the database -- one query for the rows when the pool has a
-passthrough account, none otherwise -- never from the upstream, so building
-the Session stays as fast as before. The state is a hash of the whole object,
-so it changes whenever the upstream accounts or capabilities do.
+of it comes from the Account rows the caller read and their UpstreamAccount
+rows (accounts.upstream_rows: read once per change of the Account, not per
+request), never from the upstream, so building the Session stays as fast as
+before. The state is a hash of the whole object, so it changes whenever the
+upstream accounts or capabilities do.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from typing import Any
 
 from django.conf import settings
 
-from accounts.models import Account, Pool, UpstreamAccount
+from accounts.models import Account, Pool
+from accounts.upstream_rows import UpstreamRow, upstream_rows_read
 from jmapcore.registry import CAPABILITIES
 
 
@@ -62,17 +64,7 @@ def session_state_of(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()[:24]
 
 
-def _upstream_rows(accounts: dict[str, Account]) -> dict[int, list[UpstreamAccount]]:
-    """The UpstreamAccount rows of the passthrough accounts among `accounts`, by Account pk."""
-    passthrough = [account.pk for account in accounts.values() if account.kind == Account.Kind.JMAP]
-    rows: dict[int, list[UpstreamAccount]] = {pk: [] for pk in passthrough}
-    if passthrough:
-        for row in UpstreamAccount.objects.filter(account_id__in=passthrough).order_by("position", "proxy_id"):
-            rows[row.account_id].append(row)
-    return rows
-
-
-def _upstream_primary(account: Account, rows: list[UpstreamAccount]) -> dict[str, str]:
+def _upstream_primary(account: Account, rows: tuple[UpstreamRow, ...]) -> dict[str, str]:
     """The upstream's primaryAccounts (RFC 8620 §2) in proxy ids, for capabilities the account carries."""
     upstream_primary = (account.upstream_session or {}).get("primaryAccounts")
     if not isinstance(upstream_primary, dict):
@@ -100,7 +92,7 @@ def session_object_build(*, pool: Pool, accounts: dict[str, Account]) -> dict[st
     account_objects: dict[str, Any] = {}
     primary: dict[str, str] = {}
     capabilities: dict[str, Any] = {urn: spec.session_value() for urn, spec in CAPABILITIES.items()}
-    upstream_rows = _upstream_rows(accounts)
+    upstream_rows = upstream_rows_read(accounts=accounts.values())
     for account_id, account in accounts.items():
         if account.pk in upstream_rows:
             rows = upstream_rows[account.pk]
