@@ -40,7 +40,8 @@ Discovery: an account without `oauth_token_url` learns it once from the
 authorization server metadata (RFC 8414 §3) at the origin of its sessionUrl,
 /.well-known/oauth-authorization-server; the `issuer` must be that origin
 (§3.3) and the token endpoint https (http only when the sessionUrl is http
-itself). The URL found is stored on the account.
+itself), on the sessionUrl's origin or at a public address
+(backends.jmap.url_policy). The URL found is stored on the account.
 
 Nothing here logs or puts a token into an error message.
 """
@@ -66,6 +67,7 @@ from accounts.secret_column import StoredSecret
 from accounts.secret_fields import account_secret_get, secret_binding
 from accounts.secrets import CryptoError, seal
 from backends.base import BackendError
+from backends.jmap.url_policy import UpstreamUrlRefused, upstream_url_check
 from backends.tls import tls_client_context
 
 log = logging.getLogger("jmap.backends.jmap.oauth")
@@ -243,6 +245,12 @@ def token_url_discover(*, account: Account) -> str:
     allowed = ("https",) if parts.scheme == "https" else ("https", "http")
     if found.scheme not in allowed or not found.hostname or found.fragment:
         raise OAuthRefused(f"{ERROR_PREFIX}: the token_endpoint in {url} is not a usable {allowed[0]} URL")
+    try:
+        # The refresh token goes there: another origin only at a public address, as for the
+        # Session's own URLs (backends.jmap.url_policy; JMAP_UPSTREAM_ALLOW_PRIVATE).
+        upstream_url_check(endpoint, session_url=session_url, what="the discovered token_endpoint")
+    except UpstreamUrlRefused as exc:
+        raise OAuthRefused(f"{ERROR_PREFIX}: {exc}") from None
     # Once: only an account still without a token URL gets the discovered one.
     Account.objects.filter(pk=account.pk, oauth_token_url="").update(oauth_token_url=endpoint)
     account.oauth_token_url = endpoint

@@ -60,6 +60,8 @@ class OAuthTokenServer:
         self.grant_delay = 0.0
         self.fail_next = 0
         self.requests = 0
+        # What the RFC 8414 metadata names as token endpoint ("" : this server's /token).
+        self.metadata_token_endpoint = ""
         self._lock = threading.Lock()
         # refresh token -> the upstream token id of the access token issued with it
         self._refresh: dict[str, int] = {}
@@ -178,7 +180,7 @@ class OAuthTokenServer:
                 if self.path == "/.well-known/oauth-authorization-server":
                     self._json(200, {
                         "issuer": server.base_url,
-                        "token_endpoint": server.token_url,
+                        "token_endpoint": server.metadata_token_endpoint or server.token_url,
                         "grant_types_supported": ["authorization_code", "refresh_token"],
                         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
                         "response_types_supported": ["code"],

@@ -201,6 +201,25 @@ def test_the_token_url_is_discovered_once_from_the_session_urls_origin(
     assert token_server.grants == 1
 
 
+def test_discovered_metadata_cannot_send_the_refresh_token_to_an_internal_address(
+    token_server: OAuthTokenServer, upstream_bob: UpstreamMailbox, settings: Settings
+) -> None:
+    # mallory runs the upstream: her metadata names a token endpoint inside the proxy's network.
+    settings.JMAP_UPSTREAM_ALLOW_PRIVATE = False
+    token_server.metadata_token_endpoint = upstream_bob.proxy.mgmt_url + "/api/steal"
+    bob = oauth_account_make(accountid="bob", tokens=token_server.tokens_issue(),
+                             session_url=token_server.session_url, token_url="",
+                             client_id=token_server.client_id)  # fmt: skip
+
+    assert access_token_refresh(bob) is False
+
+    bob.refresh_from_db()
+    assert bob.oauth_token_url == ""
+    state = UpstreamOAuthState.objects.get(account=bob)
+    assert "JMAP_UPSTREAM_ALLOW_PRIVATE" in state.error and state.rejected_digest
+    assert token_server.requests == 0
+
+
 def test_a_confidential_client_authenticates_with_its_configured_secret(
     upstream_bob: UpstreamMailbox, settings: Settings
 ) -> None:
