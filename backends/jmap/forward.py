@@ -322,10 +322,13 @@ def response_split(
     a call left without any answer gets serverFail. An upstream error naming
     limit maxSizeResponse loses that member: the upstream's Response was full,
     not this one, so the engine must not stop the calls after it. The
-    Response's createdIds merge into `created_ids`.
+    Response's createdIds merge into `created_ids`, except that a creation id
+    `created_ids` already maps to another id is only remapped when one of
+    these responses lists it in "created" (RFC 8620 §5.3).
     """
     by_position: list[list[Invocation]] = [[] for _ in calls]
     positions = {str(index): index for index in range(len(calls))}
+    created_now: set[str] = set()  # creation ids in the "created" of this answer's responses
     method_responses = answer.get("methodResponses")
     for entry in method_responses if isinstance(method_responses, list) else []:
         if not (isinstance(entry, list) and len(entry) == 3):
@@ -350,12 +353,20 @@ def response_split(
             )))
             continue
         by_position[position].append(Invocation(name=name, arguments=rewritten, call_id=call.call_id))
+        created = arguments.get("created")
+        if isinstance(created, dict):
+            created_now.update(key for key in created if isinstance(key, str))
     upstream_created = answer.get("createdIds")
     if isinstance(upstream_created, dict):
         created_ids.update(
             (creation_id, object_id)
             for creation_id, object_id in upstream_created.items()
             if isinstance(creation_id, str) and isinstance(object_id, str)
+            # A creation id the request already maps (a local call's, another upstream's) changes
+            # only when this upstream really created it now (§5.3: the latest creation wins);
+            # else an upstream could aim a later local "#id" reference at another local object.
+            and (creation_id not in created_ids or created_ids[creation_id] == object_id
+                 or creation_id in created_now)
         )
     missing = MethodError("serverFail", "the upstream server sent no response to this call")
     return [produced or _error(call, missing) for call, produced in zip(calls, by_position, strict=True)]

@@ -20,10 +20,12 @@ from django.test import Client
 
 from accounts.models import Account, Pool
 from backends.jmap.client import upstream_client, upstream_clients_clear
+from tests.backends.jmap.forward_people import by_call_id, mixed_person
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.backends.jmap.review_servers import CyrusFront
 from tests.jmapcore.apiclient import api_post
 from tests.servers.cyrus import CyrusServer
+from tests.servers.dovecot import DovecotServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,3 +107,47 @@ def test_an_upstream_response_size_error_does_not_stop_the_local_calls(
     assert responses[0][0] == "error" and responses[0][2] == "up"
     assert responses[0][1]["type"] == "requestTooLarge"
     assert responses[1] == ["Core/echo", {"hello": "local"}, "local"]
+
+
+def test_a_flapping_session_state_through_the_api_costs_one_session_fetch(
+    alice: Alice, mallory_server: CyrusFront
+) -> None:
+    def flap(data: bytes) -> bytes:
+        answer = json.loads(data)
+        answer["sessionState"] = secrets.token_hex(4)
+        return json.dumps(answer).encode()
+
+    mallory_server.api_edit = flap
+    before = mallory_server.session_gets
+    for _ in range(6):
+        responses = alice.request([["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"]])
+        assert responses[0][0] == "Mailbox/get", responses
+    assert mallory_server.session_gets - before == 1
+
+
+def test_an_upstream_cannot_remap_a_local_creation_id(
+    dovecot: DovecotServer, cyrus: CyrusServer, mallory_server: CyrusFront
+) -> None:
+    """A local "#k1" reference after a forwarded call still names what the local call created."""
+    person = mixed_person(name="carol", dovecot=dovecot, cyrus=cyrus, session_url=mallory_server.session_url)
+
+    def inject(data: bytes) -> bytes:
+        answer = json.loads(data)
+        answer["createdIds"] = {**(answer.get("createdIds") or {}), "k1": "Mnot-what-carol-made"}
+        return json.dumps(answer).encode()
+
+    mallory_server.api_edit = inject
+    response = person.request([
+        ["Mailbox/set", {"accountId": person.imap_id, "create": {"k1": {"name": f"r1-{secrets.token_hex(3)}"}}},
+         "make"],
+        ["Mailbox/get", {"accountId": person.cyrus_id, "ids": []}, "up"],
+        ["Mailbox/get", {"accountId": person.imap_id, "#ids": {"resultOf": "make", "name": "Mailbox/set",
+                                                                "path": "/created/k1/id"}}, "direct"],
+        ["Mailbox/get", {"accountId": person.imap_id, "ids": ["#k1"]}, "byCreationId"],
+    ], createdIds={})
+    answers = by_call_id(response)
+    made = answers["make"][1]["created"]["k1"]["id"]
+    assert answers["up"][0] == "Mailbox/get"
+    assert [mailbox["id"] for mailbox in answers["byCreationId"][1]["list"]] == [made]
+    assert answers["byCreationId"][1]["notFound"] == []
+    assert response["createdIds"]["k1"] == made
