@@ -30,7 +30,9 @@ forwarder. Its contract:
   forwarded call; until that works its calls answer the mapped error
   (serverUnavailable, forbidden), never a local answer from an empty cache.
 - A state-changing call (/set, /copy, /import, MDN/send) for an upstream
-  account the pool may only read answers accountReadOnly without going upstream.
+  account the pool may only read answers accountReadOnly without going upstream;
+  on a passthrough Account the operator made read-only, so does every call not
+  known to only read (READ_SUFFIXES).
 - Failures of the upstream request are mapped by backends.jmap.errors_map;
   nothing here raises to the engine.
 """
@@ -64,6 +66,14 @@ OTHER_ACCOUNT_ARGUMENTS: tuple[str, ...] = ("fromAccountId", "toAccountId")
 # account the pool may only read, before anything goes upstream.
 WRITE_SUFFIXES: tuple[str, ...] = ("/set", "/copy", "/import")
 WRITE_METHODS = frozenset({"MDN/send", "Blob/upload"})
+# An Account the operator made read-only (Account.is_read_only) is a promise of
+# the proxy, which the upstream knows nothing about: there only calls known to
+# read go upstream (RFC 8620 §5.1, §5.2, §5.5, §5.6, §6.4 Blob/get, RFC 9404
+# Blob/lookup, RFC 8621 §4.9 Email/parse, RFC 9661 SieveScript/validate, RFC 8620
+# §4.1 Core/echo); anything else -- vendor methods such as Cyrus's
+# Backup/restoreMail included -- is accountReadOnly.
+READ_SUFFIXES: tuple[str, ...] = ("/get", "/changes", "/query", "/queryChanges", "/parse", "/lookup", "/validate")
+READ_METHODS = frozenset({"Core/echo", "Principal/getAvailability"})
 # When an upstream Session states no usable maxCallsInRequest: RFC 8620 §2
 # recommends servers accept at least 16.
 DEFAULT_MAX_CALLS = 16
@@ -75,6 +85,11 @@ FORWARDED_CALLS = Counter(
 FORWARDED_REQUESTS = Counter(
     "jmap_passthrough_requests", "Requests sent to upstream JMAP servers, by outcome", ["outcome"]
 )
+
+
+def method_reads_only(name: str) -> bool:
+    """Whether method `name` is known to only read (see READ_SUFFIXES)."""
+    return name.endswith(READ_SUFFIXES) or name in READ_METHODS
 
 
 def method_writes(name: str) -> bool:
@@ -190,7 +205,10 @@ class PassthroughRouter:
             upstream_id = str(index)
             account_id = call.arguments.get("accountId")
             target = own_targets.get(account_id) if isinstance(account_id, str) else None
-            if target is not None and target.is_read_only and method_writes(call.name):
+            if target is not None and (
+                (target.is_read_only and method_writes(call.name))
+                or (target.account.is_read_only and not method_reads_only(call.name))
+            ):
                 failed = _error(call, MethodError("accountReadOnly"))
                 break
             try:

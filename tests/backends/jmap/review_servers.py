@@ -7,7 +7,8 @@
   itself and changes what Cyrus says the way a hostile or broken upstream
   would (`session_edit` rewrites the Session object; `api_edit` the API answer
   bytes; `redirect` answers the Session GET with a 301 elsewhere; `api_drip`
-  sends API answers slowly; `session_raw` replaces the Session bytes). It counts API calls and Session GETs. Everything
+  sends API answers slowly; `session_raw` replaces the Session bytes). It counts API calls and Session GETs and records
+  the methods called. Everything
   it does not change is Cyrus's own answer.
 """
 from __future__ import annotations
@@ -107,6 +108,7 @@ class _Front(BaseHTTPRequestHandler):
             data = owner.session_raw if owner.session_raw is not None else edited
         elif self.command == "POST" and self.path.startswith("/jmap") and answer.status_code == 200:
             owner.api_calls += 1
+            owner.api_methods.extend(call[0] for call in json.loads(body).get("methodCalls", []))
             data = owner.api_edit(data)
         self.send_response(answer.status_code)
         self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
@@ -134,6 +136,7 @@ class _FrontState:
     redirect: str | None = None
     api_drip: float = 0.0
     session_raw: bytes | None = None
+    api_methods: list[str] = field(default_factory=list)
     api_calls: int = 0
     session_gets: int = 0
 

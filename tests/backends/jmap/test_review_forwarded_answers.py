@@ -151,3 +151,21 @@ def test_an_upstream_cannot_remap_a_local_creation_id(
     assert [mailbox["id"] for mailbox in answers["byCreationId"][1]["list"]] == [made]
     assert answers["byCreationId"][1]["notFound"] == []
     assert response["createdIds"]["k1"] == made
+
+
+def test_an_account_the_operator_made_read_only_forwards_only_reads(
+    alice: Alice, mallory_server: CyrusFront
+) -> None:
+    """Vendor methods that write (Cyrus's Backup/restoreMail) must not slip past the proxy's read-only flag."""
+    Account.objects.filter(pk=alice.account.pk).update(is_read_only=True)
+    responses = alice.request([
+        ["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "read"],
+        ["Backup/restoreMail", {"accountId": alice.account.accountid, "undoPeriod": "P1D"}, "vendor"],
+        ["Email/snooze", {"accountId": alice.account.accountid}, "unknown"],
+        ["Mailbox/query", {"accountId": alice.account.accountid}, "query"],
+    ])
+    assert [(name, call_id) for name, _, call_id in responses] == [
+        ("Mailbox/get", "read"), ("error", "vendor"), ("error", "unknown"), ("Mailbox/query", "query")
+    ]
+    assert responses[1][1]["type"] == responses[2][1]["type"] == "accountReadOnly"
+    assert mallory_server.api_methods == ["Mailbox/get", "Mailbox/query"]
