@@ -78,6 +78,9 @@ API_TIMEOUT = 30.0
 # GET, a database write and up to SESSION_TIMEOUT on every request. The periodic
 # sync still refreshes in between.
 STATE_REFRESH_PAUSE = 60.0
+# A Session is stored on the Account row and read with it by every request of
+# the pool: far smaller than an API answer may be (Cyrus's is a few KiB).
+SESSION_MAX_SIZE = 4 * 1024 * 1024
 URL_PROPERTIES: tuple[str, ...] = ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl")
 _JSON_TYPES = ("application/json", "application/problem+json")
 # RFC 7807 problem documents are small; keep what is shown to operators short.
@@ -333,13 +336,14 @@ class UpstreamClient:
         timeout: float,
         content: bytes | None = None,
         follow_redirects: bool = False,
+        limit: int | None = None,
     ) -> tuple[httpx.Response, bytes]:
         """One request with the account's credentials; retries once after an OAuth refresh on 401.
 
         Returns the response (status 200-299) and its body, read up to
         JMAP_MAX_RESPONSE_SIZE; raises UpstreamError otherwise.
         """
-        limit = _max_response_size()
+        limit = _max_response_size() if limit is None else limit
         for attempt in (1, 2):
             # httpx's timeout bounds each read, not the whole answer: an upstream dripping a
             # byte now and then would hold the request (and a worker) for ever.
@@ -409,7 +413,7 @@ class UpstreamClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UpstreamError("sessionUrl is not an http(s) URL", permanent=True)
         response, body = self._send(method="GET", url=url, what="sessionUrl", timeout=timeout,
-                                    follow_redirects=True)
+                                    follow_redirects=True, limit=SESSION_MAX_SIZE)
         try:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):

@@ -22,7 +22,10 @@ Proxy accountIds (accounts.models.UpstreamAccount):
 
 Each row keeps the upstream's name, isPersonal and isReadOnly (read-only also
 when the Account itself is) and its accountCapabilities filtered by
-backends.jmap.capabilities.
+backends.jmap.capabilities. An upstream id longer than 255 characters is not
+a JMAP Id and is left out, and so is every account after the first
+UPSTREAM_ACCOUNTS_MAX (primaries first): a hostile Session cannot make every
+request of the pool pay for a hundred thousand accounts.
 """
 from __future__ import annotations
 
@@ -45,6 +48,11 @@ MAIL_CAPABILITY = "urn:ietf:params:jmap:mail"
 CORE_CAPABILITY = "urn:ietf:params:jmap:core"
 PROXY_ID_MAX = 255
 NAME_MAX = 255
+# At most this many upstream accounts per passthrough Account (primaries first):
+# each becomes a row, a Session entry and part of every request's sessionState,
+# so a hostile Session listing 100,000 accounts must not cost that much per request.
+UPSTREAM_ACCOUNTS_MAX = 1000
+UPSTREAM_ID_MAX = 255  # RFC 8620 §1.2; also the column's width (PostgreSQL refuses longer)
 _JMAP_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
@@ -67,13 +75,17 @@ def upstream_primary_id(session: dict[str, Any]) -> str | None:
     return next(iter(accounts))
 
 
-def _ordered_upstream_ids(session: dict[str, Any]) -> list[str]:
-    """The upstream account ids, the primary first, then every other primary, then the rest."""
+def upstream_ids_ordered(session: dict[str, Any]) -> list[str]:
+    """The upstream account ids kept, the primary first, then every other primary, then the rest.
+
+    Ids longer than UPSTREAM_ID_MAX are left out, and all after the first
+    UPSTREAM_ACCOUNTS_MAX.
+    """
     accounts = session.get("accounts")
     if not isinstance(accounts, dict):
         return []
     valid = [upstream_id for upstream_id, value in accounts.items()
-             if isinstance(upstream_id, str) and upstream_id and isinstance(value, dict)]
+             if isinstance(upstream_id, str) and 0 < len(upstream_id) <= UPSTREAM_ID_MAX and isinstance(value, dict)]
     first: list[str] = []
     main = upstream_primary_id(session)
     if main is not None and main in valid:
@@ -83,7 +95,11 @@ def _ordered_upstream_ids(session: dict[str, Any]) -> list[str]:
         for candidate in primary.values():
             if isinstance(candidate, str) and candidate in valid and candidate not in first:
                 first.append(candidate)
-    return first + [upstream_id for upstream_id in valid if upstream_id not in first]
+    chosen = set(first)
+    ordered = first + [upstream_id for upstream_id in valid if upstream_id not in chosen]
+    if len(ordered) > UPSTREAM_ACCOUNTS_MAX:
+        log.warning("upstream Session lists %d accounts; the first %d are kept", len(ordered), UPSTREAM_ACCOUNTS_MAX)
+    return ordered[:UPSTREAM_ACCOUNTS_MAX]
 
 
 def proxy_id_candidates(*, accountid: str, upstream_id: str, primary: bool) -> list[str]:
@@ -140,14 +156,15 @@ def _row_values(*, account: Account, value: dict[str, Any], upstream_id: str, po
 
 def _store(*, account: Account, session: dict[str, Any]) -> None:
     accounts: dict[str, Any] = session.get("accounts") or {}
-    ordered = _ordered_upstream_ids(session)
+    ordered = upstream_ids_ordered(session)
+    kept = set(ordered)
     main = upstream_primary_id(session)
     with transaction.atomic():
         # Serialise refreshes of one Account (a worker's periodic one and an API
         # call's sessionState one may meet); a no-op on SQLite, which serialises writers.
         Account.objects.select_for_update().filter(pk=account.pk).first()
         existing = {row.upstream_id: row for row in UpstreamAccount.objects.filter(account=account)}
-        gone = [row for upstream_id, row in existing.items() if upstream_id not in accounts]
+        gone = [row for upstream_id, row in existing.items() if upstream_id not in kept]
         if gone:
             UpstreamAccount.objects.filter(pk__in=[row.pk for row in gone]).delete()
         ids = _ProxyIds(account=account, released={row.pk for row in gone})
@@ -164,7 +181,9 @@ def _store(*, account: Account, session: dict[str, Any]) -> None:
                 for name, new in values.items():
                     setattr(row, name, new)
                 row.save(update_fields=list(values))
-        account.upstream_session = session
+        # Only the accounts kept: the stored Session is read with the Account by every request.
+        account.upstream_session = {**session, "accounts": {upstream_id: accounts[upstream_id]
+                                                            for upstream_id in ordered}}
         # updated_at too: other processes' cached clients (keyed by it) pick up new URLs.
         account.save(update_fields=["upstream_session", "updated_at"])
 
