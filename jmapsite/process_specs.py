@@ -31,10 +31,13 @@ def twisted_interface(host: str) -> str:
 
 def web_argv(*, jmap_host: str, jmap_port: int, mgmt_host: str, mgmt_port: int, log_level: str) -> list[str]:
     """One daphne process listening on both ports; its access log (a line per
-    request on stdout) only at JMAP_LOG_LEVEL INFO or DEBUG."""
+    request on stdout) only at JMAP_LOG_LEVEL INFO or DEBUG. It runs as
+    jmapsite.daphne_server, daphne with request bodies read from its spool file
+    and response bodies held while the client's socket is full, so a large
+    upload or download does not sit in the web process's memory."""
     verbosity = "1" if log_level in ("DEBUG", "INFO") else "0"
     return [
-        sys.executable, "-m", "daphne", "--verbosity", verbosity,
+        sys.executable, "-m", "jmapsite.daphne_server", "--verbosity", verbosity,
         "-e", f"tcp:{jmap_port}:interface={twisted_interface(jmap_host)}",
         "-e", f"tcp:{mgmt_port}:interface={twisted_interface(mgmt_host)}",
         "--application-close-timeout", "30",

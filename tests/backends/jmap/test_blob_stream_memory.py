@@ -115,15 +115,15 @@ def spooled_web(proxy: ProxyProcess) -> Iterator[tuple[str, int]]:
     """A second web process on the proxy's data directory, run by jmapsite.daphne_server: (JMAP URL, pid).
 
     The command is the web process's own (jmapsite.process_specs.web_argv), on
-    free ports, with daphne's module replaced by jmapsite.daphne_server, which
-    feeds request bodies from daphne's spool file. (Stock daphne queues a whole
-    body in memory before Django reads it: +105 MiB for this upload.)
+    free ports: jmapsite.daphne_server, which feeds request bodies from daphne's
+    spool file. (Stock daphne queues a whole body in memory before Django reads
+    it: +105 MiB for this upload.) A process of its own, so that its memory is
+    the transfer's alone.
     """
     jmap_port, mgmt_port = free_port(), free_port()
     argv = web_argv(jmap_host="127.0.0.1", jmap_port=jmap_port, mgmt_host="127.0.0.1", mgmt_port=mgmt_port,
                     log_level="WARNING")  # fmt: skip
-    module = argv.index("-m") + 1
-    argv[module] = "jmapsite.daphne_server"
+    assert argv[argv.index("-m") + 1] == "jmapsite.daphne_server", argv
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JMAP_", "DJANGO_"))}
     env.update(JMAP_DATADIR=str(proxy.datadir), JMAP_PORT=str(jmap_port), JMAP_MGMT_PORT=str(mgmt_port),
                BASEURL=f"http://127.0.0.1:{jmap_port}")  # fmt: skip
