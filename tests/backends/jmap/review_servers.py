@@ -8,7 +8,7 @@
   would (`session_edit` rewrites the Session object; `api_edit` the API answer
   bytes; `redirect` answers the Session GET with a 301 elsewhere; `api_drip`
   sends API answers slowly; `session_raw` replaces the Session bytes). It counts API calls and Session GETs and records
-  the methods called. Everything
+  the methods called; `download_headers` are added to download answers. Everything
   it does not change is Cyrus's own answer.
 """
 from __future__ import annotations
@@ -106,12 +106,15 @@ class _Front(BaseHTTPRequestHandler):
                     session[name] = owner.base_url + session[name]
             edited = json.dumps(owner.session_edit(session)).encode()
             data = owner.session_raw if owner.session_raw is not None else edited
-        elif self.command == "POST" and self.path.startswith("/jmap") and answer.status_code == 200:
+        elif self.command == "POST" and self.path == "/jmap/" and answer.status_code == 200:
             owner.api_calls += 1
             owner.api_methods.extend(call[0] for call in json.loads(body).get("methodCalls", []))
             data = owner.api_edit(data)
         self.send_response(answer.status_code)
         self.send_header("Content-Type", answer.headers.get("content-type", "application/json"))
+        if self.command == "GET" and self.path.startswith("/jmap/download/"):
+            for name, value in owner.download_headers.items():
+                self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if self.command == "POST" and owner.api_drip:
@@ -137,6 +140,7 @@ class _FrontState:
     api_drip: float = 0.0
     session_raw: bytes | None = None
     api_methods: list[str] = field(default_factory=list)
+    download_headers: dict[str, str] = field(default_factory=dict)
     api_calls: int = 0
     session_gets: int = 0
 
