@@ -11,15 +11,22 @@ The places:
   method call or a method response, errors included (RFC 8620 §3.2, §5.4, §6.3);
 - the keys of a Principal's "accounts" map (RFC 9670 §2), in Principal/get's
   "list" and Principal/set's "create"/"update"/"created"/"updated";
-- the keys of a StateChange's "changed" map (RFC 8620 §7.1), for push.
+- the keys of a StateChange's "changed" map (RFC 8620 §7.1), for push;
+- a ShareNotification's "objectAccountId" (RFC 9670 §5.1) in
+  ShareNotification/get's "list";
+- query filters (RFC 8620 §5.5, operators nested): Principal/query's
+  "accountIds" (RFC 9670 §3.3) and ShareNotification/query's
+  "objectAccountId" (RFC 9670 §5.3).
 
 Going upstream, a proxy id that is not one of the pool's upstream accounts
 cannot happen (only such calls are forwarded) and raises UnknownAccountId.
 Coming back, an upstream id is looked up in the map of *that* passthrough
 Account only: an id the map lacks is never turned into another account's id.
 A top-level one raises UnknownAccountId (the call's answer becomes an error);
-a key in a Principal's accounts or a StateChange is dropped, since the pool
-simply has no such account.
+a key in a Principal's accounts or a StateChange is dropped, and so is a
+ShareNotification about such an account, since the pool simply has no such
+account. Going upstream, a filter naming an account the upstream does not
+have raises UnknownAccountId too.
 
 Pure functions, no network and no database.
 """
@@ -35,6 +42,10 @@ if TYPE_CHECKING:
 # with extensions that name a destination that way.
 TOP_LEVEL_ACCOUNT_ARGUMENTS: tuple[str, ...] = ("accountId", "fromAccountId", "toAccountId")
 PRINCIPAL_PREFIX = "Principal/"
+SHARE_NOTIFICATION_PREFIX = "ShareNotification/"
+# Filter properties holding account ids, by method (RFC 9670 §3.3, §5.3).
+FILTER_ACCOUNT_IDS: dict[str, str] = {"Principal/query": "accountIds", "ShareNotification/query": "objectAccountId"}
+FILTER_DEPTH_MAX = 64
 
 
 class UnknownAccountId(ValueError):
@@ -85,6 +96,38 @@ def _principals_in(arguments: dict[str, Any], translate: Callable[[str], str | N
     return out
 
 
+def _filter(value: Any, *, member: str, translate: Callable[[str, str], str], depth: int = 0) -> Any:
+    """A /query filter (a FilterCondition or a FilterOperator, RFC 8620 §5.5) with `member`'s ids translated."""
+    if not isinstance(value, dict) or depth > FILTER_DEPTH_MAX:
+        return value  # the upstream answers invalidArguments for what is no filter
+    out = dict(value)
+    conditions = out.get("conditions")
+    if isinstance(conditions, list):
+        out["conditions"] = [_filter(item, member=member, translate=translate, depth=depth + 1) for item in conditions]
+    ids = out.get(member)
+    if isinstance(ids, str):
+        out[member] = translate(member, ids)
+    elif isinstance(ids, list):
+        out[member] = [translate(member, item) if isinstance(item, str) else item for item in ids]
+    return out
+
+
+def _share_notifications(arguments: dict[str, Any], upstream_to_proxy: Mapping[str, str]) -> dict[str, Any]:
+    """ShareNotification/get's list with proxy objectAccountIds; notifications about unknown accounts left out."""
+    objects = arguments.get("list")
+    if not isinstance(objects, list):
+        return arguments
+    kept: list[Any] = []
+    for obj in objects:
+        account_id = obj.get("objectAccountId") if isinstance(obj, dict) else None
+        if isinstance(account_id, str):
+            if account_id not in upstream_to_proxy:
+                continue
+            obj = {**obj, "objectAccountId": upstream_to_proxy[account_id]}
+        kept.append(obj)
+    return {**arguments, "list": kept}
+
+
 def arguments_to_upstream(
     name: str, arguments: dict[str, Any], targets: Mapping[str, UpstreamTarget]
 ) -> dict[str, Any]:
@@ -92,7 +135,8 @@ def arguments_to_upstream(
 
     `targets` maps proxy ids to UpstreamTargets (backends.jmap.targets). A
     returned dict is new; `arguments` is not modified. Raises UnknownAccountId
-    for a top-level account id that is not an upstream account of the pool.
+    for a top-level account id (or one in a query filter) that is not an
+    upstream account of the pool.
     A Principal's accounts key that is not one is left out.
     """
 
@@ -109,6 +153,9 @@ def arguments_to_upstream(
     out = _top_level(arguments, translate)
     if name.startswith(PRINCIPAL_PREFIX):
         out = _principals_in(out, translate_key)
+    member = FILTER_ACCOUNT_IDS.get(name)
+    if member is not None and "filter" in out:
+        out["filter"] = _filter(out["filter"], member=member, translate=translate)
     return out
 
 
@@ -133,6 +180,8 @@ def arguments_from_upstream(
     out = _top_level(arguments, translate)
     if name.startswith(PRINCIPAL_PREFIX):
         out = _principals_in(out, upstream_to_proxy.get)
+    elif name.startswith(SHARE_NOTIFICATION_PREFIX):
+        out = _share_notifications(out, upstream_to_proxy)
     return out
 
 
