@@ -26,11 +26,16 @@ def url_template_fill(template: str, /, **values: str) -> str:
     """`template` with every `{name}` replaced by the percent-encoded `values[name]`.
 
     RFC 6570 §3.2.2 (simple string expansion): characters outside the
-    unreserved set, "/" included, are percent-encoded as UTF-8.
+    unreserved set, "/" included, are percent-encoded as UTF-8. A value that
+    is exactly "." or ".." has its dots encoded too: left as they are, it
+    would be a dot-segment (RFC 3986 §5.2.4) that the HTTP client resolves, so
+    a client's blobId ".." would climb out of the download path upstream.
     """
 
     def expand(match: re.Match[str]) -> str:
-        value = values.get(match.group(1), "")
-        return quote(str(value), safe="-._~")
+        value = str(values.get(match.group(1), ""))
+        if value in (".", ".."):
+            return value.replace(".", "%2E")
+        return quote(value, safe="-._~")
 
     return _EXPRESSION.sub(expand, template)
