@@ -159,6 +159,11 @@ def upstream_transport_error(exc: httpx.TransportError, *, url: str, what: str, 
     """
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamError(f"timed out after {timeout:g}s fetching {what}", permanent=False, timed_out=True)
+    if isinstance(exc, httpx.LocalProtocolError):
+        # Never its text: h11 quotes the offending header whole ("Illegal header value
+        # b'Bearer <token>\\n'"), and a stored token with a stray newline is one.
+        return UpstreamError(f"could not send the request to {what}: it is not valid HTTP (a stored "
+                             "credential with a line break or other control character?)", permanent=True)
     cause: BaseException | None = exc
     seen: set[int] = set()
     while cause is not None and id(cause) not in seen:  # httpx wraps the socket/ssl error a few levels deep
@@ -354,6 +359,10 @@ class UpstreamClient:
             try:
                 request = self.http().build_request(method, url, content=content, headers=headers, timeout=timeout)
                 response = self.http().send(request, stream=True, follow_redirects=follow_redirects)
+            except UnicodeEncodeError:
+                # HTTP header values are Latin-1 at most; the error's text would quote the credential's characters.
+                raise UpstreamError(f"could not send the request to {what}: a stored credential has characters "
+                                    "an HTTP header cannot carry", permanent=True) from None
             except UpstreamRequestRefused as exc:
                 raise UpstreamError(str(exc), permanent=True) from None
             except httpx.TooManyRedirects:
