@@ -78,6 +78,9 @@ READ_METHODS = frozenset({"Core/echo", "Principal/getAvailability"})
 # recommends servers accept at least 16.
 DEFAULT_MAX_CALLS = 16
 UNKNOWN_LABEL = "unknown"
+# Method responses an upstream may give per call before its answer is refused
+# (RFC 8620 §3.4: one, plus implicit ones such as /copy's onSuccessDestroyOriginal /set).
+RESPONSES_PER_CALL_MAX = 8
 
 FORWARDED_CALLS = Counter(
     "jmap_passthrough_calls", "Method calls forwarded to an upstream JMAP server", ["method"]
@@ -348,6 +351,12 @@ def response_split(
     positions = {str(index): index for index in range(len(calls))}
     created_now: set[str] = set()  # creation ids in the "created" of this answer's responses
     method_responses = answer.get("methodResponses")
+    if isinstance(method_responses, list) and len(method_responses) > RESPONSES_PER_CALL_MAX * len(calls):
+        # No call answers with that many responses (§3.4: one each, a few implicit ones such as
+        # /copy's /set): a broken or hostile upstream; building them all would cost memory and time.
+        logger.warning("upstream answered %d call(s) with %d responses; none used", len(calls), len(method_responses))
+        too_many = MethodError("serverFail", "the upstream server's answer has more responses than calls")
+        return [_error(call, too_many) for call in calls]
     for entry in method_responses if isinstance(method_responses, list) else []:
         if not (isinstance(entry, list) and len(entry) == 3):
             continue

@@ -169,3 +169,22 @@ def test_an_account_the_operator_made_read_only_forwards_only_reads(
     ]
     assert responses[1][1]["type"] == responses[2][1]["type"] == "accountReadOnly"
     assert mallory_server.api_methods == ["Mailbox/get", "Mailbox/query"]
+
+
+def test_an_answer_with_far_more_responses_than_calls_is_refused_whole(
+    alice: Alice, mallory_server: CyrusFront
+) -> None:
+    """100,000 tiny responses to one call: refused before any is built, the local call still runs."""
+    mallory_server.api_edit = _rewrite_responses(lambda responses: [responses[0]] * 100_000)
+    responses = alice.request([
+        ["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"],
+        ["Core/echo", {"hello": "local"}, "local"],
+    ])
+    assert [(name, call_id) for name, _, call_id in responses] == [("error", "up"), ("Core/echo", "local")]
+    assert responses[0][1]["type"] == "serverFail"
+
+
+def test_an_implicit_response_beside_the_call_s_own_is_kept(alice: Alice, mallory_server: CyrusFront) -> None:
+    mallory_server.api_edit = _rewrite_responses(lambda responses: [responses[0], responses[0]])
+    responses = alice.request([["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"]])
+    assert [(name, call_id) for name, _, call_id in responses] == [("Mailbox/get", "up"), ("Mailbox/get", "up")]
