@@ -247,6 +247,8 @@ class UpstreamClient:
         # and Session states differ by design): not worth a refetch per call.
         self._unmatched_state: str | None = None
         self._state_refresh_after = 0.0  # time.monotonic() before which no sessionState refresh runs
+        # The Authorization header last built, under the stored (sealed) credential it came from.
+        self._auth_memo: tuple[tuple[str, str, str], dict[str, str]] | None = None
 
     def __repr__(self) -> str:
         return f"UpstreamClient({self.account.accountid!r})"
@@ -258,20 +260,33 @@ class UpstreamClient:
 
         basic: RFC 7617 with username (else email) and password; bearer: the
         stored password is the token (RFC 6750); oauth: the current access token.
+
+        The credential is opened once per stored value, not per request (with
+        OpenBao/Vault Transit, opening it is a round trip to the vault): the
+        header is kept beside the sealed value it came from and built again
+        when that value changes (a new password, a refreshed OAuth token).
         """
         from accounts.secret_fields import account_secret_get
 
         account = self.account
         auth_type = account.auth_type or "basic"
+        field = "oauth_access_token" if auth_type == "oauth" else "password"
+        key = (auth_type, account.username or account.email, str(getattr(account, field) or ""))
+        memo = self._auth_memo
+        if memo is not None and memo[0] == key:
+            return dict(memo[1])
         if auth_type == "oauth":
             token = account_secret_get(account=account, field="oauth_access_token")
-            return {"Authorization": f"Bearer {token}"}
-        password = account_secret_get(account=account, field="password") if account.password else ""
-        if auth_type == "bearer":
-            return {"Authorization": f"Bearer {password}"}
-        user = account.username or account.email
-        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-        return {"Authorization": f"Basic {pair}"}
+            headers = {"Authorization": f"Bearer {token}"}
+        else:
+            password = account_secret_get(account=account, field="password") if account.password else ""
+            if auth_type == "bearer":
+                headers = {"Authorization": f"Bearer {password}"}
+            else:
+                pair = base64.b64encode(f"{key[1]}:{password}".encode()).decode("ascii")
+                headers = {"Authorization": f"Basic {pair}"}
+        self._auth_memo = (key, headers)
+        return dict(headers)
 
     def credentials_refresh(self) -> bool:
         """OAuth: exchange the refresh token for a new access token (RFC 6749 §6).
@@ -316,6 +331,19 @@ class UpstreamClient:
                     event_hooks={"request": [self._destination_check]},
                 )
             return self._http
+
+    def _http_adopt(self, previous: UpstreamClient) -> None:
+        """Serve with `previous`'s pooled HTTP client (upstream_client: same account and sessionUrl).
+
+        Its request hook checks destinations against the same sessionUrl. The
+        previous client lets go of it (it stays the only owner's to close); a
+        request it still has in flight finishes on it.
+        """
+        with previous._lock:
+            adopted, previous._http = previous._http, None
+        with self._lock:
+            if self._http is None:
+                self._http = adopted
 
     def _destination_check(self, request: httpx.Request) -> None:
         """Refuse (UpstreamRequestRefused) a request to where the account's credentials must not go (url_policy)."""
@@ -505,6 +533,13 @@ def upstream_client(account: Account) -> UpstreamClient:
     Keyed by (pk, updated_at): a changed sessionUrl or credential (which saves
     the row) gets a fresh client; a Session refresh done through a client
     keeps it (its own Account instance carries the new updated_at).
+
+    A fresh client for the same sessionUrl takes over the replaced one's pooled
+    HTTP client, so its kept-alive connections (and TLS sessions) go on
+    serving: every Session refresh (the worker's periodic one too) saves the
+    row, and a new connection per refresh would add a TCP and TLS handshake
+    to the next request. Credentials are per request (headers, no cookies),
+    so nothing of the old ones rides along.
     """
     if account.pk is None:
         return UpstreamClient(account)
@@ -513,9 +548,12 @@ def upstream_client(account: Account) -> UpstreamClient:
         if cached is not None and cached.account.updated_at == account.updated_at:
             return cached
         client = UpstreamClient(account)
+        if (cached is not None and cached.account.session_url == account.session_url
+                and cached.account.accountid == account.accountid):
+            client._http_adopt(cached)
         _clients[account.pk] = client
-    # The replaced client may still be serving a request in another thread: its
-    # connections close when it is garbage-collected, not here.
+    # The replaced client may still be serving a request in another thread: a pooled
+    # HTTP client it did not hand over closes when it is garbage-collected, not here.
     return client
 
 
