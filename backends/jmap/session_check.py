@@ -1,24 +1,35 @@
 """Fetching and validating a JMAP passthrough backend's Session (RFC 8620 §2).
 
-jmap_session_fetch() GETs the account's sessionUrl with its credentials
-(Basic, RFC 7617, or Bearer, RFC 6750), follows redirects (a sessionUrl may be
-the /.well-known/jmap URL, RFC 8620 §2.2) and returns the Session object after
+jmap_session_fetch() GETs a sessionUrl with credentials that are not stored
+yet (Basic, RFC 7617, or Bearer, RFC 6750): the check run when an account is
+created, and by the RFC 9698 JMAPACCESS switch on a URL an IMAP server
+announced. It returns the Session object, its URLs made absolute, after
 checking that it has every property RFC 8620 §2 requires. Failures raise
-backends.base.BackendError with an operator-readable message, e.g.
-"sessionUrl returned HTTP 401" or "sessionUrl did not return a JMAP Session
-(missing apiUrl)".
+backends.base.BackendError (an UpstreamError) with an operator-readable
+message, e.g. "sessionUrl returned HTTP 401" or "sessionUrl did not return a
+JMAP Session (missing apiUrl)".
+
+There is one way to fetch an upstream Session: this check runs the account
+client's own (backends.jmap.client.UpstreamClient.session_fetch) with the
+given credentials instead of stored ones. So the check gets the same
+protections as every later request of the account:
+- redirects are followed (a sessionUrl may be the /.well-known/jmap URL,
+  RFC 8620 §2.2), but each hop must pass backends.jmap.url_policy: another
+  origin only at a public address and never from https down to http, so a
+  hostile sessionUrl cannot aim the check, with the credentials, at an
+  internal service; httpx drops the Authorization header on a hop to another
+  origin;
+- the answer is read up to the client's Session size limit, and JSON nested
+  deeper than the reader goes is "not JSON", not a RecursionError;
+- an error never quotes a credential (httpx's LocalProtocolError holds the
+  whole Authorization header when a token ends in a newline).
 """
 from __future__ import annotations
 
-import json
-import ssl
+import base64
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
 
 from backends.base import BackendError
-from backends.tls import tls_client_context
 
 KIND = "jmap"
 DEFAULT_TIMEOUT = 10.0
@@ -37,6 +48,8 @@ SESSION_PROPERTIES: tuple[str, ...] = (
 )
 # "oauth" sends its access token as a Bearer token (RFC 6750), as "bearer" does.
 AUTH_TYPES = frozenset({"basic", "bearer", "oauth"})
+# Names the unsaved account the check runs as, in the client's log lines.
+CHECK_ACCOUNT_ID = "session-check"
 
 
 def _not_a_session(why: str) -> BackendError:
@@ -61,42 +74,12 @@ def jmap_session_validate(session: object) -> dict[str, Any]:
     return session
 
 
-def _auth_headers(*, username: str, password: str, auth_type: str) -> tuple[httpx.Auth | None, dict[str, str]]:
+def _authorization(*, username: str, password: str, auth_type: str) -> dict[str, str]:
+    """The Authorization header for the given (not stored) credentials, as the client builds it."""
     if auth_type in ("bearer", "oauth"):
-        return None, {"Authorization": f"Bearer {password}"}
-    return httpx.BasicAuth(username, password), {}
-
-
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.hostname}:{port}"
-
-
-def _transport_error(exc: httpx.TransportError, *, url: str, timeout: float) -> BackendError:
-    if isinstance(exc, httpx.TimeoutException):
-        return BackendError(f"timed out after {timeout:g}s fetching sessionUrl", permanent=False, kind=KIND)
-    cause: BaseException | None = exc
-    while cause is not None:  # httpx wraps the socket/ssl error a few levels deep
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return BackendError(
-                f"TLS handshake failed: certificate verify failed: {cause.verify_message}", permanent=True, kind=KIND
-            )
-        if isinstance(cause, ssl.SSLError):
-            reason = getattr(cause, "reason", None) or str(cause)
-            text = str(reason).replace("_", " ").lower()
-            return BackendError(f"TLS handshake failed: {text}", permanent=True, kind=KIND)
-        if isinstance(cause, ConnectionRefusedError):
-            return BackendError(f"connection refused to {_where(url)}", permanent=False, kind=KIND)
-        cause = cause.__cause__ or cause.__context__
-    text = str(exc)
-    if "certificate verify failed" in text:
-        return BackendError(f"TLS handshake failed: {text}", permanent=True, kind=KIND)
-    if "Connection refused" in text or "Errno 111" in text:
-        return BackendError(f"connection refused to {_where(url)}", permanent=False, kind=KIND)
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return BackendError(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True, kind=KIND)
-    return BackendError(f"cannot fetch sessionUrl: {text or type(exc).__name__}", permanent=False, kind=KIND)
+        return {"Authorization": f"Bearer {password}"}
+    pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {pair}"}
 
 
 def jmap_session_fetch(
@@ -107,30 +90,32 @@ def jmap_session_fetch(
     auth_type: str = "basic",
     timeout: float = DEFAULT_TIMEOUT,
 ) -> dict[str, Any]:
-    """GET the Session at `session_url` and validate it; raises BackendError."""
-    parts = urlsplit(session_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BackendError(f"sessionUrl is not an http(s) URL: {session_url!r}", permanent=True, kind=KIND)
+    """GET the Session at `session_url` and validate it (module doc); raises BackendError.
+
+    `password` is the password (basic) or the access token (bearer, oauth).
+    An OAuth token is not refreshed here: there is no stored refresh token yet.
+    """
+    from accounts.models import Account
+    from backends.jmap.client import UpstreamClient
+
     if auth_type not in AUTH_TYPES:
         raise BackendError(f"unknown authType {auth_type!r} (use basic, bearer or oauth)", permanent=True, kind=KIND)
-    auth, headers = _auth_headers(username=username, password=password, auth_type=auth_type)
-    headers["Accept"] = "application/json"
+    headers = _authorization(username=username, password=password, auth_type=auth_type)
+
+    class _CheckClient(UpstreamClient):
+        """The account client with the credentials under check instead of stored ones."""
+
+        def auth_headers(self) -> dict[str, str]:
+            return dict(headers)
+
+        def credentials_refresh(self) -> bool:
+            return False
+
+    # Never saved: it only carries the sessionUrl (the origin url_policy trusts) to the client.
+    account = Account(kind="jmap", accountid=CHECK_ACCOUNT_ID, session_url=session_url, username=username,
+                      auth_type=auth_type)
+    client = _CheckClient(account)
     try:
-        with httpx.Client(verify=tls_client_context(), timeout=timeout, follow_redirects=True) as client:
-            response = client.get(session_url, auth=auth, headers=headers)
-    except httpx.TooManyRedirects:
-        raise BackendError("sessionUrl redirects too many times", permanent=True, kind=KIND) from None
-    except httpx.TransportError as exc:
-        raise _transport_error(exc, url=session_url, timeout=timeout) from None
-    if response.status_code != 200:
-        # 4xx will not cure itself (bad credentials, wrong URL); 5xx may.
-        raise BackendError(
-            f"sessionUrl returned HTTP {response.status_code}",
-            permanent=400 <= response.status_code < 500,
-            kind=KIND,
-        )
-    try:
-        session = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _not_a_session("response is not JSON") from None
-    return jmap_session_validate(session)
+        return client.session_fetch(timeout=timeout)
+    finally:
+        client.close()
