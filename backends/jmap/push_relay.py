@@ -62,7 +62,7 @@ from django.utils import timezone
 from accounts.models import Account
 from backends.base import BackendError
 from backends.jmap.account_ids import state_change_from_upstream
-from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client
+from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client, upstream_transport_error
 from backends.jmap.event_stream import EventStreamParser, EventStreamTooLarge, ServerSentEvent
 from backends.jmap.push_poll import upstream_states_poll
 from backends.jmap.targets import UpstreamTarget, upstream_targets
@@ -156,6 +156,30 @@ def relay_session_refresh(*, client: UpstreamClient) -> None:
     client.session_refresh()
 
 
+def relay_error_describe(exc: BaseException) -> str:
+    """What the relay records (status file) and logs about a failed connection or poll.
+
+    Never the text of an httpx error: h11's LocalProtocolError quotes the
+    offending header whole, and a stored token with a trailing newline makes
+    the Authorization header one (the credential would land in the log and in
+    run/jmap-relay-<pid>.json). Transport errors are described by the
+    client's helper (backends.jmap.client.upstream_transport_error), as every
+    other upstream request is; an UpstreamError's message is already safe.
+    """
+    if isinstance(exc, UnicodeEncodeError):
+        # Its text quotes the characters of the header value it could not encode.
+        return "a stored credential has characters an HTTP header cannot carry"
+    if isinstance(exc, httpx.TransportError):
+        try:
+            url = str(exc.request.url)
+        except RuntimeError:  # raised outside a request: no URL to name
+            url = ""
+        return upstream_transport_error(exc, url=url, what="eventSourceUrl", timeout=READ_TIMEOUT_SECONDS).message
+    if isinstance(exc, httpx.HTTPError):
+        return f"eventSourceUrl failed ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
+
+
 def _no_cookies() -> http.cookiejar.CookieJar:
     # Authentication is by header only; a cookie one account's upstream sets must not reach another's.
     return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
@@ -225,8 +249,9 @@ class AccountRelay:
                 self._no_push = True
             except asyncio.CancelledError:
                 raise
-            except (BackendError, httpx.HTTPError, EventStreamTooLarge, StreamEnded, OSError) as exc:
-                self.error = str(exc) or type(exc).__name__
+            except (BackendError, httpx.HTTPError, EventStreamTooLarge, StreamEnded, OSError,
+                    UnicodeEncodeError) as exc:
+                self.error = relay_error_describe(exc)
                 await self._back_off()
             except Exception:
                 log.exception("account #%s: the upstream push relay failed", self.account_pk)
