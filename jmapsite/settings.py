@@ -65,6 +65,10 @@ JMAP_DAV_DISCOVER = _env_str("JMAP_DAV_DISCOVER", "1").strip().lower() not in ("
 # offered as a passthrough account; with JMAP_SWITCH_TO_JMAPACCESS=1 it is switched to one
 # after its upstream Session answers (backends.imap.jmap_access).
 JMAP_SWITCH_TO_JMAPACCESS = _env_flag("JMAP_SWITCH_TO_JMAPACCESS")
+# A passthrough upstream's Session (or a redirect) may name another origin than the
+# sessionUrl at a loopback/private/link-local address only with this set
+# (backends.jmap.url_policy: no SSRF into the proxy's network with the account's credentials).
+JMAP_UPSTREAM_ALLOW_PRIVATE = _env_flag("JMAP_UPSTREAM_ALLOW_PRIVATE")
 
 
 def _oauth_client_secrets() -> dict[str, str]:
