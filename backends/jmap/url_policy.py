@@ -23,16 +23,27 @@ The rule (upstream_url_check):
 
 The check runs on every URL of a freshly fetched Session before it is stored
 and on every request the account's HTTP client sends, redirects included,
-so a name that later resolves elsewhere is checked again when it is used.
+so a name that later resolves elsewhere is checked again when it is used (a
+host found public is trusted for PUBLIC_HOST_TTL seconds, sparing a DNS query
+per forwarded call).
 """
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
 from jmapcore.pushsub.url_guard import PushUrlRefused, push_url_resolve
+
+# A host found public is not resolved again for this long: the check runs on every
+# request, and Python does not cache getaddrinfo (a DNS query per forwarded call).
+PUBLIC_HOST_TTL = 60.0
+_PUBLIC_HOSTS_MAX = 1024
+_public_until: dict[tuple[str, str, int], float] = {}
+_public_lock = threading.Lock()
 
 
 class UpstreamUrlRefused(ValueError):
@@ -88,8 +99,16 @@ def upstream_url_check(url: str, *, session_url: str, what: str, resolve: bool =
                                  "sessionUrl is https://)")
     if not resolve or private_upstreams_allowed():
         return
+    now = time.monotonic()
+    with _public_lock:
+        if _public_until.get(origin, 0.0) > now:
+            return
     try:
         push_url_resolve(url=url, allow_private=False, allow_http=True)
     except PushUrlRefused as exc:
         raise UpstreamUrlRefused(f"{what} is on another origin than the sessionUrl and {exc}; "
                                  "set JMAP_UPSTREAM_ALLOW_PRIVATE to allow it") from None
+    with _public_lock:
+        if len(_public_until) >= _PUBLIC_HOSTS_MAX:
+            _public_until.clear()
+        _public_until[origin] = now + PUBLIC_HOST_TTL
