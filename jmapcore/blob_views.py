@@ -366,10 +366,21 @@ class _UpstreamBytes:
 def _download_passthrough(request: HttpRequest, forwarded: _Passthrough, blob_id: str, name: str) -> HttpResponseBase:
     """Stream a blob from the upstream server's downloadUrl (issue 12, item 3; RFC 8620 §6.2).
 
-    Status, Content-Type, Content-Length, Content-Disposition and ranges
-    are the upstream's; the client's Range, If-Range and If-None-Match go
-    upstream. An upstream that ignores Range (a 200 with a Content-Length)
-    gets the range cut out here, so the client's 206 does not depend on it.
+    Status, Content-Length, ETag and ranges are the upstream's; the client's
+    Range, If-Range and If-None-Match go upstream. An upstream that ignores
+    Range (a 200 with a Content-Length) gets the range cut out here, so the
+    client's 206 does not depend on it.
+
+    The answer is served from the proxy's own origin (its dashboard, its
+    login cookie) while its bytes are anyone's (a mailed attachment), so the
+    headers that decide how a browser treats them are the proxy's, exactly
+    as for a local download, whatever the upstream says: Content-Type is the
+    client's `type` (RFC 8620 §6.2; invalid or missing:
+    application/octet-stream), Content-Disposition is `attachment` with the
+    client's `name` (RFC 6266), X-Content-Type-Options is nosniff and
+    Cache-Control is private (an upstream's "public" would let a shared
+    cache keep an authenticated answer). An upstream's "inline" text/html
+    would otherwise be a page of the proxy's origin: stored XSS.
     """
     media_type = request.GET.get("type")
     passed = {header: request.headers[header] for header in ("Range", "If-Range", "If-None-Match")
@@ -412,9 +423,11 @@ def _download_passthrough(request: HttpRequest, forwarded: _Passthrough, blob_id
         response: HttpResponseBase = HttpResponse(status=status)
     else:
         response = StreamingHttpResponse(_UpstreamBytes(download, skip=skip, count=count), status=status)
-    headers.setdefault("Content-Type", blobs.media_type_clean(media_type))
-    headers.setdefault("Content-Disposition", content_disposition(name))
+    # The proxy's, never the upstream's (docstring): as download_view sets them for local blobs.
+    headers["Content-Type"] = blobs.media_type_clean(media_type)
+    headers["Content-Disposition"] = content_disposition(name)
     headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cache-Control"] = CACHE_CONTROL
     for header, value in headers.items():
         if status == 304 and header in ("Content-Type", "Content-Length", "Content-Disposition"):
             continue

@@ -55,10 +55,11 @@ UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0)
 # An upload response is a small JSON object (RFC 8620 §6.1); anything larger is not one.
 MAX_UPLOAD_ANSWER = 64 * 1024
 # Upstream response headers a download passes on to the client (RFC 8620 §6.2, RFC 9110 §14).
+# Not Content-Disposition: the proxy serves the bytes from its own origin and always
+# makes them an attachment (jmapcore.blob_views); an upstream's "inline" would be XSS.
 DOWNLOAD_HEADERS = (
     "Content-Type",
     "Content-Length",
-    "Content-Disposition",
     "Content-Range",
     "Content-Encoding",
     "Accept-Ranges",

@@ -72,7 +72,6 @@ def test_a_download_from_cyrus_is_an_attachment(dovecot: DovecotServer, cyrus: C
     assert nosniff == "nosniff"
 
 
-@pytest.mark.xfail(strict=True, reason="the upstream's Content-Disposition is passed on; blob_stream/blob_views")
 def test_an_upstream_saying_inline_still_gets_an_attachment(
     dovecot: DovecotServer, cyrus: CyrusServer, mallory_server: CyrusFront
 ) -> None:
