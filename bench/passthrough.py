@@ -113,8 +113,10 @@ def machine() -> str:
 
 
 def cyrus_version() -> str:
-    done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "cyrus-imapd"], capture_output=True, text=True)
-    return f"Cyrus IMAP {done.stdout.strip() or '(version unknown)'} (Debian cyrus-imapd, cyrus-caldav)"
+    # cyrus-common (master) and cyrus-caldav (httpd with JMAP) are installed wherever the suite's Cyrus
+    # runs; imapd may come unpacked from cyrus-imapd of the same version (tests/servers/cyrus.py).
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "cyrus-common"], capture_output=True, text=True)
+    return f"Cyrus IMAP {done.stdout.strip() or '(version unknown)'} (Debian cyrus-common, cyrus-caldav)"
 
 
 def code_version() -> str:
