@@ -7,8 +7,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN_PACKAGES := python3-venv
 # Servers the test suite starts by itself on 127.0.0.1 (it never uses system instances).
 # chromium: the dashboard's browser test (Playwright drives Debian's build; nothing is downloaded).
-# cyrus-imapd, cyrus-caldav (httpd with JMAP), sasl2-bin: the native JMAP server behind passthrough accounts.
-APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium cyrus-imapd cyrus-caldav sasl2-bin
+# cyrus-common, cyrus-caldav (master, httpd with JMAP), sasl2-bin: the native JMAP server behind passthrough
+# accounts. Its imapd (cyrus-imapd) conflicts with dovecot-imapd (both provide imap-server), so it is unpacked
+# into .tools/ (CYRUS_IMAPD below), never installed.
+APT_TEST_PACKAGES := dovecot-core dovecot-imapd dovecot-lmtpd redis-server postgresql openssl ca-certificates chromium cyrus-common cyrus-caldav sasl2-bin
 
 .PHONY: run test test-system-deps recheck lint bench bench-mail bench-sse bench-sync-cpu bench-push bench-first-sync bench-contacts bench-passthrough clean
 
@@ -44,8 +46,19 @@ $(RECHECK):
 	npm install --silent --no-audit --no-fund --prefix .tools recheck-linux-x64@$(RECHECK_VERSION)
 	test -x $@ && touch $@
 
+# Cyrus's imapd, unpacked from the cyrus-imapd package of the installed cyrus-common's version (see above).
+CYRUS_IMAPD := .tools/cyrus/usr/lib/cyrus/bin/imapd
+
+$(CYRUS_IMAPD): | test-system-deps
+	@mkdir -p .tools/cyrus-deb
+	@version=$$(dpkg-query -W -f='$${Version}' cyrus-common); \
+	cd .tools/cyrus-deb && { apt-get download -q cyrus-imapd=$$version 2>/dev/null || \
+		{ $(SUDO) apt-get update -qq && apt-get download -q cyrus-imapd=$$version; }; }
+	dpkg -x .tools/cyrus-deb/cyrus-imapd_*.deb .tools/cyrus
+	test -x $@ && touch $@
+
 # test-system-deps installed the servers: one missing now fails the run instead of skipping (tests/servers/require.py).
-test: test-system-deps $(VENV)/.installed-dev $(RECHECK)
+test: test-system-deps $(VENV)/.installed-dev $(RECHECK) $(CYRUS_IMAPD)
 	JMAP_TEST_REQUIRE_SERVERS=1 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

@@ -1,7 +1,9 @@
 """A real Cyrus IMAP 3.6 with its JMAP module, the native JMAP server of the suite.
 
-Debian's cyrus-imapd and cyrus-caldav packages (Makefile, APT_TEST_PACKAGES)
-ship `master`, `imapd` and `httpd`; this module runs them from a temporary
+Debian's cyrus-common and cyrus-caldav packages (Makefile, APT_TEST_PACKAGES)
+ship `master` and `httpd`; `imapd` comes from cyrus-imapd, which conflicts with
+dovecot-imapd, so `make test` unpacks it into .tools/cyrus/ instead of
+installing it (an installed one is used too). This module runs them from a temporary
 directory with its own imapd.conf and cyrus.conf: IMAP and HTTP on free ports
 of 127.0.0.1, `httpmodules: jmap`, conversations on (Cyrus's JMAP needs them),
 the alternate namespace with "/" as separator, and SASL passwords in a sasldb
@@ -38,10 +40,12 @@ from tests.servers.dovecot import free_port
 from tests.servers.require import server_missing
 
 CYRUS_BIN = Path("/usr/lib/cyrus/bin")
+# Where `make test` unpacks cyrus-imapd's imapd (see the module docstring).
+UNPACKED_IMAPD = Path(__file__).resolve().parents[2] / ".tools/cyrus/usr/lib/cyrus/bin/imapd"
 SASLPASSWD = "/usr/sbin/saslpasswd2"
 ADMIN_LOGIN = "cyrusadmin"
 # Not a secret: the throw-away admin of a server that lives as long as the test session, on loopback.
-ADMIN_PASSWORD = "cyrus-test-admin"  # noqa: S105
+ADMIN_PASSWORD = "cyrus-test-admin"
 SERVERNAME = "127.0.0.1"
 
 _IMAPD_CONF = """\
@@ -76,7 +80,7 @@ START {{
   recover cmd="ctl_cyrusdb -C {conf} -r"
 }}
 SERVICES {{
-  imap cmd="imapd -C {conf}" listen="127.0.0.1:{imap_port}" prefork=0
+  imap cmd="{imapd} -C {conf}" listen="127.0.0.1:{imap_port}" prefork=0
   http cmd="httpd -C {conf}" listen="127.0.0.1:{http_port}" prefork=0
 }}
 EVENTS {{
@@ -190,7 +194,7 @@ def cyrus_start(directory: Path) -> CyrusServer:
     server.config.write_text(_IMAPD_CONF.format(d=directory, servername=SERVERNAME, admin=ADMIN_LOGIN))
     cyrus_conf = directory / "cyrus.conf"
     cyrus_conf.write_text(_CYRUS_CONF.format(conf=server.config, imap_port=server.imap_port,
-                                             http_port=server.http_port))
+                                             http_port=server.http_port, imapd=cyrus_imapd()))
     _hand_to_cyrus(directory)
     server._password_set(ADMIN_LOGIN, ADMIN_PASSWORD)
     log = server.log_file.open("wb")
@@ -214,11 +218,18 @@ def cyrus_start(directory: Path) -> CyrusServer:
             time.sleep(0.2)
 
 
+def cyrus_imapd() -> Path:
+    """The imapd to run: the one `make test` unpacked, else an installed one."""
+    return UNPACKED_IMAPD if UNPACKED_IMAPD.exists() else CYRUS_BIN / "imapd"
+
+
 def cyrus_available() -> str | None:
     """None when Cyrus can run here, else why not."""
-    for binary in (CYRUS_BIN / "master", CYRUS_BIN / "httpd", CYRUS_BIN / "imapd"):
+    for binary in (CYRUS_BIN / "master", CYRUS_BIN / "httpd"):
         if not binary.exists():
-            return f"Cyrus IMAP is not installed ({binary} missing; apt-get install cyrus-imapd cyrus-caldav)"
+            return f"Cyrus is not installed ({binary} missing; apt-get install cyrus-common cyrus-caldav)"
+    if not cyrus_imapd().exists():
+        return f"Cyrus's imapd is missing ({UNPACKED_IMAPD}: `make test` unpacks it from cyrus-imapd)"
     if not Path(SASLPASSWD).exists():
         return f"{SASLPASSWD} is missing (apt-get install sasl2-bin)"
     return None
