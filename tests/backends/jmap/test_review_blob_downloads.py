@@ -6,8 +6,8 @@ a browser never renders it as a page of the proxy; a passthrough download
 must be the same whatever Content-Disposition the upstream sends, else an
 HTML "attachment" runs script on the proxy's origin.
 
-Not fixed here (jmapcore/blob_views.py and backends/jmap/blob_stream.py are
-not the reviewer's; see the report): strict xfail until they are.
+Fixed by the owner of jmapcore/blob_views.py and backends/jmap/blob_stream.py
+(3273c68).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Review findings in backends.jmap.session_check.jmap_session_fetch (the
 check run when an account is created, and by the RFC 9698 JMAPACCESS switch
-on a URL an IMAP server announced). Not fixed here: the module is not the
-reviewer's (see the review report for the change); strict xfail until it is.
+on a URL an IMAP server announced), fixed by its owner (acfb069): it now
+runs the account client's Session fetch, under backends.jmap.url_policy.
 
 mallory's JMAP server (tests' CyrusFront before the suite's Cyrus) answers
 the Session GET with a redirect to the proxy host's internal service, or
