@@ -1,7 +1,8 @@
 """Review finding in the push relay (backends.jmap.push_relay, fixed by its
 owner in 389527a): an upstream error was kept as `str(exc)` in the relay's
-status (written to run/jmap-relay-<pid>.json) and logged; httpx's LocalProtocolError for a stored bearer token with a
-trailing newline quotes the Authorization header, token included.
+status (written to run/jmap-relay-<pid>.json) and logged; httpx's
+LocalProtocolError for a stored bearer token with a trailing newline quotes
+the Authorization header, token included.
 
 alice's passthrough account on the suite's Cyrus has its Session stored,
 then its token replaced by one with a trailing newline; the relay runs
