@@ -66,6 +66,7 @@ from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client,
 from backends.jmap.event_stream import EventStreamParser, EventStreamTooLarge, ServerSentEvent
 from backends.jmap.push_poll import upstream_states_poll
 from backends.jmap.targets import UpstreamTarget, upstream_targets
+from backends.jmap.url_policy import UpstreamUrlRefused, upstream_url_check
 from backends.jmap.url_templates import url_template_fill
 from backends.tls import tls_client_context
 from jmapcore.push.relayed import relayed_changed_clean, relayed_changed_since, relayed_publish
@@ -154,6 +155,19 @@ def relay_view_load(*, account_pk: int) -> RelayView | None:
 def relay_session_refresh(*, client: UpstreamClient) -> None:
     """Read the upstream Session again (new upstream accounts get their rows and proxy ids)."""
     client.session_refresh()
+
+
+def relay_destination_check(*, url: str, session_url: str) -> None:
+    """UpstreamError (permanent) unless the credentials may go to `url` (backends.jmap.url_policy).
+
+    The stored Session's eventSourceUrl passed the policy when it was
+    fetched; checked again at each connection, because its host may resolve
+    elsewhere now, or the operator may have withdrawn JMAP_UPSTREAM_ALLOW_PRIVATE.
+    """
+    try:
+        upstream_url_check(url, session_url=session_url, what="eventSourceUrl")
+    except UpstreamUrlRefused as exc:
+        raise UpstreamError(str(exc), permanent=True) from None
 
 
 def relay_error_describe(exc: BaseException) -> str:
@@ -312,6 +326,9 @@ class AccountRelay:
     async def _stream(self, view: RelayView) -> None:
         """One connection to the upstream's event stream; returns never, raises when it ends."""
         url = url_template_fill(view.event_source_url, types="*", closeafter="no", ping=str(RELAY_PING_SECONDS))
+        # The shared async client has no per-account hook: check this connection here (it resolves
+        # the host, so in a thread), as the account's own client checks each of its requests.
+        await self.relay.upstream(relay_destination_check, url=url, session_url=view.client.account.session_url)
         headers = {**view.headers, "Accept": EVENT_STREAM, "Cache-Control": "no-cache"}
         timeout = httpx.Timeout(CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS)
         async with self.relay.http().stream("GET", url, headers=headers, timeout=timeout) as response:
