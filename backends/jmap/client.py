@@ -225,6 +225,11 @@ def session_urls_absolute(session: dict[str, Any], *, base_url: str) -> dict[str
     return resolved
 
 
+def _header_value_valid(value: str) -> bool:
+    """RFC 9110 §5.5: visible ASCII, spaces and tabs, obs-text (Latin-1 octets 0x80-0xFF); no controls."""
+    return all(char == "\t" or 0x20 <= ord(char) <= 0x7E or 0x80 <= ord(char) <= 0xFF for char in value)
+
+
 def _no_cookies() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
@@ -260,6 +265,8 @@ class UpstreamClient:
 
         basic: RFC 7617 with username (else email) and password; bearer: the
         stored password is the token (RFC 6750); oauth: the current access token.
+        A credential no HTTP header can carry raises UpstreamError (permanent),
+        whose message never quotes it.
 
         The credential is opened once per stored value, not per request (with
         OpenBao/Vault Transit, opening it is a round trip to the vault): the
@@ -285,6 +292,10 @@ class UpstreamClient:
             else:
                 pair = base64.b64encode(f"{key[1]}:{password}".encode()).decode("ascii")
                 headers = {"Authorization": f"Basic {pair}"}
+        if not _header_value_valid(headers["Authorization"]):
+            # Refused here, without quoting it: httpx would refuse it later with the header in its message.
+            raise UpstreamError("the stored credential cannot be sent in an HTTP header (it holds a line "
+                                "break, another control character or a character beyond Latin-1)", permanent=True)
         self._auth_memo = (key, headers)
         return dict(headers)
 
