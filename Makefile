@@ -97,7 +97,7 @@ bench-contacts: $(VENV)/.installed-dev
 
 # JMAP passthrough on a private Cyrus IMAP 3.6 (3,000 seeded messages): added latency of the list-view
 # request (median of 100), 100 MiB upload/download throughput (median of 3) and push relay delay, direct vs proxy.
-bench-passthrough: test-system-deps $(VENV)/.installed-dev
+bench-passthrough: test-system-deps $(VENV)/.installed-dev $(CYRUS_IMAPD)
 	$(VENV)/bin/python bench/passthrough.py $(BENCH_ARGS)
 
 clean:
