@@ -117,13 +117,31 @@ def _client(target: UpstreamTarget) -> UpstreamClient:
     return upstream_client(target.account)
 
 
+def _header_value_ok(value: str) -> bool:
+    """True if httpx can send `value` as a header value: printable ASCII (RFC 9110 §5.5 field-vchar, SP, HTAB)."""
+    return all(char == "\t" or " " <= char <= "~" for char in value)
+
+
 def _auth(client: UpstreamClient) -> dict[str, str]:
-    """The upstream Authorization header; a problem when the stored credential cannot be read."""
+    """The upstream Authorization header; a problem when the stored credential cannot be read or sent.
+
+    A credential that is no HTTP header value (a token pasted with its
+    trailing newline, a password with a curly quote) is refused here, by a
+    message that never quotes it: httpx would raise UnicodeEncodeError (a 500)
+    or a LocalProtocolError whose text holds the whole header.
+    """
     try:
-        return client.auth_headers()
+        headers = client.auth_headers()
     except CryptoError as error:
         # Vault unreachable, key changed...: the operator's to fix, the client's to retry later.
         raise BlobProblem(503, f"the account's credentials cannot be read now ({type(error).__name__})") from None
+    except UpstreamError as error:
+        # The client refuses such a credential itself; its message never quotes it (client contract).
+        raise BlobProblem(502, f"the account's credentials cannot be used: {error.message}") from None
+    if not all(_header_value_ok(value) for value in headers.values()):
+        raise BlobProblem(502, "the account's stored credential cannot be sent to the upstream server "
+                               "(it is no valid HTTP header value: a line break or a non-ASCII character?)")
+    return headers
 
 
 def _chunks(data: Readable) -> Iterator[bytes]:
@@ -341,7 +359,9 @@ class UpstreamBlobs:
     def download_open(
         self, *, target: UpstreamTarget, blob_id: str, name: str, type: str, request_headers: Mapping[str, str]
     ) -> UpstreamDownload:
-        passed = {key: value for key, value in request_headers.items() if key in CONDITIONAL_HEADERS}
+        # A client's header httpx cannot send (non-ASCII) is left out rather than failing the request.
+        passed = {key: value for key, value in request_headers.items()
+                  if key in CONDITIONAL_HEADERS and _header_value_ok(value)}
         response = self._download_send(target=target, blob_id=blob_id, name=name, type=type, headers=passed)
         if response.status_code not in (200, 206, 304):
             status = response.status_code

@@ -66,7 +66,6 @@ def test_a_credential_that_is_no_header_value_is_never_quoted(
 
 
 @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators")
-@pytest.mark.xfail(strict=True, reason="blob_stream._auth catches only CryptoError: an unusable credential is a 500")
 def test_blob_endpoints_with_a_credential_that_is_no_header_value_answer_a_problem(alice_cyrus: CyrusUser) -> None:
     password = f"alice-{secrets.token_hex(4)}"
     pool = Pool.objects.create(login=f"alice-r1b-{secrets.token_hex(3)}@example.test",
