@@ -26,14 +26,21 @@ class UpstreamMailbox:
     login: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def upstream_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    """A second jmap-proxy, run as a user runs it, serving as the native JMAP server."""
+    """A second jmap-proxy, run as a user runs it, serving as the native JMAP server.
+
+    One for this package (tests/backends/jmap/, stopped after its last test):
+    starting `runproxy` costs 15-65 s on a loaded machine, and every module
+    that uses it adds an account with a login and accountid of its own
+    (upstream_bob, test_forward_proxy_upstream's dave), so modules stay
+    independent of each other on the shared process.
+    """
     with proxy_running(tmp_path_factory.mktemp("upstream-proxy")) as proxy:
         yield proxy
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # a fresh login per module on the shared upstream
 def upstream_bob(upstream_proxy: ProxyProcess, dovecot: DovecotServer) -> UpstreamMailbox:
     """bob's mail on the suite's Dovecot, as an IMAP account of the upstream proxy."""
     login = f"bob-oauth-{secrets.token_hex(3)}@example.test"
@@ -69,3 +76,19 @@ def oauth_account_make(*, accountid: str, tokens: IssuedTokens, session_url: str
     account_secret_set(account=account, field="oauth_access_token", value=tokens.access_token)
     account_secret_set(account=account, field="oauth_refresh_token", value=tokens.refresh_token)
     return account
+
+
+# The settings of the proxy under test in the push relay modules (test_push_poll_cyrus.py,
+# test_push_relay_upstream_proxy.py): INFO logs for the failure messages, and a plain-HTTP
+# push service on loopback allowed for the PushSubscription test.
+PUSH_DOWNSTREAM_ENV = {"JMAP_LOG_LEVEL": "INFO", "JMAP_PUSH_ALLOW_PRIVATE": "1", "JMAP_PUSH_ALLOW_HTTP": "1"}
+
+
+@pytest.fixture(scope="package")
+def push_downstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
+    """The proxy under test of the push relay modules, one for this package (a `runproxy` start
+    costs 15-65 s under load). Each test adds its own passthrough login with a random
+    accountid (push_helpers.passthrough_person) and looks only at its own relay, so the
+    modules stay independent; a test that needs other settings (REDIS_URL) starts its own."""
+    with proxy_running(tmp_path_factory.mktemp("push-downstream"), extra_env=PUSH_DOWNSTREAM_ENV) as proxy:
+        yield proxy

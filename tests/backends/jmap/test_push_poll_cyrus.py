@@ -36,11 +36,10 @@ MESSAGE = b"From: carol@example.test\r\nTo: alice@example.test\r\nSubject: poll 
 
 
 @pytest.fixture(scope="module")
-def cyrus_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    # The push receiver of the PushSubscription test is a plain-HTTP service on loopback.
-    env = {"JMAP_LOG_LEVEL": "INFO", "JMAP_PUSH_ALLOW_PRIVATE": "1", "JMAP_PUSH_ALLOW_HTTP": "1"}
-    with proxy_running(tmp_path_factory.mktemp("push-poll-cyrus"), extra_env=env) as proxy:
-        yield proxy
+def cyrus_proxy(push_downstream: ProxyProcess) -> ProxyProcess:
+    """The embedded setup: the package's push downstream (conftest.py), whose settings let the push
+    receiver of the PushSubscription test be a plain-HTTP service on loopback."""
+    return push_downstream
 
 
 @pytest.fixture(scope="module")

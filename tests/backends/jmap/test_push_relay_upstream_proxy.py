@@ -29,7 +29,7 @@ from tests.backends.jmap.push_helpers import (
 from tests.jmapcore.push.clients import EventStream, PushPerson, eventsource
 from tests.jmapcore.push.test_websocket import jmap_socket, receive, send
 from tests.servers.dovecot import DovecotServer
-from tests.servers.proxy import ProxyProcess, proxy_running
+from tests.servers.proxy import ProxyProcess
 
 MESSAGE = b"From: carol@example.test\r\nTo: alice@example.test\r\nSubject: relay me\r\n\r\nhello\r\n"
 # Quiet for this long: the upstream's own first sync has been heard out.
@@ -78,9 +78,9 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, dovecot: DovecotServer) -
 
 
 @pytest.fixture(scope="module")
-def downstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyProcess]:
-    with proxy_running(tmp_path_factory.mktemp("push-relay-downstream"), extra_env={"JMAP_LOG_LEVEL": "INFO"}) as proxy:
-        yield proxy
+def downstream(push_downstream: ProxyProcess) -> ProxyProcess:
+    """The proxy under test: the package's push downstream (conftest.py), shared with test_push_poll_cyrus.py."""
+    return push_downstream
 
 
 @pytest.fixture(scope="module")
