@@ -27,6 +27,8 @@ import binascii
 import hashlib
 import ipaddress
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -131,9 +133,13 @@ class _PreparedSelect(Generic[M]):
     ORM runs it every time instead.
     """
 
-    def __init__(self, build: Callable[[Any], QuerySet[M]], *, placeholder: Any) -> None:
+    def __init__(
+        self, build: Callable[[Any], QuerySet[M]], *, placeholder: Any, shared_json: frozenset[str] = frozenset()
+    ) -> None:
         self._build = build
         self._placeholder = placeholder
+        # JSON columns (attnames) whose large documents are parsed once per distinct text (_JsonMemo).
+        self._shared_json = shared_json
         self._compiled: _Compiled | None = None
         self._orm_only = False
 
@@ -148,7 +154,7 @@ class _PreparedSelect(Generic[M]):
             return None
         fields = klass_info["select_fields"]
         converters = [
-            (position, convs, expression)
+            (position, self._converters_for(select[position][0], convs), expression)
             for position, (convs, expression) in compiler.get_converters([col for col, _, _ in select]).items()
         ]
         return _Compiled(
@@ -161,6 +167,12 @@ class _PreparedSelect(Generic[M]):
             end=fields[-1] + 1,
             related=get_related_populators(klass_info, select, queryset.db),
         )
+
+    def _converters_for(self, column: Any, convs: list[Any]) -> list[Any]:
+        target = getattr(column, "target", None)
+        if getattr(target, "attname", None) in self._shared_json:
+            return [_JsonMemo(convs)]
+        return convs
 
     def __call__(self, value: Any) -> list[M]:
         compiled = self._compiled
@@ -189,6 +201,67 @@ class _PreparedSelect(Generic[M]):
         return found
 
 
+class _JsonMemo:
+    """A JSON column converter that parses each large document once per process.
+
+    Account.upstream_session (a passthrough account's upstream Session, RFC
+    8620 §2, up to several MiB) is read with the pool's accounts on every
+    request, and the passthrough path needs it on every request (the
+    upstream's capabilities and maxCallsInRequest, its API URL, the Session
+    state accounts.upstream_rows keys on). Parsing it each time costs time
+    proportional to its size; comparing the text just read with the text
+    parsed last time costs a memcmp. So a document of at least MIN_CHARS is
+    parsed by the column's own converters the first time and the parsed value
+    is returned again for as long as the column holds exactly the same text:
+    any change, from any process or any writer (with or without updated_at),
+    gives a different text and a fresh parse. Smaller documents (``{}`` of
+    every non-passthrough account) are parsed each time and never shared.
+
+    Values returned from the memo are shared between requests and threads:
+    callers treat them as read-only (a writer assigns a new dict, as
+    backends.jmap.session_store does). Bounded by entries and by total text.
+    """
+
+    MIN_CHARS = 1024
+    MAX_ENTRIES = 256
+    MAX_TOTAL_CHARS = 64 * 1024 * 1024
+
+    def __init__(self, convs: list[Any]) -> None:
+        self._convs = convs
+        self._lock = threading.Lock()
+        # (length, head, tail) -> (text, parsed): the key is cheap to hash; equality is checked in full.
+        self._memo: OrderedDict[tuple[int, str, str], tuple[str, Any]] = OrderedDict()
+        self._total = 0
+
+    def _parse(self, value: Any, expression: Any, connection: Any) -> Any:
+        for converter in self._convs:
+            value = converter(value, expression, connection)
+        return value
+
+    def __call__(self, value: Any, expression: Any, connection: Any) -> Any:
+        if not isinstance(value, str) or len(value) < self.MIN_CHARS:
+            return self._parse(value, expression, connection)
+        key = (len(value), value[:64], value[-64:])
+        with self._lock:
+            entry = self._memo.get(key)
+            if entry is not None and entry[0] == value:
+                self._memo.move_to_end(key)
+                return entry[1]
+        parsed = self._parse(value, expression, connection)
+        if not isinstance(parsed, dict | list):
+            return parsed
+        with self._lock:
+            replaced = self._memo.pop(key, None)
+            if replaced is not None:
+                self._total -= len(replaced[0])
+            self._memo[key] = (value, parsed)
+            self._total += len(value)
+            while self._memo and (len(self._memo) > self.MAX_ENTRIES or self._total > self.MAX_TOTAL_CHARS):
+                _, (text, _) = self._memo.popitem(last=False)
+                self._total -= len(text)
+        return parsed
+
+
 def _pool_accounts_queryset(pool_id: Any) -> QuerySet[Account]:
     return Account.objects.filter(pool_id=pool_id).order_by("accountid")
 
@@ -198,8 +271,16 @@ def _token_queryset(digest: Any) -> QuerySet[ApiToken]:
     return ApiToken.objects.select_related("pool").filter(token_hash=digest).order_by()
 
 
-_POOL_ACCOUNTS = _PreparedSelect(_pool_accounts_queryset, placeholder=-7_355_608)
+def _pool_by_login_queryset(login: Any) -> QuerySet[Pool]:
+    # login is unique: no ordering, at most one row.
+    return Pool.objects.filter(login=login).order_by()
+
+
+_POOL_ACCOUNTS = _PreparedSelect(
+    _pool_accounts_queryset, placeholder=-7_355_608, shared_json=frozenset({"upstream_session"})
+)
 _TOKEN_BY_HASH = _PreparedSelect(_token_queryset, placeholder="0" * 64)
+_POOL_BY_LOGIN = _PreparedSelect(_pool_by_login_queryset, placeholder="\x00placeholder-login")
 
 
 def pool_accounts(pool: Pool) -> dict[str, Account]:
@@ -221,7 +302,8 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     retry_after = failures_blocked(address=address, login=login)
     if retry_after is not None:
         raise AuthenticationFailed(429, "too many failed logins; try again later", retry_after)
-    pool = Pool.objects.filter(login=login).first()
+    found = _POOL_BY_LOGIN(login)
+    pool = found[0] if found else None
     usable = pool is not None and is_password_usable(pool.password_hash)
     if pool is not None and usable and password_memo_matches(
         login=login, password=password, password_hash=pool.password_hash

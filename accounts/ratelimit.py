@@ -124,9 +124,10 @@ def _pair(login: str, address: str) -> str:
     return f"{login}\n{address}"
 
 
-def _checks(*, address: str, login: str | None) -> list[tuple[str, str, int]]:
-    """(kind, value, limit) of every counter that applies to an attempt."""
-    current = limits()
+def _checks(*, address: str, login: str | None, current: Limits | None = None) -> list[tuple[str, str, int]]:
+    """(kind, value, limit) of every counter that applies to an attempt (under `current` limits)."""
+    if current is None:
+        current = limits()
     checks: list[tuple[str, str, int]] = []
     if address:
         checks.append(("addr", address, current.per_address))
@@ -138,9 +139,12 @@ def _checks(*, address: str, login: str | None) -> list[tuple[str, str, int]]:
     return checks
 
 
-def _blocked(checks: list[tuple[str, str, int]], counts: dict[str, int], now: float) -> int | None:
+def _blocked(
+    checks: list[tuple[str, str, int]], counts: dict[str, int], now: float, *, length: int | None = None
+) -> int | None:
     """The wait that `counts` impose on an attempt (see failures_blocked), or None."""
-    length = limits().window
+    if length is None:
+        length = limits().window
     waits = {kind: _wait(kind, value, limit, length, now, counts=counts) for kind, value, limit in checks}
     blocked: list[int] = []
     address_wait, login_wait = waits.get("addr"), waits.get("login")
@@ -166,15 +170,16 @@ def failures_blocked(*, address: str, login: str | None) -> int | None:
     round trip: all (up to six) counters are read with one get_many.
     """
     now = time.time()
-    number = int(now // limits().window)
+    current = limits()  # read once: settings lookups are a measurable share of this per-request check
+    number = int(now // current.window)
     address, folded = _normalised(address, login)
-    checks = _checks(address=address, login=folded)
+    checks = _checks(address=address, login=folded, current=current)
     if not checks:
         return None
     keys = [_key(kind, value, n) for kind, value, _ in checks for n in (number, number - 1)]
     found = cache.get_many(keys)
     counts = {key: int(found.get(key, 0) or 0) for key in keys}
-    return _blocked(checks, counts, now)
+    return _blocked(checks, counts, now, length=current.window)
 
 
 def _incr(key: str, timeout: int) -> int:
