@@ -21,7 +21,10 @@ sees older ones. So an entry is never older than the Account row it is kept
 under, and an Account row read after any change carries a key no entry has
 yet. The upstream state is part of the key as a second guard: a Session
 stored without touching updated_at (a direct update) is still noticed when
-its state differs.
+its state differs. Reading that state costs no JSON parse per request:
+pool_accounts hands out the stored Session parsed once per distinct column
+text (accounts.auth._JsonMemo), so any write, with or without updated_at,
+still reaches the key.
 
 Nothing secret is kept: the rows hold ids, names, flags and capabilities.
 The memo is bounded (MEMO_MAX Accounts, least recently used go first).
