@@ -63,6 +63,7 @@ from accounts.sync import account_sync_enqueue
 from backends.base import BackendError
 from backends.imap.connection import imap_close
 from backends.imap.pool import imap_account_open
+from backends.status_file import status_file_replace
 
 log = logging.getLogger("jmap.imap.idle")
 
@@ -381,10 +382,7 @@ class ImapListener:
         if text == self._last_status:
             return
         self._last_status = text
-        self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.status_file.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(self.status_file)
+        status_file_replace(self.status_file, text)
 
     def close(self) -> None:
         """Stop every watcher (LOGOUT), release the claims, remove the status file."""

@@ -68,6 +68,7 @@ from backends.jmap.push_poll import upstream_states_poll
 from backends.jmap.targets import UpstreamTarget, upstream_targets
 from backends.jmap.url_policy import UpstreamUrlRefused, upstream_url_check
 from backends.jmap.url_templates import url_template_fill
+from backends.status_file import status_file_replace
 from backends.tls import tls_client_context
 from jmapcore.push.relayed import relayed_changed_clean, relayed_changed_since, relayed_publish
 from jmapcore.push.watch import watched_account_pks
@@ -497,10 +498,7 @@ class PushRelay:
         if text == self._last_status:
             return
         self._last_status = text
-        self.status_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.status_file.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(self.status_file)
+        status_file_replace(self.status_file, text)
 
     async def run(self, *, stop: threading.Event) -> None:
         """Tick until `stop` is set, then stop every relay and release the claims."""
