@@ -20,15 +20,16 @@ carries a secret: UpstreamError messages are operator-readable by contract.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
-from asgiref.sync import sync_to_async
 
 from accounts.crypto import CryptoError
 from accounts.models import Account
@@ -47,8 +48,11 @@ from jmapcore.protocol.errors import SetError, SetErrorException
 
 logger = logging.getLogger("jmap.passthrough.blobs")
 
-# Larger than jmapcore.blobs.CHUNK_SIZE: every download chunk costs a thread hand-off.
+# Larger than jmapcore.blobs.CHUNK_SIZE: every download chunk costs a hand-off to the event loop.
 CHUNK_SIZE = 256 * 1024
+# Download chunks read from the upstream ahead of the client (_UpstreamBody): at most this many
+# wait in memory per download, 1 MiB.
+READ_AHEAD = 4
 # Each send or receive of an upload may take 30 s; the answer after the last octet may take longer
 # (the upstream stores and indexes the blob before it answers).
 UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0)
@@ -227,35 +231,67 @@ def _utc_text(moment: dt.datetime) -> str:
 
 
 class _UpstreamBody:
-    """An upstream response body as an async iterator; each read runs in a worker thread.
+    """An upstream response body as an async iterator, read ahead by a thread of its own.
 
     The response was opened by the synchronous view, so it is read with
-    blocking calls, one chunk per hand-off, never all at once (Django would
-    buffer a synchronous iterator whole under ASGI).
+    blocking calls, never all at once (Django would buffer a synchronous
+    iterator whole under ASGI). One thread reads the whole body while the
+    event loop sends what it already has to the client: reading from the
+    upstream and writing to the client overlap. (A thread hand-off per chunk
+    made them take turns, each side idle while the other worked, and cost
+    an executor submission per chunk: downloads ran at ~45 % of direct.)
+
+    Memory stays bounded: the reader waits while READ_AHEAD chunks are
+    queued and not yet taken, so a slow client slows the upstream read.
+    When the consumer stops early (client gone, range served) the reader
+    stops at its next chunk; the response itself is closed by the closers
+    of UpstreamDownload, as before.
     """
 
     def __init__(self, response: httpx.Response) -> None:
         self._response = response
-        self._chunks = response.iter_raw(CHUNK_SIZE)
 
-    def _next(self) -> bytes | None:
+    def _pump(
+        self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes | None],
+        room: threading.Semaphore, stop: threading.Event,
+    ) -> None:
         try:
-            return next(self._chunks)
-        except StopIteration:
-            return None
-        except Exception as error:  # a worker thread: whatever broke, the body ends here
+            for chunk in self._response.iter_raw(CHUNK_SIZE):
+                room.acquire()
+                if stop.is_set():
+                    return
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+        except Exception as error:  # the reader's own thread: whatever broke, the body ends here
             # The status line is already sent: all we can do is end the body early. (The
             # response may also have been closed under us because the client went away.)
-            logger.warning("upstream download broken off: %s", type(error).__name__)
-            return None
+            if not stop.is_set():
+                logger.warning("upstream download broken off: %s", type(error).__name__)
+        finally:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except RuntimeError:  # the loop is closed: nobody waits for the end any more
+                pass
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        read = sync_to_async(self._next, thread_sensitive=False)
-        while True:
-            chunk = await read()
-            if chunk is None:
-                return
-            yield chunk
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        room = threading.Semaphore(READ_AHEAD)
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=self._pump, args=(asyncio.get_running_loop(), queue, room, stop),
+            name="jmap-blob-download", daemon=True,
+        )
+        reader.start()
+        try:
+            while True:
+                chunk = await queue.get()
+                if chunk is None:
+                    return
+                room.release()
+                yield chunk
+        finally:
+            # Wakes the reader if it waits for room; it sees `stop` and ends.
+            stop.set()
+            room.release()
 
 
 # ---------------------------------------------------------------- the implementation
