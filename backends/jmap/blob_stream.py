@@ -26,7 +26,7 @@ import json
 import logging
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -272,7 +272,7 @@ class _UpstreamBody:
             except RuntimeError:  # the loop is closed: nobody waits for the end any more
                 pass
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes, None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         room = threading.Semaphore(READ_AHEAD)
         stop = threading.Event()
