@@ -144,7 +144,14 @@ def test_the_session_urls_own_origin_is_always_allowed(alice_cyrus: CyrusUser, m
 
 
 def test_another_origin_at_a_public_address_is_allowed() -> None:
-    upstream_url_check("https://93.184.215.14/jmap/api/", session_url="https://jmap.example.test/jmap", what="apiUrl")
+    public, internal = "https://93.184.215.14/jmap/api/", "https://10.1.2.3/jmap/api/"
+    refused = []
+    for url in (public, internal):
+        try:
+            upstream_url_check(url, session_url="https://jmap.example.test/jmap", what="apiUrl")
+        except UpstreamUrlRefused:
+            refused.append(url)
+    assert refused == [internal]
 
 
 @pytest.mark.parametrize("url", [
