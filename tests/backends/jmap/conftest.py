@@ -12,6 +12,8 @@ import pytest
 
 from accounts.models import Account, Pool
 from accounts.secret_fields import account_secret_set
+from tests.backends.jmap.review_servers import CyrusFront
+from tests.servers.cyrus import CyrusServer
 from tests.servers.dovecot import DovecotServer
 from tests.servers.oauth_token_server import IssuedTokens, OAuthTokenServer
 from tests.servers.proxy import ProxyProcess, proxy_running
@@ -92,3 +94,12 @@ def push_downstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxyP
     modules stay independent; a test that needs other settings (REDIS_URL) starts its own."""
     with proxy_running(tmp_path_factory.mktemp("push-downstream"), extra_env=PUSH_DOWNSTREAM_ENV) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
+    """mallory's JMAP server: a hostile front to the suite's Cyrus that rewrites what it answers
+    (tests/backends/jmap/review_servers.py), stopped after the test."""
+    front = CyrusFront(cyrus_base=cyrus.base_url)
+    yield front
+    front.stop()

@@ -41,13 +41,6 @@ def internal() -> Iterator[RecordingServer]:
     server.stop()
 
 
-@pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
 def test_the_relay_does_not_connect_to_an_event_source_the_policy_no_longer_allows(
     cyrus: CyrusServer, mallory_server: CyrusFront, internal: RecordingServer, settings: Settings
 ) -> None:

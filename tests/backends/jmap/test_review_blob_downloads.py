@@ -38,13 +38,6 @@ def _fresh_clients() -> Iterator[None]:
     upstream_clients_clear()
 
 
-@pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
 def _html_blob(person: MixedPerson) -> str:
     upload = person.client.post(f"/upload/{person.cyrus_id}/", data=PAGE, content_type="text/html",
                                 HTTP_AUTHORIZATION=person.auth)  # fmt: skip

@@ -40,13 +40,6 @@ def _fresh_clients() -> Iterator[None]:
     upstream_clients_clear()
 
 
-@pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
 class Alice:
     def __init__(self, cyrus: CyrusServer, front: CyrusFront) -> None:
         password = f"alice-{secrets.token_hex(4)}"

@@ -36,13 +36,6 @@ def _fresh_clients() -> Iterator[None]:
 
 
 @pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
-@pytest.fixture
 def alice(cyrus: CyrusServer, mallory_server: CyrusFront) -> Account:
     user: CyrusUser = cyrus.user("alice-r1-hostile", "alice-r1-hostile-pw")
     account = passthrough_account_make(accountid=f"alicer1h{secrets.token_hex(3)}", user=user,

@@ -43,13 +43,6 @@ def test_an_upstream_id_longer_than_a_jmap_id_is_left_out() -> None:
     assert upstream_ids_ordered(session) == ["me", "acct0", "acct1", "y" * 255]
 
 
-@pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
 @pytest.fixture(autouse=True)
 def _fresh_clients() -> Iterator[None]:
     upstream_clients_clear()

@@ -27,13 +27,6 @@ def internal() -> Iterator[RecordingServer]:
 
 
 @pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
-@pytest.fixture
 def alice_cyrus(cyrus: CyrusServer) -> CyrusUser:
     return cyrus.user("alice-r1-check", "alice-r1-check-pw")
 

@@ -28,13 +28,6 @@ def internal() -> Iterator[RecordingServer]:
     server.stop()
 
 
-@pytest.fixture
-def mallory_server(cyrus: CyrusServer) -> Iterator[CyrusFront]:
-    front = CyrusFront(cyrus_base=cyrus.base_url)
-    yield front
-    front.stop()
-
-
 def test_a_redirect_to_another_allowed_origin_carries_no_credentials(
     cyrus: CyrusServer, mallory_server: CyrusFront, internal: RecordingServer, settings: Settings
 ) -> None:
