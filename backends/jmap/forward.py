@@ -45,7 +45,6 @@ from typing import Any
 from prometheus_client import Counter
 
 from accounts.models import Account, Pool
-from accounts.upstream_rows import upstream_rows_read
 from backends.jmap.account_ids import UnknownAccountId, arguments_from_upstream, arguments_to_upstream
 from backends.jmap.client import UpstreamError, upstream_client
 from backends.jmap.errors_map import upstream_error_to_method_error
@@ -399,30 +398,10 @@ def response_split(
     return [produced or _error(call, missing) for call, produced in zip(calls, by_position, strict=True)]
 
 
-def pool_targets(accounts: dict[str, Account]) -> dict[str, UpstreamTarget]:
-    """The upstream accounts of the passthrough Accounts among `accounts`, by proxy accountId.
-
-    As backends.jmap.targets.upstream_targets, from the rows the Session state
-    of the same request already read (accounts.upstream_rows): no query while
-    the Accounts are unchanged. Each target carries the request's own Account
-    instance (its credentials as read now).
-    """
-    targets: dict[str, UpstreamTarget] = {}
-    by_pk = {account.pk: account for account in accounts.values()}
-    for pk, rows in upstream_rows_read(accounts=by_pk.values()).items():
-        account = by_pk[pk]
-        for row in rows:
-            targets[row.proxy_id] = UpstreamTarget(
-                account=account, upstream_id=row.upstream_id, proxy_id=row.proxy_id, name=row.name,
-                is_personal=row.is_personal, is_read_only=row.is_read_only, capabilities=row.capabilities,
-            )  # fmt: skip
-    return targets
-
-
 class PassthroughForwarder:
     """The forwarder backends.apps registers with jmapcore.passthrough."""
 
     def route(self, *, pool: Pool, accounts: dict[str, Account]) -> PassthroughRouter | None:
         if not any(account.kind == Account.Kind.JMAP for account in accounts.values()):
             return None
-        return PassthroughRouter(pool_targets(accounts), accounts)
+        return PassthroughRouter(upstream_targets(accounts.values()), accounts)
