@@ -7,7 +7,10 @@ is done by jmapcore.blobs.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
+import tempfile
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
@@ -113,11 +116,37 @@ class _SlotKeepingReader:
         self._slot = slot
         self._renewed_at = time.monotonic()
 
-    def read(self, size: int = -1) -> bytes:
+    def keep_alive(self) -> None:
+        """Renew the upload slot if it is due; called as the body goes out (also when it is not read here)."""
         if time.monotonic() - self._renewed_at >= SLOT_RENEW_SECONDS:
             slot_renew(slot=self._slot)
             self._renewed_at = time.monotonic()
+
+    def read(self, size: int = -1) -> bytes:
+        self.keep_alive()
         return self._request.read(size)
+
+    def spooled_file(self) -> IO[bytes] | None:
+        """The file the whole body lies in, at its start, when nothing has been read yet; else None.
+
+        Under daphne a large body is the server's own spool file
+        (jmapsite/spooled_body.py), which a passthrough upload sends with
+        sendfile (jmapcore.passthrough_blobs.BlobPassthrough.upload). A
+        body Django keeps in memory, or one already partly read, is None:
+        it is read with read().
+        """
+        if getattr(self._request, "_read_started", True):
+            return None
+        stream = getattr(self._request, "_stream", None)
+        if isinstance(stream, tempfile.SpooledTemporaryFile):
+            # Django's own spool: a file only once it has rolled over to disk.
+            stream = stream._file if getattr(stream, "_rolled", False) else None
+        try:
+            if stream is None or not stat.S_ISREG(os.fstat(stream.fileno()).st_mode) or stream.tell() != 0:
+                return None
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            return None
+        return stream
 
     def seek(self, position: int) -> int:
         """Back to the start, for a forwarded upload sent again after an OAuth refresh.

@@ -22,24 +22,43 @@ connections, outlive the request; Django's request_started/request_finished
 handlers still close a connection that is too old or unusable. At most
 IDLE_THREADS idle threads are kept; more requests at once than that get new
 threads, which are shut down after their request, as before.
+
+Two things for large bodies (issue 12, item 7: passthrough blobs):
+- A request body of at least SPOOLED_BODY_MIN octets that the server already
+  holds in a file (jmapsite/daphne_server.py offers it, jmapsite/spooled_body.py)
+  is given to Django as that file, not copied into a spool file of Django's.
+- Streamed response bodies go to the server in pieces of up to CHUNK_SIZE
+  (Django cuts them at 64 KiB: four ASGI messages for every 256 KiB of a
+  passthrough download), and file responses are read in pieces that size.
 """
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextvars import ContextVar
+from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import FileResponse, HttpRequest, HttpResponseBase
 
+from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, SPOOLED_BODY_MIN
+
 # Idle request threads kept for the next requests; more concurrent requests
 # than this still run, each on a thread of its own.
 IDLE_THREADS = 8
+# The largest ASGI message of a response body (module doc).
+CHUNK_SIZE = 1024 * 1024
+
+# The server's offer of the request body as its spool file, for the request this task serves.
+_body_take: ContextVar[Callable[[int], IO[bytes] | None] | None] = ContextVar("jmap_body_take", default=None)
 
 
 class PooledThreadASGIHandler(ASGIHandler):
     """ASGIHandler whose per-request thread comes from a pool (module doc)."""
+
+    chunk_size = CHUNK_SIZE
 
     def __init__(self) -> None:
         self._idle: list[ThreadPoolExecutor] = []
@@ -65,6 +84,16 @@ class PooledThreadASGIHandler(ASGIHandler):
             response.block_size = self.chunk_size
         return response
 
+    async def read_body(self, receive: Any) -> Any:
+        """The request body: the server's own spool file when it offers it for a large body, else
+        Django's copy (module doc)."""
+        take = _body_take.get()
+        if take is not None:
+            body = take(SPOOLED_BODY_MIN)
+            if body is not None:
+                return body
+        return await super().read_body(receive)
+
     def _executor_take(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._idle:
@@ -82,6 +111,10 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        offer = (scope.get("extensions") or {}).get(SPOOLED_BODY_EXTENSION) or {}
+        take = offer.get("take") if isinstance(offer, dict) else None
+        # Each request is its own asyncio task, so the variable is this request's alone.
+        _body_take.set(take if callable(take) else None)
         executor = self._executor_take()
         try:
             # A context with an executor can be entered only once: a new one per request.

@@ -1,15 +1,20 @@
 """Blobs of passthrough accounts, streamed to and from the upstream JMAP server (issue 12, item 3).
 
 The implementation of jmapcore.passthrough_blobs.BlobPassthrough, registered by
-backends/apps.py. Everything goes through the account's UpstreamClient
-(backends/jmap/client.py): its Session's absolute uploadUrl/downloadUrl
-templates (RFC 8620 §2, filled by url_templates), its auth headers and its
-pooled httpx client.
+backends/apps.py. The account's UpstreamClient (backends/jmap/client.py)
+gives the Session's absolute uploadUrl/downloadUrl templates (RFC 8620 §2,
+filled by url_templates), the auth headers and, for method calls, its pooled
+httpx client. The blob bodies themselves go over a connection of their own
+(backends/jmap/raw_http.py: large socket reads, sendfile for uploads, the
+same url_policy, TLS and redirect rules): through httpx they cost the proxy
+enough CPU per octet to hold blobs to 60-70 % of the upstream's own speed
+(issue 12, item 7).
 
-Memory: an upload is fed to httpx CHUNK_SIZE octets at a time from the body
-Django spooled to a file (with a Content-Length, so no chunked encoding); a
-download is handed to the ASGI server chunk by chunk as it arrives. Neither
-ever holds a whole blob. Copies between accounts go through a temporary file.
+Memory: an upload is sent from the file the ASGI server spooled it to (or
+read CHUNK_SIZE octets at a time), with a Content-Length; a download is
+handed to the ASGI server piece by piece as it arrives, at most READ_AHEAD
+pieces ahead of the client. Neither ever holds a whole blob. Copies between
+accounts go through a temporary file.
 
 Errors: the upstream's answers become the HTTP problems a local upload or
 download gives (`BlobProblem`): 404 stays 404, 413 is the `maxSizeUpload`
@@ -27,13 +32,13 @@ import logging
 import tempfile
 import threading
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping
-from typing import Any
-
-import httpx
+from typing import Any, Protocol
 
 from accounts.crypto import CryptoError
 from accounts.models import Account
-from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client
+from backends.jmap import raw_http
+from backends.jmap.client import API_TIMEOUT, UpstreamClient, UpstreamError, upstream_client
+from backends.jmap.raw_http import RawHttpError, RawHttpRefused, RawResponse
 from backends.jmap.targets import UpstreamTarget, upstream_targets
 from backends.jmap.url_templates import url_template_fill
 from jmapcore.blobs import BlobTooLarge, Readable, media_type_clean
@@ -48,14 +53,16 @@ from jmapcore.protocol.errors import SetError, SetErrorException
 
 logger = logging.getLogger("jmap.passthrough.blobs")
 
-# Larger than jmapcore.blobs.CHUNK_SIZE: every download chunk costs a hand-off to the event loop.
-CHUNK_SIZE = 256 * 1024
-# Download chunks read from the upstream ahead of the client (_UpstreamBody): at most this many
-# wait in memory per download, 1 MiB.
+# The largest download piece (one socket read) and upload piece: every piece costs a hand-off to
+# the event loop and an ASGI message, so pieces are large.
+CHUNK_SIZE = raw_http.CHUNK_SIZE
+# Download pieces read from the upstream ahead of the client (_UpstreamBody): at most this many
+# wait in memory per download, 4 MiB.
 READ_AHEAD = 4
-# Each send or receive of an upload may take 30 s; the answer after the last octet may take longer
-# (the upstream stores and indexes the blob before it answers).
-UPLOAD_TIMEOUT = httpx.Timeout(30.0, read=300.0)
+# Each connect, send or receive may take 30 s; the answer after an upload's last octet may take
+# longer (the upstream stores and indexes the blob before it answers).
+TRANSFER_TIMEOUT = API_TIMEOUT
+UPLOAD_ANSWER_TIMEOUT = 300.0
 # An upload response is a small JSON object (RFC 8620 §6.1); anything larger is not one.
 MAX_UPLOAD_ANSWER = 64 * 1024
 # Upstream response headers a download passes on to the client (RFC 8620 §6.2, RFC 9110 §14).
@@ -107,11 +114,14 @@ def _problem_from_error(error: UpstreamError, *, what: str) -> BlobProblem:
     return BlobProblem(502, f"the upstream server could not be reached: {error}")
 
 
-def _problem_from_transport(error: httpx.HTTPError) -> BlobProblem:
-    if isinstance(error, httpx.TimeoutException):
+def _problem_from_transport(error: RawHttpError) -> BlobProblem:
+    if error.timed_out:
         return BlobProblem(504, "the upstream server did not answer in time")
-    # The class name only: an httpx message may quote the URL, which may carry a token.
-    return BlobProblem(502, f"the upstream server could not be reached ({type(error).__name__})")
+    if isinstance(error, RawHttpRefused):
+        # url_policy's message names the host and the rule, never the URL's path or query.
+        return BlobProblem(502, f"the upstream server could not be reached: {error}")
+    # raw_http's messages name the host and the kind of failure, never the URL (it may carry a token).
+    return BlobProblem(502, f"the upstream server could not be reached ({error})")
 
 
 # ---------------------------------------------------------------- helpers
@@ -122,7 +132,7 @@ def _client(target: UpstreamTarget) -> UpstreamClient:
 
 
 def _header_value_ok(value: str) -> bool:
-    """True if httpx can send `value` as a header value: printable ASCII (RFC 9110 §5.5 field-vchar, SP, HTAB)."""
+    """True if `value` can be sent as a header value: printable ASCII (RFC 9110 §5.5 field-vchar, SP, HTAB)."""
     return all(char == "\t" or " " <= char <= "~" for char in value)
 
 
@@ -131,8 +141,8 @@ def _auth(client: UpstreamClient) -> dict[str, str]:
 
     A credential that is no HTTP header value (a token pasted with its
     trailing newline, a password with a curly quote) is refused here, by a
-    message that never quotes it: httpx would raise UnicodeEncodeError (a 500)
-    or a LocalProtocolError whose text holds the whole header.
+    message that never quotes it: sending it would raise UnicodeEncodeError (a 500)
+    or an error whose text holds the whole header.
     """
     try:
         headers = client.auth_headers()
@@ -168,15 +178,13 @@ def _rewind(data: Readable) -> bool:
     return True
 
 
-def _limited_json(response: httpx.Response, *, limit: int) -> Any:
-    """The JSON of a streamed response read to at most `limit` octets; None if it is not JSON."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
-            return None
+def _limited_json(response: RawResponse, *, limit: int) -> Any:
+    """The JSON of a response read to at most `limit` octets; None if it is not JSON."""
+    body = response.read_limited(limit)
+    if body is None:
+        return None
     try:
-        return json.loads(bytes(body))
+        return json.loads(body)
     except ValueError:
         return None
 
@@ -230,6 +238,12 @@ def _utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class _RawBody(Protocol):
+    """A response whose body can be read in pieces (raw_http.RawResponse, httpx.Response)."""
+
+    def iter_raw(self, chunk_size: int) -> Iterator[bytes]: ...
+
+
 class _UpstreamBody:
     """An upstream response body as an async iterator, read ahead by a thread of its own.
 
@@ -248,7 +262,7 @@ class _UpstreamBody:
     of UpstreamDownload, as before.
     """
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: _RawBody) -> None:
         self._response = response
 
     def _pump(
@@ -314,29 +328,33 @@ class UpstreamBlobs:
             url = url_template_fill(client.session().upload_url, accountId=target.upstream_id)
         except UpstreamError as error:
             raise _problem_from_error(error, what="account") from None
+        # The file the ASGI server spooled the body to, when the caller can name it: sent with
+        # sendfile (jmapcore.passthrough_blobs.SpooledBody); else the body is read piece by piece.
+        spooled = getattr(data, "spooled_file", None)
+        source: Any = (spooled() if callable(spooled) else None) or data
+        keep_alive = getattr(data, "keep_alive", None)
         for attempt in range(2):
             headers = {**_auth(client), "Content-Type": type, "Accept": "application/json"}
-            if size is not None:
-                # With a length httpx sends the body as it is read, without chunked encoding.
-                headers["Content-Length"] = str(size)
             try:
-                request = client.http().build_request(
-                    "POST", url, headers=headers, content=_chunks(data), timeout=UPLOAD_TIMEOUT
+                # With a length the body goes out as it is read, without chunked encoding.
+                response = raw_http.raw_exchange(
+                    method="POST", url=url, session_url=target.account.session_url, what="the uploadUrl",
+                    headers=headers, timeout=TRANSFER_TIMEOUT, answer_timeout=UPLOAD_ANSWER_TIMEOUT,
+                    body=source, size=size, progress=keep_alive if callable(keep_alive) else None,
                 )
-                response = client.http().send(request, stream=True)
-            except httpx.HTTPError as error:
+            except RawHttpError as error:
                 raise _problem_from_transport(error) from None
             try:
                 if response.status_code == 401 and attempt == 0 and target.account.auth_type == Account.AuthType.OAUTH:
                     # An expired access token: refresh once and send the body again if it can be re-read.
-                    if client.credentials_refresh() and _rewind(data):
+                    if client.credentials_refresh() and _rewind(source):
                         continue
                 if response.status_code not in (200, 201):
                     raise _problem_from_status(
                         response.status_code, what="account", retry_after=response.headers.get("Retry-After")
                     )
                 answer = _limited_json(response, limit=MAX_UPLOAD_ANSWER)
-            except httpx.HTTPError as error:
+            except RawHttpError as error:
                 raise _problem_from_transport(error) from None
             finally:
                 response.close()
@@ -369,7 +387,7 @@ class UpstreamBlobs:
 
     def _download_send(
         self, *, target: UpstreamTarget, blob_id: str, name: str, type: str, headers: Mapping[str, str]
-    ) -> httpx.Response:
+    ) -> RawResponse:
         client = _client(target)
         try:
             url = url_template_fill(
@@ -381,8 +399,11 @@ class UpstreamBlobs:
             # identity: the bytes pass through as the upstream sends them (Content-Length stays right).
             sent = {**_auth(client), "Accept-Encoding": "identity", **headers}
             try:
-                response = client.http().send(client.http().build_request("GET", url, headers=sent), stream=True)
-            except httpx.HTTPError as error:
+                response = raw_http.raw_exchange(
+                    method="GET", url=url, session_url=target.account.session_url, what="the downloadUrl",
+                    headers=sent, timeout=TRANSFER_TIMEOUT, answer_timeout=TRANSFER_TIMEOUT,
+                )
+            except RawHttpError as error:
                 raise _problem_from_transport(error) from None
             if response.status_code == 401 and attempt == 0 and target.account.auth_type == Account.AuthType.OAUTH:
                 response.close()
@@ -395,7 +416,7 @@ class UpstreamBlobs:
     def download_open(
         self, *, target: UpstreamTarget, blob_id: str, name: str, type: str, request_headers: Mapping[str, str]
     ) -> UpstreamDownload:
-        # A client's header httpx cannot send (non-ASCII) is left out rather than failing the request.
+        # A client's header that cannot be sent (non-ASCII) is left out rather than failing the request.
         passed = {key: value for key, value in request_headers.items()
                   if key in CONDITIONAL_HEADERS and _header_value_ok(value)}
         response = self._download_send(target=target, blob_id=blob_id, name=name, type=type, headers=passed)
@@ -439,7 +460,7 @@ class UpstreamBlobs:
             except BaseException:
                 spool.close()
                 raise
-        except httpx.HTTPError as error:
+        except RawHttpError as error:
             raise _problem_from_transport(error) from None
         finally:
             response.close()
