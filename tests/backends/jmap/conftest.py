@@ -1,6 +1,9 @@
-"""Fixtures for the passthrough tests that need a jmap-proxy as the upstream
+"""Fixtures for the passthrough tests: a jmap-proxy as the upstream
 (tests/servers/proxy.py) with an OAuth authorization server in front of it
-(tests/servers/oauth_token_server.py)."""
+(tests/servers/oauth_token_server.py); the process-wide upstream client cache
+emptied around a test (`fresh_upstream_clients`, for the modules that name it
+in `pytest.mark.usefixtures`); alice's mixed login (`mixed_alice`); mallory's hostile Cyrus
+front; and an internal HTTP service that records what reaches it."""
 from __future__ import annotations
 
 import secrets
@@ -12,11 +15,45 @@ import pytest
 
 from accounts.models import Account, Pool
 from accounts.secret_fields import account_secret_set
-from tests.backends.jmap.review_servers import CyrusFront
+from backends.jmap.client import upstream_clients_clear
+from tests.backends.jmap.forward_people import MixedPerson, mixed_person
+from tests.backends.jmap.review_servers import CyrusFront, RecordingServer
 from tests.servers.cyrus import CyrusServer
 from tests.servers.dovecot import DovecotServer
 from tests.servers.oauth_token_server import IssuedTokens, OAuthTokenServer
 from tests.servers.proxy import ProxyProcess, proxy_running
+
+
+@pytest.fixture
+def fresh_upstream_clients() -> Iterator[None]:
+    """No cached upstream client (backends.jmap.client) crosses into or out of the test.
+
+    The cache is process-wide and keyed by account pk: a client left by an
+    earlier test would carry its Session, credentials and connections into a
+    test whose rows were rolled back and re-created. Not autouse: the modules
+    of pure functions and those that drive a `runproxy` process never touch
+    the cache, so only the modules that do name it (`pytest.mark.usefixtures`).
+    """
+    upstream_clients_clear()
+    yield
+    upstream_clients_clear()
+
+
+@pytest.fixture
+def mixed_alice(dovecot: DovecotServer, cyrus: CyrusServer) -> MixedPerson:
+    """alice's login: an IMAP account on the suite's Dovecot and a passthrough account on the
+    suite's Cyrus (forward_people.mixed_person). Not named `alice`: that is the suite's
+    persona (tests/personas.py), which modules here use too."""
+    return mixed_person(name="alice", dovecot=dovecot, cyrus=cyrus)
+
+
+@pytest.fixture
+def internal() -> Iterator[RecordingServer]:
+    """An internal HTTP service (review_servers.RecordingServer) that answers any request and
+    records it: what a policy must keep the proxy (and the credentials it holds) away from."""
+    server = RecordingServer()
+    yield server
+    server.stop()
 
 
 @dataclass(frozen=True)

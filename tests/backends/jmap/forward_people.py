@@ -66,6 +66,14 @@ class MixedPerson:
         response: dict[str, Any] = answer.json()
         return response
 
+    def upload(self, data: bytes, *, content_type: str) -> str:
+        """Upload `data` to the passthrough account (RFC 8620 §6.1, through the proxy): its blobId."""
+        answer = self.client.post(f"/upload/{self.cyrus_id}/", data=data, content_type=content_type,
+                                  HTTP_AUTHORIZATION=self.auth)  # fmt: skip
+        assert answer.status_code == 201, answer.content
+        blob_id: str = answer.json()["blobId"]
+        return blob_id
+
     def cyrus_imap(self) -> imaplib.IMAP4:
         """alice's own IMAP session on Cyrus, as another mail client would open it."""
         connection = imaplib.IMAP4(self.cyrus_user.imap_host, self.cyrus_user.imap_port, timeout=30)

@@ -3,6 +3,7 @@ passthrough login on a running proxy, added through the management API as an
 operator would, and what the tests observe of the relay (its status file)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from backends.jmap.push_relay import AccountRelay, PushRelay
 from tests.jmapcore.push.clients import PushPerson
 from tests.servers.dovecot import free_port
 from tests.servers.proxy import ROOT, ProxyProcess
@@ -23,6 +25,9 @@ from tests.servers.tcp_relay import TcpRelay
 # Every wait in these tests is bounded by one of these (seconds).
 RELAY_START_WAIT = 30.0
 RELAY_STOP_WAIT = 15.0
+# How long an in-process relay may take to record its first error (200 looks, 50 ms apart).
+RELAY_ERROR_LOOKS = 200
+RELAY_ERROR_LOOK_EVERY = 0.05
 # The issue's bound: a change on the upstream reaches the proxy's listener within 5 s.
 CHANGE_WAIT = 5.0
 
@@ -59,6 +64,27 @@ def relay_of(proxy: ProxyProcess, account_id: str) -> dict[str, Any] | None:
         if relay.get("accountid") == account_id:
             return dict(relay)
     return None
+
+
+def relay_error_first(*, account_pk: int) -> str:
+    """Run one account's push relay in this process (not a runproxy's) until it records an
+    error or RELAY_ERROR_LOOKS looks have passed, stop it, and return its error ("" if none)."""
+
+    async def one_round() -> str:
+        relay = PushRelay()
+        account_relay = AccountRelay(account_pk=account_pk, relay=relay)
+        account_relay.start()
+        try:
+            for _ in range(RELAY_ERROR_LOOKS):
+                if account_relay.error:
+                    break
+                await asyncio.sleep(RELAY_ERROR_LOOK_EVERY)
+            return account_relay.error
+        finally:
+            await account_relay.stop()
+            await relay.close()
+
+    return asyncio.run(one_round())
 
 
 class DroppableRelay(TcpRelay):

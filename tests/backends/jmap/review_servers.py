@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +66,14 @@ class _Recorder(BaseHTTPRequestHandler):
 
     do_GET = _answer
     do_POST = _answer
+
+
+def session_state_flapping(data: bytes) -> bytes:
+    """A CyrusFront.api_edit: the API answer with a new random sessionState each time, as a
+    flapping upstream sends (RFC 8620 §3.4 says a client refetches the Session when it changes)."""
+    answer = json.loads(data)
+    answer["sessionState"] = secrets.token_hex(4)
+    return json.dumps(answer).encode()
 
 
 class RecordingServer(_Server):

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from backends.imap.pool import imap_pool_close_all
-from backends.jmap.client import upstream_clients_clear
 from tests.backends.jmap.blob_people import BlobAlice
 from tests.jmapcore.mail.conftest import message
 from tests.servers.cyrus import CyrusServer
@@ -26,16 +25,14 @@ pytestmark = [
     pytest.mark.django_db,
     # Django's test client reads the proxy's async download iterator synchronously, and says so.
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
+    pytest.mark.usefixtures("fresh_upstream_clients"),
 ]
 
 
 @pytest.fixture
 def alice(dovecot: DovecotServer, cyrus: CyrusServer) -> Iterator[BlobAlice]:
-    upstream_clients_clear()
-    person = BlobAlice(dovecot=dovecot, cyrus=cyrus, cyrus_login="alice-q3-copy")
-    yield person
+    yield BlobAlice(dovecot=dovecot, cyrus=cyrus, cyrus_login="alice-q3-copy")
     imap_pool_close_all()
-    upstream_clients_clear()
 
 
 def _upload(alice: BlobAlice, account_id: str, data: bytes, media_type: str = "text/plain") -> str:

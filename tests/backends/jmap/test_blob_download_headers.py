@@ -10,13 +10,11 @@ its own such headers to alice's download answers.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
-from backends.jmap.client import upstream_clients_clear
 from jmapcore.blob_views import CACHE_CONTROL
-from tests.backends.jmap.forward_people import MixedPerson, mixed_person
+from tests.backends.jmap.forward_people import mixed_person
 from tests.backends.jmap.review_servers import CyrusFront
 from tests.servers.cyrus import CyrusServer
 from tests.servers.dovecot import DovecotServer
@@ -25,24 +23,10 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     # The test client reads the streamed body synchronously; the server streams it asynchronously.
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
+    pytest.mark.usefixtures("fresh_upstream_clients"),
 ]
 
 PDF = b"%PDF-1.4\n% alice's report, not a page\n"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
-
-
-def _upload(person: MixedPerson) -> str:
-    upload = person.client.post(f"/upload/{person.cyrus_id}/", data=PDF, content_type="application/pdf",
-                                HTTP_AUTHORIZATION=person.auth)  # fmt: skip
-    assert upload.status_code == 201, upload.content
-    blob_id: str = upload.json()["blobId"]
-    return blob_id
 
 
 def test_the_upstreams_type_disposition_and_caching_do_not_reach_the_client(
@@ -50,7 +34,7 @@ def test_the_upstreams_type_disposition_and_caching_do_not_reach_the_client(
 ) -> None:
     alice = mixed_person(name=f"alice{secrets.token_hex(2)}", dovecot=dovecot, cyrus=cyrus,
                          session_url=mallory_server.session_url)  # fmt: skip
-    blob_id = _upload(alice)
+    blob_id = alice.upload(PDF, content_type="application/pdf")
     mallory_server.download_headers = {
         "Content-Disposition": 'inline; filename="page.html"',
         "Cache-Control": "public, max-age=600",
@@ -73,7 +57,7 @@ def test_the_upstreams_type_disposition_and_caching_do_not_reach_the_client(
 
 def test_a_type_the_client_did_not_give_is_octet_stream(dovecot: DovecotServer, cyrus: CyrusServer) -> None:
     bob = mixed_person(name=f"bob{secrets.token_hex(2)}", dovecot=dovecot, cyrus=cyrus)
-    blob_id = _upload(bob)
+    blob_id = bob.upload(PDF, content_type="application/pdf")
     # RFC 8620 §6.2: the type comes from the request; without one, as for a local blob.
     head = bob.client.head(f"/download/{bob.cyrus_id}/{blob_id}/report.pdf", HTTP_AUTHORIZATION=bob.auth)
     assert head.status_code == 200
@@ -85,7 +69,7 @@ def test_a_conditional_header_httpx_cannot_send_is_left_out(dovecot: DovecotServ
     # mallory's own client sends a Range with a Latin-1 octet: forwarding it made httpx raise
     # UnicodeEncodeError (a 500); it is not a range anyone can serve, so the whole blob comes back.
     mallory = mixed_person(name=f"mallory{secrets.token_hex(2)}", dovecot=dovecot, cyrus=cyrus)
-    blob_id = _upload(mallory)
+    blob_id = mallory.upload(PDF, content_type="application/pdf")
     download = mallory.client.get(f"/download/{mallory.cyrus_id}/{blob_id}/report.pdf?type=application/pdf",
                                   HTTP_AUTHORIZATION=mallory.auth, HTTP_RANGE="bytes=0-4\u00e9")  # fmt: skip
     try:

@@ -28,16 +28,14 @@ pytestmark = [
     pytest.mark.django_db,
     # Django's test client reads the proxy's async download iterator synchronously, and says so.
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
+    pytest.mark.usefixtures("fresh_upstream_clients"),
 ]
 
 
 @pytest.fixture
 def alice(dovecot: DovecotServer, cyrus: CyrusServer) -> Iterator[BlobAlice]:
-    upstream_clients_clear()
-    person = BlobAlice(dovecot=dovecot, cyrus=cyrus, cyrus_login="alice-q3-endpoints")
-    yield person
+    yield BlobAlice(dovecot=dovecot, cyrus=cyrus, cyrus_login="alice-q3-endpoints")
     imap_pool_close_all()
-    upstream_clients_clear()
 
 
 def _upload(alice: BlobAlice, account_id: str, data: bytes, media_type: str = "application/pdf") -> dict[str, object]:

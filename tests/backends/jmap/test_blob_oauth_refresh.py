@@ -16,20 +16,20 @@ from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from accounts.models import Account
-from backends.jmap.client import upstream_client, upstream_clients_clear
+from backends.jmap.client import upstream_client
 from tests.backends.jmap.conftest import UpstreamMailbox, oauth_account_make
 from tests.servers.oauth_token_server import OAuthTokenServer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
+    pytest.mark.usefixtures("fresh_upstream_clients"),
 ]
 
 
 @pytest.fixture
 def bob(token_server: OAuthTokenServer, upstream_bob: UpstreamMailbox) -> tuple[Account, str]:
     """bob's OAuth passthrough account and the Basic credentials of his proxy login."""
-    upstream_clients_clear()
     account = oauth_account_make(
         accountid="bobq3", tokens=token_server.tokens_issue(),
         session_url=upstream_bob.proxy.jmap_url + "/.well-known/jmap",
@@ -62,4 +62,3 @@ def test_an_expired_token_is_refreshed_for_a_download(bob: tuple[Account, str], 
     finally:
         response.close()
     assert token_server.grants == 1
-    upstream_clients_clear()

@@ -7,28 +7,19 @@ what went wrong without the password.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytest_django.fixtures import Settings
 
 from accounts.models import Account
-from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client, upstream_clients_clear
+from backends.jmap.client import UpstreamClient, UpstreamError, upstream_client
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.servers.cyrus import CyrusServer, CyrusUser
 from tests.servers.dovecot import free_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield None
-    upstream_clients_clear()
 
 
 @pytest.fixture

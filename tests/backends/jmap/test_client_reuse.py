@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,22 +19,15 @@ from pytest_django.fixtures import Settings
 
 from accounts.models import Account
 from accounts.secret_fields import account_secret_set
-from backends.jmap.client import UpstreamError, upstream_client, upstream_clients_clear
+from backends.jmap.client import UpstreamError, upstream_client
 from backends.jmap.session_store import upstream_session_refresh
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.servers.cyrus import CyrusServer, CyrusUser
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 ECHO = {"using": [CORE], "methodCalls": [["Core/echo", {"hello": "alice"}, "0"]]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield None
-    upstream_clients_clear()
 
 
 @pytest.fixture

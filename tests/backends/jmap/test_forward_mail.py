@@ -4,38 +4,22 @@ the message is then seen on Cyrus by plain IMAP, as another client would."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
-from backends.jmap.client import upstream_clients_clear
-from tests.backends.jmap.forward_people import MixedPerson, by_call_id, mixed_person
-from tests.servers.cyrus import CyrusServer
-from tests.servers.dovecot import DovecotServer
+from tests.backends.jmap.forward_people import MixedPerson, by_call_id
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
-
-
-@pytest.fixture
-def alice(dovecot: DovecotServer, cyrus: CyrusServer) -> MixedPerson:
-    return mixed_person(name="alice", dovecot=dovecot, cyrus=cyrus)
-
-
-def test_draft_created_queried_and_read_in_one_request(alice: MixedPerson) -> None:
-    [(_, found, _)] = alice.request([
-        ["Mailbox/query", {"accountId": alice.cyrus_id, "filter": {"role": "inbox"}}, "boxes"],
+def test_draft_created_queried_and_read_in_one_request(mixed_alice: MixedPerson) -> None:
+    [(_, found, _)] = mixed_alice.request([
+        ["Mailbox/query", {"accountId": mixed_alice.cyrus_id, "filter": {"role": "inbox"}}, "boxes"],
     ])["methodResponses"]
     inbox_id = found["ids"][0]
     subject = f"Plans {secrets.token_hex(4)}"
-    response = alice.request([
-        ["Email/set", {"accountId": alice.cyrus_id, "create": {"draft": {
+    response = mixed_alice.request([
+        ["Email/set", {"accountId": mixed_alice.cyrus_id, "create": {"draft": {
             "mailboxIds": {inbox_id: True},
             "keywords": {"$draft": True, "$seen": True},
             "from": [{"name": "Alice", "email": "alice@example.test"}],
@@ -44,12 +28,13 @@ def test_draft_created_queried_and_read_in_one_request(alice: MixedPerson) -> No
             "bodyValues": {"b": {"value": "See you at ten."}},
             "textBody": [{"partId": "b", "type": "text/plain"}],
         }}}, "set"],
-        ["Email/query", {"accountId": alice.cyrus_id, "filter": {"inMailbox": inbox_id, "hasKeyword": "$draft"}},
+        ["Email/query", {"accountId": mixed_alice.cyrus_id, "filter": {"inMailbox": inbox_id, "hasKeyword": "$draft"}},
          "query"],
-        ["Email/get", {"accountId": alice.cyrus_id,
+        ["Email/get", {"accountId": mixed_alice.cyrus_id,
                        "#ids": {"resultOf": "query", "name": "Email/query", "path": "/ids"},
                        "properties": ["subject", "keywords", "mailboxIds", "preview"]}, "get"],
-        ["Email/get", {"accountId": alice.cyrus_id, "ids": ["#draft"], "properties": ["subject"]}, "byCreationId"],
+        ["Email/get", {"accountId": mixed_alice.cyrus_id, "ids": ["#draft"], "properties": ["subject"]},
+         "byCreationId"],
     ])
     answers = by_call_id(response)
     assert answers["set"][0] == "Email/set", answers["set"]
@@ -61,7 +46,7 @@ def test_draft_created_queried_and_read_in_one_request(alice: MixedPerson) -> No
     assert email["mailboxIds"] == {inbox_id: True}
     assert "See you at ten." in email["preview"]
     assert answers["byCreationId"][1]["list"] == [{"id": email_id, "subject": subject}]
-    connection = alice.cyrus_imap()
+    connection = mixed_alice.cyrus_imap()
     try:
         connection.select("INBOX", readonly=True)
         status, hits = connection.search(None, "SUBJECT", f'"{subject}"', "DRAFT")
@@ -70,10 +55,10 @@ def test_draft_created_queried_and_read_in_one_request(alice: MixedPerson) -> No
     assert status == "OK" and len(hits[0].split()) == 1
 
 
-def test_a_foreign_accountid_next_to_a_passthrough_one_is_accountnotfound(alice: MixedPerson) -> None:
+def test_a_foreign_accountid_next_to_a_passthrough_one_is_accountnotfound(mixed_alice: MixedPerson) -> None:
     # mallory's account id is not in alice's pool: not forwarded, answered locally.
-    response = alice.request([
-        ["Mailbox/get", {"accountId": alice.cyrus_id, "ids": []}, "a"],
+    response = mixed_alice.request([
+        ["Mailbox/get", {"accountId": mixed_alice.cyrus_id, "ids": []}, "a"],
         ["Mailbox/get", {"accountId": "mallory", "ids": []}, "b"],
     ])
     answers = by_call_id(response)

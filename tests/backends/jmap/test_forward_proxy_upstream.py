@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from accounts.models import Account, Pool, SslMode
-from backends.jmap.client import upstream_client, upstream_clients_clear
+from backends.jmap.client import upstream_client
 from tests.backends.jmap.forward_people import CORE, MAIL, by_call_id
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.jmapcore.apiclient import api_post
@@ -25,7 +24,11 @@ from tests.servers.cyrus import CyrusUser
 from tests.servers.dovecot import DovecotServer
 from tests.servers.proxy import ProxyProcess
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.usefixtures("fresh_upstream_clients"),
+]
 # Seconds the upstream proxy may take for its first sync of dave's mailbox.
 SYNC_WAIT = 30.0
 
@@ -35,13 +38,6 @@ class UpstreamDave:
     login: str
     password: str
     accountid: str
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ upstream answer over JMAP_MAX_RESPONSE_SIZE -> an error, never a 500.
 The shared Cyrus itself is never stopped."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,14 +19,7 @@ from tests.servers.cyrus import CyrusServer
 from tests.servers.dovecot import DovecotServer
 from tests.servers.tcp_relay import TcpRelay
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 
 @pytest.fixture
@@ -42,11 +34,6 @@ def alice_via_relay(dovecot: DovecotServer, cyrus: CyrusServer, relay: TcpRelay)
                           session_url=f"http://127.0.0.1:{relay.port}/jmap")
     assert urlsplit(person.passthrough.upstream_session["apiUrl"]).port == relay.port
     return person
-
-
-@pytest.fixture
-def alice(dovecot: DovecotServer, cyrus: CyrusServer) -> MixedPerson:
-    return mixed_person(name="alice", dovecot=dovecot, cyrus=cyrus)
 
 
 def _mixed_calls(person: MixedPerson) -> list[list[object]]:
@@ -95,9 +82,9 @@ def test_connection_cut_mid_request_is_server_unavailable(alice_via_relay: Mixed
     assert answers["local"][0] == "Mailbox/get"
 
 
-def test_a_refused_password_is_forbidden_and_recorded(alice: MixedPerson) -> None:
-    account_secret_set(account=alice.passthrough, field="password", value="not-alices-password")
-    response = alice.request(_mixed_calls(alice))
+def test_a_refused_password_is_forbidden_and_recorded(mixed_alice: MixedPerson) -> None:
+    account_secret_set(account=mixed_alice.passthrough, field="password", value="not-alices-password")
+    response = mixed_alice.request(_mixed_calls(mixed_alice))
     answers = by_call_id(response)
     for call_id in ("up1", "up2"):
         assert answers[call_id][0] == "error"
@@ -105,17 +92,17 @@ def test_a_refused_password_is_forbidden_and_recorded(alice: MixedPerson) -> Non
         assert "refused the stored credentials" in answers[call_id][1]["description"]
         assert "not-alices-password" not in answers[call_id][1]["description"]
     assert answers["local"][0] == "Mailbox/get"
-    alice.passthrough.refresh_from_db()
-    assert "refused the stored credentials" in alice.passthrough.last_sync_error
-    assert alice.passthrough.last_sync_error_at is not None
+    mixed_alice.passthrough.refresh_from_db()
+    assert "refused the stored credentials" in mixed_alice.passthrough.last_sync_error
+    assert mixed_alice.passthrough.last_sync_error_at is not None
 
 
-def test_an_oversized_upstream_answer_is_an_error_not_a_crash(alice: MixedPerson, settings: Settings) -> None:
+def test_an_oversized_upstream_answer_is_an_error_not_a_crash(mixed_alice: MixedPerson, settings: Settings) -> None:
     # Room for the proxy's own small answers, not for Cyrus's full Mailbox/get.
     settings.JMAP_MAX_RESPONSE_SIZE = 400
     upstream_clients_clear()
-    response = alice.request([
-        ["Mailbox/get", {"accountId": alice.cyrus_id, "ids": None}, "big"],
+    response = mixed_alice.request([
+        ["Mailbox/get", {"accountId": mixed_alice.cyrus_id, "ids": None}, "big"],
         ["Core/echo", {"small": 1}, "after"],
     ])
     answers = by_call_id(response)

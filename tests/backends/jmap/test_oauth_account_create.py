@@ -19,21 +19,13 @@ from django.conf import settings
 
 from accounts.models import Account
 from accounts.secret_fields import account_secret_get
-from backends.jmap.client import upstream_clients_clear
 from tests.accounts.mgmt import PortClient
 from tests.backends.jmap.conftest import UpstreamMailbox
 from tests.servers.oauth_token_server import IssuedTokens, OAuthTokenServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 LOGIN_PASSWORD = "bob-login-pw"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> object:
-    upstream_clients_clear()
-    yield None
-    upstream_clients_clear()
 
 
 @pytest.fixture

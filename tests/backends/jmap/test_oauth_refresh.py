@@ -26,23 +26,16 @@ from pytest_django.fixtures import Settings
 from accounts.models import Account
 from accounts.secret_fields import account_secret_get, account_secret_set
 from backends.base import BackendError
-from backends.jmap.client import UpstreamError, upstream_client, upstream_clients_clear
+from backends.jmap.client import UpstreamError, upstream_client
 from backends.jmap.oauth import access_token_refresh
 from backends.models import UpstreamOAuthState
 from tests.backends.jmap.conftest import UpstreamMailbox, oauth_account_make
 from tests.servers.oauth_token_server import OAuthTokenServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 ECHO = {"using": [CORE], "methodCalls": [["Core/echo", {"hello": "bob"}, "0"]]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> object:
-    upstream_clients_clear()
-    yield None
-    upstream_clients_clear()
 
 
 @pytest.fixture

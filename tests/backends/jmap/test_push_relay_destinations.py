@@ -10,35 +10,19 @@ alice's credentials to the internal service on its next connection.
 """
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pytest_django.fixtures import Settings
 
 from backends.jmap.client import upstream_client, upstream_clients_clear
-from backends.jmap.push_relay import AccountRelay, PushRelay
 from tests.backends.jmap.passthrough import passthrough_account_make
+from tests.backends.jmap.push_helpers import relay_error_first
 from tests.backends.jmap.review_servers import CyrusFront, RecordingServer
 from tests.servers.cyrus import CyrusServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
-
-
-@pytest.fixture
-def internal() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    yield server
-    server.stop()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 
 def test_the_relay_does_not_connect_to_an_event_source_the_policy_no_longer_allows(
@@ -59,20 +43,6 @@ def test_the_relay_does_not_connect_to_an_event_source_the_policy_no_longer_allo
     settings.JMAP_UPSTREAM_ALLOW_PRIVATE = False
     upstream_clients_clear()
 
-    async def one_round() -> str:
-        relay = PushRelay()
-        account_relay = AccountRelay(account_pk=account.pk, relay=relay)
-        account_relay.start()
-        try:
-            for _ in range(200):
-                if account_relay.error:
-                    break
-                await asyncio.sleep(0.05)
-            return account_relay.error
-        finally:
-            await account_relay.stop()
-            await relay.close()
-
-    error = asyncio.run(one_round())
+    error = relay_error_first(account_pk=account.pk)
     assert "eventSourceUrl" in error and "JMAP_UPSTREAM_ALLOW_PRIVATE" in error, error
     assert internal.seen == []

@@ -12,11 +12,9 @@ Fixed by the owner of jmapcore/blob_views.py and backends/jmap/blob_stream.py
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
-from backends.jmap.client import upstream_clients_clear
 from tests.backends.jmap.forward_people import MixedPerson, mixed_person
 from tests.backends.jmap.review_servers import CyrusFront
 from tests.servers.cyrus import CyrusServer
@@ -26,24 +24,10 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     # The test client reads the streamed body synchronously; the server streams it asynchronously.
     pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous iterators"),
+    pytest.mark.usefixtures("fresh_upstream_clients"),
 ]
 
 PAGE = b"<html><script>fetch('/jmap/', {method: 'POST', credentials: 'include'})</script></html>"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
-
-
-def _html_blob(person: MixedPerson) -> str:
-    upload = person.client.post(f"/upload/{person.cyrus_id}/", data=PAGE, content_type="text/html",
-                                HTTP_AUTHORIZATION=person.auth)  # fmt: skip
-    assert upload.status_code == 201, upload.content
-    blob_id: str = upload.json()["blobId"]
-    return blob_id
 
 
 def _download(person: MixedPerson, blob_id: str) -> tuple[str, str, bytes]:
@@ -59,7 +43,7 @@ def _download(person: MixedPerson, blob_id: str) -> tuple[str, str, bytes]:
 
 def test_a_download_from_cyrus_is_an_attachment(dovecot: DovecotServer, cyrus: CyrusServer) -> None:
     person = mixed_person(name=f"alice{secrets.token_hex(2)}", dovecot=dovecot, cyrus=cyrus)
-    disposition, nosniff, body = _download(person, _html_blob(person))
+    disposition, nosniff, body = _download(person, person.upload(PAGE, content_type="text/html"))
     assert body == PAGE
     assert disposition.startswith("attachment")
     assert nosniff == "nosniff"
@@ -71,7 +55,7 @@ def test_an_upstream_saying_inline_still_gets_an_attachment(
     person = mixed_person(name=f"bob{secrets.token_hex(2)}", dovecot=dovecot, cyrus=cyrus,
                           session_url=mallory_server.session_url)
     mallory_server.download_headers = {"Content-Disposition": "inline"}
-    disposition, nosniff, body = _download(person, _html_blob(person))
+    disposition, nosniff, body = _download(person, person.upload(PAGE, content_type="text/html"))
     assert body == PAGE
     assert nosniff == "nosniff"
     assert disposition.startswith("attachment"), disposition

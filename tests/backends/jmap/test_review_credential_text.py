@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.hashers import make_password
@@ -22,17 +21,10 @@ from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.jmapcore.apiclient import api_post
 from tests.servers.cyrus import CyrusServer, CyrusUser
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 @pytest.fixture

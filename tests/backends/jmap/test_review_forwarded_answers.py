@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,25 +19,18 @@ from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from accounts.models import Account, Pool
-from backends.jmap.client import upstream_client, upstream_clients_clear
+from backends.jmap.client import upstream_client
 from tests.backends.jmap.forward_people import by_call_id, mixed_person
 from tests.backends.jmap.passthrough import passthrough_account_make
-from tests.backends.jmap.review_servers import CyrusFront
+from tests.backends.jmap.review_servers import CyrusFront, session_state_flapping
 from tests.jmapcore.apiclient import api_post
 from tests.servers.cyrus import CyrusServer
 from tests.servers.dovecot import DovecotServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 class Alice:
@@ -105,12 +98,7 @@ def test_an_upstream_response_size_error_does_not_stop_the_local_calls(
 def test_a_flapping_session_state_through_the_api_costs_one_session_fetch(
     alice: Alice, mallory_server: CyrusFront
 ) -> None:
-    def flap(data: bytes) -> bytes:
-        answer = json.loads(data)
-        answer["sessionState"] = secrets.token_hex(4)
-        return json.dumps(answer).encode()
-
-    mallory_server.api_edit = flap
+    mallory_server.api_edit = session_state_flapping
     before = mallory_server.session_gets
     for _ in range(6):
         responses = alice.request([["Mailbox/get", {"accountId": alice.account.accountid, "ids": []}, "up"]])

@@ -11,28 +11,20 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
 from accounts.models import Account
-from backends.jmap.client import UpstreamError, upstream_client, upstream_clients_clear
+from backends.jmap.client import UpstreamError, upstream_client
 from tests.backends.jmap.passthrough import passthrough_account_make
-from tests.backends.jmap.review_servers import CyrusFront
+from tests.backends.jmap.review_servers import CyrusFront, session_state_flapping
 from tests.servers.cyrus import CyrusServer, CyrusUser
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
 MAILBOX_GET = {"using": [CORE, MAIL], "methodCalls": [["Mailbox/get", {"accountId": "x", "ids": []}, "0"]]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 @pytest.fixture
@@ -60,12 +52,7 @@ def test_a_dripping_answer_times_out_as_a_whole(alice: Account, mallory_server: 
 
 
 def test_a_flapping_session_state_is_no_refresh_storm(alice: Account, mallory_server: CyrusFront) -> None:
-    def flap(data: bytes) -> bytes:
-        answer = json.loads(data)
-        answer["sessionState"] = secrets.token_hex(4)
-        return json.dumps(answer).encode()
-
-    mallory_server.api_edit = flap
+    mallory_server.api_edit = session_state_flapping
     before = mallory_server.session_gets
     client = upstream_client(alice)
     for _ in range(10):

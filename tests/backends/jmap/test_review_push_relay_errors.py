@@ -10,27 +10,18 @@ once against it.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-from collections.abc import Iterator
 
 import pytest
 
 from accounts.secret_fields import account_secret_set
 from backends.jmap.client import upstream_client, upstream_clients_clear
-from backends.jmap.push_relay import AccountRelay, PushRelay
 from tests.backends.jmap.passthrough import passthrough_account_make
+from tests.backends.jmap.push_helpers import relay_error_first
 from tests.servers.cyrus import CyrusServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 
 def test_the_relay_never_records_a_token_that_is_no_header_value(
@@ -47,21 +38,7 @@ def test_the_relay_never_records_a_token_that_is_no_header_value(
     account.save()
     upstream_clients_clear()
 
-    async def one_round() -> str:
-        relay = PushRelay()
-        account_relay = AccountRelay(account_pk=account.pk, relay=relay)
-        account_relay.start()
-        try:
-            for _ in range(200):
-                if account_relay.error:
-                    break
-                await asyncio.sleep(0.05)
-            return account_relay.error
-        finally:
-            await account_relay.stop()
-            await relay.close()
-
-    error = asyncio.run(one_round())
+    error = relay_error_first(account_pk=account.pk)
     assert error, "the relay recorded no error"
     assert token not in error
     assert token not in caplog.text

@@ -7,18 +7,19 @@ stored Session holds only those, and a Session over 4 MiB is refused.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from accounts.models import UpstreamAccount
 from backends.jmap import session_store
-from backends.jmap.client import UpstreamError, upstream_client, upstream_clients_clear
+from backends.jmap.client import UpstreamError, upstream_client
 from backends.jmap.session_store import UPSTREAM_ACCOUNTS_MAX, upstream_ids_ordered
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.backends.jmap.review_servers import CyrusFront
 from tests.servers.cyrus import CyrusServer
+
+pytestmark = pytest.mark.usefixtures("fresh_upstream_clients")
 
 MAIL = "urn:ietf:params:jmap:mail"
 
@@ -41,13 +42,6 @@ def test_an_upstream_id_longer_than_a_jmap_id_is_left_out() -> None:
     session["accounts"]["x" * 256] = {"name": "long", "accountCapabilities": {}}
     session["accounts"]["y" * 255] = {"name": "longest allowed", "accountCapabilities": {}}
     assert upstream_ids_ordered(session) == ["me", "acct0", "acct1", "y" * 255]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 @pytest.mark.django_db

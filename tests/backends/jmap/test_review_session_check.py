@@ -9,21 +9,12 @@ with JSON nested deeper than Python's reader goes.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from backends.base import BackendError
 from backends.jmap.session_check import jmap_session_fetch
 from tests.backends.jmap.review_servers import CyrusFront, RecordingServer
 from tests.servers.cyrus import CyrusServer, CyrusUser
-
-
-@pytest.fixture
-def internal() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

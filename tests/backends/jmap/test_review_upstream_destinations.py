@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,24 +28,10 @@ from tests.backends.jmap.review_servers import CyrusFront, RecordingServer
 from tests.jmapcore.apiclient import api_post
 from tests.servers.cyrus import CyrusServer, CyrusUser
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_upstream_clients")]
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
-
-
-@pytest.fixture
-def internal() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

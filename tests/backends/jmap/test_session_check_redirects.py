@@ -10,8 +10,6 @@ hand credentials to an origin it was merely redirected to).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytest_django.fixtures import Settings
 
@@ -19,13 +17,6 @@ from backends.base import BackendError
 from backends.jmap.session_check import jmap_session_fetch
 from tests.backends.jmap.review_servers import CyrusFront, RecordingServer
 from tests.servers.cyrus import CyrusServer
-
-
-@pytest.fixture
-def internal() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    yield server
-    server.stop()
 
 
 def test_a_redirect_to_another_allowed_origin_carries_no_credentials(

@@ -7,13 +7,12 @@ each its own accountId and keeps it while the upstream account stays.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from accounts.models import Account, Pool, UpstreamAccount
-from backends.jmap.client import UpstreamError, upstream_clients_clear
+from backends.jmap.client import UpstreamError
 from backends.jmap.session_store import (
     proxy_id_candidates,
     upstream_primary_id,
@@ -23,17 +22,10 @@ from backends.jmap.session_store import (
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.servers.cyrus import CyrusServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_upstream_clients")]
 
 MAIL = "urn:ietf:params:jmap:mail"
 SIEVE = "https://cyrusimap.org/ns/jmap/sieve"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
 
 
 def _unshare(cyrus: CyrusServer, *, owner: str, sharee: str) -> None:

@@ -5,26 +5,16 @@ outcome is recorded like any sync's. Against a real Cyrus.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from accounts.models import Account, UpstreamAccount
 from accounts.secret_fields import account_secret_set
 from accounts.sync import SYNCERS, account_sync
-from backends.jmap.client import upstream_clients_clear
 from backends.jmap.session_sync import jmap_account_sync
 from tests.backends.jmap.passthrough import passthrough_account_make
 from tests.servers.cyrus import CyrusServer
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    upstream_clients_clear()
-    yield
-    upstream_clients_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_upstream_clients")]
 
 
 def test_the_jmap_kind_syncs_by_refreshing_its_session() -> None:
