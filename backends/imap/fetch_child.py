@@ -30,6 +30,7 @@ folders.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -100,6 +101,11 @@ def _child_run(
 ) -> None:
     """The child process: its own connection; per folder EXAMINE, then per batch
     UID FETCH and parsing (see the module docstring for what it sends)."""
+    # Everything inherited from the worker is left out of this process's
+    # garbage collections: a full collection would walk (and, through the
+    # reference counts it touches, copy) the whole forked heap, a quarter of
+    # a second per process in a 20,000-message sync, for objects it never frees.
+    gc.freeze()
     client: IMAPClient | None = None
     try:
         client = imap_account_open(account=account)

@@ -302,9 +302,14 @@ def _header_fields_full(raw: bytes, last: frozenset[str]) -> dict[str, str]:
 _LAST_WINS = frozenset({"message-id"})
 
 
+def headers_fields(raw: bytes | None) -> dict[str, str]:
+    """The fields of a header-fields fetch as headers_parse reads them."""
+    return header_fields(raw or b"", last=_LAST_WINS)
+
+
 def headers_parse(raw: bytes | None) -> ParsedHeaders:
     """The cached header values of one message from its header-fields fetch."""
-    fields = header_fields(raw or b"", last=_LAST_WINS)
+    fields = headers_fields(raw)
     subject = unfold(words_decode(unfold(fields["subject"]))) if "subject" in fields else ""
     return ParsedHeaders(
         subject=subject,

@@ -32,7 +32,6 @@ moved by another client (expunged in A, new in B) as the same Email:
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -49,6 +48,11 @@ from backends.base import BackendError
 from backends.imap import message_parse as mp
 from backends.imap.connection import KIND
 from backends.imap.fetch_child import Batches, FetchChild, FolderJob, fetch_child_open
+from backends.imap.fetch_prepare import PrepareMemo, message_prepare_fast
+from backends.imap.fetch_prepare import changed_values as _changed_values
+from backends.imap.fetch_prepare import header_bytes as _header_bytes
+from backends.imap.fetch_prepare import object_id as _object_id
+from backends.imap.fetch_prepare import received_at_value as _received_at
 from backends.imap.message_store import (
     FetchedMessage,
     PreparedMessage,
@@ -147,12 +151,6 @@ def _is_unchanged(ctx: SyncContext, mailbox: Mailbox, status: FolderStatus) -> b
         return mailbox.highestmodseq == status.highestmodseq
     # Without CONDSTORE only an empty folder is known not to have changed flags.
     return status.messages == 0 and mailbox.total_emails == 0
-
-
-def _changed_values(data: dict[bytes, Any]) -> tuple[list[str], int]:
-    modseq = data.get(b"MODSEQ")
-    number = int(modseq[0]) if isinstance(modseq, _SEQUENCE) and modseq else 0
-    return mp.flags_text(data.get(b"FLAGS")), number
 
 
 def folder_changes_read(*, ctx: SyncContext, mailbox: Mailbox, status: FolderStatus | None) -> FolderWork | None:
@@ -278,29 +276,6 @@ def _fetch_items(caps: Capabilities) -> list[str]:
     return items
 
 
-def _header_bytes(data: dict[bytes, Any]) -> bytes | None:
-    for key, value in data.items():
-        if key.startswith(b"BODY[HEADER.FIELDS") and isinstance(value, bytes):
-            return value
-    return None
-
-
-def _object_id(value: Any) -> str:
-    if isinstance(value, _SEQUENCE):
-        value = value[0] if value else b""
-    if isinstance(value, bytes):
-        return value.decode("ascii", "replace")
-    return str(value) if value else ""
-
-
-def _received_at(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value
-    return timezone.now().replace(microsecond=0)
-
-
 def message_from_fetch(*, uid: int, data: dict[bytes, Any], preview: str | None = None) -> FetchedMessage:
     """One FETCH answer as a FetchedMessage. Total: a message that cannot be
     parsed is cached with what is known (UID, flags, size, INTERNALDATE, the
@@ -379,16 +354,6 @@ def _previews_fetch(client: IMAPClient, fetched: dict[int, dict[bytes, Any]]) ->
     return previews
 
 
-def _messages_parse(
-    client: IMAPClient, caps: Capabilities, fetched: dict[int, dict[bytes, Any]]
-) -> list[FetchedMessage]:
-    previews = {} if caps.preview else _previews_fetch(client, fetched)
-    default = None if caps.preview else ""
-    return [
-        message_from_fetch(uid=uid, data=data, preview=previews.get(uid, default)) for uid, data in fetched.items()
-    ]
-
-
 @contextmanager
 def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]]) -> Iterator[Batches | None]:
     """The batches fetched and parsed in this process; None when the folder's
@@ -431,14 +396,33 @@ def _batches_local(ctx: SyncContext, work: FolderWork, batches: list[list[int]])
                 wait([pending])
 
 
+def message_prepared_from_fetch(
+    *, uid: int, data: dict[bytes, Any], preview: str | None, adapters: RowAdapters, memo: PrepareMemo
+) -> PreparedMessage:
+    """message_prepare(message_from_fetch(...)) in one step where the message
+    parses (backends.imap.fetch_prepare), else by that reference route."""
+    prepared = message_prepare_fast(uid=uid, data=data, preview=preview, adapters=adapters, memo=memo)
+    if prepared is None:
+        prepared = message_prepare(message_from_fetch(uid=uid, data=data, preview=preview), adapters=adapters)
+    return prepared
+
+
 def _batch_fetch(
-    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters
+    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters, memo: PrepareMemo | None = None
 ) -> list[PreparedMessage]:
     """One UID FETCH of the sync's items, its messages parsed and prepared for
     the store with the store's `adapters` (what a fetch process does per
-    batch, backends.imap.fetch_child)."""
+    batch, backends.imap.fetch_child); `memo` keeps header values seen in
+    earlier batches of the same process."""
     fetched = uid_fetch(client=client, uids=sequence_set_format(uids), items=_fetch_items(caps))
-    return [message_prepare(message, adapters=adapters) for message in _messages_parse(client, caps, fetched)]
+    previews = {} if caps.preview else _previews_fetch(client, fetched)
+    default = None if caps.preview else ""
+    memo = memo if memo is not None else PrepareMemo()
+    return [
+        message_prepared_from_fetch(uid=uid, data=data, preview=previews.get(uid, default), adapters=adapters,
+                                    memo=memo)
+        for uid, data in fetched.items()
+    ]  # fmt: skip
 
 
 def _batches_split(uids: list[int], size: int) -> list[list[int]]:
@@ -459,7 +443,7 @@ def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[
     ]  # fmt: skip
     # The adapters of this process's database connection: the fetch
     # processes prepare values exactly as messages_store would here.
-    fetch_batch = functools.partial(_batch_fetch, adapters=row_adapters())
+    fetch_batch = functools.partial(_batch_fetch, adapters=row_adapters(), memo=PrepareMemo())
     with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch) as child:
         yield child
 
