@@ -4,14 +4,16 @@ Filtering and sorting run in SQL on the cache; collapseThreads keeps the first
 email of each thread in the sorted results. The commonest list view — one
 mailbox, newest first — reads the MailboxMessage (mailbox, receivedAt) index
 and stops as soon as the window is full, so its cost does not grow with the
-size of the mailbox.
+size of the mailbox. `total` (calculateTotal, or a negative position) is a
+SQL COUNT of the matches, or of their threads with collapseThreads, not a
+count of ids read; only an anchor makes the query read every result.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Account
 from jmapcore.context import CallContext
@@ -152,45 +154,81 @@ def _mailbox_window(account_id: int, mailbox_id: str, ascending: bool, start: in
 _MAILBOX_WINDOW = PreparedValues(_mailbox_window, kinds=("int", "str", "literal", "literal", "literal"))
 
 
+class _Matches:
+    """The emails a query's filter matches, read two ways: in order, in chunks
+    (`rows`), or counted in SQL (`total`). The filter is turned into SQL once,
+    so its server-side searches run once however both are used."""
+
+    def __init__(self, account: Account, parsed: Filter | None, comparators: list[Comparator]) -> None:
+        self.account = account
+        self.parsed = parsed
+        self.comparators = comparators
+        self.mailbox_id = _fast_mailbox(parsed, comparators)
+        self._where: Q | None = None
+
+    def where(self) -> Q:
+        if self._where is None:
+            self._where = _where(self.account, self.parsed)
+        return self._where
+
+    def _emails(self) -> QuerySet[Email]:
+        return Email.objects.filter(account=self.account, destroyed=False).filter(self.where())
+
+    def rows(self, *, first: int = CHUNK) -> Iterator[tuple[str, str]]:
+        """(email id, thread id) of every result in order, read in chunks: the
+        first of `first` rows (a list view needs a few dozen), then each twice
+        the last, up to CHUNK."""
+        account, comparators, mailbox_id = self.account, self.comparators, self.mailbox_id
+        read: Callable[[int, int], list[tuple[str, str]]]
+        if mailbox_id is not None:
+            ascending = bool(comparators) and comparators[0].is_ascending
+
+            def read(start: int, stop: int) -> list[tuple[str, str]]:
+                return cast(list[tuple[str, str]], _MAILBOX_WINDOW(account.pk, mailbox_id, ascending, start, stop))
+
+        else:
+            qs = self._emails().order_by(*_order(account, comparators)).values_list("jmap_id", "thread_id")
+
+            def read(start: int, stop: int) -> list[tuple[str, str]]:
+                return list(qs[start:stop])
+
+        start = 0
+        size = max(1, first)
+        seen: set[str] = set()
+        while True:
+            chunk = read(start, start + size)
+            for email_id, thread_id in chunk:
+                # An email in several folders appears once per folder in the fast path.
+                if email_id not in seen:
+                    seen.add(email_id)
+                    yield email_id, thread_id
+            if len(chunk) < size:
+                return
+            start += size
+            size = max(size, min(size * 2, CHUNK))
+
+    def total(self, *, collapse: bool) -> int:
+        """How many ids `rows` (collapsed by thread with `collapse`) yields, counted
+        in SQL instead of read (RFC 8620 §5.5 `total`): COUNT(DISTINCT email) or,
+        collapsed, COUNT(DISTINCT thread) over the rows `rows` reads. Order does
+        not change either number, so no ORDER BY; DISTINCT stands for the
+        de-duplication `rows` and `_collapsed` do in Python (an email listed once
+        per mailbox row, a thread kept once)."""
+        column = "thread_id" if collapse else ("email_id" if self.mailbox_id is not None else "pk")
+        if self.mailbox_id is not None:
+            counted: QuerySet[Any] = MailboxMessage.objects.filter(
+                account_id=self.account.pk, mailbox__jmap_id=self.mailbox_id, mailbox__account_id=self.account.pk
+            ).filter(email__destroyed=False)
+        else:
+            counted = self._emails()
+        return int(counted.aggregate(n=Count(column, distinct=True))["n"])
+
+
 def _rows(
     account: Account, parsed: Filter | None, comparators: list[Comparator], *, first: int = CHUNK
 ) -> Iterator[tuple[str, str]]:
-    """(email id, thread id) of every result in order, read in chunks: the first
-    of `first` rows (a list view needs a few dozen), then each twice the last,
-    up to CHUNK."""
-    mailbox_id = _fast_mailbox(parsed, comparators)
-    read: Callable[[int, int], list[tuple[str, str]]]
-    if mailbox_id is not None:
-        ascending = bool(comparators) and comparators[0].is_ascending
-
-        def read(start: int, stop: int) -> list[tuple[str, str]]:
-            return cast(list[tuple[str, str]], _MAILBOX_WINDOW(account.pk, mailbox_id, ascending, start, stop))
-
-    else:
-        qs = (
-            Email.objects.filter(account=account, destroyed=False)
-            .filter(_where(account, parsed))
-            .order_by(*_order(account, comparators))
-            .values_list("jmap_id", "thread_id")
-        )
-
-        def read(start: int, stop: int) -> list[tuple[str, str]]:
-            return list(qs[start:stop])
-
-    start = 0
-    size = max(1, first)
-    seen: set[str] = set()
-    while True:
-        chunk = read(start, start + size)
-        for email_id, thread_id in chunk:
-            # An email in several folders appears once per folder in the fast path.
-            if email_id not in seen:
-                seen.add(email_id)
-                yield email_id, thread_id
-        if len(chunk) < size:
-            return
-        start += size
-        size = max(size, min(size * 2, CHUNK))
+    """(email id, thread id) of every result in order (see _Matches.rows)."""
+    return _Matches(account, parsed, comparators).rows(first=first)
 
 
 def _collapsed(rows: Iterator[tuple[str, str]], collapse: bool) -> Iterator[str]:
@@ -215,21 +253,24 @@ def email_query(ctx: CallContext, args: dict[str, Any]) -> dict[str, Any]:
     calculate_total = read_bool(args, "calculateTotal", default=False)
     modseq, _ = type_state_position(account=account, type_name="Email")
     limit, capped = limit_effective(requested, MAX_QUERY_LIMIT)
-    everything = anchor is not None or calculate_total or position < 0
-    first = CHUNK if everything else max(100, 2 * (position + limit))
-    ids_iter = _collapsed(_rows(account, parsed, comparators, first=first), collapse)
+    matches = _Matches(account, parsed, comparators)
 
     total: int | None = None
-    if everything:
-        every = list(ids_iter)
+    if anchor is not None:
+        # The anchor's index is known only by reading the results up to it.
+        every = list(_collapsed(matches.rows(), collapse))
         total = len(every)
-        index = anchor_index(every, reference_resolve(ctx, anchor) or anchor) if anchor is not None else None
+        index = anchor_index(every, reference_resolve(ctx, anchor) or anchor)
         start = window_start(total=total, position=position, anchor_index=index, anchor_offset=anchor_offset)
         ids = every[start : start + limit]
     else:
-        start = position
+        if calculate_total or position < 0:
+            # Counted in SQL: reading every id to count them cost ~0.28 s at 20,000 (issue 9).
+            total = matches.total(collapse=collapse)
+        start = window_start(total=total, position=position, anchor_index=None, anchor_offset=anchor_offset)
         ids = []
-        for index, email_id in enumerate(ids_iter):
+        rows = matches.rows(first=max(100, 2 * (start + limit)))
+        for index, email_id in enumerate(_collapsed(rows, collapse)):
             if index >= start + limit:
                 break
             if index >= start:
