@@ -32,6 +32,26 @@ A password check is counted as a failure before it runs (attempt_count) and
 un-counted if it succeeds, so guesses sent together cannot all slip through
 between reading the counters and recording their failures.
 
+Reading the counters before every password login (failures_blocked) is a
+cache round trip on every Basic-authenticated request -- most of them answered
+from the password memo without any password check. So each process remembers,
+for CLEAR_MEMO_SECONDS and at most CLEAR_MEMO_USES checks, that an
+(address, login) was far from every limit (each sliding estimate at most half
+of its limit, no failure of that address for that login): the checks in
+between are answered from memory. Anything nearer a limit is read from the
+cache every time, and any attempt this process counts forgets the memo at
+once (and voids a read that overlapped it: a generation number); failures
+counted by other processes are seen at the latest CLEAR_MEMO_SECONDS or
+CLEAR_MEMO_USES checks later.
+
+Why this lets no guess through: the memo only spares failures_blocked's read.
+attempt_count, the gate before every password check, always increments and
+reads the shared counters and judges the attempt by them, so however many
+processes hold a memo, no more passwords are checked than the limits allow.
+What a memo can delay, by at most its bound, is the 429 of a request that
+needs no password check at all (its password is the one accounts.password_memo
+verified moments ago) from an address other processes have just blocked.
+
 Logins are hashed into the cache key: a key never carries user input verbatim.
 With DatabaseCache the increment is not atomic, so two simultaneous failures may
 count once; the limit is approximate there, exact with Redis.
@@ -41,13 +61,23 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
 _KEY_PREFIX = "jmap:authfail"
+# How long, and for how many checks, a process trusts counters it read far from every limit (module doc).
+CLEAR_MEMO_SECONDS = 2.0
+CLEAR_MEMO_USES = 64
+_CLEAR_MEMO_MAX = 4096
+_clear_memo: OrderedDict[tuple[str, str | None, Limits], tuple[float, int]] = OrderedDict()
+_clear_memo_lock = threading.Lock()
+# Bumped by every forget: counters read before a forget are never remembered after it.
+_clear_memo_generation = 0
 
 
 @dataclass(frozen=True)
@@ -166,8 +196,10 @@ def failures_blocked(*, address: str, login: str | None) -> int | None:
     limit and this address has failed for this login itself (or is unknown:
     then nothing distinguishes it from the attacker). See the module doc.
 
-    Runs before every password check, successful or not, so it costs one cache
-    round trip: all (up to six) counters are read with one get_many.
+    Runs before every password check, successful or not, so it costs at most one
+    cache round trip: all (up to six) counters are read with one get_many, and
+    none while this process's memo of an (address, login) far from every limit
+    holds (module doc).
     """
     now = time.time()
     current = limits()  # read once: settings lookups are a measurable share of this per-request check
@@ -176,10 +208,63 @@ def failures_blocked(*, address: str, login: str | None) -> int | None:
     checks = _checks(address=address, login=folded, current=current)
     if not checks:
         return None
+    memo_key = (address, folded, current)
+    if _clear_memo_use(memo_key):
+        return None
+    generation = _clear_memo_generation  # before the read: a failure counted meanwhile voids it
     keys = [_key(kind, value, n) for kind, value, _ in checks for n in (number, number - 1)]
     found = cache.get_many(keys)
     counts = {key: int(found.get(key, 0) or 0) for key in keys}
-    return _blocked(checks, counts, now, length=current.window)
+    blocked = _blocked(checks, counts, now, length=current.window)
+    if blocked is None and _far_from_limits(checks, counts, now, number=number, length=current.window):
+        _clear_memo_remember(memo_key, generation=generation)
+    return blocked
+
+
+def _far_from_limits(
+    checks: list[tuple[str, str, int]], counts: dict[str, int], now: float, *, number: int, length: int
+) -> bool:
+    """Every sliding estimate at most half its limit, and no failure of this address for this login."""
+    elapsed = (now - number * length) / length
+    for kind, value, limit in checks:
+        estimate = counts[_key(kind, value, number)] + counts[_key(kind, value, number - 1)] * (1 - elapsed)
+        if estimate > (0 if kind == "pair" else limit / 2):
+            return False
+    return True
+
+
+def _clear_memo_use(key: tuple[str, str | None, Limits]) -> bool:
+    """Whether `key` was found far from its limits lately (and may skip the cache read once more)."""
+    with _clear_memo_lock:
+        entry = _clear_memo.get(key)
+        if entry is None:
+            return False
+        until, uses = entry
+        if until < time.monotonic() or uses <= 0:
+            del _clear_memo[key]
+            return False
+        _clear_memo[key] = (until, uses - 1)
+        return True
+
+
+def _clear_memo_remember(key: tuple[str, str | None, Limits], *, generation: int) -> None:
+    """Remember `key` as far from its limits, unless a forget ran since its counters were read
+    (`generation` read before them): those counters may predate a failure."""
+    with _clear_memo_lock:
+        if generation != _clear_memo_generation:
+            return
+        _clear_memo[key] = (time.monotonic() + CLEAR_MEMO_SECONDS, CLEAR_MEMO_USES)
+        _clear_memo.move_to_end(key)
+        while len(_clear_memo) > _CLEAR_MEMO_MAX:
+            _clear_memo.popitem(last=False)
+
+
+def clear_memo_forget() -> None:
+    """Forget every remembered far-from-limits verdict (a failure was counted; tests)."""
+    global _clear_memo_generation
+    with _clear_memo_lock:
+        _clear_memo_generation += 1
+        _clear_memo.clear()
 
 
 def _incr(key: str, timeout: int) -> int:
@@ -195,6 +280,7 @@ def _incr(key: str, timeout: int) -> int:
 
 def failure_record(*, address: str, login: str | None) -> None:
     """Count one failed login for the address, the login and the pair of both."""
+    clear_memo_forget()
     length = limits().window
     number = int(time.time() // length)
     address, folded = _normalised(address, login)
@@ -227,6 +313,8 @@ def attempt_count(*, address: str, login: str | None) -> Attempt:
     un-counted (refusals never counted), and a success is un-counted by
     attempt_succeeded, so the counters still count failures only.
     """
+    # Counted as a failure until it succeeds: checks answered from memory must see it.
+    clear_memo_forget()
     length = limits().window
     now = time.time()
     number = int(now // length)
@@ -236,6 +324,9 @@ def attempt_count(*, address: str, login: str | None) -> Attempt:
         return Attempt(keys=(), retry_after=None)
     current_keys = [_key(kind, value, number) for kind, value, _ in checks]
     counts = {key: _incr(key, length * 2) - 1 for key in current_keys}
+    # Again once counted: a check that read the counters between the first forget and the
+    # increments (and found them clear) must not be remembered.
+    clear_memo_forget()
     previous_keys = [_key(kind, value, number - 1) for kind, value, _ in checks]
     found = cache.get_many(previous_keys)
     counts.update({key: int(found.get(key, 0) or 0) for key in previous_keys})

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from pytest_django.fixtures import Settings
 
 from accounts.crypto.vault import vault_forget_clients
+from accounts.ratelimit import clear_memo_forget
 from tests.accounts.mgmt import PortClient, management_client
 
 HEX_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -29,9 +30,12 @@ def _no_cached_vault_clients() -> Iterator[None]:
 
 @pytest.fixture
 def clean_cache(db: None) -> Iterator[None]:
+    # The counters, and this process's memo of counters found far from every limit (ratelimit's doc).
     cache.clear()
+    clear_memo_forget()
     yield
     cache.clear()
+    clear_memo_forget()
 
 
 @pytest.fixture
