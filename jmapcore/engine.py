@@ -44,10 +44,10 @@ from jmapcore.limits import LIMITS
 from jmapcore.passthrough import passthrough_route
 from jmapcore.protocol.envelope import Invocation, Request, request_parse
 from jmapcore.protocol.errors import MethodError, RequestError
+from jmapcore.protocol.json_fast import json_dumps
 from jmapcore.protocol.response_size import (
     RESPONSE_SIZE_LIMIT_NAME,
     ResponseBudget,
-    json_encode,
     response_too_large_arguments,
 )
 from jmapcore.protocol.resultref import arguments_resolve
@@ -235,8 +235,8 @@ class ProcessedRequest:
         """The Response as UTF-8 JSON, from the pieces encoded while it was built."""
         parts = [b'{"methodResponses":[', b",".join(self.encoded), b"]"]
         if self.created_ids is not None:
-            parts.extend([b',"createdIds":', json_encode(self.created_ids)])
-        parts.extend([b',"sessionState":', json_encode(self.session_state), b"}"])
+            parts.extend([b',"createdIds":', json_dumps(self.created_ids)])
+        parts.extend([b',"sessionState":', json_dumps(self.session_state), b"}"])
         return b"".join(parts)
 
 
@@ -248,7 +248,7 @@ def _invocation_encode(response: Invocation) -> tuple[Invocation, bytes]:
     serverFail and the others are kept.
     """
     try:
-        return response, json_encode([response.name, response.arguments, response.call_id])
+        return response, json_dumps([response.name, response.arguments, response.call_id])
     except (TypeError, ValueError, RecursionError):
         logger.exception("the response of call %r could not be serialised", response.call_id)
     label = response.name if response.name in METHODS else UNKNOWN_METHOD_LABEL
@@ -258,14 +258,14 @@ def _invocation_encode(response: Invocation) -> tuple[Invocation, bytes]:
         arguments={"type": "serverFail", "description": "the method's result could not be encoded"},
         call_id=response.call_id,
     )
-    return failed, json_encode([failed.name, failed.arguments, failed.call_id])
+    return failed, json_dumps([failed.name, failed.arguments, failed.call_id])
 
 
 def _too_large(call: Invocation, *, limit: int, ran: bool) -> tuple[Invocation, bytes]:
     metric_label = call.name if call.name in METHODS else UNKNOWN_METHOD_LABEL
     METHOD_ERRORS.labels(method=metric_label, type="requestTooLarge").inc()
     error = Invocation(name="error", arguments=response_too_large_arguments(limit=limit, ran=ran), call_id=call.call_id)
-    return error, json_encode([error.name, error.arguments, error.call_id])
+    return error, json_dumps([error.name, error.arguments, error.call_id])
 
 
 def request_run(
@@ -297,7 +297,7 @@ def request_run(
     if request.created_ids:
         # The Response echoes the request's createdIds (RFC 8620 §3.4): it takes
         # its room first, whatever the transport.
-        budget.charge(len(json_encode(request.created_ids)))
+        budget.charge(len(json_dumps(request.created_ids)))
     responses: list[Invocation] = []
     encoded: list[bytes] = []
     calls = request.method_calls
@@ -386,13 +386,13 @@ def response_encode(response: dict[str, Any]) -> bytes:
     serverFail and the others are kept.
     """
     try:
-        return json_encode(response)
+        return json_dumps(response)
     except (TypeError, ValueError, RecursionError):
         logger.exception("a method response could not be serialised")
     repaired: list[Any] = []
     for entry in response.get("methodResponses", []):
         try:
-            json_encode(entry)
+            json_dumps(entry)
             repaired.append(entry)
         except (TypeError, ValueError, RecursionError):
             label = entry[0] if entry[0] in METHODS else UNKNOWN_METHOD_LABEL
@@ -400,4 +400,4 @@ def response_encode(response: dict[str, Any]) -> bytes:
             repaired.append(
                 ["error", {"type": "serverFail", "description": "the method's result could not be encoded"}, entry[2]]
             )
-    return json_encode({**response, "methodResponses": repaired})
+    return json_dumps({**response, "methodResponses": repaired})
