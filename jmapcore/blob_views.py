@@ -17,7 +17,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import IO, Any, NamedTuple
 from urllib.parse import quote
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+    UnreadablePostError,
+)
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
@@ -86,6 +93,7 @@ class _Passthrough(NamedTuple):
 
 
 _TITLES = {
+    400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
     416: "Range Not Satisfiable",
@@ -198,6 +206,9 @@ def upload_view(request: HttpRequest, account_id: str) -> HttpResponse:
         blob = blobs.blob_store(account=account, data=_SlotKeepingReader(request, slot), type=media_type, limit=limit)
     except blobs.BlobTooLarge:
         return problem_response(too_large)
+    except UnreadablePostError:
+        # The client stopped sending, or left, before its Content-Length was in: its side, no server fault.
+        return _problem(400, "the upload's body stopped arriving before its Content-Length", title="Bad Request")
     except OSError:
         # Disk full, permissions...: the client gets a problem document, the log the details.
         logger.exception("could not store an upload for account %s", account.accountid)

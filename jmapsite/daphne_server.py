@@ -38,12 +38,13 @@ import os
 import stat
 from dataclasses import dataclass
 from functools import partial
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 
-from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, spool_reader
+from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, BodyProgress, growing_reader, spool_reader
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,27 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
     `http.disconnect`, as ASGI says for a vanished client.
     """
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Any, *, progress: BodyProgress | None = None) -> None:
         super().__init__()
         self._request = request
         self._offset = 0
+        # Set for a request started before its body arrived (EarlyStartRequest): the body is
+        # read from the file as it grows, not from daphne's messages.
+        self._progress = progress
+        self._delivered = 0
+        self._taken = False
+        self._news = asyncio.Event()
+
+    def body_moved(self) -> None:
+        """The growing body changed (octets arrived, it ended, the client left): wake the reader."""
+        self._news.set()
 
     def put_nowait(self, item: dict[str, Any]) -> None:
+        if self._progress is not None and item.get("type") == "http.request":
+            # daphne's own body message (empty: it ran before the body arrived); the body
+            # comes from the file as it grows (_growing_get).
+            return
+        self._news.set()
         content = getattr(self._request, "content", None)
         body = item.get("body")
         if item.get("type") == "http.request" and isinstance(body, bytes) and body and content is not None:
@@ -76,7 +92,33 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
             self._offset += len(body)
         super().put_nowait(item)
 
+    async def _growing_get(self, progress: BodyProgress) -> dict[str, Any]:
+        """The next piece of a body still arriving, or what was queued after it (http.disconnect)."""
+        while True:
+            if not self.empty():
+                return super().get_nowait()
+            available = progress.received - self._delivered
+            if progress.gone:
+                return {"type": "http.disconnect"}
+            if available > 0 or progress.complete:
+                count = min(available, REQUEST_PIECE)
+                try:
+                    data = os.pread(self._request.content.fileno(), count, self._delivered) if count else b""
+                except (AttributeError, OSError, ValueError):
+                    return {"type": "http.disconnect"}
+                if len(data) != count:
+                    return {"type": "http.disconnect"}
+                self._delivered += count
+                done = progress.complete and self._delivered == progress.received
+                if done:
+                    self._progress = None  # from here on, an ordinary queue
+                return {"type": "http.request", "body": data, "more_body": not done}
+            self._news.clear()
+            await self._news.wait()
+
     async def get(self) -> dict[str, Any]:
+        if self._progress is not None and not self._taken:
+            return await self._growing_get(self._progress)
         item = await super().get()
         piece = item.get("body")
         if not isinstance(piece, _SpoolSlice):
@@ -100,7 +142,12 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
         file. The body messages are dropped from the queue, so that the next
         message the application receives is what follows the body
         (http.disconnect), as after reading them all.
+
+        A body still arriving (EarlyStartRequest) is given as a growing
+        reader (spooled_body.growing_reader) when none of it was read yet.
         """
+        if self._progress is not None:
+            return self._growing_take(self._progress, min_size)
         if self._offset < min_size:
             return None
         pending: list[dict[str, Any]] = list(self._queue)  # type: ignore[attr-defined]  # asyncio.Queue keeps a deque
@@ -122,6 +169,161 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
         for _item in pending:
             super().get_nowait()
         return reader
+
+    def _growing_take(self, progress: BodyProgress, min_size: int) -> IO[bytes] | None:
+        expected = getattr(self._request, "jmap_expected_length", None)
+        if self._taken or self._delivered or not isinstance(expected, int) or expected < min_size:
+            return None
+        try:
+            reader = growing_reader(self._request.content.fileno(), progress)
+        except (AttributeError, OSError, ValueError):
+            return None
+        self._taken = True
+        # A raw (unbuffered) binary file: read, readinto, seek, close, as the consumers use it.
+        return cast("IO[bytes]", reader)
+
+
+class _NoBody:
+    """What daphne's WebRequest.process reads as the body of a request started early: nothing yet."""
+
+    closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+
+# A POST whose declared body is at least this large starts before the body has arrived ...
+EARLY_START_MIN = 1024 * 1024
+# ... when its path is an upload endpoint's (jmapsite/urls_jmap.py: upload/<accountId>/). A request
+# started early holds a request thread while its client sends; the upload view reads its body
+# only after authentication and under the login's maxConcurrentUpload slot (jmapcore/blob_views.py),
+# so a slow sender holds at most that many. Other bodies (the API, forms) are read with no such bound:
+# they still wait in Twisted's file, costing no thread, until they are whole.
+EARLY_START_PATHS = (b"/upload/",)
+
+
+def early_start_wanted(*, method: bytes | None, path: bytes | None, length: int | None, upgrade: bool) -> bool:
+    """Whether a request starts as soon as its headers are in (EarlyStartRequest).
+
+    Only a POST to an upload endpoint (EARLY_START_PATHS) that declares a
+    Content-Length of at least EARLY_START_MIN and asks for no protocol
+    upgrade. A body of unknown length (chunked, RFC 9112 §7.1) waits, as
+    before: the reader's end would depend on the chunked decoding.
+    """
+    return (method == b"POST" and isinstance(path, bytes) and path.startswith(EARLY_START_PATHS)
+            and isinstance(length, int) and length >= EARLY_START_MIN and not upgrade)  # fmt: skip
+
+
+class EarlyStartRequest(WebRequest):
+    """daphne's WebRequest; a large upload is handed to the application as soon as its headers are in.
+
+    Twisted calls a request's process() only once the whole body is in its
+    spool file, so a passthrough upload was received whole before a byte of
+    it went on to the upstream: the two transfers took turns (issue 12, item
+    7: uploads at 60-77 % of direct). A request early_start_wanted() accepts
+    starts at once instead: the body still lands in the same file (so memory
+    stays bounded whatever the two sides' speeds), and the application reads
+    it as it grows (SpooledBodyQueue with a BodyProgress;
+    spooled_body.growing_reader).
+
+    Framing stays Twisted's: the body is exactly Content-Length octets
+    (HTTPChannel refuses a request with both Content-Length and
+    Transfer-Encoding, or two lengths, with 400 before this runs), and
+    octets after it are the next request, parsed only once this one is
+    finished.
+
+    Twisted's HTTPChannel expects the request to finish only after its body
+    is in: if the application answers sooner (a refusal), the answer is
+    written at once and Twisted's finish waits until the body has arrived.
+    A client that goes away mid-body wakes every reader with an error.
+    """
+
+    jmap_progress: BodyProgress | None = None
+    jmap_expected_length: int | None = None
+    _jmap_finish_waits = False
+
+    def gotLength(self, length: int | None) -> None:
+        super().gotLength(length)
+        channel = self.channel
+        command = getattr(channel, "_command", None)
+        path = getattr(channel, "_path", None)
+        version = getattr(channel, "_version", None)
+        if not isinstance(version, bytes) or not early_start_wanted(
+            method=command, path=path, length=length, upgrade=self.requestHeaders.hasHeader(b"Upgrade")
+        ):
+            return
+        assert isinstance(path, bytes) and isinstance(command, bytes)  # early_start_wanted checked them
+        spool: Any = getattr(self, "content", None)
+        try:
+            spool.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        # What requestReceived would set (daphne reads only these), so process() can run now.
+        self.method, self.uri, self.clientproto = command, path, version
+        self.path = path.split(b"?", 1)[0]
+        self.args: dict[bytes, list[bytes]] = {}
+        self.jmap_progress = BodyProgress()
+        self.jmap_expected_length = length
+        self.content = _NoBody()
+        try:
+            self.process()
+        finally:
+            self.content = spool
+
+    def _jmap_queue(self) -> SpooledBodyQueue | None:
+        queue = getattr(self, "application_queue", None)
+        return queue if isinstance(queue, SpooledBodyQueue) else None
+
+    def handleContentChunk(self, data: bytes) -> None:
+        super().handleContentChunk(data)
+        if self.jmap_progress is not None:
+            # Readers use their own descriptor (pread): the octets must be in the file, not a buffer.
+            spool: Any = self.content
+            spool.flush()
+            self.jmap_progress.arrived(len(data))
+            if (queue := self._jmap_queue()) is not None:
+                queue.body_moved()
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        progress = self.jmap_progress
+        if progress is None:
+            super().requestReceived(command, path, version)
+            return
+        # Started already (gotLength): the body is complete now; process() must not run twice.
+        progress.finished()
+        if (queue := self._jmap_queue()) is not None:
+            queue.body_moved()
+        if self._jmap_finish_waits:
+            self._jmap_finish_waits = False
+            super().finish()
+
+    def finish(self) -> None:
+        progress = self.jmap_progress
+        if progress is not None and not progress.complete and not progress.gone and not self._disconnected:
+            # Answered before the body is in: Twisted's channel finishes a request only after its body.
+            self._jmap_finish_waits = True
+            return
+        super().finish()
+
+    def connectionLost(self, reason: Any) -> None:
+        if self.jmap_progress is not None:
+            self.jmap_progress.aborted()
+            if (queue := self._jmap_queue()) is not None:
+                queue.body_moved()
+        super().connectionLost(reason)
+
+
+class EarlyStartHTTPFactory(HTTPFactory):
+    """daphne's HTTPFactory, whose connections make EarlyStartRequest requests."""
+
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        if protocol is not None:
+            protocol.requestFactory = EarlyStartRequest
+        return protocol
 
 
 class _WriteGate:
@@ -188,6 +390,16 @@ class SpooledBodyServer(Server):
         kwargs.setdefault("request_buffer_size", REQUEST_PIECE)
         super().__init__(*args, **kwargs)
 
+    # daphne's Server.run makes its HTTPFactory and listens with it; the one it makes is swapped
+    # for one whose requests may start early (EarlyStartRequest).
+    @property
+    def http_factory(self) -> Any:
+        return self._jmap_http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: Any) -> None:
+        self._jmap_http_factory = factory if isinstance(factory, EarlyStartHTTPFactory) else EarlyStartHTTPFactory(self)
+
     def protocol_connected(self, protocol: Any) -> None:
         # A request starts (daphne calls this as its WebRequest is made, before the body is
         # read): large socket reads and writes from now on (module doc).
@@ -237,7 +449,7 @@ class SpooledBodyServer(Server):
             raise RuntimeError("an application instance already exists for this connection")
         queue: asyncio.Queue[dict[str, Any]]
         if scope.get("type") == "http":
-            queue = SpooledBodyQueue(protocol)
+            queue = SpooledBodyQueue(protocol, progress=getattr(protocol, "jmap_progress", None))
             scope["extensions"] = {**(scope.get("extensions") or {}), SPOOLED_BODY_EXTENSION: {"take": queue.body_take}}
         else:
             queue = asyncio.Queue()

@@ -38,7 +38,7 @@ from accounts.crypto import CryptoError
 from accounts.models import Account
 from backends.jmap import raw_http
 from backends.jmap.client import API_TIMEOUT, UpstreamClient, UpstreamError, upstream_client
-from backends.jmap.raw_http import RawHttpError, RawHttpRefused, RawResponse
+from backends.jmap.raw_http import RawBodyUnreadable, RawHttpError, RawHttpRefused, RawResponse
 from backends.jmap.targets import UpstreamTarget, upstream_targets
 from backends.jmap.url_templates import url_template_fill
 from jmapcore.blobs import BlobTooLarge, Readable, media_type_clean
@@ -115,6 +115,9 @@ def _problem_from_error(error: UpstreamError, *, what: str) -> BlobProblem:
 
 
 def _problem_from_transport(error: RawHttpError) -> BlobProblem:
+    if isinstance(error, RawBodyUnreadable):
+        # The client's side: it stopped sending (or left) before its Content-Length was in.
+        return BlobProblem(400, "the upload's body stopped arriving before its Content-Length")
     if error.timed_out:
         return BlobProblem(504, "the upstream server did not answer in time")
     if isinstance(error, RawHttpRefused):

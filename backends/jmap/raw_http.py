@@ -67,6 +67,11 @@ class RawHttpRefused(RawHttpError):
     """url_policy does not let the account's requests go to this URL (the message says why)."""
 
 
+class RawBodyUnreadable(RawHttpError):
+    """The body to send could not be read: the proxy's own client stopped sending it or went away
+    (an upload is read as it arrives, jmapsite/spooled_body.py), not an upstream failure."""
+
+
 @dataclass(frozen=True)
 class RawTarget:
     """Where one request goes: the URL's parts and the checked addresses to connect to."""
@@ -231,7 +236,10 @@ def _body_send(connection: _Connection, body: IO[bytes] | Any, *, size: int | No
         return
     sent = 0
     while size is None or sent < size:
-        piece = body.read(CHUNK_SIZE if size is None else min(CHUNK_SIZE, size - sent))
+        try:
+            piece = body.read(CHUNK_SIZE if size is None else min(CHUNK_SIZE, size - sent))
+        except OSError as error:
+            raise RawBodyUnreadable(f"the request body could not be read ({type(error).__name__})") from None
         if not piece:
             break
         # Without a length the body goes in chunked transfer coding (RFC 9112 §7.1).

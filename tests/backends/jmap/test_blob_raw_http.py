@@ -24,7 +24,14 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from backends.jmap.raw_http import CHUNK_SIZE, RawHttpError, RawHttpRefused, raw_exchange, raw_target
+from backends.jmap.raw_http import (
+    CHUNK_SIZE,
+    RawBodyUnreadable,
+    RawHttpError,
+    RawHttpRefused,
+    raw_exchange,
+    raw_target,
+)
 from backends.jmap.url_templates import url_template_fill
 from tests.servers.cyrus import CyrusServer, CyrusUser
 from tests.servers.dovecot import free_port
@@ -160,3 +167,27 @@ def test_an_unreachable_upstream_is_an_error_without_the_url(alice: CyrusUser) -
     assert not caught.value.timed_out
     assert "secret" not in str(caught.value)
     assert "127.0.0.1" in str(caught.value)
+
+
+def test_a_body_that_stops_arriving_is_the_clients_failure(alice: CyrusUser, urls: dict[str, str]) -> None:
+    # The proxy's own client left (or stalled) mid-upload: the read fails, and that is not told
+    # as an upstream failure (backends.jmap.blob_stream answers 400, not 502).
+    class Leaving:
+        """A body that gives one piece and then fails, as a reader of a client gone mid-body does."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, size: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 1:
+                raise OSError("the client went away before the whole request body arrived")
+            return b"m" * min(size, 1000)
+
+    with pytest.raises(RawBodyUnreadable) as caught:
+        raw_exchange(
+            method="POST", url=urls["upload"], session_url=alice.session_url, what="the uploadUrl",
+            headers={**_auth(alice), "Content-Type": "application/octet-stream"}, timeout=30, answer_timeout=30,
+            body=Leaving(), size=CHUNK_SIZE,
+        )  # fmt: skip
+    assert "could not be read" in str(caught.value)
