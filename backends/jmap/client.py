@@ -61,8 +61,10 @@ import httpx
 from django.conf import settings
 
 from backends.base import BackendError
+from backends.jmap.api_transport import connections_close, exchange
 from backends.jmap.url_policy import UpstreamRequestRefused, UpstreamUrlRefused, upstream_url_check
 from backends.tls import tls_client_context
+from jmapcore.protocol.json_fast import json_dumps, json_loads
 
 if TYPE_CHECKING:
     from accounts.models import Account
@@ -447,6 +449,28 @@ class UpstreamClient:
             raise upstream_transport_error(exc, url=url, what=what, timeout=timeout) from None
         return b"".join(chunks)
 
+    def _api_send(self, *, url: str, content: bytes, timeout: float) -> tuple[int, bytes]:
+        """POST `content` to the apiUrl with the account's credentials (api_transport); retries once
+        after an OAuth refresh on 401. Returns the status (200-299) and body; raises UpstreamError."""
+        what = "apiUrl"
+        try:
+            upstream_url_check(url, session_url=self.account.session_url, what=f"the upstream URL at {_where(url)}")
+        except UpstreamUrlRefused as exc:
+            log.warning("account %s: %s", self.account.accountid, exc)
+            raise UpstreamError(str(exc), permanent=True) from None
+        for attempt in (1, 2):
+            headers = {"Accept": "application/json", "Content-Type": "application/json", **self.auth_headers()}
+            answer = exchange(owner=self.account.pk, session_url=self.account.session_url, method="POST", url=url,
+                              headers=headers, body=content, timeout=timeout, limit=_max_response_size(),
+                              what=what, error=UpstreamError)  # fmt: skip
+            if answer.status == 401 and attempt == 1 and self.credentials_refresh():
+                continue
+            if not 200 <= answer.status < 300:
+                raise _status_error(what=what, status=answer.status, content_type=answer.content_type,
+                                    body=answer.body)  # fmt: skip
+            return answer.status, answer.body
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
     # -- session
 
     def session_fetch(self, *, timeout: float = SESSION_TIMEOUT) -> dict[str, Any]:
@@ -503,19 +527,22 @@ class UpstreamClient:
         Request-level errors (§3.6.1) come back as UpstreamError with the
         upstream's status and problem document. A Response with another
         sessionState than the stored Session's makes the Session refresh.
+
+        Sent with backends.jmap.api_transport (http.client, kept-alive
+        connections) rather than httpx: the same contracts (url_policy,
+        deadline, size bound, TLS, no redirects) at a third of the CPU.
         """
         session = self.session()
         wait = API_TIMEOUT if timeout is None else timeout
-        content = json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        response, body = self._send(method="POST", url=session.api_url, what="apiUrl", timeout=wait,
-                                    content=content)
+        content = json_dumps(request)
+        status, body = self._api_send(url=session.api_url, content=content, timeout=wait)
         try:
-            document = json.loads(body)
+            document = json_loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
-            raise UpstreamError("apiUrl did not return JSON", permanent=False, status=response.status_code) from None
+            raise UpstreamError("apiUrl did not return JSON", permanent=False, status=status) from None
         if not isinstance(document, dict) or not isinstance(document.get("methodResponses"), list):
             raise UpstreamError("apiUrl did not return a JMAP Response (no methodResponses)", permanent=False,
-                                status=response.status_code)
+                                status=status)
         upstream_state = document.get("sessionState")
         if (isinstance(upstream_state, str) and upstream_state != session.state
                 and upstream_state != self._unmatched_state and time.monotonic() >= self._state_refresh_after):
@@ -575,3 +602,4 @@ def upstream_clients_clear() -> None:
         _clients.clear()
     for client in clients:
         client.close()
+    connections_close()

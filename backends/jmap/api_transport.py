@@ -1,0 +1,467 @@
+"""The HTTP/1.1 transport of JMAP API calls to an upstream (UpstreamClient.api_post).
+
+Every forwarded request (RFC 8620 §3.3) pays for its HTTP client twice: once
+in the proxy's CPU and once in added latency. httpx spent ~1.6 ms of CPU per
+call on models, hooks, header normalisation and its connection-pool machinery;
+the standard library's http.client does the same exchange for about a third
+of that. This module keeps the contracts the httpx path had
+(backends.jmap.client's module doc) on that cheaper client:
+
+- Connections are kept alive and reused: a process-wide pool of idle
+  connections per (account, sessionUrl origin, target origin); a request takes
+  one (or opens one), and gives it back only after its answer was read to the
+  end and the upstream did not ask to close it. An idle connection the
+  upstream has closed meanwhile is noticed before reuse (a zero-wait poll) and
+  replaced. At most IDLE_PER_ORIGIN idle ones are kept per key, each at most
+  IDLE_SECONDS: a give-back sweeps the whole pool of expired ones at most
+  every SWEEP_SECONDS, so the accounts nobody uses any more hold no sockets.
+- Where it connects (backends.jmap.url_policy): the URL passes
+  upstream_url_check first; for an origin other than the sessionUrl's, unless
+  the operator allows private upstreams, a new connection goes to one of the
+  very addresses that were resolved and found public (push_url_resolve), never
+  to a second resolution of the name (DNS rebinding between check and connect).
+- TLS: verified with backends.tls.tls_client_context() (system store plus
+  JMAP_TLS_CA_FILE, TLS 1.2+), host name checked against the URL's host (SNI).
+- Redirects are never followed: a 3xx is an answer like any other status.
+- Deadline: the whole exchange -- connect, send, status line, headers, body --
+  must finish within `timeout` seconds: every socket operation waits at most
+  the time left, so an upstream dripping its answer (headers included) a byte
+  at a time cannot hold the request longer.
+- Size: an answer (after gzip decoding) over `limit` octets is refused while it
+  is read, and at once when its Content-Length already says so.
+- No cookies are kept or sent; headers are exactly the caller's plus
+  Host, Content-Length, User-Agent and Accept-Encoding (gzip, as httpx asked).
+
+Failures are UpstreamError with the same messages as the httpx path
+(timeouts `timed_out`, certificate and name-resolution failures permanent,
+refused connections transient), never quoting a header value.
+"""
+from __future__ import annotations
+
+import http.client
+import io
+import ipaddress
+import select
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from backends.jmap.url_policy import private_upstreams_allowed
+from backends.tls import tls_ca_file, tls_client_context
+from jmapcore.pushsub.url_guard import PushUrlRefused, push_url_resolve
+
+if TYPE_CHECKING:
+    from backends.jmap.client import UpstreamError
+
+# Idle connections kept per (account, sessionUrl origin, target origin), and for how long.
+IDLE_PER_ORIGIN = 8
+IDLE_SECONDS = 60.0
+SWEEP_SECONDS = 15.0
+READ_CHUNK = 64 * 1024
+USER_AGENT = "jmap-proxy"
+
+Origin = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An upstream's HTTP answer: status, Content-Type and body (decoded from gzip)."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+class _Deadline:
+    """The time left for one exchange; every socket operation is bounded by it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.until = time.monotonic() + seconds
+
+    def left(self) -> float:
+        remaining = self.until - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the exchange's deadline passed")
+        return remaining
+
+
+class _DeadlineSocket:
+    """The connection's socket as http.client uses it, each send and recv bounded by the deadline left.
+
+    http.client reads the status line and headers through a buffered file
+    (makefile + readline): a socket timeout alone would bound each recv, not
+    the whole answer. Like socket.makefile's files, a reader keeps the socket
+    open until it is closed itself (http.client hands a "Connection: close"
+    socket over to its response that way).
+    """
+
+    def __init__(self, sock: socket.socket, connection: _Connection) -> None:
+        self._sock = sock
+        self._connection = connection
+        self._readers = 0
+        self._closed = False
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def sendall(self, data: Any) -> None:
+        self._sock.settimeout(self._connection.deadline.left())
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: Any) -> int:
+        self._sock.settimeout(self._connection.deadline.left())
+        return self._sock.recv_into(buffer)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self), READ_CHUNK)
+
+    def reader_closed(self) -> None:
+        self._readers -= 1
+        if self._closed and self._readers <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._readers <= 0:
+            self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The receiving side of a _DeadlineSocket, for http.client's buffered reader."""
+
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        super().__init__()
+        self._sock: _DeadlineSocket | None = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._sock is None:
+            return 0
+        return self._sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            sock, self._sock = self._sock, None
+            sock.reader_closed()
+        super().close()
+
+
+class _Connection(http.client.HTTPConnection):
+    """A kept-alive HTTP(S) connection to one upstream origin (see the module).
+
+    `addresses`: where to connect (checked public addresses); None connects by
+    host name (the sessionUrl's own origin, or private upstreams allowed).
+    """
+
+    def __init__(self, *, origin: Origin, addresses: tuple[str, ...] | None, context: ssl.SSLContext | None,
+                 timeout: float) -> None:  # fmt: skip
+        super().__init__(origin[1], origin[2], timeout=timeout)
+        # http.client leaves the port out of Host only when it is default_port (80 on HTTPConnection):
+        # an https URL on 443 must send "Host: name", as httpx did (RFC 9110 §7.2).
+        self.default_port = 443 if origin[0] == "https" else 80
+        self.origin = origin
+        self.addresses = addresses
+        self.context = context
+        self.deadline = _Deadline(timeout)
+        self.idle_since = 0.0
+
+    def connect(self) -> None:
+        timeout = self.deadline.left()
+        if self.addresses is None:
+            sock = socket.create_connection((self.host, self.port), timeout)
+        else:
+            sock = _connect_any(self.addresses, self.port, timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.context is not None:
+                sock.settimeout(self.deadline.left())
+                sock = self.context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = _DeadlineSocket(sock, self)
+
+    def usable(self) -> bool:
+        """Whether an idle connection may carry another request: open, and nothing to read
+        (a readable idle socket means the upstream closed it, or sent something unasked)."""
+        sock = self.sock
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+
+def _connect_any(addresses: tuple[str, ...], port: int, timeout: float) -> socket.socket:
+    """A TCP connection to the first of `addresses` that accepts (as socket.create_connection tries names)."""
+    failure: OSError | None = None
+    until = time.monotonic() + timeout
+    for address in addresses:
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(max(0.001, until - time.monotonic()))
+            sock.connect((address, port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            failure = exc
+    raise failure if failure is not None else OSError("no address to connect to")
+
+
+# ---------------------------------------------------------------- the pool
+
+_PoolKey = tuple[Any, Origin | None, Origin]
+_idle: dict[_PoolKey, list[_Connection]] = {}
+_idle_lock = threading.Lock()
+_next_sweep = 0.0
+_contexts: dict[str, ssl.SSLContext] = {}
+
+
+def _context() -> ssl.SSLContext:
+    """One verifying client context per CA setting (building one reads the system store: ~ms)."""
+    extra = tls_ca_file()
+    context = _contexts.get(extra)
+    if context is None:
+        context = _contexts[extra] = tls_client_context()
+    return context
+
+
+def _origin(url: str) -> Origin | None:
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
+    if scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def _checkout(key: _PoolKey) -> _Connection | None:
+    now = time.monotonic()
+    while True:
+        with _idle_lock:
+            idle = _idle.get(key)
+            connection = idle.pop() if idle else None
+        if connection is None:
+            return None
+        if now - connection.idle_since < IDLE_SECONDS and connection.usable():
+            return connection
+        connection.close()
+
+
+def _checkin(key: _PoolKey, connection: _Connection) -> None:
+    global _next_sweep
+    now = connection.idle_since = time.monotonic()
+    expired: list[_Connection] = []
+    with _idle_lock:
+        if now >= _next_sweep:
+            _next_sweep = now + SWEEP_SECONDS
+            expired = _expired_take(now)
+        idle = _idle.setdefault(key, [])
+        pooled = len(idle) < IDLE_PER_ORIGIN
+        if pooled:
+            idle.append(connection)
+    for old in expired:
+        old.close()
+    if not pooled:
+        connection.close()
+
+
+def _expired_take(now: float) -> list[_Connection]:
+    """Take every connection idle for IDLE_SECONDS or more out of the pool (caller holds _idle_lock)."""
+    expired: list[_Connection] = []
+    for key in list(_idle):
+        kept = [connection for connection in _idle[key] if now - connection.idle_since < IDLE_SECONDS]
+        expired.extend(connection for connection in _idle[key] if now - connection.idle_since >= IDLE_SECONDS)
+        if kept:
+            _idle[key] = kept
+        else:
+            del _idle[key]
+    return expired
+
+
+def connections_close() -> None:
+    """Close every idle connection (tests; a process that changes TLS settings)."""
+    with _idle_lock:
+        idle = [connection for connections in _idle.values() for connection in connections]
+        _idle.clear()
+        _contexts.clear()
+    for connection in idle:
+        connection.close()
+
+
+def idle_connections(owner: Any) -> int:
+    """How many idle connections `owner` (an account's pk) has in the pool (tests, diagnostics)."""
+    with _idle_lock:
+        return sum(len(connections) for key, connections in _idle.items() if key[0] == owner)
+
+
+# ---------------------------------------------------------------- one exchange
+
+
+def _new_connection(*, url: str, origin: Origin, home: Origin | None, timeout: float) -> _Connection:
+    addresses: tuple[str, ...] | None = None
+    if origin != home and not private_upstreams_allowed():
+        # url_policy found this host public; connect to exactly what was resolved and checked now.
+        target = push_url_resolve(url=url, allow_private=False, allow_http=True)
+        addresses = tuple(str(address) for address in target.addresses)
+    context = _context() if origin[0] == "https" else None
+    return _Connection(origin=origin, addresses=addresses, context=context, timeout=timeout)
+
+
+def _target(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def exchange(
+    *,
+    owner: Any,
+    session_url: str,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    timeout: float,
+    limit: int,
+    what: str,
+    error: Callable[..., UpstreamError],
+) -> Answer:
+    """One HTTP request to `url` and its whole answer, within `timeout` seconds (module doc).
+
+    `owner` keys the connection pool (the account's pk); `session_url` is the
+    account's, whose origin needs no address check; `error` builds the
+    UpstreamError (backends.jmap.client's, passed in to keep imports one-way).
+    The caller has checked `url` against url_policy already.
+    """
+    origin = _origin(url)
+    if origin is None:
+        raise error(f"{what} is not a usable URL", permanent=True)
+    home = _origin(session_url)
+    key: _PoolKey = (owner, home, origin)
+    connection = _checkout(key)
+    try:
+        if connection is None:
+            connection = _new_connection(url=url, origin=origin, home=home, timeout=timeout)
+        connection.deadline = _Deadline(timeout)
+        sent = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip", **headers}
+        connection.request(method, _target(url), body=body, headers=sent)
+        response = connection.getresponse()
+        answer = _answer_read(response, limit=limit, what=what, error=error)
+    except BaseException as exc:
+        if connection is not None:
+            connection.close()
+        raise _transport_error(exc, url=url, what=what, timeout=timeout, error=error) from None
+    if connection.sock is not None:
+        _checkin(key, connection)
+    else:
+        connection.close()
+    return answer
+
+
+def _answer_read(
+    response: http.client.HTTPResponse, *, limit: int, what: str, error: Callable[..., UpstreamError]
+) -> Answer:
+    status = response.status
+    declared = response.getheader("Content-Length", "") or ""
+    if declared.isdigit() and int(declared) > limit:
+        raise error(f"{what} answer is too large ({int(declared)} bytes, limit {limit})", permanent=False,
+                    status=status)  # fmt: skip
+    encoding = (response.getheader("Content-Encoding", "") or "").strip().lower()
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip") else None
+    if encoding not in ("", "identity") and inflate is None:
+        raise error(f"{what} answered in an encoding that was not asked for ({encoding[:40]})", permanent=False,
+                    status=status)  # fmt: skip
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.read1(READ_CHUNK)
+        if not chunk:
+            break
+        if inflate is not None:
+            # At most one octet past the limit per step: a small gzip bomb cannot inflate whole.
+            chunk = inflate.decompress(chunk, limit - size + 1)
+            if inflate.unconsumed_tail:
+                raise error(f"{what} answer is too large (over {limit} bytes)", permanent=False, status=status)
+        size += len(chunk)
+        if size > limit:
+            raise error(f"{what} answer is too large (over {limit} bytes)", permanent=False, status=status)
+        chunks.append(chunk)
+    if inflate is not None:
+        tail = inflate.flush()
+        size += len(tail)
+        if size > limit:
+            raise error(f"{what} answer is too large (over {limit} bytes)", permanent=False, status=status)
+        chunks.append(tail)
+    # Read to its end: closing it lets the connection carry the next request (http.client checks).
+    response.close()
+    return Answer(status=status, content_type=response.getheader("Content-Type", "") or "", body=b"".join(chunks))
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return f"{parts.hostname}:{port}"
+
+
+def _transport_error(
+    exc: BaseException, *, url: str, what: str, timeout: float, error: Callable[..., UpstreamError]
+) -> BaseException:
+    """The UpstreamError for an exchange that failed (the same wording as the httpx path)."""
+    from backends.jmap.client import UpstreamError
+
+    if isinstance(exc, UpstreamError):
+        return exc
+    if not isinstance(exc, Exception):
+        return exc  # KeyboardInterrupt and the like go on as they are
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return error(f"timed out after {timeout:g}s fetching {what}", permanent=False, timed_out=True)
+    if isinstance(exc, PushUrlRefused):
+        return error(f"{what} is on another origin than the sessionUrl and {exc}; "
+                     "set JMAP_UPSTREAM_ALLOW_PRIVATE to allow it", permanent=True)  # fmt: skip
+    if isinstance(exc, UnicodeEncodeError):
+        # Header values are Latin-1 at most; the error's text would quote the credential's characters.
+        return error(f"could not send the request to {what}: a stored credential has characters "
+                     "an HTTP header cannot carry", permanent=True)  # fmt: skip
+    if isinstance(exc, ValueError) and not isinstance(exc, ssl.SSLError):
+        # http.client's "Invalid header value b'...'" quotes the header: never its text.
+        return error(f"could not send the request to {what}: it is not valid HTTP (a stored "
+                     "credential with a line break or other control character?)", permanent=True)  # fmt: skip
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return error(f"TLS handshake failed: certificate verify failed: {exc.verify_message}", permanent=True)
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or str(exc)
+        return error(f"TLS handshake failed: {str(reason).replace('_', ' ').lower()}", permanent=True)
+    if isinstance(exc, ConnectionRefusedError):
+        return error(f"connection refused to {_where(url)}", permanent=False)
+    if isinstance(exc, socket.gaierror):
+        return error(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True)
+    if isinstance(exc, http.client.RemoteDisconnected | http.client.IncompleteRead | ConnectionError):
+        return error(f"cannot reach {what} at {_where(url)}: the connection was closed before the whole "
+                     "answer arrived", permanent=False)  # fmt: skip
+    if isinstance(exc, http.client.HTTPException):
+        return error(f"cannot reach {what} at {_where(url)}: the answer is not valid HTTP/1.1 "
+                     f"({type(exc).__name__})", permanent=False)  # fmt: skip
+    if isinstance(exc, OSError):
+        return error(f"cannot reach {what} at {_where(url)}: {exc.strerror or type(exc).__name__}",
+                     permanent=False)  # fmt: skip
+    return exc
