@@ -43,6 +43,8 @@ SHAPES: dict[str, tuple[str, int, str]] = {
     "open-brackets": ("[b'1 (UID 1 X ' + b'[' * n + b')']", 20_000, "ProtocolError"),
     "atom-touching-quote": ("[b'1 (UID 1 X ' + b'a' * n + b'\"b\")']", 20_000, "ProtocolError"),
     "many-flags": ("[b'1 (UID 1 FLAGS (' + b'\\\\Seen $label ' * n + b'))']", 5_000, "defaultdict"),
+    "atom-touching-paren": ("[b'1 (UID 1 BODYSTRUCTURE (' + b'a' * n + b'(x)))']", 20_000, "defaultdict"),
+    "number-touching-letter": ("[b'1 (UID 1 X (' + b'1' * n + b'a))']", 20_000, "defaultdict"),
     "trailing-whitespace": ("[b'1 (UID 1 X Y)' + b' ' * n]", 20_000, "defaultdict"),
     "whitespace-then-percent": ("[b'1 (UID 1 X' + b' ' * n + b'%)']", 20_000, "defaultdict"),
 }
