@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from backends.jmap import blob_stream
 from backends.jmap.raw_http import (
     CHUNK_SIZE,
     RawBodyUnreadable,
@@ -191,3 +192,6 @@ def test_a_body_that_stops_arriving_is_the_clients_failure(alice: CyrusUser, url
             body=Leaving(), size=CHUNK_SIZE,
         )  # fmt: skip
     assert "could not be read" in str(caught.value)
+    # The upload endpoint tells the client it is its body, not the upstream, that failed.
+    problem = blob_stream._problem_from_transport(caught.value)
+    assert (problem.status, problem.detail) == (400, "the upload's body stopped arriving before its Content-Length")
