@@ -94,6 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    try:
+        stages_measure(rounds=args.rounds)
+    finally:
+        shutil.rmtree(os.environ["JMAP_DATADIR"], ignore_errors=True)
+
+
+def stages_measure(*, rounds: int) -> None:
     batches = records_fetch()
     parsed = [fetch_parse(batch) for batch in batches]
     total = sum(map(len, parsed))
@@ -120,15 +127,14 @@ def main() -> None:
     }
     figures: dict[str, list[float]] = {name: [] for name in stages}
     load_before = first_sync.load_average()
-    for _round in range(args.rounds):
+    for _round in range(rounds):
         for name, work in stages.items():  # interleaved, so a burst of load spreads over all stages
             figures[name].append(_cpu(work))
     print(f"{total:,} messages in {len(batches)} FETCH batches; {fallbacks} prepared by the reference route")
     for name, values in figures.items():
         print(f"  {name:32s} CPU min {min(values):.3f} s, median {statistics.median(values):.3f} s "
-              f"({args.rounds} rounds)")  # fmt: skip
+              f"({rounds} rounds)")  # fmt: skip
     print(f"load average {load_before} -> {first_sync.load_average()}")
-    shutil.rmtree(os.environ["JMAP_DATADIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":
