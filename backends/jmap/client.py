@@ -528,9 +528,10 @@ class UpstreamClient:
         upstream's status and problem document. A Response with another
         sessionState than the stored Session's makes the Session refresh.
 
-        Sent with backends.jmap.api_transport (http.client, kept-alive
-        connections) rather than httpx: the same contracts (url_policy,
-        deadline, size bound, TLS, no redirects) at a third of the CPU.
+        Sent with backends.jmap.api_transport (kept-alive sockets, HTTP/1.1
+        by backends.jmap.http11_wire) rather than httpx: the same contracts
+        (url_policy, deadline, size bound, TLS, no redirects) at a fraction
+        of the CPU.
         """
         session = self.session()
         wait = API_TIMEOUT if timeout is None else timeout
