@@ -1,6 +1,6 @@
 """JMAP passthrough: the proxy's own CPU per forwarded request, in one process.
 
-Usage: .venv/bin/python bench/passthrough_cpu.py [--messages 300] [--samples 200] [--profile FILE]
+Usage: .venv/bin/python bench/passthrough_cpu.py [--messages 300] [--samples 200] [--profile FILE] [--breakdown]
 
 bench/passthrough.py measures the added latency end to end (runproxy, real
 sockets), which a loaded shared machine stretches and scatters: the upstream's
@@ -27,7 +27,11 @@ whole process per request, and the median CPU of the thread that ran Django
 for it (the view, the forwarding, the upstream HTTP client; not the ASGI
 glue or the measuring client). With --profile, the request threads of the
 proxied list views are profiled (cProfile, timed by the thread's CPU clock) and the top
-functions printed.
+functions printed. With --breakdown, the steps of the request path listed in
+BREAKDOWN are timed by the request thread's CPU clock (each wrapped where its
+caller looks it up; no profiler overhead on the rest) and their medians per
+proxied list view printed: cProfile's per-call cost inflates code made of many
+small calls, which this does not.
 """
 from __future__ import annotations
 
@@ -60,6 +64,24 @@ LOGIN = "bench-passthrough-cpu@example.test"
 ACCOUNT_ID = "bench"
 LIST_PROPERTIES = ["id", "threadId", "mailboxIds", "keywords", "from", "subject", "receivedAt", "preview"]
 WARMUP = 10
+# (module where the caller looks the name up, name): steps of the list view's request path.
+BREAKDOWN = (
+    ("jmapcore.api", "authenticate_request"),
+    ("jmapcore.api", "json_decode"),
+    ("jmapcore.api", "request_run"),
+    ("jmapcore.engine", "pool_accounts"),
+    ("jmapcore.engine", "passthrough_route"),
+    ("jmapcore.engine", "session_state"),
+    ("backends.jmap.forward", "upstream_client"),
+    ("backends.jmap.forward", "arguments_to_upstream"),
+    ("backends.jmap.forward", "response_split"),
+    ("backends.jmap.client", "json_dumps"),
+    ("backends.jmap.client", "exchange"),
+    ("backends.jmap.client", "json_loads"),
+    ("backends.jmap.api_transport", "request_bytes"),
+    ("backends.jmap.api_transport", "head_read"),
+    ("backends.jmap.api_transport", "body_read"),
+)
 
 
 def list_view(account_id: str, inbox: str) -> dict[str, Any]:
@@ -98,16 +120,52 @@ class RequestThreadCpu:
             self.spent.append(time.thread_time() - started)
 
 
+class Breakdown:
+    """Thread CPU of the BREAKDOWN steps, summed per request (see the module doc)."""
+
+    def __init__(self) -> None:
+        import importlib
+
+        self.current: dict[str, float] = {}
+        self.per_request: dict[str, list[float]] = {}
+        for module_name, name in BREAKDOWN:
+            module = importlib.import_module(module_name)
+            setattr(module, name, self._wrapped(f"{module_name}.{name}", getattr(module, name)))
+
+    def _wrapped(self, label: str, function: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.current[label] = self.current.get(label, 0.0) + time.thread_time() - started
+
+        return timed
+
+    def request_done(self, *, keep: bool) -> None:
+        if keep:
+            for label in (f"{module_name}.{name}" for module_name, name in BREAKDOWN):
+                self.per_request.setdefault(label, []).append(self.current.get(label, 0.0))
+        self.current.clear()
+
+    def print(self) -> None:
+        print("    request-thread CPU per proxied list view, by step (median, mean):")
+        for label, values in self.per_request.items():
+            median, mean = statistics.median(values) * 1000, statistics.fmean(values) * 1000
+            print(f"      {label:45} {median:7.3f} ms {mean:7.3f} ms")
+
+
 def median_ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:7.2f} ms"
 
 
-async def measure(upstream: SeededCyrus, *, samples: int, profile: str) -> None:
+async def measure(upstream: SeededCyrus, *, samples: int, profile: str, breakdown: bool) -> None:
     import httpx
     from django.conf import settings
 
     from jmapsite.asgi import application, django_asgi_app
 
+    steps = Breakdown() if breakdown else None
     cpu = RequestThreadCpu(django_asgi_app)
     proxy_url = f"http://127.0.0.1:{settings.JMAP_PORT}"
     direct_api = upstream.user.session_url.split("/.well-known")[0] + "/jmap/"
@@ -133,6 +191,8 @@ async def measure(upstream: SeededCyrus, *, samples: int, profile: str) -> None:
         for side, body in bodies.values():
             for _ in range(WARMUP):
                 await post(side, body)
+        if steps is not None:
+            steps.request_done(keep=False)
         wall: dict[str, list[float]] = {name: [] for name in bodies}
         process: dict[str, list[float]] = {name: [] for name in bodies}
         thread: dict[str, list[float]] = {name: [] for name in bodies}
@@ -149,12 +209,16 @@ async def measure(upstream: SeededCyrus, *, samples: int, profile: str) -> None:
                 wall[name].append(time.perf_counter() - started)
                 process[name].append(time.process_time() - cpu_started)
                 thread[name].append(sum(cpu.spent))
+                if steps is not None:
+                    steps.request_done(keep=name.startswith("list view through"))
                 cpu.profiler = None
     for name in bodies:
         cpu_figures = "" if name.endswith("Cyrus") else (
             f", CPU of this process {median_ms(process[name])}, of the request thread {median_ms(thread[name])}")
         print(f"    {name:28}: wall median {median_ms(wall[name])}, min {min(wall[name]) * 1000:6.2f} ms{cpu_figures}",
               flush=True)  # fmt: skip
+    if steps is not None:
+        steps.print()
     if profiler is not None:
         profiler.dump_stats(profile)
         print(f"    request-thread profile of the proxied list views written to {profile}; top functions:")
@@ -167,6 +231,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300, help="messages seeded into the Cyrus INBOX")
     parser.add_argument("--samples", type=int, default=200, help="requests of each kind")
     parser.add_argument("--profile", default="", help="write a cProfile of the proxied list views here")
+    parser.add_argument("--breakdown", action="store_true", help="thread CPU of each step of the list view's path")
     opts = parser.parse_args()
     print(f"command: cd {ROOT} && {' '.join([sys.executable, *sys.argv])}")
     one, five, _ = os.getloadavg()
@@ -187,7 +252,7 @@ def main() -> None:
                        login_password=upstream.user.password)  # fmt: skip
         print(f"Cyrus on 127.0.0.1 (HTTP {upstream.server.http_port}), {opts.messages} messages; "
               f"{opts.samples} requests of each kind, alternating:", flush=True)  # fmt: skip
-        asyncio.run(measure(upstream, samples=opts.samples, profile=opts.profile))
+        asyncio.run(measure(upstream, samples=opts.samples, profile=opts.profile, breakdown=opts.breakdown))
     finally:
         upstream.stop()
     one, five, _ = os.getloadavg()
