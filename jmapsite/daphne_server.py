@@ -44,7 +44,7 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 
-from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, BodyProgress, growing_reader, spool_reader
+from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, BodyPipe, pipe_reader, spool_reader
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
     `http.disconnect`, as ASGI says for a vanished client.
     """
 
-    def __init__(self, request: Any, *, progress: BodyProgress | None = None) -> None:
+    def __init__(self, request: Any, *, pipe: BodyPipe | None = None) -> None:
         super().__init__()
         self._request = request
         self._offset = 0
-        # Set for a request started before its body arrived (EarlyStartRequest): the body is
-        # read from the file as it grows, not from daphne's messages.
-        self._progress = progress
+        # Set for a request started before its body arrived (EarlyStartRequest): the body comes
+        # through the pipe as it arrives, not from daphne's messages.
+        self._pipe = pipe
         self._delivered = 0
         self._taken = False
         self._news = asyncio.Event()
@@ -80,9 +80,9 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
         self._news.set()
 
     def put_nowait(self, item: dict[str, Any]) -> None:
-        if self._progress is not None and item.get("type") == "http.request":
+        if self._pipe is not None and item.get("type") == "http.request":
             # daphne's own body message (empty: it ran before the body arrived); the body
-            # comes from the file as it grows (_growing_get).
+            # comes through the pipe (_growing_get).
             return
         self._news.set()
         content = getattr(self._request, "content", None)
@@ -92,33 +92,27 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
             self._offset += len(body)
         super().put_nowait(item)
 
-    async def _growing_get(self, progress: BodyProgress) -> dict[str, Any]:
+    async def _growing_get(self, pipe: BodyPipe) -> dict[str, Any]:
         """The next piece of a body still arriving, or what was queued after it (http.disconnect)."""
         while True:
             if not self.empty():
                 return super().get_nowait()
-            available = progress.received - self._delivered
-            if progress.gone:
-                return {"type": "http.disconnect"}
-            if available > 0 or progress.complete:
-                count = min(available, REQUEST_PIECE)
-                try:
-                    data = os.pread(self._request.content.fileno(), count, self._delivered) if count else b""
-                except (AttributeError, OSError, ValueError):
-                    return {"type": "http.disconnect"}
-                if len(data) != count:
-                    return {"type": "http.disconnect"}
-                self._delivered += count
-                done = progress.complete and self._delivered == progress.received
-                if done:
-                    self._progress = None  # from here on, an ordinary queue
-                return {"type": "http.request", "body": data, "more_body": not done}
             self._news.clear()
+            try:
+                data = pipe.take(REQUEST_PIECE, wait=False)
+            except OSError:
+                return {"type": "http.disconnect"}
+            if data is not None:
+                self._delivered += len(data)
+                done = not data
+                if done:
+                    self._pipe = None  # from here on, an ordinary queue
+                return {"type": "http.request", "body": data, "more_body": not done}
             await self._news.wait()
 
     async def get(self) -> dict[str, Any]:
-        if self._progress is not None and not self._taken:
-            return await self._growing_get(self._progress)
+        if self._pipe is not None and not self._taken:
+            return await self._growing_get(self._pipe)
         item = await super().get()
         piece = item.get("body")
         if not isinstance(piece, _SpoolSlice):
@@ -143,11 +137,11 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
         message the application receives is what follows the body
         (http.disconnect), as after reading them all.
 
-        A body still arriving (EarlyStartRequest) is given as a growing
-        reader (spooled_body.growing_reader) when none of it was read yet.
+        A body still arriving (EarlyStartRequest) is given as the reader of
+        its pipe (spooled_body.pipe_reader) when none of it was read yet.
         """
-        if self._progress is not None:
-            return self._growing_take(self._progress, min_size)
+        if self._pipe is not None:
+            return self._growing_take(self._pipe, min_size)
         if self._offset < min_size:
             return None
         pending: list[dict[str, Any]] = list(self._queue)  # type: ignore[attr-defined]  # asyncio.Queue keeps a deque
@@ -170,14 +164,11 @@ class SpooledBodyQueue(asyncio.Queue[dict[str, Any]]):
             super().get_nowait()
         return reader
 
-    def _growing_take(self, progress: BodyProgress, min_size: int) -> IO[bytes] | None:
+    def _growing_take(self, pipe: BodyPipe, min_size: int) -> IO[bytes] | None:
         expected = getattr(self._request, "jmap_expected_length", None)
         if self._taken or self._delivered or not isinstance(expected, int) or expected < min_size:
             return None
-        try:
-            reader = growing_reader(self._request.content.fileno(), progress)
-        except (AttributeError, OSError, ValueError):
-            return None
+        reader = pipe_reader(pipe)
         self._taken = True
         # A raw (unbuffered) binary file: read, readinto, seek, close, as the consumers use it.
         return cast("IO[bytes]", reader)
@@ -224,10 +215,10 @@ class EarlyStartRequest(WebRequest):
     spool file, so a passthrough upload was received whole before a byte of
     it went on to the upstream: the two transfers took turns (issue 12, item
     7: uploads at 60-77 % of direct). A request early_start_wanted() accepts
-    starts at once instead: the body still lands in the same file (so memory
-    stays bounded whatever the two sides' speeds), and the application reads
-    it as it grows (SpooledBodyQueue with a BodyProgress;
-    spooled_body.growing_reader).
+    starts at once instead, and its body goes to the application through a
+    BodyPipe in memory (spooled_body): the client's socket is read only
+    while the pipe has room, so memory stays bounded whatever the two sides'
+    speeds, and no temporary file is written.
 
     Framing stays Twisted's: the body is exactly Content-Length octets
     (HTTPChannel refuses a request with both Content-Length and
@@ -237,13 +228,15 @@ class EarlyStartRequest(WebRequest):
 
     Twisted's HTTPChannel expects the request to finish only after its body
     is in: if the application answers sooner (a refusal), the answer is
-    written at once and Twisted's finish waits until the body has arrived.
-    A client that goes away mid-body wakes every reader with an error.
+    written at once, the rest of the body is read and dropped, and Twisted's
+    finish waits until it has arrived. A client that goes away mid-body
+    wakes the reader with an error.
     """
 
-    jmap_progress: BodyProgress | None = None
+    jmap_pipe: BodyPipe | None = None
     jmap_expected_length: int | None = None
     _jmap_finish_waits = False
+    _jmap_paused = False
 
     def gotLength(self, length: int | None) -> None:
         super().gotLength(length)
@@ -256,17 +249,13 @@ class EarlyStartRequest(WebRequest):
         ):
             return
         assert isinstance(path, bytes) and isinstance(command, bytes)  # early_start_wanted checked them
-        spool: Any = getattr(self, "content", None)
-        try:
-            spool.fileno()
-        except (AttributeError, OSError, ValueError):
-            return
         # What requestReceived would set (daphne reads only these), so process() can run now.
         self.method, self.uri, self.clientproto = command, path, version
         self.path = path.split(b"?", 1)[0]
         self.args: dict[bytes, list[bytes]] = {}
-        self.jmap_progress = BodyProgress()
+        self.jmap_pipe = BodyPipe(on_room=self._jmap_room)
         self.jmap_expected_length = length
+        spool: Any = getattr(self, "content", None)
         self.content = _NoBody()
         try:
             self.process()
@@ -277,23 +266,40 @@ class EarlyStartRequest(WebRequest):
         queue = getattr(self, "application_queue", None)
         return queue if isinstance(queue, SpooledBodyQueue) else None
 
+    def _jmap_transport(self) -> Any:
+        return getattr(getattr(self, "channel", None), "transport", None)
+
+    def _jmap_room(self) -> None:
+        """The pipe has room again (called on the reader's thread): read the client on, on the reactor's."""
+        from twisted.internet import reactor  # daphne.server installed the asyncio reactor
+
+        reactor.callFromThread(self._jmap_read_on)
+
+    def _jmap_read_on(self) -> None:
+        transport = self._jmap_transport()
+        if self._jmap_paused and not self._disconnected and transport is not None:
+            self._jmap_paused = False
+            transport.resumeProducing()
+
     def handleContentChunk(self, data: bytes) -> None:
-        super().handleContentChunk(data)
-        if self.jmap_progress is not None:
-            # Readers use their own descriptor (pread): the octets must be in the file, not a buffer.
-            spool: Any = self.content
-            spool.flush()
-            self.jmap_progress.arrived(len(data))
-            if (queue := self._jmap_queue()) is not None:
-                queue.body_moved()
+        pipe = self.jmap_pipe
+        if pipe is None:
+            super().handleContentChunk(data)
+            return
+        # The body goes through the pipe, not the spool file (class doc).
+        if pipe.put(data) and not self._jmap_paused and (transport := self._jmap_transport()) is not None:
+            self._jmap_paused = True
+            transport.pauseProducing()
+        if (queue := self._jmap_queue()) is not None:
+            queue.body_moved()
 
     def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        progress = self.jmap_progress
-        if progress is None:
+        pipe = self.jmap_pipe
+        if pipe is None:
             super().requestReceived(command, path, version)
             return
         # Started already (gotLength): the body is complete now; process() must not run twice.
-        progress.finished()
+        pipe.finished()
         if (queue := self._jmap_queue()) is not None:
             queue.body_moved()
         if self._jmap_finish_waits:
@@ -301,16 +307,18 @@ class EarlyStartRequest(WebRequest):
             super().finish()
 
     def finish(self) -> None:
-        progress = self.jmap_progress
-        if progress is not None and not progress.complete and not progress.gone and not self._disconnected:
-            # Answered before the body is in: Twisted's channel finishes a request only after its body.
+        pipe = self.jmap_pipe
+        if pipe is not None and not pipe.complete and not pipe.gone and not self._disconnected:
+            # Answered before the body is in: nobody reads the rest, and Twisted's channel
+            # finishes a request only after its body.
+            pipe.discard()
             self._jmap_finish_waits = True
             return
         super().finish()
 
     def connectionLost(self, reason: Any) -> None:
-        if self.jmap_progress is not None:
-            self.jmap_progress.aborted()
+        if self.jmap_pipe is not None:
+            self.jmap_pipe.aborted()
             if (queue := self._jmap_queue()) is not None:
                 queue.body_moved()
         super().connectionLost(reason)
@@ -449,7 +457,7 @@ class SpooledBodyServer(Server):
             raise RuntimeError("an application instance already exists for this connection")
         queue: asyncio.Queue[dict[str, Any]]
         if scope.get("type") == "http":
-            queue = SpooledBodyQueue(protocol, progress=getattr(protocol, "jmap_progress", None))
+            queue = SpooledBodyQueue(protocol, pipe=getattr(protocol, "jmap_pipe", None))
             scope["extensions"] = {**(scope.get("extensions") or {}), SPOOLED_BODY_EXTENSION: {"take": queue.body_take}}
         else:
             queue = asyncio.Queue()
