@@ -356,15 +356,20 @@ def rate(transfer: Transfer) -> float:
 
 
 def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: int, runs: int,
-                 proxy_pid: int) -> None:  # fmt: skip
+                 proxy_pid: int, upstream_pid: int = 0) -> None:  # fmt: skip
     """Downloads first, then uploads, so that each phase's peak memory is its own (resident
-    memory seldom shrinks: an upload's high-water mark would hide a download's)."""
+    memory seldom shrinks: an upload's high-water mark would hide a download's).
+
+    Beside the proxy's web process CPU, Cyrus's own (all its processes, `upstream_pid`'s
+    tree) for each side: the proxy's CPU per MiB set against what the upstream itself
+    spends decides the ratio on a machine whose cores all three share."""
     print(f"(b) blobs: {size >> 20} MiB, {runs} downloads then {runs} uploads each side, direct and proxied "
           f"alternating (the order swapped every run); load average {load_average()}", flush=True)  # fmt: skip
     base = os.urandom(size)
     rates: dict[tuple[str, str], list[float]] = {}
     peaks = {"download": 0, "upload": 0}
     cpu = {"download": 0.0, "upload": 0.0}
+    upstream_cpu: dict[tuple[str, str], list[float]] = {}
     rss_before = tree_rss_mib(proxy_pid)
     proxy_failed = "" if proxied is not None else "no passthrough account"
     try:
@@ -385,11 +390,15 @@ def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: in
                 # A blob of its own for each upload: a server that deduplicates by digest must store it.
                 payload = secrets.token_bytes(16) + base[16:] if phase == "upload" else b""
                 try:
+                    upstream_before = tree_cpu_seconds(upstream_pid) if upstream_pid else 0.0
                     with ProxyCost(proxy_pid, enabled=watched) as cost:
                         if phase == "upload":
                             done = endpoint.upload(payload)
                         else:
                             done = endpoint.download(blob_id, expected=size)
+                    if upstream_pid:
+                        upstream_cpu.setdefault((side, phase), []).append(
+                            tree_cpu_seconds(upstream_pid) - upstream_before)
                 except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
                     if side == "direct":
                         print(f"    direct to Cyrus: {phase} not measured: {exc}", flush=True)
@@ -428,6 +437,14 @@ def blob_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, size: in
         print(f"    proxy (memory: all its processes; CPU: its web process): {rss_before} MiB resident before; "
               f"downloads: peak {peaks['download']} MiB, CPU {cpu['download'] / proxied_downloads:.2f} s per "
               f"{mib} MiB{uploads} (memory sampled every {RSS_EVERY} s)", flush=True)  # fmt: skip
+    if upstream_cpu:
+        per = {key: statistics.median(values) / (size >> 20) * 1000 for key, values in upstream_cpu.items()}
+        web = {phase: cpu[phase] / max(len(rates.get(("proxy", phase), [])), 1) / (size >> 20) * 1000
+               for phase in ("download", "upload")}  # fmt: skip
+        print("    CPU per MiB (ms): " + "; ".join(
+            f"{phase}: proxy web process {web[phase]:.2f}, Cyrus direct {per.get(('direct', phase), 0.0):.2f}, "
+            f"Cyrus proxied {per.get(('proxy', phase), 0.0):.2f}" for phase in ("download", "upload")
+            if ("direct", phase) in per), flush=True)  # fmt: skip
     print(f"    load average after {load_average()}", flush=True)
 
 
@@ -556,7 +573,8 @@ def main() -> None:
         list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup, proxy_pid=proxy.process.pid)
         if opts.blob_mb > 0:
             blob_measure(direct, proxied, size=opts.blob_mb << 20, runs=opts.blob_runs,
-                         proxy_pid=proxy.process.pid)  # fmt: skip
+                         proxy_pid=proxy.process.pid,
+                         upstream_pid=upstream.server.process.pid if upstream.server.process else 0)  # fmt: skip
         if opts.appends > 0 and proxied is not None:
             push_measure(proxied, upstream, appends=opts.appends)
     finally:
