@@ -291,8 +291,10 @@ class EarlyStartRequest(WebRequest):
         if pipe is None:
             super().handleContentChunk(data)
             return
-        # The body goes through the pipe, not the spool file (class doc).
-        if pipe.put(data) and not self._jmap_paused and (transport := self._jmap_transport()) is not None:
+        # The body goes through the pipe, not the spool file (class doc). Paused again on every
+        # piece that finds it full: Twisted's HTTPChannel resumes the transport itself when its
+        # send buffer drains, so a pause of ours may have been undone (one socket read at most).
+        if pipe.put(data) and (transport := self._jmap_transport()) is not None:
             self._jmap_paused = True
             transport.pauseProducing()
         if (queue := self._jmap_queue()) is not None:
