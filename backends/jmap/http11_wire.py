@@ -22,7 +22,8 @@ exchange needs, written for that one use:
   (obs-fold) or without a name is refused (RFC 9112 §5.2 allows it).
 - body_read: the body, framed as RFC 9112 §6.3 says -- none for 1xx, 204 and
   304; chunked when that is the final transfer coding (chunk sizes of at most
-  16 hex digits, extensions ignored, trailers read and dropped); else
+  16 hex digits, extensions ignored, trailers read and dropped; with a
+  Content-Length beside it the connection is not reused); else
   Content-Length (repeated equal values are one, differing ones refused);
   else until the upstream closes. A gzip Content-Encoding is inflated; any
   other is refused (only gzip is asked for). The octets received and the
@@ -287,6 +288,8 @@ def body_read(
         if transfer != ["chunked"]:
             raise unasked(",".join(transfer)[:40])
         _chunked_read(wire, sink)
+        # Both framings at once smells of response splitting: read by chunked, then never reuse (§6.3).
+        reusable = reusable and "content-length" not in head.fields
     elif "content-length" in head.fields:
         left = _content_length(head.fields["content-length"])
         if left > limit:

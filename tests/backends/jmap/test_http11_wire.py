@@ -97,6 +97,11 @@ def test_who_closes_the_connection(head: bytes, reusable: bool) -> None:
     assert _read(head + b"Content-Length: 2\r\n\r\nok")[3] is reusable
 
 
+def test_chunked_beside_a_content_length_is_read_chunked_and_not_reused() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    assert _read(answer)[2:] == (b"ok", False)
+
+
 def test_octets_after_the_answer_make_the_connection_unusable() -> None:
     """mallory sends more than the answer (a second, unasked one): it must not be read as the next."""
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"
