@@ -66,6 +66,36 @@ def test_streamed_responses_arrive_whole_on_one_connection(server: str) -> None:
             assert hashlib.sha256(got.content).digest() == hashlib.sha256(expected).digest()
 
 
+def test_a_stream_read_in_small_bites_arrives_whole_and_in_order(server: str) -> None:
+    # bob reads 7 KiB at a time: the server's pieces wait and go out partly sent, one after the other.
+    expected = b"".join(stream_piece(index) for index in range(4 * 1024 * 1024 // len(stream_piece(0))))
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        connection.sendall(b"GET /stream?mib=4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = bytearray()
+        while chunk := connection.recv(7 * 1024):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunk(body)
+    assert len(body) == len(expected)
+    assert hashlib.sha256(body).digest() == hashlib.sha256(expected).digest()
+
+
+def _dechunk(body: bytes) -> bytes:
+    """The payload of a chunked body (RFC 9112 §7.1), for the test's own reading."""
+    out, position = bytearray(), 0
+    while True:
+        line_end = body.index(b"\r\n", position)
+        size = int(body[position:line_end].split(b";")[0], 16)
+        if size == 0:
+            return bytes(out)
+        out += body[line_end + 2 : line_end + 2 + size]
+        position = line_end + 2 + size + 2
+
+
 def _abandon(server: str, request: bytes, *, read: int) -> None:
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as connection:
