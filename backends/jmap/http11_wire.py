@@ -19,13 +19,19 @@ exchange needs, written for that one use:
 - head_read: the status line and header fields of the final answer (interim
   1xx answers are skipped, at most MAX_INTERIM). Each line is bounded by
   MAX_LINE octets, the fields by MAX_FIELDS; a field folded over lines
-  (obs-fold) or without a name is refused (RFC 9112 §5.2 allows it).
+  (obs-fold; RFC 9112 §5.2 allows refusing it), a name that is not a token
+  (whitespace before the colon included, §5.1), a CR or NUL in a value or
+  the status line (RFC 9110 §5.5) and a status outside 100-599 are refused.
+  A 101 is final but leaves the connection unusable.
 - body_read: the body, framed as RFC 9112 §6.3 says -- none for 1xx, 204 and
   304; chunked when that is the final transfer coding (chunk sizes of at most
   16 hex digits, extensions ignored, trailers read and dropped; with a
   Content-Length beside it the connection is not reused); else
-  Content-Length (repeated equal values are one, differing ones refused);
-  else until the upstream closes. A gzip Content-Encoding is inflated; any
+  Content-Length (repeated equal values are one, differing ones refused;
+  one of more than 18 significant digits is over any limit); else until the
+  upstream closes; an HTTP/1.0 answer with Transfer-Encoding closes the
+  connection (§6.1). A gzip Content-Encoding is inflated (a stream that does
+  not inflate, or ends before its end, is refused); any
   other is refused (only gzip is asked for). The octets received and the
   octets inflated are each bounded by `limit`, checked as they arrive, so an
   oversize or compressed-bomb answer costs at most `limit` of memory.
@@ -51,6 +57,14 @@ READ_CHUNK = 64 * 1024
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 # Octets that end or split a field value: never sent.
 _VALUE_BREAKS = ("\r", "\n", "\0")
+# tchar (RFC 9110 §5.6.2): a field name is one or more of these and nothing else.
+_TOKEN_OCTETS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Octets a received status line or field value must not hold (RFC 9110 §5.5: CR, LF and NUL are
+# "invalid and dangerous"; a recipient rejects the message or replaces them -- this one rejects).
+_RECEIVED_BREAKS = (b"\r", b"\0")
+# A Content-Length of more digits than this (leading zeros aside) is over any limit; int() is not
+# asked to convert it (a 64 KiB line of digits would be a ValueError past 4300 digits, and slow).
+_LENGTH_DIGITS = 18
 
 
 def host_header(scheme: str, host: str, port: int) -> str:
@@ -65,6 +79,9 @@ def host_header(scheme: str, host: str, port: int) -> str:
             name = host.encode("idna").decode("ascii")
         except UnicodeError:
             raise http.client.InvalidURL("the host name cannot be written in IDNA") from None
+    if not name.isprintable() or " " in name:
+        # urlsplit drops CR, LF and TAB from a URL but keeps other control characters and spaces.
+        raise http.client.InvalidURL("the host name has a space or a control character")
     default = 443 if scheme == "https" else 80
     return name if port == default else f"{name}:{port}"
 
@@ -154,25 +171,45 @@ def _status_line(line: bytes) -> tuple[bytes, int]:
     version, _, rest = line.partition(b" ")
     code = rest[:3]
     well_formed = len(code) == 3 and code.isdigit() and rest[3:4] in (b"", b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not well_formed:
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not well_formed or any(mark in rest for mark in _RECEIVED_BREAKS):
         raise http.client.BadStatusLine("status line")
-    return version, int(code)
+    status = int(code)
+    if not 100 <= status <= 599:
+        # RFC 9110 §15: five classes; 000 or 600 has none, and no framing rule says what follows it.
+        raise http.client.BadStatusLine("status line")
+    return version, status
+
+
+def _is_token(name: bytes) -> bool:
+    return bool(name) and not name.translate(None, _TOKEN_OCTETS)
 
 
 def _fields_read(wire: Wire) -> dict[str, str]:
     fields: dict[str, str] = {}
+    # Values of a repeated name, joined once at the end: joining as they come would copy the
+    # growing value again for every repetition (quadratic in the fields' size).
+    repeated: dict[str, list[str]] = {}
     for _ in range(MAX_FIELDS + 1):
         line = wire.line()
         if not line:
+            for key, values in repeated.items():
+                fields[key] = ", ".join(values)
             return fields
         if line[:1] in (b" ", b"\t"):
             raise http.client.HTTPException("a folded header field")
         name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip(b" \t"):
-            raise http.client.HTTPException("a header field without a name")
+        if not colon or not _is_token(name):
+            # Also whitespace before the colon (RFC 9112 §5.1) and names with control characters,
+            # which another parser could read as a different field (Content-Length\v, say).
+            raise http.client.HTTPException("a header field without a valid name")
+        if any(mark in value for mark in _RECEIVED_BREAKS):
+            raise http.client.HTTPException("a header field value with CR or NUL")
         key = name.decode("latin-1").lower()
         text = value.strip(b" \t").decode("latin-1")
-        fields[key] = f"{fields[key]}, {text}" if key in fields else text
+        if key in fields:
+            repeated.setdefault(key, [fields[key]]).append(text)
+        else:
+            fields[key] = text
     raise http.client.HTTPException("too many header fields")
 
 
@@ -194,6 +231,8 @@ def _tokens(value: str) -> list[str]:
 def keeps_alive(head: Head) -> bool:
     """Whether the connection may carry another request after this answer's body (RFC 9112 §9.3)."""
     connection = _tokens(head.fields.get("connection", ""))
+    if head.status == 101:
+        return False  # the connection now speaks another protocol (never asked for)
     if head.version == b"HTTP/1.0":
         return "keep-alive" in connection and "close" not in connection
     return "close" not in connection and head.status != 101
@@ -224,14 +263,23 @@ class _Sink:
             self._add(data)
             return
         # At most one octet past the limit per step: a small gzip bomb cannot inflate whole.
-        piece = self._inflate.decompress(data, self._limit - self._size + 1)
+        try:
+            piece = self._inflate.decompress(data, self._limit - self._size + 1)
+        except zlib.error:
+            raise http.client.HTTPException("a gzip body that does not inflate") from None
         if self._inflate.unconsumed_tail:
             raise self._too_large()
         self._add(piece)
 
     def body(self) -> bytes:
         if self._inflate is not None:
-            self._add(self._inflate.flush())
+            try:
+                self._add(self._inflate.flush())
+            except zlib.error:
+                raise http.client.HTTPException("a gzip body that does not inflate") from None
+            if self._received and not self._inflate.eof:
+                # The framing said the body was whole, the gzip stream says it was cut short.
+                raise http.client.IncompleteRead(b"")
         return b"".join(self._pieces)
 
 
@@ -242,7 +290,10 @@ def _content_length(value: str) -> int:
     text = values.pop()
     if not text.isdigit() or not text.isascii():
         raise http.client.HTTPException("an invalid Content-Length")
-    return int(text)
+    digits = text.lstrip("0")
+    if len(digits) > _LENGTH_DIGITS:
+        return 10**_LENGTH_DIGITS  # over any limit: refused as too large, not converted
+    return int(digits or "0")
 
 
 def _chunked_read(wire: Wire, sink: _Sink) -> None:
@@ -288,8 +339,9 @@ def body_read(
         if transfer != ["chunked"]:
             raise unasked(",".join(transfer)[:40])
         _chunked_read(wire, sink)
-        # Both framings at once smells of response splitting: read by chunked, then never reuse (§6.3).
-        reusable = reusable and "content-length" not in head.fields
+        # Both framings at once smells of response splitting: read by chunked, then never reuse (§6.3);
+        # an HTTP/1.0 answer with Transfer-Encoding has faulty framing: the connection closes (§6.1).
+        reusable = reusable and "content-length" not in head.fields and head.version == b"HTTP/1.1"
     elif "content-length" in head.fields:
         left = _content_length(head.fields["content-length"])
         if left > limit:

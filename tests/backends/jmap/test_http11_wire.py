@@ -19,6 +19,7 @@ from backends.jmap.http11_wire import (
     Wire,
     body_read,
     head_read,
+    host_header,
     request_bytes,
 )
 from tests.linear_run import sizes_run
@@ -91,10 +92,39 @@ def test_interim_answers_are_skipped_and_bodiless_statuses_read_nothing() -> Non
         (b"HTTP/1.0 200 OK\r\n", False),
         (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n", True),
         (b"HTTP/1.1 200 OK\r\n", True),
+        # Switched to a protocol nobody asked for: whatever follows is not HTTP/1.1.
+        (b"HTTP/1.0 101 Switching Protocols\r\nConnection: keep-alive\r\n", False),
     ],
 )
 def test_who_closes_the_connection(head: bytes, reusable: bool) -> None:
     assert _read(head + b"Content-Length: 2\r\n\r\nok")[3] is reusable
+
+
+def test_an_http10_answer_with_transfer_encoding_closes_the_connection() -> None:
+    """RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing; close after it."""
+    answer = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    assert _read(answer)[2:] == (b"ok", False)
+
+
+def test_repeated_fields_are_joined_in_order() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nVary: a\r\nContent-Length: 2\r\nvary: b\r\nVARY: c\r\n\r\nok"
+    assert _read(answer)[1] == {"vary": "a, b, c", "content-length": "2"}
+
+
+@PIECES
+def test_an_empty_gzip_body_is_empty(piece: int) -> None:
+    assert _read(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n", piece=piece)[2] == b""
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large_not_a_crash() -> None:
+    """int() refuses strings past 4300 digits with a ValueError, which the transport would have
+    reported as a stored credential that is not valid HTTP (a permanent error)."""
+    with pytest.raises(TooLarge):
+        _read(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n")
+    with pytest.raises(TooLarge):
+        _read(b"HTTP/1.1 200 OK\r\nContent-Length: 1" + b"0" * 18 + b"\r\n\r\n", limit=LIMIT)
+    # Leading zeros are allowed (1*DIGIT) and do not count as size.
+    assert _read(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"0" * 5000 + b"2\r\n\r\nok")[2] == b"ok"
 
 
 def test_chunked_beside_a_content_length_is_read_chunked_and_not_reused() -> None:
@@ -152,6 +182,25 @@ def test_codings_not_asked_for_are_refused() -> None:
         (b"HTTP/1.1 100 Continue\r\n\r\n" * 12, http.client.HTTPException),
         (b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * MAX_LINE + b"\r\n\r\n", http.client.LineTooLong),
         (b"HTTP/1.1 200 " + b"a" * (MAX_LINE + 10), http.client.LineTooLong),
+        # Status codes outside the five classes (RFC 9110 §15): 000 would read as bodiless and reusable.
+        (b"HTTP/1.1 000 OK\r\nContent-Length: 0\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 099 OK\r\n\r\n", http.client.BadStatusLine),
+        (b"HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n", http.client.BadStatusLine),
+        # CR and NUL inside a value or the status line (RFC 9110 §5.5): rejected, not carried along.
+        (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\0\r\nContent-Length: 0\r\n\r\n",
+         http.client.HTTPException),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\rX-A: 1\r\nContent-Length: 0\r\n\r\n",
+         http.client.HTTPException),
+        (b"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n", http.client.BadStatusLine),
+        # Names that are not tokens: another parser may read them as Content-Length.
+        (b"HTTP/1.1 200 OK\r\nContent-Length\x0b: 5\r\n\r\nhello", http.client.HTTPException),
+        (b"HTTP/1.1 200 OK\r\nContent Length: 5\r\n\r\nhello", http.client.HTTPException),
+        (b"HTTP/1.1 200 OK\r\nX-\xe4: 5\r\nContent-Length: 0\r\n\r\n", http.client.HTTPException),
+        # gzip that does not inflate, or stops before its end (the framing said the body was whole).
+        (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\nnot gzip!!",
+         http.client.HTTPException),
+        (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 20\r\n\r\n"
+         + gzip.compress(b'{"methodResponses": []}' * 10)[:20], http.client.IncompleteRead),
     ],
 )
 def test_malformed_answers_are_refused(answer: bytes, error: type[Exception]) -> None:
@@ -172,6 +221,13 @@ def test_requests_are_written_in_one_piece() -> None:
 def test_a_target_that_would_split_the_request_is_refused(target: str) -> None:
     with pytest.raises(http.client.InvalidURL):
         request_bytes(method="POST", target=target, host="alice.example", fields={}, body=b"{}")
+
+
+@pytest.mark.parametrize("host", ["alice\0.example", "alice\x0b.example", "alice .example"])
+def test_a_host_with_a_control_character_or_space_is_refused(host: str) -> None:
+    """urlsplit keeps such characters in an apiUrl's host (only CR, LF and TAB are dropped)."""
+    with pytest.raises(http.client.InvalidURL):
+        host_header("https", host, 443)
 
 
 @pytest.mark.parametrize("value", ["Bearer mallory\r\nX-Evil: 1", "Bearer \nx", "Bearer \0"])
