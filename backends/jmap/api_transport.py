@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import logging
 import select
 import socket
 import ssl
@@ -59,6 +60,8 @@ from jmapcore.pushsub.url_guard import PushUrlRefused, push_url_resolve
 
 if TYPE_CHECKING:
     from backends.jmap.client import UpstreamError
+
+log = logging.getLogger(__name__)
 
 # Idle connections kept per (account, sessionUrl origin, target origin), and for how long.
 IDLE_PER_ORIGIN = 8
@@ -359,6 +362,10 @@ def _transport_error(
         return exc  # KeyboardInterrupt and the like go on as they are
     if isinstance(exc, TimeoutError | socket.timeout):
         return error(f"timed out after {timeout:g}s fetching {what}", permanent=False, timed_out=True)
+    if isinstance(exc, http.client.InvalidURL):
+        # request_bytes/host_header refused the URL's target or host (a space or control character):
+        # nothing was sent, and retrying will not help. (InvalidURL is an HTTPException: test it first.)
+        return error(f"{what} is not a usable URL", permanent=True)
     if isinstance(exc, PushUrlRefused):
         return error(f"{what} is on another origin than the sessionUrl and {exc}; "
                      "set JMAP_UPSTREAM_ALLOW_PRIVATE to allow it", permanent=True)  # fmt: skip
@@ -388,4 +395,9 @@ def _transport_error(
     if isinstance(exc, OSError):
         return error(f"cannot reach {what} at {_where(url)}: {exc.strerror or type(exc).__name__}",
                      permanent=False)  # fmt: skip
-    return exc
+    # Anything else is a failure nobody foresaw (zlib.error from a corrupt gzip body was one, now an
+    # HTTPException in http11_wire): still the caller's UpstreamError, never an exception the JMAP
+    # layer turns into a 500. Only its type is named: its text might quote what was sent.
+    log.error("%s exchange at %s failed with an unforeseen %s", what, _where(url), type(exc).__name__)
+    return error(f"cannot reach {what} at {_where(url)}: the exchange failed ({type(exc).__name__})",
+                 permanent=False)  # fmt: skip

@@ -377,3 +377,60 @@ def test_another_origin_is_checked_when_its_connection_is_opened(
 )
 def test_host_names_the_port_only_when_it_is_not_the_schemes_default(origin: tuple[str, str, int], host: str) -> None:
     assert host_header(*origin) == host
+
+
+def _exchange_at(server: CannedUpstream, *, url: str | None = None) -> api_transport.Answer:
+    return api_transport.exchange(
+        owner="mallory", session_url=f"{server.base}/jmap", method="POST", url=url or f"{server.base}/jmap/",
+        headers={}, body=b"{}", timeout=5.0, limit=1 << 20, what="apiUrl", error=UpstreamError,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        # A gzip body that does not inflate: zlib.error went past the transport's error mapping.
+        (_answer("200 OK", b"not gzip at all", Content_Encoding="gzip"), "not valid HTTP/1.1 (HTTPException)"),
+        # Cut short inside the gzip stream although the framing says it is whole.
+        (_answer("200 OK", gzip.compress(ECHO_ANSWER)[:-12], Content_Encoding="gzip"), "closed before the whole"),
+    ],
+)
+def test_a_gzip_answer_that_does_not_inflate_is_an_upstream_error(
+    alice_cyrus: CyrusUser, canned: list[CannedUpstream], answer: bytes, message: str
+) -> None:
+    server = CannedUpstream(answer)
+    canned.append(server)
+    mallory = _mallory_at(server, alice_cyrus)
+    with pytest.raises(UpstreamError) as refused:
+        upstream_client(mallory).api_post(ECHO)
+    assert message in refused.value.message
+    assert not refused.value.permanent
+    assert idle_connections(mallory.pk) == 0
+
+
+def test_a_content_length_of_thousands_of_digits_is_too_large(
+    alice_cyrus: CyrusUser, canned: list[CannedUpstream]
+) -> None:
+    """It was int()'s ValueError, reported as a stored credential that is not valid HTTP (permanent)."""
+    server = CannedUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n")
+    canned.append(server)
+    mallory = _mallory_at(server, alice_cyrus)
+    with pytest.raises(UpstreamError) as refused:
+        upstream_client(mallory).api_post(ECHO)
+    assert "too large" in refused.value.message
+    assert "credential" not in refused.value.message
+    assert not refused.value.permanent
+
+
+def test_an_api_url_that_cannot_be_a_request_target_is_a_permanent_url_error(canned: list[CannedUpstream]) -> None:
+    """mallory's Session names an apiUrl with a control character in its path or host: nothing is
+    sent, and the error says the URL is unusable (it said the answer was not valid HTTP/1.1)."""
+    server = CannedUpstream(_answer("200 OK", ECHO_ANSWER))
+    canned.append(server)
+    for url in (f"{server.base}/jm\x7fap/", f"{server.base}/jmap/\x00"):
+        with pytest.raises(UpstreamError) as refused:
+            _exchange_at(server, url=url)
+        assert refused.value.message == "apiUrl is not a usable URL"
+        assert refused.value.permanent
+    assert server.heads == []
+
