@@ -159,8 +159,10 @@ class _SlotKeepingReader:
     def seek(self, position: int) -> int:
         """Back to the start, for a forwarded upload sent again after an OAuth refresh.
 
-        Under ASGI Django spools the body to a seekable file (its `_stream`);
-        anything else raises OSError and the upload is not retried.
+        A body Django or the server spooled to a file (its `_stream`) can be
+        read again; anything else raises OSError and the upload is not
+        retried, among them a large upload under daphne, which is read as it
+        arrives and not kept (jmapsite/daphne_server.py EarlyStartRequest).
         """
         stream = getattr(self._request, "_stream", None)
         if position != 0 or stream is None or not getattr(stream, "seekable", lambda: False)():
