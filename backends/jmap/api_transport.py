@@ -56,7 +56,7 @@ from urllib.parse import urlsplit
 from backends.jmap.http11_wire import Wire, body_read, head_read, host_header, request_bytes
 from backends.jmap.url_policy import private_upstreams_allowed
 from backends.tls import tls_ca_file, tls_client_context
-from jmapcore.pushsub.url_guard import PushUrlRefused, push_url_resolve
+from jmapcore.pushsub.url_guard import PushUrlRefused, PushUrlUnresolved, push_url_resolve
 
 if TYPE_CHECKING:
     from backends.jmap.client import UpstreamError
@@ -366,6 +366,10 @@ def _transport_error(
         # request_bytes/host_header refused the URL's target or host (a space or control character):
         # nothing was sent, and retrying will not help. (InvalidURL is an HTTPException: test it first.)
         return error(f"{what} is not a usable URL", permanent=True)
+    if isinstance(exc, PushUrlUnresolved):
+        # Not a refusal of the address: the name does not resolve (now), as a gaierror on the
+        # sessionUrl's own origin says -- advising JMAP_UPSTREAM_ALLOW_PRIVATE would mislead.
+        return error(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True)
     if isinstance(exc, PushUrlRefused):
         return error(f"{what} is on another origin than the sessionUrl and {exc}; "
                      "set JMAP_UPSTREAM_ALLOW_PRIVATE to allow it", permanent=True)  # fmt: skip

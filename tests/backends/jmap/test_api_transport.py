@@ -434,3 +434,15 @@ def test_an_api_url_that_cannot_be_a_request_target_is_a_permanent_url_error(can
         assert refused.value.permanent
     assert server.heads == []
 
+
+
+def test_another_origin_that_does_not_resolve_is_a_resolution_error(canned: list[CannedUpstream]) -> None:
+    """Its error said the host was refused as not public and advised JMAP_UPSTREAM_ALLOW_PRIVATE;
+    it is a name that does not resolve (RFC 6761 .invalid), worded as on the sessionUrl's origin."""
+    server = CannedUpstream(_answer("200 OK", ECHO_ANSWER))
+    canned.append(server)
+    with pytest.raises(UpstreamError) as refused:
+        _exchange_at(server, url="http://mallory-api.invalid/jmap/")
+    assert refused.value.message == "cannot resolve host 'mallory-api.invalid'"
+    assert "JMAP_UPSTREAM_ALLOW_PRIVATE" not in refused.value.message
+    assert server.heads == []
