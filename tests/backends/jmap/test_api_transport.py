@@ -446,3 +446,21 @@ def test_another_origin_that_does_not_resolve_is_a_resolution_error(canned: list
     assert refused.value.message == "cannot resolve host 'mallory-api.invalid'"
     assert "JMAP_UPSTREAM_ALLOW_PRIVATE" not in refused.value.message
     assert server.heads == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 5000 + b"]" * 5000, b'{"methodResponses": [["Core/echo", {}, "0"]], "a": [\xff]}', b"NaN"],
+    ids=["nested-past-every-parser", "not-utf8", "not-an-object"],
+)
+def test_an_answer_json_cannot_take_is_an_upstream_error(
+    alice_cyrus: CyrusUser, canned: list[CannedUpstream], body: bytes
+) -> None:
+    """json_fast's errors on an upstream's answer (RecursionError, UnicodeDecodeError, a non-object)
+    reach the forwarder as UpstreamError, which it maps to a JMAP error, never a 500."""
+    server = CannedUpstream(_answer("200 OK", body))
+    canned.append(server)
+    mallory = _mallory_at(server, alice_cyrus)
+    with pytest.raises(UpstreamError) as refused:
+        upstream_client(mallory).api_post(ECHO)
+    assert "did not return" in refused.value.message

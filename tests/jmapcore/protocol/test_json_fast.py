@@ -114,3 +114,24 @@ def test_encoding_what_orjson_refuses_is_linear() -> None:
     )
     summaries = sizes_run(setup, base=20_000, what="json_dumps of huge integers and lone surrogates")
     assert all(summary.startswith("bytes:") for summary in summaries)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"accountId":"alice","accountId":"mallory"}',  # orjson's route
+        b'{"accountId":"alice","accountId":"mallory","n":1234567890123456789012}',  # the json module's route
+        b'{"accountId":"alice","accountId":"mallory","s":"\\ud800"}',  # orjson refuses, json reads
+    ],
+)
+def test_duplicate_member_names_keep_the_last_on_every_route(body: bytes) -> None:
+    """mallory's upstream repeats a member name: both routes keep the last one, as json.loads did
+    (a route keeping the first would let the two parsers disagree on which account is meant)."""
+    assert json_loads(body)["accountId"] == json.loads(body)["accountId"] == "mallory"
+
+
+def test_invalid_utf8_is_refused_on_every_route() -> None:
+    with pytest.raises(UnicodeDecodeError):
+        json_loads(b'{"subject":"\xff"}')
+    with pytest.raises(UnicodeDecodeError):
+        json_loads(b'{"subject":"\xff","n":1234567890123456789012}')
