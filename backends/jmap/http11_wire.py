@@ -34,7 +34,9 @@ exchange needs, written for that one use:
   not inflate, or ends before its end, is refused); any
   other is refused (only gzip is asked for). The octets received and the
   octets inflated are each bounded by `limit`, checked as they arrive, so an
-  oversize or compressed-bomb answer costs at most `limit` of memory.
+  oversize or compressed-bomb answer costs at most `limit` of memory. A
+  chunked body's framing (size lines, extensions, trailers) counts as
+  received octets too.
 
 Malformed answers raise http.client's exception types (BadStatusLine,
 LineTooLong, IncompleteRead, RemoteDisconnected, HTTPException), whose names
@@ -255,6 +257,13 @@ class _Sink:
             raise self._too_large()
         self._pieces.append(piece)
 
+    def framing(self, octets: int) -> None:
+        """Count octets of chunked framing (size lines, extensions, trailers) as received: else an
+        upstream could send megabytes of extensions per octet of body and never reach the limit."""
+        self._received += octets
+        if self._received > self._limit:
+            raise self._too_large()
+
     def feed(self, data: bytes) -> None:
         self._received += len(data)
         if self._received > self._limit:
@@ -298,7 +307,9 @@ def _content_length(value: str) -> int:
 
 def _chunked_read(wire: Wire, sink: _Sink) -> None:
     while True:
-        size_text = wire.line().partition(b";")[0].strip(b" \t")
+        line = wire.line()
+        sink.framing(len(line) + 2)
+        size_text = line.partition(b";")[0].strip(b" \t")
         if not size_text or len(size_text) > 16 or not _HEX_DIGITS.issuperset(size_text):
             raise http.client.HTTPException("an invalid chunk size")
         left = int(size_text, 16)
@@ -313,8 +324,10 @@ def _chunked_read(wire: Wire, sink: _Sink) -> None:
         if wire.line(limit=1) != b"":
             raise http.client.HTTPException("a chunk without its line ending")
     for _ in range(MAX_FIELDS + 1):  # trailer fields: read and dropped
-        if not wire.line():
+        trailer = wire.line()
+        if not trailer:
             return
+        sink.framing(len(trailer) + 2)
     raise http.client.HTTPException("too many trailer fields")
 
 

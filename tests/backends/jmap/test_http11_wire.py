@@ -270,3 +270,16 @@ def test_reading_is_linear(shape: str, make: str) -> None:
     )
     summaries = sizes_run(setup, base=20_000, what=f"the HTTP/1.1 reader on {shape}")
     assert all(summary.startswith("bytes:") for summary in summaries)
+
+
+def test_chunked_framing_counts_toward_the_limit() -> None:
+    """mallory's upstream sends one octet of body per chunk behind a 1000-octet extension: the
+    body stays tiny while the transfer would go on for the whole deadline; the framing is counted."""
+    chunks = b"1;" + b"e" * 1000 + b"\r\nx\r\n"
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks * 200 + b"0\r\n\r\n"
+    with pytest.raises(TooLarge):
+        _read(answer, limit=100_000)
+    trailers = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n" + b"X-T: " + b"t" * 2000
+    with pytest.raises(TooLarge):
+        _read(trailers + b"\r\n\r\n", limit=1000)
+    assert _read(answer, limit=1 << 20)[2] == b"x" * 200
