@@ -245,10 +245,15 @@ def wait_until(check: Callable[[], bool], *, cap: float, every: float) -> bool:
 
 
 def one_run(
-    host: str, port: int, *, cap: float, expected: set[str], dovecot_pid: int, poll: str = "gated"
+    host: str, port: int, *, cap: float, expected: set[str], dovecot_pid: int, poll: str = "gated",
+    env: dict[str, str] | None = None, mark: Callable[[str], None] = lambda _event: None,
 ) -> tuple[float | None, float | None, str]:
+    """One run (see the module docstring). `env`: extra environment of the
+    proxy; `mark(event)` is called at the moments the run measures (the
+    timeline of bench/first_sync_timeline.py)."""
     datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-first-"))
-    proxy = start_proxy(datadir)
+    proxy = start_proxy(datadir, **(env or {}))  # type: ignore[arg-type]  # extra environment, all str
+    mark(f"proxy-pid {proxy.process.pid}")
     peaks: RssPeaks | None = None
     load_before = load_average()
     try:
@@ -258,20 +263,28 @@ def one_run(
         cpu_start = tree_cpu_seconds(proxy.process.pid), tree_cpu_seconds(dovecot_pid)
         roles_start = process_cpu_seconds(proxy.process.pid)
         start = time.monotonic()
+        mark("post-sent")
         created = httpx.post(proxy.mgmt_url + "/api/accounts", json={
             "accountid": "bench", "email": _mail_seed.LOGIN, "type": "imap", "username": _mail_seed.LOGIN,
             "password": _mail_seed.PASSWORD, "imapHost": host, "imapPort": port, "imapSSL": 0,
         }, timeout=60)  # fmt: skip
         created.raise_for_status()
         created_s = time.monotonic() - start
+        mark("post-answered")
         account_url = proxy.mgmt_url + "/api/accounts/bench"
+        # The management API is polled over kept-alive connections, as a
+        # dashboard would: httpx.get() builds a client (and its TLS context,
+        # ~10 ms of CPU) per call, which at 50 polls a second took a third of
+        # a core from the sync being measured (bench/first_sync_timeline.py).
+        mgmt = httpx.Client(timeout=10)
         started: list[float] = []
 
         def progress_watch() -> None:
             # When the worker has started the sync: its progress appears once the folders are read.
-            if wait_until(lambda: bool(httpx.get(account_url, timeout=10).json().get("syncProgress")),
-                          cap=cap, every=0.02):  # fmt: skip
-                started.append(time.monotonic() - start)
+            with httpx.Client(timeout=10) as watch:
+                if wait_until(lambda: bool(watch.get(account_url).json().get("syncProgress")), cap=cap, every=0.02):
+                    started.append(time.monotonic() - start)
+                    mark("progress-shown")
 
         watcher = threading.Thread(target=progress_watch, daemon=True)
         watcher.start()
@@ -285,6 +298,7 @@ def one_run(
 
         first = time.monotonic() - start if wait_until(first_page, cap=cap - (time.monotonic() - start),
                                                        every=0.01) else None  # fmt: skip
+        mark("first-page-queryable")
         total = _mail_seed.SEED_TOTAL
 
         def all_queryable() -> bool:
@@ -293,20 +307,23 @@ def one_run(
                 # process): the count query reads every id, 0.3 s of CPU at
                 # 20,000, and asked every 50 ms it would take a core's
                 # third from the sync it measures.
-                progress = httpx.get(account_url, timeout=10).json().get("syncProgress") or {}
+                progress = mgmt.get(account_url).json().get("syncProgress") or {}
                 if progress.get("state") != "done" and int(progress.get("messages") or 0) < total:
                     return False
+                mark(f"progress-complete {progress.get('state')}")
             return client.email_total() >= total
 
         everything = time.monotonic() - start if wait_until(
             all_queryable, cap=cap - (time.monotonic() - start), every=0.05
         ) else None  # fmt: skip
+        mark("all-queryable")
         cpu_proxy = tree_cpu_seconds(proxy.process.pid) - cpu_start[0]
         cpu_dovecot = tree_cpu_seconds(dovecot_pid) - cpu_start[1]
         roles = cpu_by_role(roles_start, process_cpu_seconds(proxy.process.pid))
         watcher.join(timeout=cap)
         started_s = started[0] if started else None
-        status = httpx.get(account_url, timeout=10).json()
+        status = mgmt.get(account_url).json()
+        mgmt.close()
         progress = status.get("syncProgress") or {}
         memory = peaks.stop()
         peaks = None

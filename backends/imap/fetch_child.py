@@ -36,6 +36,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -50,6 +51,7 @@ from backends.imap.connection import KIND, imap_close
 from backends.imap.message_store import FetchedMessage, PreparedMessage
 from backends.imap.pool import imap_account_open
 from backends.imap.sync_commands import Capabilities, folder_examine
+from backends.imap.sync_trace import sync_trace
 
 # A sync with more messages to fetch than this (all folders together) fetches
 # and parses them in a child process; fewer are not worth a fork and a login.
@@ -65,9 +67,17 @@ PREFETCH_BATCHES = 2
 FETCH_PROCESSES = 2
 CHILD_NAME_PREFIX = "imap-fetch"
 
-# fetch_batch(client, caps, uids) -> the messages of one UID FETCH, parsed and
-# prepared for the store (backends.imap.message_store.message_prepare).
-BatchFetcher = Callable[[IMAPClient, Capabilities, list[int]], list[PreparedMessage]]
+# fetch_batch(client, caps, uids, fetched=answer) -> the messages of one UID
+# FETCH, parsed and prepared for the store (backends.imap.message_store.
+# message_prepare); `fetched` is read_batch's answer when it read ahead (the
+# connection is then not used), else absent (it fetches itself).
+BatchFetcher = Callable[..., list[PreparedMessage]]
+# read_batch(client, caps, uids) -> the server's answer to one batch's UID
+# FETCH, for fetch_batch. Given, a fetch process reads batch n + 1 on a
+# helper thread while it parses batch n: the server composes (and the socket
+# carries) the next answer while this process parses, instead of each
+# waiting for the other.
+BatchReader = Callable[[IMAPClient, Capabilities, list[int]], Any]
 Batches = Iterator[tuple[list[int], Sequence[FetchedMessage | PreparedMessage]]]
 
 
@@ -97,7 +107,8 @@ def message_unpack(row: tuple[Any, ...]) -> PreparedMessage:
 
 
 def _child_run(
-    sender: Connection, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher
+    sender: Connection, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher,
+    read_batch: BatchReader | None = None,
 ) -> None:
     """The child process: its own connection; per folder EXAMINE, then per batch
     UID FETCH and parsing (see the module docstring for what it sends)."""
@@ -106,18 +117,24 @@ def _child_run(
     # reference counts it touches, copy) the whole forked heap, a quarter of
     # a second per process in a 20,000-message sync, for objects it never frees.
     gc.freeze()
+    sync_trace("child-start")
     client: IMAPClient | None = None
     try:
         client = imap_account_open(account=account)
         client._imap.debug = 0
+        sync_trace("child-login")
         for job in jobs:
             selected = folder_examine(client=client, caps=caps, name=job.name)
             sender.send(("selected", selected.uidvalidity))
             if selected.uidvalidity and selected.uidvalidity != job.uidvalidity:
                 continue  # the parent skips the folder too
-            for batch in job.batches:
-                sender.send(("batch", [message_pack(message) for message in fetch_batch(client, caps, batch)]))
+            for prepared in _folder_batches(client, caps, job.batches, fetch_batch, read_batch):
+                rows = [message_pack(message) for message in prepared]
+                sync_trace(f"child-parsed {len(rows)}")
+                sender.send(("batch", rows))
+                sync_trace("child-sent")
         sender.send(("done", None))
+        sync_trace("child-done")
     except (BrokenPipeError, ConnectionResetError):
         pass  # the parent stopped reading (it stopped the sync)
     except BackendError as error:
@@ -128,6 +145,34 @@ def _child_run(
         if client is not None:
             imap_close(client)
         sender.close()
+
+
+def _folder_batches(
+    client: IMAPClient, caps: Capabilities, batches: list[list[int]], fetch_batch: BatchFetcher,
+    read_batch: BatchReader | None,
+) -> Iterator[list[PreparedMessage]]:
+    """The prepared messages of each batch of one folder, in order. With
+    `read_batch`, the answer of the next batch is read on a helper thread
+    while this one is parsed: the connection is used by one thread at a time
+    (the parse does not touch it, see BatchReader), at most one answer is
+    read ahead (memory stays bounded), and nothing is left in flight when the
+    folder ends or fails (the next EXAMINE must find the connection idle)."""
+    if read_batch is None or len(batches) < 2:
+        for batch in batches:
+            yield fetch_batch(client, caps, batch)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{CHILD_NAME_PREFIX}-read") as pool:
+        pending: Future[Any] | None = pool.submit(read_batch, client, caps, batches[0])
+        try:
+            for number, batch in enumerate(batches):
+                assert pending is not None
+                fetched = pending.result()
+                following = batches[number + 1] if number + 1 < len(batches) else None
+                pending = pool.submit(read_batch, client, caps, following) if following is not None else None
+                yield fetch_batch(client, caps, batch, fetched=fetched)
+        finally:
+            if pending is not None:
+                wait([pending])
 
 
 def _send_quietly(sender: Connection, message: tuple[str, Any]) -> None:
@@ -323,7 +368,8 @@ def fetch_process_count() -> int:
 
 @contextmanager
 def fetch_child_open(
-    *, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher
+    *, account: Account, caps: Capabilities, jobs: list[FolderJob], fetch_batch: BatchFetcher,
+    read_batch: BatchReader | None = None,
 ) -> Iterator[FetchChild | None]:
     """A FetchChild working through `jobs` with FETCH_PROCESSES forked
     processes (no more than the machine has cores, nor than there are
@@ -342,7 +388,7 @@ def fetch_child_open(
         for index, share in enumerate(shares):
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
-                target=_child_run, args=(sender, account, caps, share, fetch_batch),
+                target=_child_run, args=(sender, account, caps, share, fetch_batch, read_batch),
                 name=f"{CHILD_NAME_PREFIX}-{account.pk}-{index}", daemon=True,
             )  # fmt: skip
             try:

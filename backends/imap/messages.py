@@ -76,6 +76,7 @@ from backends.imap.sync_commands import (
     uid_fetch,
     uid_search,
 )
+from backends.imap.sync_trace import sync_trace
 from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic, state_change_publish, type_state_touch
 
@@ -88,6 +89,9 @@ _SEQUENCE = (tuple, list)
 PARTIAL_OCTETS = 2048
 # Recount a folder's totals every this many batches of a long initial fetch.
 COUNTS_EVERY_BATCHES = 10
+# The sizes of the first batches the fetch processes send (then BATCH_SIZE):
+# see _jobs_plan. One per fetch process at each size, so that each starts small.
+RAMP_BATCHES = (200, 200, 500, 500)
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (" + " ".join(mp.HEADER_FIELDS) + ")]"
 
 
@@ -407,14 +411,27 @@ def message_prepared_from_fetch(
     return prepared
 
 
-def _batch_fetch(
-    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters, memo: PrepareMemo | None = None
-) -> list[PreparedMessage]:
-    """One UID FETCH of the sync's items, its messages parsed and prepared for
-    the store with the store's `adapters` (what a fetch process does per
-    batch, backends.imap.fetch_child); `memo` keeps header values seen in
-    earlier batches of the same process."""
+def _batch_read(client: IMAPClient, caps: Capabilities, uids: list[int]) -> dict[int, dict[bytes, Any]]:
+    """The server's answer to one UID FETCH of the sync's items, unparsed
+    beyond imapclient's records (what a fetch process may read ahead while it
+    parses the batch before, backends.imap.fetch_child)."""
     fetched = uid_fetch(client=client, uids=sequence_set_format(uids), items=_fetch_items(caps))
+    sync_trace("child-fetched")
+    return fetched
+
+
+def _batch_fetch(
+    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters, memo: PrepareMemo | None = None,
+    fetched: dict[int, dict[bytes, Any]] | None = None,
+) -> list[PreparedMessage]:
+    """One UID FETCH of the sync's items (or its answer `fetched`, read
+    ahead by _batch_read), its messages parsed and prepared for the store
+    with the store's `adapters` (what a fetch process does per batch,
+    backends.imap.fetch_child); `memo` keeps header values seen in earlier
+    batches of the same process. Uses the connection only when `fetched` is
+    None or the server lacks PREVIEW (the partial fetches of first text parts)."""
+    if fetched is None:
+        fetched = _batch_read(client, caps, uids)
     previews = {} if caps.preview else _previews_fetch(client, fetched)
     default = None if caps.preview else ""
     memo = memo if memo is not None else PrepareMemo()
@@ -429,6 +446,33 @@ def _batches_split(uids: list[int], size: int) -> list[list[int]]:
     return [uids[start : start + size] for start in range(0, len(uids), size)]
 
 
+def _jobs_plan(works: list[FolderWork], batch_size: int) -> list[FolderJob]:
+    """The fetch processes' jobs: each folder's UIDs, newest first, in
+    batches of `batch_size`, except the first batches of the whole sync,
+    which are smaller (RAMP_BATCHES, never larger than `batch_size`).
+
+    Why: the store starts with the first batch, and a fetch process needs
+    its whole first batch (the server's FETCH answer, then parsing) before it
+    sends anything; with 1000 messages that kept the store idle for about
+    0.5 s at the start of every large sync while the fetch processes could
+    not yet be ahead of it. Small first batches let the store start at once;
+    the larger ones then keep the per-batch costs (a transaction, a progress
+    write) low. Any split is correct: batches are stored in order, each in
+    its own transaction (folder_messages_fetch)."""
+    sizes = iter([min(size, batch_size) for size in RAMP_BATCHES])
+    jobs: list[FolderJob] = []
+    for work in works:
+        if work.path == "skip" or not work.to_fetch:
+            continue
+        uids, start, batches = work.to_fetch, 0, []
+        while start < len(uids):
+            size = next(sizes, batch_size)
+            batches.append(uids[start : start + size])
+            start += size
+        jobs.append(FolderJob(name=work.mailbox.imap_name, uidvalidity=work.mailbox.uidvalidity, batches=batches))
+    return jobs
+
+
 @contextmanager
 def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[FetchChild | None]:
     """One child process that fetches and parses the new messages of `works`
@@ -436,15 +480,15 @@ def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[
     store; None when there are too few to be worth it or fork is not available
     (each folder is then fetched in this process). Call after step 1 of every
     folder and after the inbox's first page: the jobs are the UIDs still to fetch."""
-    jobs = [
-        FolderJob(name=work.mailbox.imap_name, uidvalidity=work.mailbox.uidvalidity,
-                  batches=_batches_split(work.to_fetch, ctx.batch_size))
-        for work in works if work.path != "skip" and work.to_fetch
-    ]  # fmt: skip
+    jobs = _jobs_plan(works, ctx.batch_size)
     # The adapters of this process's database connection: the fetch
     # processes prepare values exactly as messages_store would here.
     fetch_batch = functools.partial(_batch_fetch, adapters=row_adapters(), memo=PrepareMemo())
-    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch) as child:
+    # With PREVIEW a batch's parsing never uses the connection, so a fetch
+    # process reads the next batch's answer meanwhile (fetch_child.BatchReader).
+    read_batch = _batch_read if ctx.caps.preview else None
+    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch,
+                          read_batch=read_batch) as child:  # fmt: skip
         yield child
 
 
@@ -469,8 +513,10 @@ def _batch_store(ctx: SyncContext, work: FolderWork, batch: list[int],
             account=ctx.account, mailbox=mailbox, messages=messages, modseq=modseq,
             orphans_possible=ctx.orphans_possible,
         )  # fmt: skip
+        sync_trace("writer-inserted")
         if recount and mailbox_counts_refresh(mailboxes=[mailbox], modseq=modseq):
             _touch_mailbox_state(ctx, modseq)
+    sync_trace("writer-committed")
     problems = [(message.uid, message.parse_problem) for message in messages if message.parse_problem]
     if problems:
         message_parse_problems_record(account=ctx.account, progress=ctx.progress,
@@ -530,7 +576,9 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork, child: FetchChi
                 if number > 1 and not ctx.keep_going():
                     raise SyncStopped
                 recount = recount_midway and number % COUNTS_EVERY_BATCHES == 0
+                sync_trace("writer-got")
                 stored += _batch_store(ctx, work, batch, messages, recount=recount)
+                sync_trace("writer-stored")
     counts = mailbox_counts_compute(mailboxes=[mailbox])
     if counts:
         with state_change_atomic(account=ctx.account, type_names=["Mailbox"]) as modseq:

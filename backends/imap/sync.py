@@ -67,6 +67,7 @@ from backends.imap.sync_commands import (
     folders_list,
     imap_errors,
 )
+from backends.imap.sync_trace import sync_trace
 from jmapcore.models.mail import Mailbox, MailboxMessage
 from jmapcore.state import state_change_atomic
 
@@ -86,6 +87,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
     """
     previous = account.sync_progress if isinstance(account.sync_progress, dict) else {}
     interrupted = previous.get("state") == "running"
+    sync_trace("sync-start")
     with imap_session(account=account) as client:
         # imaplib formats every protocol line for its debug log whether or not
         # anyone listens; with 100k messages that is seconds of CPU.
@@ -98,7 +100,9 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # (RFC 3501 §6.3.10), so nothing stays selected between syncs.
         _unselect(client, caps)
         capabilities_enable(client=client, caps=caps)
+        sync_trace("login-done")
         listings = folders_list(client=client, caps=caps)
+        sync_trace("list-done")
         folders = mailboxes_sync(account=account, listings=listings)
         statuses = {item.name: item.status for item in listings}
         if "INBOX" not in statuses:
@@ -113,9 +117,12 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             orphans_possible=bool(folders.detached_messages) or (interrupted and orphans_exist(account=account)),
         )
         selectable = [box for box in folders.mailboxes if box.is_selectable]
+        sync_trace("mailboxes-saved")
         _initial_counts_show(ctx, [box for box in selectable if folder_initial_fetch_pending(box)], statuses)
+        sync_trace("counts-shown")
         page_size = min(FIRST_PAGE, batch_size)
         early = _first_page_early(ctx, selectable, statuses, page_size=page_size)
+        sync_trace("first-page-done")
         works: list[FolderWork] = []
         for mailbox in selectable:
             if early is not None and mailbox is early.mailbox:
@@ -125,6 +132,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             if work is not None:
                 works.append(work)
         remaining = sum(len(work.to_fetch) for work in works)
+        sync_trace("step1-done")
         if remaining or interrupted or ctx.progress:
             fetched = ctx.progress.get("messages", 0)
             ctx.progress = ctx.progress | {"state": "running", "mailboxes": len(works), "done": 0,
@@ -142,10 +150,13 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # database connection set for a bulk load.
         bulk = bulk_load_pragmas() if remaining > fetch_child.PROCESS_THRESHOLD else nullcontext()
         with bulk, fetch_child_start(ctx=ctx, works=works) as child:
+            sync_trace("children-started")
             for work in works:
                 folder_messages_fetch(ctx=ctx, work=work, child=child)
+                sync_trace("folder-stored")
                 if ctx.progress:
                     ctx.progress["done"] = ctx.progress.get("done", 0) + 1
+        sync_trace("children-reaped")
         if ctx.orphans_possible:
             _orphans_finish(account)
         _unselect(client, caps)
@@ -158,6 +169,7 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
             "total": ctx.progress.get("total", 0),
         }
         _progress_save(account, done | _parse_problems_kept(ctx.progress, previous))
+    sync_trace("sync-done")
     log.info("account %s: imap sync done (%s new)", account.accountid, ctx.progress.get("messages", 0))
 
 

@@ -135,6 +135,7 @@ def test_a_child_sync_that_lost_its_lock_stops_reaps_the_child_and_resumes(
     _seed(alice_mail)
     used = _spy(monkeypatch)
     monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
+    monkeypatch.setattr(messages, "RAMP_BATCHES", ())  # whole batches: the counts below are in BATCHes
     lock = LockLostAfter(account_id=alice_mail.account.pk, batches=2)
     assert lock.acquire()
     with pytest.raises(SyncStopped):
@@ -157,6 +158,7 @@ def test_a_child_sync_that_lost_its_lock_stops_reaps_the_child_and_resumes(
 def test_a_failure_in_the_child_is_a_backend_error(alice_mail: Mailstore, monkeypatch: pytest.MonkeyPatch) -> None:
     _seed(alice_mail)
     monkeypatch.setattr(fetch_child, "PROCESS_THRESHOLD", THRESHOLD)
+    monkeypatch.setattr(messages, "RAMP_BATCHES", ())  # whole batches: the counts below are in BATCHes
     fetch = messages.uid_fetch
     calls = {"n": 0}
 
