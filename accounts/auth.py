@@ -85,6 +85,23 @@ def authenticate_request(request: HttpRequest) -> Pool:
     that did not pass through SessionMiddleware has its session loaded from the
     cookie here.
     """
+    return _authenticate(request)[0]
+
+
+def authenticate_request_accounts(request: HttpRequest) -> tuple[Pool, dict[str, Account]]:
+    """authenticate_request's Pool and that pool's accounts (as pool_accounts gives them).
+
+    For the API endpoint, which needs both on every request: a Basic login's
+    pool and accounts come from one query (_pool_by_login), read together
+    at the moment of the check, so they are never older than the pool the
+    credentials were checked against.
+    """
+    pool, accounts = _authenticate(request)
+    return pool, accounts if accounts is not None else pool_accounts(pool)
+
+
+def _authenticate(request: HttpRequest) -> tuple[Pool, dict[str, Account] | None]:
+    """authenticate_request's Pool, with its accounts when they were read with it (else None)."""
     header = str(request.META.get("HTTP_AUTHORIZATION") or "").strip()
     if header:
         scheme, _, value = header.partition(" ")
@@ -92,7 +109,7 @@ def authenticate_request(request: HttpRequest) -> Pool:
         if scheme == "basic":
             return _basic(request, value.strip())
         if scheme == "bearer":
-            return _bearer(request, value.strip())
+            return _bearer(request, value.strip()), None
         raise AuthenticationFailed(401, "unsupported Authorization scheme (use Basic or Bearer)")
     session = _request_session(request)
     if session is not None and SESSION_POOL_KEY in session and not _cookie_allowed(request):
@@ -100,7 +117,7 @@ def authenticate_request(request: HttpRequest) -> Pool:
     pool = _session_pool(session)
     if pool is None:
         raise AuthenticationFailed(401, "authentication required")
-    return pool
+    return pool, None
 
 
 M = TypeVar("M", bound=Model)
@@ -276,16 +293,43 @@ def _pool_by_login_queryset(login: Any) -> QuerySet[Pool]:
     return Pool.objects.filter(login=login).order_by()
 
 
+def _accounts_by_login_queryset(login: Any) -> QuerySet[Account]:
+    # The accounts of the pool whose login is `login`, each with that pool (login is unique).
+    return Account.objects.select_related("pool").filter(pool__login=login).order_by("accountid")
+
+
 _POOL_ACCOUNTS = _PreparedSelect(
     _pool_accounts_queryset, placeholder=-7_355_608, shared_json=frozenset({"upstream_session"})
 )
 _TOKEN_BY_HASH = _PreparedSelect(_token_queryset, placeholder="0" * 64)
 _POOL_BY_LOGIN = _PreparedSelect(_pool_by_login_queryset, placeholder="\x00placeholder-login")
+_ACCOUNTS_BY_LOGIN = _PreparedSelect(
+    _accounts_by_login_queryset, placeholder="\x00placeholder-login", shared_json=frozenset({"upstream_session"})
+)
 
 
 def pool_accounts(pool: Pool) -> dict[str, Account]:
     """Every account of ``pool``, keyed by JMAP accountId, in accountId order."""
     return {account.accountid: account for account in _POOL_ACCOUNTS(pool.pk)}
+
+
+def _pool_by_login(login: str) -> tuple[Pool | None, dict[str, Account] | None]:
+    """The pool whose login is `login` and, when it has any, its accounts (as pool_accounts gives them).
+
+    One query reads the accounts with their pool; only a login without
+    accounts (or no such login) takes a second one, for the pool alone. That
+    second query is a few tens of microseconds against the hash every failed
+    check computes (milliseconds, and varying by more), so it tells nothing
+    about whether a login exists.
+    """
+    rows = _ACCOUNTS_BY_LOGIN(login)
+    if not rows:
+        found = _POOL_BY_LOGIN(login)
+        return (found[0] if found else None), None
+    pool = rows[0].pool
+    for account in rows:
+        account.pool = pool  # one Pool object for the request, as the check saw it
+    return pool, {account.accountid: account for account in rows}
 
 
 def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
@@ -299,17 +343,21 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     no more checks than the limits allow. Takes the same time whether or not
     the login exists (a hash is always computed).
     """
+    return _credentials_check(login=login, password=password, address=address)[0]
+
+
+def _credentials_check(*, login: str, password: str, address: str) -> tuple[Pool, dict[str, Account] | None]:
+    """pool_credentials_check's pool, with its accounts when it has any (read with it)."""
     retry_after = failures_blocked(address=address, login=login)
     if retry_after is not None:
         raise AuthenticationFailed(429, "too many failed logins; try again later", retry_after)
-    found = _POOL_BY_LOGIN(login)
-    pool = found[0] if found else None
+    pool, accounts = _pool_by_login(login)
     usable = pool is not None and is_password_usable(pool.password_hash)
     if pool is not None and usable and password_memo_matches(
         login=login, password=password, password_hash=pool.password_hash
     ):
         # Verified against this very hash moments ago (accounts.password_memo): no guess to count.
-        return _active(pool)
+        return _active(pool), accounts
     # Counted as a failure before the slow check, so that guesses sent together cannot all
     # pass the limits read above (accounts.ratelimit.attempt_count).
     attempt = attempt_count(address=address, login=login)
@@ -328,7 +376,8 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     # The setter may have upgraded the hash: remember what is stored now.
     stored = Pool.objects.filter(pk=pool.pk).values_list("password_hash", flat=True).first() or ""
     password_memo_remember(login=login, password=password, password_hash=stored)
-    return _active(pool)
+    # The slow check took long enough for the accounts read before it to be re-read after it.
+    return _active(pool), None
 
 
 def _active(pool: Pool) -> Pool:
@@ -347,7 +396,7 @@ def _rehash_setter(pool: Pool) -> Callable[[str], None]:
     return setter
 
 
-def _basic(request: HttpRequest, value: str) -> Pool:
+def _basic(request: HttpRequest, value: str) -> tuple[Pool, dict[str, Account] | None]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -355,7 +404,7 @@ def _basic(request: HttpRequest, value: str) -> Pool:
     login, colon, password = decoded.partition(":")
     if not colon or not login:
         raise AuthenticationFailed(401, "malformed Basic credentials")
-    return pool_credentials_check(login=login, password=password, address=client_address(request))
+    return _credentials_check(login=login, password=password, address=client_address(request))
 
 
 def token_hash(token: str) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.auth import AuthenticationFailed, authenticate_request
-from accounts.models import Pool
+from accounts.auth import AuthenticationFailed, authenticate_request_accounts
+from accounts.models import Account, Pool
 from jmapcore.concurrency import request_slot
 from jmapcore.debuglog import debug_log_body
 from jmapcore.engine import request_run
@@ -86,7 +86,7 @@ def _body_read(request: HttpRequest) -> bytes:
     return body
 
 
-def _process(request: HttpRequest, pool: Pool) -> HttpResponse:
+def _process(request: HttpRequest, pool: Pool, accounts: dict[str, Account]) -> HttpResponse:
     _content_type_check(request)
     raw = _body_read(request)
     with request_slot(pool_id=pool.pk):
@@ -95,7 +95,7 @@ def _process(request: HttpRequest, pool: Pool) -> HttpResponse:
             value = json_decode(raw)
         finally:
             debug_log_body(direction="request", login=pool.login, endpoint="api", body=value)
-        processed = request_run(pool=pool, body=request_from_json(value))
+        processed = request_run(pool=pool, body=request_from_json(value), accounts=accounts)
     debug_log_body(direction="response", login=pool.login, endpoint="api", body=processed.to_json())
     return HttpResponse(processed.encode(), content_type=JSON_CONTENT_TYPE)
 
@@ -107,11 +107,12 @@ def api_view(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        pool = authenticate_request(request)
+        # The pool and its accounts, read together (accounts.auth.authenticate_request_accounts).
+        pool, accounts = authenticate_request_accounts(request)
     except AuthenticationFailed as exc:
         return authentication_failed_response(exc)
     try:
-        return _process(request, pool)
+        return _process(request, pool, accounts)
     except RequestError as exc:
         debug_log_body(direction="response", login=pool.login, endpoint="api", body=exc.to_problem())
         headers = {"Retry-After": str(CONCURRENCY_RETRY_AFTER)} if exc.limit == "maxConcurrentRequests" else None
