@@ -411,27 +411,15 @@ def message_prepared_from_fetch(
     return prepared
 
 
-def _batch_read(client: IMAPClient, caps: Capabilities, uids: list[int]) -> dict[int, dict[bytes, Any]]:
-    """The server's answer to one UID FETCH of the sync's items, unparsed
-    beyond imapclient's records (what a fetch process may read ahead while it
-    parses the batch before, backends.imap.fetch_child)."""
+def _batch_fetch(
+    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters, memo: PrepareMemo | None = None
+) -> list[PreparedMessage]:
+    """One UID FETCH of the sync's items, its messages parsed and prepared for
+    the store with the store's `adapters` (what a fetch process does per
+    batch, backends.imap.fetch_child); `memo` keeps header values seen in
+    earlier batches of the same process."""
     fetched = uid_fetch(client=client, uids=sequence_set_format(uids), items=_fetch_items(caps))
     sync_trace("child-fetched")
-    return fetched
-
-
-def _batch_fetch(
-    client: IMAPClient, caps: Capabilities, uids: list[int], *, adapters: RowAdapters, memo: PrepareMemo | None = None,
-    fetched: dict[int, dict[bytes, Any]] | None = None,
-) -> list[PreparedMessage]:
-    """One UID FETCH of the sync's items (or its answer `fetched`, read
-    ahead by _batch_read), its messages parsed and prepared for the store
-    with the store's `adapters` (what a fetch process does per batch,
-    backends.imap.fetch_child); `memo` keeps header values seen in earlier
-    batches of the same process. Uses the connection only when `fetched` is
-    None or the server lacks PREVIEW (the partial fetches of first text parts)."""
-    if fetched is None:
-        fetched = _batch_read(client, caps, uids)
     previews = {} if caps.preview else _previews_fetch(client, fetched)
     default = None if caps.preview else ""
     memo = memo if memo is not None else PrepareMemo()
@@ -484,11 +472,7 @@ def fetch_child_start(*, ctx: SyncContext, works: list[FolderWork]) -> Iterator[
     # The adapters of this process's database connection: the fetch
     # processes prepare values exactly as messages_store would here.
     fetch_batch = functools.partial(_batch_fetch, adapters=row_adapters(), memo=PrepareMemo())
-    # With PREVIEW a batch's parsing never uses the connection, so a fetch
-    # process reads the next batch's answer meanwhile (fetch_child.BatchReader).
-    read_batch = _batch_read if ctx.caps.preview else None
-    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch,
-                          read_batch=read_batch) as child:  # fmt: skip
+    with fetch_child_open(account=ctx.account, caps=ctx.caps, jobs=jobs, fetch_batch=fetch_batch) as child:
         yield child
 
 
