@@ -254,7 +254,7 @@ def keeps_alive(head: Head) -> bool:
         return False  # the connection now speaks another protocol (never asked for)
     if head.version == b"HTTP/1.0":
         return "keep-alive" in connection and "close" not in connection
-    return "close" not in connection and head.status != 101
+    return "close" not in connection
 
 
 class _Sink:
