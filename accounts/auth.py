@@ -85,7 +85,7 @@ def authenticate_request(request: HttpRequest) -> Pool:
     that did not pass through SessionMiddleware has its session loaded from the
     cookie here.
     """
-    return _authenticate(request)[0]
+    return _authenticate(request, with_accounts=False)[0]
 
 
 def authenticate_request_accounts(request: HttpRequest) -> tuple[Pool, dict[str, Account]]:
@@ -96,18 +96,18 @@ def authenticate_request_accounts(request: HttpRequest) -> tuple[Pool, dict[str,
     at the moment of the check, so they are never older than the pool the
     credentials were checked against.
     """
-    pool, accounts = _authenticate(request)
+    pool, accounts = _authenticate(request, with_accounts=True)
     return pool, accounts if accounts is not None else pool_accounts(pool)
 
 
-def _authenticate(request: HttpRequest) -> tuple[Pool, dict[str, Account] | None]:
-    """authenticate_request's Pool, with its accounts when they were read with it (else None)."""
+def _authenticate(request: HttpRequest, *, with_accounts: bool) -> tuple[Pool, dict[str, Account] | None]:
+    """authenticate_request's Pool, with its accounts when `with_accounts` and they were read with it (else None)."""
     header = str(request.META.get("HTTP_AUTHORIZATION") or "").strip()
     if header:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            return _basic(request, value.strip())
+            return _basic(request, value.strip(), with_accounts=with_accounts)
         if scheme == "bearer":
             return _bearer(request, value.strip()), None
         raise AuthenticationFailed(401, "unsupported Authorization scheme (use Basic or Bearer)")
@@ -313,16 +313,16 @@ def pool_accounts(pool: Pool) -> dict[str, Account]:
     return {account.accountid: account for account in _POOL_ACCOUNTS(pool.pk)}
 
 
-def _pool_by_login(login: str) -> tuple[Pool | None, dict[str, Account] | None]:
+def _pool_by_login(login: str, *, with_accounts: bool) -> tuple[Pool | None, dict[str, Account] | None]:
     """The pool whose login is `login` and, when it has any, its accounts (as pool_accounts gives them).
 
     One query reads the accounts with their pool; only a login without
     accounts (or no such login) takes a second one, for the pool alone. That
     second query is a few tens of microseconds against the hash every failed
     check computes (milliseconds, and varying by more), so it tells nothing
-    about whether a login exists.
+    about whether a login exists. Without `with_accounts`, the pool alone.
     """
-    rows = _ACCOUNTS_BY_LOGIN(login)
+    rows = _ACCOUNTS_BY_LOGIN(login) if with_accounts else []
     if not rows:
         found = _POOL_BY_LOGIN(login)
         return (found[0] if found else None), None
@@ -343,15 +343,17 @@ def pool_credentials_check(*, login: str, password: str, address: str) -> Pool:
     no more checks than the limits allow. Takes the same time whether or not
     the login exists (a hash is always computed).
     """
-    return _credentials_check(login=login, password=password, address=address)[0]
+    return _credentials_check(login=login, password=password, address=address, with_accounts=False)[0]
 
 
-def _credentials_check(*, login: str, password: str, address: str) -> tuple[Pool, dict[str, Account] | None]:
+def _credentials_check(
+    *, login: str, password: str, address: str, with_accounts: bool
+) -> tuple[Pool, dict[str, Account] | None]:
     """pool_credentials_check's pool, with its accounts when it has any (read with it)."""
     retry_after = failures_blocked(address=address, login=login)
     if retry_after is not None:
         raise AuthenticationFailed(429, "too many failed logins; try again later", retry_after)
-    pool, accounts = _pool_by_login(login)
+    pool, accounts = _pool_by_login(login, with_accounts=with_accounts)
     usable = pool is not None and is_password_usable(pool.password_hash)
     if pool is not None and usable and password_memo_matches(
         login=login, password=password, password_hash=pool.password_hash
@@ -396,7 +398,7 @@ def _rehash_setter(pool: Pool) -> Callable[[str], None]:
     return setter
 
 
-def _basic(request: HttpRequest, value: str) -> tuple[Pool, dict[str, Account] | None]:
+def _basic(request: HttpRequest, value: str, *, with_accounts: bool) -> tuple[Pool, dict[str, Account] | None]:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -404,7 +406,9 @@ def _basic(request: HttpRequest, value: str) -> tuple[Pool, dict[str, Account] |
     login, colon, password = decoded.partition(":")
     if not colon or not login:
         raise AuthenticationFailed(401, "malformed Basic credentials")
-    return _credentials_check(login=login, password=password, address=client_address(request))
+    return _credentials_check(
+        login=login, password=password, address=client_address(request), with_accounts=with_accounts
+    )
 
 
 def token_hash(token: str) -> str:
