@@ -303,7 +303,7 @@ def exchange(
 ) -> Answer:
     """One HTTP request to `url` and its whole answer, within `timeout` seconds (module doc).
 
-    `owner` keys the connection pool (the account's pk); `session_url` is the
+    `owner` keys the connection pool (the account's pk; None: not pooled); `session_url` is the
     account's, whose origin needs no address check; `error` builds the
     UpstreamError (backends.jmap.client's, passed in to keep imports one-way).
     The caller has checked `url` against url_policy already.
@@ -313,7 +313,10 @@ def exchange(
         raise error(f"{what} is not a usable URL", permanent=True)
     home = _origin(session_url)
     key: _PoolKey = (owner, home, origin)
-    connection = _checkout(key)
+    # An account not saved yet has no pk: None would be one pool key for all of them, shared between
+    # accounts (and credentials); such an exchange gets a connection of its own, closed after it.
+    pooled = owner is not None
+    connection = _checkout(key) if pooled else None
     try:
         if connection is None:
             connection = _new_connection(url=url, origin=origin, home=home, timeout=timeout)
@@ -334,7 +337,7 @@ def exchange(
         if connection is not None:
             connection.close()
         raise _transport_error(exc, url=url, what=what, timeout=timeout, error=error) from None
-    if reusable:
+    if reusable and pooled:
         _checkin(key, connection)
     else:
         connection.close()

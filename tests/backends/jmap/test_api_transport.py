@@ -464,3 +464,18 @@ def test_an_answer_json_cannot_take_is_an_upstream_error(
     with pytest.raises(UpstreamError) as refused:
         upstream_client(mallory).api_post(ECHO)
     assert "did not return" in refused.value.message
+
+
+def test_exchanges_of_accounts_not_saved_yet_share_no_connection(canned: list[CannedUpstream]) -> None:
+    """Two unsaved accounts (no pk) would both key the pool as None: alice's kept-alive connection
+    would carry mallory's next request. Without an owner nothing is pooled."""
+    server = CannedUpstream(_answer("200 OK", ECHO_ANSWER))
+    canned.append(server)
+    for _ in range(2):
+        answer = api_transport.exchange(
+            owner=None, session_url=f"{server.base}/jmap", method="POST", url=f"{server.base}/jmap/",
+            headers={}, body=b"{}", timeout=5.0, limit=1 << 20, what="apiUrl", error=UpstreamError,
+        )  # fmt: skip
+        assert answer.status == 200
+        assert idle_connections(None) == 0
+    assert len(server.heads) == 2
