@@ -17,6 +17,11 @@
   when the caller skipped url_policy).
 - Host carries the port only when it is not the scheme's default (as httpx).
 - Connections idle past IDLE_SECONDS are swept out of the pool and closed.
+- Review of the transport: a gzip answer that does not inflate or is cut short,
+  a Content-Length of thousands of digits, an apiUrl that cannot be a request
+  target, another origin that does not resolve, and answers json_fast cannot
+  take are each the UpstreamError that says so (never another exception); an
+  account not saved yet shares no pooled connection.
 """
 from __future__ import annotations
 
