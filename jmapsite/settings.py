@@ -212,6 +212,8 @@ else:
 JMAP_CONCURRENCY_SLOTS = "cache" if ENV.redis_url or ENV.database_url else "local"
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+# The dashboard's login under the failed-login limits of every password login (accounts/admin_login.py).
+AUTHENTICATION_BACKENDS = ["accounts.admin_login.RateLimitedModelBackend"]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
