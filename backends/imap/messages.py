@@ -552,10 +552,12 @@ def folder_messages_fetch(*, ctx: SyncContext, work: FolderWork, child: FetchChi
         name = mailbox.imap_name
         source = child.folder(name) if child is not None and child.covers(name) else _batches_local(ctx, work, batches)
         with source as stream:
+            sync_trace("writer-selected")
             if stream is None:
                 return 0
             if not ctx.keep_going():
                 raise SyncStopped
+            sync_trace("writer-lock-extended")
             for number, (batch, messages) in enumerate(stream, start=1):
                 if number > 1 and not ctx.keep_going():
                     raise SyncStopped

@@ -148,8 +148,10 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # A large sync (the first) is fetched and parsed by one child process
         # while this one stores (backends.imap.fetch_child), with the
         # database connection set for a bulk load.
-        bulk = bulk_load_pragmas() if remaining > fetch_child.PROCESS_THRESHOLD else nullcontext()
-        with bulk, fetch_child_start(ctx=ctx, works=works) as child:
+        large = remaining > fetch_child.PROCESS_THRESHOLD
+        bulk = bulk_load_pragmas() if large else nullcontext()
+        frozen = fetch_child.parent_heap_frozen() if large else nullcontext()
+        with bulk, frozen, fetch_child_start(ctx=ctx, works=works) as child:
             sync_trace("children-started")
             for work in works:
                 folder_messages_fetch(ctx=ctx, work=work, child=child)

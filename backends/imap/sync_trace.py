@@ -10,13 +10,19 @@ of its fetch children can be merged into one timeline. Without the variable
 The file is opened with O_APPEND per write, and each line is written by one
 write() shorter than PIPE_BUF, so lines of concurrent processes do not mix.
 Events carry names and counts only, never message data or credentials.
+With tracing on, garbage collections of GC_TRACE_MS or more are traced too.
 """
 from __future__ import annotations
 
+import gc
 import os
 import time
+from typing import Any
 
 TRACE_PATH = os.environ.get("JMAP_SYNC_TRACE", "")
+# Garbage collections at least this long are traced too ("gc <generation> <ms>"):
+# a full one holds the GIL, so every thread of the process stands still.
+GC_TRACE_MS = 5.0
 
 
 def sync_trace(event: str) -> None:
@@ -29,3 +35,19 @@ def sync_trace(event: str) -> None:
         os.write(descriptor, line)
     finally:
         os.close(descriptor)
+
+
+_gc_started = [0.0]
+
+
+def _gc_observe(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.monotonic()
+        return
+    elapsed = (time.monotonic() - _gc_started[0]) * 1000
+    if elapsed >= GC_TRACE_MS:
+        sync_trace(f"gc {info.get('generation')} {elapsed:.0f}")
+
+
+if TRACE_PATH:
+    gc.callbacks.append(_gc_observe)

@@ -2,6 +2,7 @@
 event with it (what bench/first_sync_timeline.py merges across processes)."""
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -29,3 +30,17 @@ def test_each_event_is_one_line_on_the_monotonic_clock(tmp_path: Path, monkeypat
                                                           [str(os.getpid()), "child-parsed 200"]]  # fmt: skip
     moments = [float(line.split(" ", 1)[0]) for line in lines]
     assert before <= moments[0] <= moments[1] <= time.monotonic()
+
+
+def test_long_garbage_collections_are_traced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "trace.log"
+    monkeypatch.setattr(sync_trace, "TRACE_PATH", str(path))
+    monkeypatch.setattr(sync_trace, "GC_TRACE_MS", 0.0)  # every collection
+    # The interpreter keeps its own reference to gc.callbacks: added to, not replaced.
+    gc.callbacks.append(sync_trace._gc_observe)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(sync_trace._gc_observe)
+    events = [line.split(" ", 2)[2] for line in path.read_text().splitlines()]
+    assert any(event.startswith("gc 2 ") for event in events)
