@@ -66,10 +66,9 @@ LIST_PROPERTIES = ["id", "threadId", "mailboxIds", "keywords", "from", "subject"
 WARMUP = 10
 # (module where the caller looks the name up, name): steps of the list view's request path.
 BREAKDOWN = (
-    ("jmapcore.api", "authenticate_request"),
+    ("jmapcore.api", "authenticate_request_accounts"),
     ("jmapcore.api", "json_decode"),
     ("jmapcore.api", "request_run"),
-    ("jmapcore.engine", "pool_accounts"),
     ("jmapcore.engine", "passthrough_route"),
     ("jmapcore.engine", "session_state"),
     ("backends.jmap.forward", "upstream_client"),
