@@ -85,7 +85,6 @@ class _Deadline:
     """The time left for one exchange; every socket operation is bounded by it."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.until = time.monotonic() + seconds
 
     def left(self) -> float:
@@ -344,7 +343,9 @@ def exchange(
     return Answer(status=status, content_type=head.fields.get("content-type", ""), body=content)
 
 
-def _where(url: str) -> str:
+def url_host_port(url: str) -> str:
+    """`host:port` of a URL for messages (the scheme's default port when none is given; 0 when the
+    port is not a number): never its path or query, which may hold a token."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -381,7 +382,7 @@ def _transport_error(
         return error(f"could not send the request to {what}: a stored credential has characters "
                      "an HTTP header cannot carry", permanent=True)  # fmt: skip
     if isinstance(exc, ValueError) and not isinstance(exc, ssl.SSLError):
-        # http.client's "Invalid header value b'...'" quotes the header: never its text.
+        # http11_wire.request_bytes refused a value with CR, LF or NUL: never quote the value.
         return error(f"could not send the request to {what}: it is not valid HTTP (a stored "
                      "credential with a line break or other control character?)", permanent=True)  # fmt: skip
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -390,21 +391,21 @@ def _transport_error(
         reason = getattr(exc, "reason", None) or str(exc)
         return error(f"TLS handshake failed: {str(reason).replace('_', ' ').lower()}", permanent=True)
     if isinstance(exc, ConnectionRefusedError):
-        return error(f"connection refused to {_where(url)}", permanent=False)
+        return error(f"connection refused to {url_host_port(url)}", permanent=False)
     if isinstance(exc, socket.gaierror):
         return error(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True)
     if isinstance(exc, http.client.RemoteDisconnected | http.client.IncompleteRead | ConnectionError):
-        return error(f"cannot reach {what} at {_where(url)}: the connection was closed before the whole "
+        return error(f"cannot reach {what} at {url_host_port(url)}: the connection was closed before the whole "
                      "answer arrived", permanent=False)  # fmt: skip
     if isinstance(exc, http.client.HTTPException):
-        return error(f"cannot reach {what} at {_where(url)}: the answer is not valid HTTP/1.1 "
+        return error(f"cannot reach {what} at {url_host_port(url)}: the answer is not valid HTTP/1.1 "
                      f"({type(exc).__name__})", permanent=False)  # fmt: skip
     if isinstance(exc, OSError):
-        return error(f"cannot reach {what} at {_where(url)}: {exc.strerror or type(exc).__name__}",
+        return error(f"cannot reach {what} at {url_host_port(url)}: {exc.strerror or type(exc).__name__}",
                      permanent=False)  # fmt: skip
     # Anything else is a failure nobody foresaw (zlib.error from a corrupt gzip body was one, now an
     # HTTPException in http11_wire): still the caller's UpstreamError, never an exception the JMAP
     # layer turns into a 500. Only its type is named: its text might quote what was sent.
-    log.error("%s exchange at %s failed with an unforeseen %s", what, _where(url), type(exc).__name__)
-    return error(f"cannot reach {what} at {_where(url)}: the exchange failed ({type(exc).__name__})",
+    log.error("%s exchange at %s failed with an unforeseen %s", what, url_host_port(url), type(exc).__name__)
+    return error(f"cannot reach {what} at {url_host_port(url)}: the exchange failed ({type(exc).__name__})",
                  permanent=False)  # fmt: skip

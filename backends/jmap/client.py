@@ -3,7 +3,8 @@
 UpstreamClient wraps one passthrough Account (kind "jmap"): its credentials
 (Basic RFC 7617, Bearer RFC 6750, or an OAuth 2.0 access token that is
 refreshed on 401, RFC 6749 §6), its stored upstream Session (RFC 8620 §2) and
-a pooled HTTP client. Everything that forwards to the upstream -- method calls,
+a pooled HTTP client (httpx; method calls go over backends.jmap.api_transport's
+kept-alive connections). Everything that forwards to the upstream -- method calls,
 blobs, push -- goes through it or, for async streaming, through its
 auth_headers() and session() URLs.
 
@@ -61,7 +62,7 @@ import httpx
 from django.conf import settings
 
 from backends.base import BackendError
-from backends.jmap.api_transport import connections_close, exchange
+from backends.jmap.api_transport import connections_close, exchange, url_host_port
 from backends.jmap.url_policy import UpstreamRequestRefused, UpstreamUrlRefused, upstream_url_check
 from backends.tls import tls_client_context
 from jmapcore.protocol.json_fast import json_dumps, json_loads
@@ -143,15 +144,6 @@ class UpstreamSession:
 # ---------------------------------------------------------------- errors
 
 
-def _where(url: str) -> str:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = 0
-    return f"{parts.hostname}:{port}"
-
-
 def upstream_transport_error(exc: httpx.TransportError, *, url: str, what: str, timeout: float) -> UpstreamError:
     """An UpstreamError for a request to `url` that got no HTTP answer.
 
@@ -177,16 +169,16 @@ def upstream_transport_error(exc: httpx.TransportError, *, url: str, what: str, 
             reason = getattr(cause, "reason", None) or str(cause)
             return UpstreamError(f"TLS handshake failed: {str(reason).replace('_', ' ').lower()}", permanent=True)
         if isinstance(cause, ConnectionRefusedError):
-            return UpstreamError(f"connection refused to {_where(url)}", permanent=False)
+            return UpstreamError(f"connection refused to {url_host_port(url)}", permanent=False)
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
     if "certificate verify failed" in text:
         return UpstreamError(f"TLS handshake failed: {text}", permanent=True)
     if "Connection refused" in text or "Errno 111" in text:
-        return UpstreamError(f"connection refused to {_where(url)}", permanent=False)
+        return UpstreamError(f"connection refused to {url_host_port(url)}", permanent=False)
     if "Name or service not known" in text or "nodename nor servname" in text:
         return UpstreamError(f"cannot resolve host {urlsplit(url).hostname!r}", permanent=True)
-    return UpstreamError(f"cannot reach {what} at {_where(url)}: {text or type(exc).__name__}", permanent=False)
+    return UpstreamError(f"cannot reach {what} at {url_host_port(url)}: {text or type(exc).__name__}", permanent=False)
 
 
 def _problem_of(content_type: str, body: bytes) -> dict[str, Any] | None:
@@ -362,7 +354,8 @@ class UpstreamClient:
         """Refuse (UpstreamRequestRefused) a request to where the account's credentials must not go (url_policy)."""
         url = str(request.url)
         try:
-            upstream_url_check(url, session_url=self.account.session_url, what=f"the upstream URL at {_where(url)}")
+            upstream_url_check(url, session_url=self.account.session_url,
+                               what=f"the upstream URL at {url_host_port(url)}")  # fmt: skip
         except UpstreamUrlRefused as exc:
             log.warning("account %s: %s", self.account.accountid, exc)
             raise UpstreamRequestRefused(str(exc), request=request) from None
@@ -380,11 +373,11 @@ class UpstreamClient:
         url: str,
         what: str,
         timeout: float,
-        content: bytes | None = None,
         follow_redirects: bool = False,
         limit: int | None = None,
     ) -> tuple[httpx.Response, bytes]:
-        """One request with the account's credentials; retries once after an OAuth refresh on 401.
+        """One bodiless request over httpx (the Session's GET; API calls go by _api_send) with the
+        account's credentials; retries once after an OAuth refresh on 401.
 
         Returns the response (status 200-299) and its body, read up to
         JMAP_MAX_RESPONSE_SIZE; raises UpstreamError otherwise.
@@ -395,10 +388,8 @@ class UpstreamClient:
             # byte now and then would hold the request (and a worker) for ever.
             deadline = time.monotonic() + timeout
             headers = {"Accept": "application/json", **self.auth_headers()}
-            if content is not None:
-                headers["Content-Type"] = "application/json"
             try:
-                request = self.http().build_request(method, url, content=content, headers=headers, timeout=timeout)
+                request = self.http().build_request(method, url, headers=headers, timeout=timeout)
                 response = self.http().send(request, stream=True, follow_redirects=follow_redirects)
             except UnicodeEncodeError:
                 # HTTP header values are Latin-1 at most; the error's text would quote the credential's characters.
@@ -454,7 +445,8 @@ class UpstreamClient:
         after an OAuth refresh on 401. Returns the status (200-299) and body; raises UpstreamError."""
         what = "apiUrl"
         try:
-            upstream_url_check(url, session_url=self.account.session_url, what=f"the upstream URL at {_where(url)}")
+            upstream_url_check(url, session_url=self.account.session_url,
+                               what=f"the upstream URL at {url_host_port(url)}")  # fmt: skip
         except UpstreamUrlRefused as exc:
             log.warning("account %s: %s", self.account.accountid, exc)
             raise UpstreamError(str(exc), permanent=True) from None

@@ -322,6 +322,17 @@ def _content_length(value: str) -> int:
     return int(digits or "0")
 
 
+def _exact_read(wire: Wire, sink: _Sink, left: int) -> None:
+    """Feed exactly `left` octets (a chunk, or a Content-Length body) to `sink`; IncompleteRead when
+    the upstream closes before they are in."""
+    while left:
+        piece = wire.some(min(left, READ_CHUNK))
+        if not piece:
+            raise http.client.IncompleteRead(b"")
+        sink.feed(piece)
+        left -= len(piece)
+
+
 def _chunked_read(wire: Wire, sink: _Sink) -> None:
     while True:
         line = wire.line()
@@ -332,12 +343,7 @@ def _chunked_read(wire: Wire, sink: _Sink) -> None:
         left = int(size_text, 16)
         if left == 0:
             break
-        while left:
-            piece = wire.some(min(left, READ_CHUNK))
-            if not piece:
-                raise http.client.IncompleteRead(b"")
-            sink.feed(piece)
-            left -= len(piece)
+        _exact_read(wire, sink, left)
         if wire.line(limit=1) != b"":
             raise http.client.HTTPException("a chunk without its line ending")
     for _ in range(MAX_FIELDS + 1):  # trailer fields: read and dropped
@@ -376,12 +382,7 @@ def body_read(
         left = _content_length(head.fields["content-length"])
         if left > limit:
             raise too_large()
-        while left:
-            piece = wire.some(min(left, READ_CHUNK))
-            if not piece:
-                raise http.client.IncompleteRead(b"")
-            sink.feed(piece)
-            left -= len(piece)
+        _exact_read(wire, sink, left)
     else:
         while piece := wire.some(READ_CHUNK):
             sink.feed(piece)
