@@ -17,8 +17,9 @@ whether the password was right.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -31,6 +32,12 @@ logger = logging.getLogger(__name__)
 ADMIN_LOGIN_PREFIX = "admin:"
 
 
+def _refuse(address: str) -> NoReturn:
+    """End authenticate() with no user: over a limit, the right password fails like a wrong one."""
+    logger.warning("dashboard login refused: too many failed logins from %s", address or "unknown address")
+    raise PermissionDenied("too many failed logins; try again later")
+
+
 class RateLimitedModelBackend(ModelBackend):
     """ModelBackend with the failed-login limits of accounts.ratelimit (module doc)."""
 
@@ -38,16 +45,15 @@ class RateLimitedModelBackend(ModelBackend):
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> Any:
         if username is None:
-            username = kwargs.get("username")
+            # As ModelBackend reads it: a `username` keyword always binds to the parameter above.
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
         address = client_address(request) if request is not None else ""
         login = ADMIN_LOGIN_PREFIX + str(username or "")
         if failures_blocked(address=address, login=login) is not None:
-            logger.warning("dashboard login refused: too many failed logins from %s", address or "unknown address")
-            raise PermissionDenied("too many failed logins; try again later")
+            _refuse(address)
         attempt = attempt_count(address=address, login=login)
         if attempt.retry_after is not None:
-            logger.warning("dashboard login refused: too many failed logins from %s", address or "unknown address")
-            raise PermissionDenied("too many failed logins; try again later")
+            _refuse(address)
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             logger.info("failed dashboard login from %s", address or "unknown address")
