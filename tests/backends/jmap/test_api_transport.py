@@ -134,14 +134,13 @@ def test_an_https_upstream_is_verified_with_the_configured_ca(
     assert front.api_calls == 1
 
 
-class HeaderDrip:
-    """mallory's upstream on 127.0.0.1: reads a request, then sends the status line and one
-    header a few bytes at a time, `pause` seconds apart, for far longer than any timeout."""
+class _LoopbackUpstream:
+    """mallory's upstream on 127.0.0.1: one connection at a time, each given to `_handle` (until stop)."""
 
-    def __init__(self, pause: float) -> None:
-        self.pause = pause
+    def __init__(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
@@ -154,21 +153,36 @@ class HeaderDrip:
             except TimeoutError:
                 continue
             with peer:
-                peer.recv(65536)
-                answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 200 + b"\r\n\r\n"
                 try:
-                    for start in range(0, len(answer), 4):
-                        if self.stopped.is_set():
-                            break
-                        peer.sendall(answer[start:start + 4])
-                        time.sleep(self.pause)
+                    self._handle(peer)
                 except OSError:
-                    pass
+                    pass  # the proxy closed its side (a timeout, a refused answer): the next one
+
+    def _handle(self, peer: socket.socket) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join(5)
         self.listener.close()
+
+
+class HeaderDrip(_LoopbackUpstream):
+    """Reads a request, then sends the status line and one header a few bytes at a time, `pause`
+    seconds apart, for far longer than any timeout."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        super().__init__()
+
+    def _handle(self, peer: socket.socket) -> None:
+        peer.recv(65536)
+        answer = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 200 + b"\r\n\r\n"
+        for start in range(0, len(answer), 4):
+            if self.stopped.is_set():
+                break
+            peer.sendall(answer[start:start + 4])
+            time.sleep(self.pause)
 
 
 @pytest.fixture
@@ -198,33 +212,18 @@ def test_an_upstream_dripping_its_headers_times_out_as_a_whole(
     assert idle_connections(mallory.pk) == 0
 
 
-class CannedUpstream:
-    """mallory's upstream on 127.0.0.1: answers every request with the same canned octets and
-    records each request's head (request line and headers)."""
+class CannedUpstream(_LoopbackUpstream):
+    """Answers every request with the same canned octets and records each request's head
+    (request line and headers)."""
 
     def __init__(self, answer: bytes) -> None:
         self.answer = answer
         self.heads: list[bytes] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self.stopped.is_set():
-            try:
-                peer, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            with peer:
-                peer.settimeout(5)
-                try:
-                    self._answer_all(peer)
-                except OSError:
-                    pass
+    def _handle(self, peer: socket.socket) -> None:
+        peer.settimeout(5)
+        self._answer_all(peer)
 
     def _answer_all(self, peer: socket.socket) -> None:
         pending = b""
@@ -250,11 +249,6 @@ class CannedUpstream:
             peer.sendall(self.answer)
             if b"connection: close" in self.answer.lower():
                 return
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        self.listener.close()
 
 
 def _answer(status: str, body: bytes, **headers: str) -> bytes:
