@@ -22,17 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from jmapsite.daphne_server import EARLY_START_MIN, early_start_wanted
-from tests.servers.dovecot import free_port
-from tests.servers.proxy import ROOT
+from tests.jmapsite.daphne_process import daphne_server_run
 
 # Liveness bound for each socket read: a server that waits for a body the client holds back never answers.
 READ_TIMEOUT = 30.0
@@ -40,25 +36,8 @@ READ_TIMEOUT = 30.0
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jmapsite.daphne_server", "-b", "127.0.0.1", "-p", str(port),
-         "tests.jmapsite.early_body_app:application"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        for _attempt in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "daphne_server exited")
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1)
-                break
-            except httpx.HTTPError:
-                threading.Event().wait(0.1)
+    with daphne_server_run(application="tests.jmapsite.early_body_app:application", probe_path="/ping") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _answer(connection: socket.socket, buffered: bytearray) -> tuple[int, object]:

@@ -12,41 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.jmapsite.daphne_echo_app import stream_piece
-from tests.servers.dovecot import free_port
-from tests.servers.proxy import ROOT
+from tests.jmapsite.daphne_process import daphne_server_run
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jmapsite.daphne_server", "-b", "127.0.0.1", "-p", str(port),
-         "tests.jmapsite.daphne_echo_app:application"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(300):
-            if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "daphne_server exited")
-            try:
-                httpx.get(url + "/nothing", timeout=1)
-                break
-            except httpx.HTTPError:
-                threading.Event().wait(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with daphne_server_run(application="tests.jmapsite.daphne_echo_app:application", probe_path="/nothing") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize("size", [0, 1, 99_999, 100_001, 8192 * 3, 20 * 1024 * 1024 + 17])
