@@ -16,14 +16,18 @@ that file (jmapsite/spooled_body.py): Django's handler then reads it from
 there instead of copying it into a spool file of its own, and a passthrough
 upload is sent from it with sendfile (issue 12, item 7).
 
-A large upload does not wait for its body at all (EarlyStartRequest): it
-starts once its headers are in and reads its body through a bounded pipe in
-memory while the client sends it, so a passthrough upload goes on to the
-upstream at the same time (issue 12, item 7).
+A large upload with a Content-Length does not wait for its body at all
+(EarlyStartRequest): it starts once its headers are in and reads its body
+through a bounded pipe in memory while the client sends it, so a passthrough
+upload goes on to the upstream at the same time (issue 12, item 7). Only a
+large upload of unknown length (chunked) still comes whole from the spool
+file as above.
 
 Each connection reads up to SEND_BUFFER octets per socket read (Twisted's
 64 KiB made 1,600 reads and file writes of a 100 MB upload, each a trip
-through Twisted's HTTP parser) and sends up to SEND_BUFFER per write.
+through Twisted's HTTP parser) and sends up to SEND_BUFFER per write, each
+piece the application wrote sent as it is, never joined with the next
+first (_writes_unjoined).
 
 The other way, daphne writes each response piece to the socket's buffer as
 soon as the application sends it, however slowly the client reads: a
