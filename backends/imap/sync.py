@@ -88,7 +88,10 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
     previous = account.sync_progress if isinstance(account.sync_progress, dict) else {}
     interrupted = previous.get("state") == "running"
     sync_trace("sync-start")
-    with imap_session(account=account) as client:
+    # The worker's heap out of full garbage collections for the sync (the
+    # first page and the bulk store must not stand still for one):
+    # backends.imap.fetch_child.parent_heap_frozen.
+    with fetch_child.parent_heap_frozen(), imap_session(account=account) as client:
         # imaplib formats every protocol line for its debug log whether or not
         # anyone listens; with 100k messages that is seconds of CPU.
         client._imap.debug = 5 if logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG) else 0
@@ -148,10 +151,8 @@ def imap_account_sync(*, account: Account, lock: AccountSyncLock | None = None, 
         # A large sync (the first) is fetched and parsed by one child process
         # while this one stores (backends.imap.fetch_child), with the
         # database connection set for a bulk load.
-        large = remaining > fetch_child.PROCESS_THRESHOLD
-        bulk = bulk_load_pragmas() if large else nullcontext()
-        frozen = fetch_child.parent_heap_frozen() if large else nullcontext()
-        with bulk, frozen, fetch_child_start(ctx=ctx, works=works) as child:
+        bulk = bulk_load_pragmas() if remaining > fetch_child.PROCESS_THRESHOLD else nullcontext()
+        with bulk, fetch_child_start(ctx=ctx, works=works) as child:
             sync_trace("children-started")
             for work in works:
                 folder_messages_fetch(ctx=ctx, work=work, child=child)
