@@ -107,6 +107,12 @@ def _count(key: str) -> int:
     return int(cache.get(key, 0) or 0)
 
 
+def _sliding_estimate(current: int, previous: int, *, now: float, number: int, length: int) -> float:
+    """Failures in the last `length` seconds, estimated: window `number`'s count plus the previous
+    window's, weighted by how much of it still overlaps them (_wait)."""
+    return current + previous * (1 - (now - number * length) / length)
+
+
 def _wait(
     kind: str, value: str, limit: int, length: int, now: float, *, counts: dict[str, int] | None = None
 ) -> int | None:
@@ -124,8 +130,7 @@ def _wait(
         counts = {}
     current = counts[current_key] if current_key in counts else _count(current_key)
     previous = counts[previous_key] if previous_key in counts else _count(previous_key)
-    elapsed = (now - number * length) / length
-    if current + previous * (1 - elapsed) < limit:
+    if _sliding_estimate(current, previous, now=now, number=number, length=length) < limit:
         return None
     until: float
     if current >= limit:
@@ -225,9 +230,9 @@ def _far_from_limits(
     checks: list[tuple[str, str, int]], counts: dict[str, int], now: float, *, number: int, length: int
 ) -> bool:
     """Every sliding estimate at most half its limit, and no failure of this address for this login."""
-    elapsed = (now - number * length) / length
     for kind, value, limit in checks:
-        estimate = counts[_key(kind, value, number)] + counts[_key(kind, value, number - 1)] * (1 - elapsed)
+        estimate = _sliding_estimate(counts[_key(kind, value, number)], counts[_key(kind, value, number - 1)],
+                                     now=now, number=number, length=length)  # fmt: skip
         if estimate > (0 if kind == "pair" else limit / 2):
             return False
     return True
