@@ -99,16 +99,17 @@ class _Connection:
 
     `addresses`: where to connect (checked public addresses); None connects by
     host name (the sessionUrl's own origin, or private upstreams allowed).
-    Every send and receive waits at most the time left of `deadline` (a
-    socket timeout alone would bound each read, not the whole answer).
+    Every send and receive waits at most the time left of `deadline`, the
+    current exchange's (a socket timeout alone would bound each read, not the
+    whole answer).
     """
 
     def __init__(self, *, origin: Origin, addresses: tuple[str, ...] | None, context: ssl.SSLContext | None,
-                 timeout: float) -> None:  # fmt: skip
+                 deadline: _Deadline) -> None:  # fmt: skip
         self.origin = origin
         self.addresses = addresses
         self.context = context
-        self.deadline = _Deadline(timeout)
+        self.deadline = deadline
         self.idle_since = 0.0
         self.sock: socket.socket | None = None
         self.wire = Wire(self._receive)
@@ -271,14 +272,14 @@ def idle_connections(owner: Any) -> int:
 # ---------------------------------------------------------------- one exchange
 
 
-def _new_connection(*, url: str, origin: Origin, home: Origin | None, timeout: float) -> _Connection:
+def _new_connection(*, url: str, origin: Origin, home: Origin | None, deadline: _Deadline) -> _Connection:
     addresses: tuple[str, ...] | None = None
     if origin != home and not private_upstreams_allowed():
         # url_policy found this host public; connect to exactly what was resolved and checked now.
         target = push_url_resolve(url=url, allow_private=False, allow_http=True)
         addresses = tuple(str(address) for address in target.addresses)
     context = _context() if origin[0] == "https" else None
-    return _Connection(origin=origin, addresses=addresses, context=context, timeout=timeout)
+    return _Connection(origin=origin, addresses=addresses, context=context, deadline=deadline)
 
 
 def _target(url: str) -> str:
@@ -315,11 +316,13 @@ def exchange(
     # An account not saved yet has no pk: None would be one pool key for all of them, shared between
     # accounts (and credentials); such an exchange gets a connection of its own, closed after it.
     pooled = owner is not None
+    # One deadline from here: a new connection's address check and connect count toward it too.
+    deadline = _Deadline(timeout)
     connection = _checkout(key) if pooled else None
     try:
         if connection is None:
-            connection = _new_connection(url=url, origin=origin, home=home, timeout=timeout)
-        connection.deadline = _Deadline(timeout)
+            connection = _new_connection(url=url, origin=origin, home=home, deadline=deadline)
+        connection.deadline = deadline
         fields = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip", **headers}
         connection.send(request_bytes(method=method, target=_target(url), host=host_header(*origin), fields=fields,
                                       body=body))  # fmt: skip
