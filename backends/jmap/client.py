@@ -352,13 +352,20 @@ class UpstreamClient:
 
     def _destination_check(self, request: httpx.Request) -> None:
         """Refuse (UpstreamRequestRefused) a request to where the account's credentials must not go (url_policy)."""
-        url = str(request.url)
+        reason = self._url_refused(str(request.url))
+        if reason is not None:
+            raise UpstreamRequestRefused(reason, request=request)
+
+    def _url_refused(self, url: str) -> str | None:
+        """Why url_policy keeps the account's credentials from `url` (logged, host and port only),
+        or None when they may go there."""
         try:
             upstream_url_check(url, session_url=self.account.session_url,
                                what=f"the upstream URL at {url_host_port(url)}")  # fmt: skip
         except UpstreamUrlRefused as exc:
             log.warning("account %s: %s", self.account.accountid, exc)
-            raise UpstreamRequestRefused(str(exc), request=request) from None
+            return str(exc)
+        return None
 
     def close(self) -> None:
         with self._lock:
@@ -444,12 +451,9 @@ class UpstreamClient:
         """POST `content` to the apiUrl with the account's credentials (api_transport); retries once
         after an OAuth refresh on 401. Returns the status (200-299) and body; raises UpstreamError."""
         what = "apiUrl"
-        try:
-            upstream_url_check(url, session_url=self.account.session_url,
-                               what=f"the upstream URL at {url_host_port(url)}")  # fmt: skip
-        except UpstreamUrlRefused as exc:
-            log.warning("account %s: %s", self.account.accountid, exc)
-            raise UpstreamError(str(exc), permanent=True) from None
+        reason = self._url_refused(url)
+        if reason is not None:
+            raise UpstreamError(reason, permanent=True)
         for attempt in (1, 2):
             headers = {"Accept": "application/json", "Content-Type": "application/json", **self.auth_headers()}
             answer = exchange(owner=self.account.pk, session_url=self.account.session_url, method="POST", url=url,
