@@ -362,9 +362,13 @@ def account_create(
             f"login {email} already exists; to add this account to it, set pool to {email!r}"
         )
 
-    # The new login's PBKDF2 hash (hundreds of ms) is made while the backend
-    # check waits on the network, so the account commits, and its first sync
-    # starts, sooner; both are written together below, never one without the other.
+    # The new login's PBKDF2 hash (most of a second of CPU) is made in a thread
+    # while the backend check waits on the network and, after the commit below,
+    # while the first sync starts: the account is committed with its login's
+    # password still unusable (no password logs in), its sync queued, and the
+    # hash stored before this returns. A new user's first sync so starts about
+    # half a second sooner (issue 9); should the hash fail, the account and its
+    # login are removed again, so nothing stays written when this raises.
     login_hash = _PasswordHashing(login_password or password) if pool_login is None else None
     if check:
         try:
@@ -380,13 +384,7 @@ def account_create(
             if pool_login is not None:
                 account.pool = pool_get(login=pool_login)
             else:
-                assert login_hash is not None
-                account.pool = _pool_create_hashed(login=email, password_hash=login_hash.result())
-                # The hash was just made from this password: this process can skip
-                # PBKDF2 on the client's first Basic login, which usually follows
-                # at once (accounts.password_memo; same checks, only sooner).
-                password_memo_remember(login=email, password=login_password or password,
-                                       password_hash=account.pool.password_hash)  # fmt: skip
+                account.pool = _pool_create_hashed(login=email, password_hash=make_password(None))
             account.password = "" if oauth else seal(password)
             # Sealed unbound here, bound to the row as it is saved (accounts.secret_column).
             account.oauth_access_token = seal(oauth_access_token) if oauth_access_token else ""
@@ -396,7 +394,11 @@ def account_create(
             account_sync_enqueue_on_commit(account=account)
     except IntegrityError:
         # Lost a race with a concurrent create of the same accountid.
+        if login_hash is not None:
+            login_hash.result()
         raise AccountExists(f"account {accountid} already exists") from None
+    if login_hash is not None:
+        _login_hash_store(account=account, login_hash=login_hash, password=login_password or password)
     if account.kind == Account.Kind.JMAP:
         account_upstream_refresh(account=account)
     return account
@@ -419,6 +421,24 @@ def account_upstream_refresh(*, account: Account) -> bool:
         account_sync_error_record(account=account, error=f"cannot read stored credentials: {exc}")
         return False
     return True
+
+
+def _login_hash_store(*, account: Account, login_hash: _PasswordHashing, password: str) -> None:
+    """Store the new login's hash in place of the unusable one it was created
+    with (account_create); on failure remove the account and its login again."""
+    pool = account.pool
+    try:
+        password_hash = login_hash.result()
+        Pool.objects.filter(pk=pool.pk).update(password_hash=password_hash)
+    except BaseException:
+        Account.objects.filter(pk=account.pk).delete()
+        Pool.objects.filter(pk=pool.pk).delete()
+        raise
+    pool.password_hash = password_hash
+    # The hash was just made from this password: this process can skip PBKDF2 on
+    # the client's first Basic login, which usually follows at once
+    # (accounts.password_memo; same checks, only sooner).
+    password_memo_remember(login=pool.login, password=password, password_hash=password_hash)
 
 
 class _PasswordHashing:

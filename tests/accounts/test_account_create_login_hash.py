@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.hashers import MD5PasswordHasher, check_password
+from django.db import OperationalError, connection
 from pytest_django.fixtures import Settings
 
 from accounts.models import Account, Pool
@@ -18,6 +20,23 @@ from accounts.services import BackendCheckFailed, account_create
 from jmapsite.celery import app as celery_app
 
 HASHER = "tests.accounts.test_account_create_login_hash.RecordingHasher"
+WAIT_FOR_COMMIT = 10.0
+
+
+def _committed_within(accountid: str, seconds: float) -> bool:
+    """Whether `accountid` is visible to another connection (committed) within `seconds`."""
+    try:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            try:
+                if Account.objects.filter(accountid=accountid).exists():
+                    return True
+            except OperationalError:  # the test database's shared cache locks a table being written
+                pass
+            time.sleep(0.02)
+        return False
+    finally:
+        connection.close()  # this thread's own connection
 
 
 class RecordingHasher(MD5PasswordHasher):
@@ -26,9 +45,14 @@ class RecordingHasher(MD5PasswordHasher):
     algorithm = "recording_md5"
     seen: list[str] = []
     fail = False
+    # Set: the hash waits (at most WAIT_FOR_COMMIT s) for the account to be committed, and notes whether it was.
+    wait_for: str | None = None
+    committed_before_hash: bool | None = None
 
     def encode(self, password: str, salt: str) -> str:
         type(self).seen.append(threading.current_thread().name)
+        if type(self).wait_for is not None:
+            type(self).committed_before_hash = _committed_within(type(self).wait_for, WAIT_FOR_COMMIT)
         if type(self).fail:
             raise RuntimeError("hashing failed")
         return super().encode(password, salt)
@@ -38,6 +62,7 @@ class RecordingHasher(MD5PasswordHasher):
 def recording(settings: Settings, transactional_db: None) -> Iterator[type[RecordingHasher]]:
     settings.PASSWORD_HASHERS = [HASHER]
     RecordingHasher.seen, RecordingHasher.fail = [], False
+    RecordingHasher.wait_for, RecordingHasher.committed_before_hash = None, None
     password_memo_clear()
     previous = celery_app.conf.task_always_eager
     # The queued sync runs in this process when it is queued (the worker's code path).
@@ -99,3 +124,17 @@ def test_joining_an_existing_login_keeps_its_password(recording: type[RecordingH
     assert second.pool_id == first.pool_id
     assert len(recording.seen) == hashed  # no new hash
     assert check_password("alice-secret", Pool.objects.get(pk=first.pool_id).password_hash)
+
+
+def test_the_account_and_its_sync_do_not_wait_for_the_hash(
+    recording: type[RecordingHasher], clean_cache: None
+) -> None:
+    """The account is committed (and its first sync queued) while its login's hash is still being
+    made; the hash is stored before account_create returns, and no password logs in before that."""
+    recording.wait_for = "alice"
+    account = account_create(accountid="alice", email="alice@example.test", password="alice-secret",
+                             imap_host="127.0.0.1", imap_port=_closed_port(), imap_ssl=0, check=False)  # fmt: skip
+    assert recording.committed_before_hash is True
+    # The queued sync ran (eagerly, at the commit) and recorded its failure to connect.
+    assert Account.objects.get(pk=account.pk).last_sync_error
+    assert check_password("alice-secret", Pool.objects.get(pk=account.pool_id).password_hash)
