@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from backends.jmap.http11_wire import Wire, body_read, head_read, host_header, request_bytes
-from backends.jmap.url_policy import private_upstreams_allowed
+from backends.jmap.url_policy import private_upstreams_allowed, url_origin
 from backends.tls import tls_ca_file, tls_client_context
 from jmapcore.pushsub.url_guard import PushUrlRefused, PushUrlUnresolved, push_url_resolve
 
@@ -197,18 +197,6 @@ def _context() -> ssl.SSLContext:
     return context
 
 
-def _origin(url: str) -> Origin | None:
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError:
-        return None
-    if scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return scheme, parts.hostname.lower(), port
-
-
 def _checkout(key: _PoolKey) -> _Connection | None:
     now = time.monotonic()
     while True:
@@ -308,10 +296,10 @@ def exchange(
     UpstreamError (backends.jmap.client's, passed in to keep imports one-way).
     The caller has checked `url` against url_policy already.
     """
-    origin = _origin(url)
+    origin = url_origin(url)
     if origin is None:
         raise error(f"{what} is not a usable URL", permanent=True)
-    home = _origin(session_url)
+    home = url_origin(session_url)
     key: _PoolKey = (owner, home, origin)
     # An account not saved yet has no pk: None would be one pool key for all of them, shared between
     # accounts (and credentials); such an exchange gets a connection of its own, closed after it.

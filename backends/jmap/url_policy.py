@@ -59,7 +59,10 @@ class UpstreamRequestRefused(httpx.ConnectError):
     """
 
 
-def _origin(url: str) -> tuple[str, str, int] | None:
+def url_origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, lower-case host, port) of an http(s) URL, the port filled in
+    from the scheme; None for anything else. Both the policy's "same origin"
+    and the API transport's connection pool key use it."""
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -87,10 +90,10 @@ def upstream_url_check(url: str, *, session_url: str, what: str, resolve: bool =
     path or query, not in its origin. `resolve=False` skips the address check
     (a caller that only wants the syntax and scheme rules).
     """
-    origin = _origin(url)
+    origin = url_origin(url)
     if origin is None:
         raise UpstreamUrlRefused(f"{what} is not an http(s) URL with a host")
-    home = _origin(session_url)
+    home = url_origin(session_url)
     if home is not None and origin == home:
         return
     scheme = origin[0]
