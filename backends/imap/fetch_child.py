@@ -14,9 +14,14 @@ The parent only threads and writes rows, so parsing the next batches
 overlaps storing this one, and the fetch processes never stop between
 folders.
 
-- Memory stays bounded: each pipe holds at most the batch being sent, and a
-  receiver thread in the parent keeps at most PREFETCH_BATCHES parsed
-  batches ahead of the store (a process that parses faster waits in send()).
+- Memory stays bounded: each pipe holds at most the batch being sent; a
+  reader thread per process takes what its process sends as soon as it is
+  sent, up to CHILD_AHEAD messages ahead (so a process that is a batch ahead
+  of the other parses on instead of waiting in send() for its turn: reading
+  the pipes strictly in turn held the processes and the store in lockstep,
+  1.3-1.9 s of a 20,000-message sync blocked in send() while the store waited
+  as long, bench/first_sync_timeline.py); and a receiver thread puts them in
+  the store's order, at most PREFETCH_BATCHES parsed batches ahead of it.
 - The processes never touch the database; each sends ("selected",
   uidvalidity) per folder it has batches of (a folder whose UIDVALIDITY
   changed since step 1 sends no batches: the next sync resets it), ("batch",
@@ -61,6 +66,8 @@ CHILD_STOP_SECONDS = 3.0
 CHILD_SILENCE_SECONDS = 600.0
 # Parsed batches the parent may hold ahead of the store (besides the one being stored).
 PREFETCH_BATCHES = 2
+# Messages the parent reads from each process ahead of the store's order (besides PREFETCH_BATCHES).
+CHILD_AHEAD = 1
 # Fetch processes of one sync (fewer on a machine with fewer cores): parsing
 # costs about as much CPU as storing, so two of them keep pace with the store.
 FETCH_PROCESSES = 2
@@ -242,28 +249,54 @@ class FetchChild:
         self._broken = False
         self._queue: queue.Queue[tuple[str, Any] | BaseException] = queue.Queue(maxsize=PREFETCH_BATCHES)
         self._stop = threading.Event()
+        self._sent: list[queue.Queue[tuple[str, Any] | BaseException]] = [
+            queue.Queue(maxsize=CHILD_AHEAD) for _ in processes
+        ]
+        self._readers: list[threading.Thread] = []
+        for index in range(len(processes)):
+            name = f"{CHILD_NAME_PREFIX}-reader-{index}"
+            self._readers.append(threading.Thread(target=self._read_process, args=(index,), name=name, daemon=True))
         self._thread = threading.Thread(target=self._receive_all, name=f"{CHILD_NAME_PREFIX}-receiver", daemon=True)
+        for reader in self._readers:
+            reader.start()
         self._thread.start()
 
     def covers(self, name: str) -> bool:
         """True when the fetch processes fetch folder `name` next."""
         return not self._broken and self._next < len(self._steps) and self._steps[self._next].job.name == name
 
-    def _receive(self, index: int, expected: str) -> Any:
+    def _read_process(self, index: int) -> None:
+        """Process `index`'s messages, in the order it sends them, into its queue (until its
+        "done", an error, or close)."""
         receiver = self._processes[index].receiver
-        try:
-            if not receiver.poll(CHILD_SILENCE_SECONDS):
-                raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
-            kind, value = receiver.recv()
-        except Exception as error:  # EOF (the child died), or what it sent does not unpickle
-            raise BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False,
-                               kind=KIND) from None  # fmt: skip
+        while not self._stop.is_set():
+            try:
+                if not receiver.poll(CHILD_SILENCE_SECONDS):
+                    raise TimeoutError(f"nothing for {CHILD_SILENCE_SECONDS:.0f} s")
+                kind, value = receiver.recv()
+                item: tuple[str, Any] | BaseException = (
+                    (kind, [message_unpack(row) for row in value]) if kind == "batch" else (kind, value)
+                )
+            except Exception as error:  # EOF (the child died), or what it sent does not unpickle
+                item = BackendError(f"the fetch process ended unexpectedly ({error!r})", permanent=False, kind=KIND)
+            if not self._put(item, into=self._sent[index]) or isinstance(item, BaseException):
+                return
+            if item[0] in ("done", "error"):
+                return
+
+    def _receive(self, index: int, expected: str) -> Any:
+        item = self._get(self._sent[index])
+        if item is None:  # closing
+            raise BackendError("the fetch processes were stopped", permanent=False, kind=KIND)
+        if isinstance(item, BaseException):
+            raise item
+        kind, value = item
         if kind == "error":
             message, permanent, error_kind = value
             raise BackendError(message, permanent=permanent, kind=error_kind)
         if kind != expected:
             raise BackendError(f"the fetch process sent {kind!r}, not {expected!r}", permanent=False, kind=KIND)
-        return [message_unpack(row) for row in value] if kind == "batch" else value
+        return value
 
     def _receive_all(self) -> None:
         try:
@@ -288,14 +321,27 @@ class FetchChild:
         except BaseException as error:
             self._put(error)
 
-    def _put(self, item: tuple[str, Any] | BaseException) -> bool:
+    def _put(
+        self, item: tuple[str, Any] | BaseException, *, into: queue.Queue[tuple[str, Any] | BaseException] | None = None
+    ) -> bool:
+        """Put `item` into `into` (the store's queue by default) once it has room; False when closing."""
+        target = self._queue if into is None else into
         while not self._stop.is_set():
             try:
-                self._queue.put(item, timeout=0.2)
+                target.put(item, timeout=0.2)
                 return True
             except queue.Full:
                 continue
         return False
+
+    def _get(self, source: queue.Queue[tuple[str, Any] | BaseException]) -> tuple[str, Any] | BaseException | None:
+        """The next item of a process's queue; None when closing."""
+        while not self._stop.is_set():
+            try:
+                return source.get(timeout=0.2)
+            except queue.Empty:
+                continue
+        return None
 
     def _take(self, expected: str) -> Any:
         item = self._queue.get()
@@ -349,6 +395,8 @@ class FetchChild:
             if not process.done:
                 process.process.kill()
         self._thread.join()
+        for reader in self._readers:
+            reader.join()
         for process in self._processes:
             process.receiver.close()
             _child_stop(process.process, kill=False)
