@@ -72,6 +72,11 @@ def test_calls_reach_an_upstream_jmap_proxy(
         f"Message-ID: <{secrets.token_hex(6)}@example.test>\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTwo hops.\r\n"
     ).encode())
+    # The upstream proxy's first sync of dave may have run before this APPEND (it starts at once): ask it for
+    # another, as an operator would (README: POST /api/accounts/{accountid}/sync), rather than wait for its beat.
+    queued = httpx.post(f"{upstream_proxy.mgmt_url}/api/accounts/{upstream_dave.accountid}/sync", json={},
+                        timeout=30)  # fmt: skip
+    assert queued.status_code in (200, 202), queued.text
     jmap_password = f"dave-local-{secrets.token_hex(4)}"
     pool = Pool.objects.create(login=f"dave-local-{secrets.token_hex(3)}@example.test",
                                password_hash=make_password(jmap_password))
