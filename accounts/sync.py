@@ -393,6 +393,10 @@ def _kind_sync(*, account: Account, lock: AccountSyncLock) -> None:
         log.warning("account %s: cannot read stored credentials: %s", account.accountid, exc)
         account_sync_error_record(account=account, error=f"cannot read stored credentials: {_error_text(exc)}")
     except Exception as exc:
+        if not Account.objects.filter(pk=account.pk).exists():
+            # Deleted while it synced (the API, the admin): its rows went with it, whatever step failed for that.
+            log.info("account %s: deleted during its sync (%s)", account.accountid, type(exc).__name__)
+            return
         log.exception("account %s: sync crashed", account.accountid)
         account_sync_error_record(account=account, error=f"internal error during sync ({type(exc).__name__})")
     else:
