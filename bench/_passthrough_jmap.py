@@ -6,15 +6,24 @@ the Session finally came from, RFC 8620 §2), the primary mail account, and the
 three measured operations: the list-view request, a blob upload and a blob
 download. The same code runs against both servers, so a difference in the
 figures is the server's, not the client's.
+
+With `quick_ack`, the client asks the kernel for quick ACKs before each read
+(backends/jmap/quick_ack.py): Cyrus 3.6 writes an answer in pieces with
+Nagle's algorithm on, so a client that acknowledges the first piece only when
+its delayed-ACK timer fires waits ~40 ms for the rest. The proxy's own
+upstream connections ask for quick ACKs; a direct client that does not would
+measure that stall, not Cyrus, and the proxy would look faster than direct.
 """
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin
 
+import httpcore
 import httpx
 
 CORE = "urn:ietf:params:jmap:core"
@@ -40,6 +49,49 @@ def url_template_fill(template: str, **values: str) -> str:
     return "".join(out)
 
 
+class _QuickAckStream(httpcore.NetworkStream):
+    """httpcore's socket stream, asking for quick ACKs before each read (module doc)."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        sock = self._inner.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _QuickAckBackend(httpcore.NetworkBackend):
+    """Plain TCP connections (loopback http only) whose streams ask for quick ACKs."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:  # fmt: skip
+        return _QuickAckStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _quick_ack_transport() -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport()
+    # httpx has no argument for httpcore's network backend; its pool is replaced by an equal one that has it.
+    transport._pool = httpcore.ConnectionPool(network_backend=_QuickAckBackend())
+    return transport
+
+
 class JmapFailure(RuntimeError):
     """The server answered something a benchmark cannot measure (an error, a wrong shape)."""
 
@@ -55,10 +107,11 @@ class Transfer:
 class JmapEndpoint:
     """One JMAP server as a client sees it, reached with Basic auth over one keep-alive connection."""
 
-    def __init__(self, label: str, session_url: str, login: str, password: str) -> None:
+    def __init__(self, label: str, session_url: str, login: str, password: str, *, quick_ack: bool = False) -> None:
         self.label = label
         self.session_url = session_url
-        self.http = httpx.Client(auth=(login, password), timeout=httpx.Timeout(120.0, connect=10.0))
+        self.http = httpx.Client(auth=(login, password), timeout=httpx.Timeout(120.0, connect=10.0),
+                                 transport=_quick_ack_transport() if quick_ack else None)  # fmt: skip
         self.session: dict[str, Any] = {}
         self.api_url = self.upload_url = self.download_url = self.event_source_url = ""
         self.account_id = ""

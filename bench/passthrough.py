@@ -22,7 +22,13 @@ Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [
        (median of the proxied minus median of the direct) and the median of the
        per-pair differences, and whether both answered the same Emails;
        beside it the proxy's floor: Core/echo answered by the proxy itself
-       (same connection and auth), and the proxy's CPU per request of each;
+       (same connection and auth), and the proxy's CPU per request of each.
+       Measured twice: first with clients that ask for quick ACKs
+       (bench/_passthrough_jmap.py: Cyrus writes its answers in pieces with
+       Nagle on, and a client's delayed ACK holds each answer ~40 ms) -- the
+       target figure, the proxy's own cost; then with plain httpx clients, for
+       information: what an ordinary client sees of Cyrus directly and through
+       the proxy, whose upstream connections ask for quick ACKs;
    (b) a --blob-mb MiB blob downloaded (downloadUrl; one blob stored on Cyrus
        beforehand and read once, both sides fetch it), then uploaded
        (uploadUrl; new random octets each time), --blob-runs each, direct and
@@ -158,9 +164,10 @@ def passthrough_add(proxy: RunningProxy, upstream: SeededCyrus) -> str:
     return f"POST /api/accounts answered 201 in {answer.elapsed.total_seconds():.2f} s"
 
 
-def proxied_endpoint(proxy: RunningProxy, upstream: SeededCyrus) -> JmapEndpoint:
+def proxied_endpoint(proxy: RunningProxy, upstream: SeededCyrus, *, quick_ack: bool = False) -> JmapEndpoint:
     """The proxy's Session for the login, once it offers mail for the passthrough account."""
-    endpoint = JmapEndpoint("proxy", proxy.jmap_url + "/.well-known/jmap", PROXY_LOGIN, upstream.user.password)
+    endpoint = JmapEndpoint("proxy", proxy.jmap_url + "/.well-known/jmap", PROXY_LOGIN, upstream.user.password,
+                            quick_ack=quick_ack)  # fmt: skip
     deadline = time.monotonic() + SESSION_WAIT
     while True:
         session = endpoint.session_load()
@@ -271,10 +278,12 @@ def tree_rss_mib(pid: int) -> int:
 
 # -- (a) the list view ----------------------------------------------------------------------
 def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, samples: int, warmup: int,
-                      proxy_pid: int) -> None:  # fmt: skip
-    print(f"(a) list view: Email/query INBOX receivedAt desc collapseThreads limit 50 + Email/get of "
-          f"8 properties by back-reference, one request; {warmup} warm-up then {samples} each, "
-          f"alternating; load average {load_average()}", flush=True)  # fmt: skip
+                      proxy_pid: int, client: str, target: bool) -> None:  # fmt: skip
+    """The list view direct and proxied (module doc, (a)); with `target`, the Core/echo floor and
+    the added latency judged against TARGET_ADDED_MS, else the added latency for information."""
+    print(f"(a) list view, {client}: Email/query INBOX receivedAt desc collapseThreads limit 50 + "
+          f"Email/get of 8 properties by back-reference, one request; {warmup} warm-up then {samples} "
+          f"each, alternating; load average {load_average()}", flush=True)  # fmt: skip
     direct.inbox_find()
     direct_body = direct.list_view_request()
     proxied_body: dict[str, Any] | None = None
@@ -319,12 +328,36 @@ def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, sam
     paired = statistics.median(p - d for p, d in zip(proxied_times, direct_times, strict=True)) * 1000
     listed_count = len(direct.list_view(direct_body)[1])
     floor = (min(proxied_times) - min(direct_times)) * 1000
-    echo_measure(proxied, samples=samples, warmup=warmup, proxy_pid=proxy_pid)
+    if target:
+        echo_measure(proxied, samples=samples, warmup=warmup, proxy_pid=proxy_pid)
+        verdict = f"target <= {TARGET_ADDED_MS:.0f} ms: {'met' if added <= TARGET_ADDED_MS else 'MISSED'}"
+    else:
+        verdict = "for information (not the target figure: see the module doc)"
     print(f"    added latency: {added:.2f} ms (difference of medians; median of paired differences "
-          f"{paired:.2f} ms, difference of minimums {floor:.2f} ms), target <= {TARGET_ADDED_MS:.0f} ms: "
-          f"{'met' if added <= TARGET_ADDED_MS else 'MISSED'}; "
+          f"{paired:.2f} ms, difference of minimums {floor:.2f} ms), {verdict}; "
           f"both listed the same {listed_count} Emails in every pair: {'yes' if same else 'NO'}; "
           f"load average after {load_average()}", flush=True)  # fmt: skip
+
+
+def list_view_twice(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, upstream: SeededCyrus,
+                    proxy: RunningProxy, opts: argparse.Namespace) -> None:  # fmt: skip
+    """(a) with quick-ACK clients (the target figure), then with the plain ones (module doc)."""
+    quick_direct = JmapEndpoint("Cyrus", upstream.user.session_url, upstream.user.login, upstream.user.password,
+                                quick_ack=True)  # fmt: skip
+    quick_proxied: JmapEndpoint | None = None
+    try:
+        quick_direct.session_load()
+        if proxied is not None:
+            quick_proxied = proxied_endpoint(proxy, upstream, quick_ack=True)
+        list_view_measure(quick_direct, quick_proxied, samples=opts.samples, warmup=opts.warmup,
+                          proxy_pid=proxy.process.pid, client="clients acknowledging at once (quick ACK)",
+                          target=True)  # fmt: skip
+    finally:
+        quick_direct.close()
+        if quick_proxied is not None:
+            quick_proxied.close()
+    list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup, proxy_pid=proxy.process.pid,
+                      client="plain httpx clients (delayed ACKs)", target=False)
 
 
 def echo_measure(proxied: JmapEndpoint, *, samples: int, warmup: int, proxy_pid: int) -> None:
@@ -570,7 +603,7 @@ def main() -> None:
             proxied = proxied_endpoint(proxy, upstream)
         except (JmapFailure, httpx.HTTPError, KeyError, ValueError) as exc:
             print(f"through the proxy: not measured at all: {exc}", flush=True)
-        list_view_measure(direct, proxied, samples=opts.samples, warmup=opts.warmup, proxy_pid=proxy.process.pid)
+        list_view_twice(direct, proxied, upstream=upstream, proxy=proxy, opts=opts)
         if opts.blob_mb > 0:
             blob_measure(direct, proxied, size=opts.blob_mb << 20, runs=opts.blob_runs,
                          proxy_pid=proxy.process.pid,

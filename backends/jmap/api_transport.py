@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from backends.jmap.http11_wire import Wire, body_read, head_read, host_header, request_bytes
+from backends.jmap.quick_ack import ack_at_once
 from backends.jmap.url_policy import private_upstreams_allowed, url_origin
 from backends.tls import tls_ca_file, tls_client_context
 from jmapcore.pushsub.url_guard import PushUrlRefused, PushUrlUnresolved, push_url_resolve
@@ -142,6 +143,7 @@ class _Connection:
         if self.sock is None:
             return b""
         self.sock.settimeout(self.deadline.left())
+        ack_at_once(self.sock)
         return self.sock.recv(most)
 
     def usable(self) -> bool:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import urlsplit
 
+from backends.jmap.quick_ack import ack_at_once
 from backends.jmap.url_policy import UpstreamUrlRefused, private_upstreams_allowed, upstream_url_check
 from backends.tls import tls_client_context
 from jmapcore.pushsub.url_guard import address_is_public
@@ -305,6 +306,7 @@ def raw_exchange(
             _body_send(connection, body, size=size, progress=progress)
         sock = connection.sock
         sock.settimeout(answer_timeout)
+        ack_at_once(sock)  # the answer's head: not held by the upstream's Nagle behind our delayed ACK
         response = connection.getresponse()
         sock.settimeout(timeout)
     except RawHttpError:

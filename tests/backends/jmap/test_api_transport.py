@@ -87,6 +87,31 @@ def test_calls_reuse_one_kept_alive_connection(alice_cyrus: CyrusUser) -> None:
     assert _pooled(alice.pk) == [connection]
 
 
+def test_every_read_of_an_answer_asks_for_quick_acks(alice_cyrus: CyrusUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cyrus writes its answers in pieces with Nagle on: each read asks for quick ACKs
+    # (backends/jmap/quick_ack.py) so that the pieces after the first are not held ~40 ms.
+    asked: list[socket.socket] = []
+    reads: list[int] = []
+    real_ack, real_receive = api_transport.ack_at_once, api_transport._Connection._receive
+
+    def ack(sock: socket.socket) -> None:
+        asked.append(sock)
+        real_ack(sock)
+
+    def receive(self: api_transport._Connection, most: int) -> bytes:
+        reads.append(len(asked))
+        return real_receive(self, most)
+
+    monkeypatch.setattr(api_transport, "ack_at_once", ack)
+    monkeypatch.setattr(api_transport._Connection, "_receive", receive)
+    alice = passthrough_account_make(accountid=f"alice{secrets.token_hex(3)}", user=alice_cyrus)
+    assert _echo(alice) == "Core/echo"
+    [connection] = _pooled(alice.pk)
+    assert reads and len(asked) == len(reads)  # one ask per read, each before its read
+    assert all(before == index for index, before in enumerate(reads))
+    assert all(sock is connection.sock for sock in asked)  # type: ignore[attr-defined]
+
+
 def test_an_idle_connection_the_upstream_closed_is_replaced(alice_cyrus: CyrusUser) -> None:
     alice = passthrough_account_make(accountid=f"alice{secrets.token_hex(3)}", user=alice_cyrus)
     assert _echo(alice) == "Core/echo"

@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from backends.jmap import blob_stream
+from backends.jmap import blob_stream, raw_http
 from backends.jmap.raw_http import (
     CHUNK_SIZE,
     RawBodyUnreadable,
@@ -103,6 +103,18 @@ def test_a_download_comes_whole_in_pieces_no_larger_than_asked(alice: CyrusUser,
     pieces = list(_download(alice, urls, blob_id, chunk=64 * 1024))
     assert all(0 < len(piece) <= 64 * 1024 for piece in pieces)
     assert b"".join(pieces) == octets
+
+
+def test_the_answer_is_read_asking_for_quick_acks(alice: CyrusUser, urls: dict[str, str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # Cyrus writes its answer's head and body in pieces with Nagle on (backends/jmap/quick_ack.py).
+    asked: list[object] = []
+    monkeypatch.setattr(raw_http, "ack_at_once", asked.append)
+    octets = secrets.token_bytes(1000)
+    blob_id = _upload(alice, urls, io.BytesIO(octets), len(octets))["blobId"]
+    assert len(asked) == 1
+    assert b"".join(_download(alice, urls, blob_id)) == octets
+    assert len(asked) == 2  # once per exchange, before its answer's head
 
 
 def test_an_upload_from_a_file_is_sent_whole(alice: CyrusUser, urls: dict[str, str]) -> None:
