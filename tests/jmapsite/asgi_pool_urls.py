@@ -1,6 +1,7 @@
 """Views for tests/jmapsite/test_asgi_pool.py only: which thread answered."""
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 
@@ -28,8 +29,20 @@ async def stream_view(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
+def endless_view(request: HttpRequest) -> StreamingHttpResponse:
+    """A stream that ends only when its client goes away (an EventSource's shape)."""
+
+    async def parts() -> AsyncIterator[bytes]:
+        while True:
+            yield b"tick "
+            await asyncio.sleep(0.01)
+
+    return StreamingHttpResponse(parts(), content_type="text/plain")
+
+
 urlpatterns = [
     path("thread/", thread_view),
     path("wait/", wait_view),
     path("stream/", stream_view),
+    path("endless/", endless_view),
 ]

@@ -2,7 +2,9 @@
 each request's synchronous code runs on a thread taken from a pool and given
 back (so the next request reuses it), a request in flight keeps its thread (a
 slow one never blocks another), and an async view's streamed body still
-arrives whole."""
+arrives whole. A complete response takes one hand-off to the thread, which
+sends request_started and request_finished around the view; a streamed one is
+closed (request_finished) after its body, or when its client goes away."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +12,7 @@ import threading
 from typing import Any
 
 import pytest
+from django.core import signals
 from django.test import override_settings
 
 from jmapsite.asgi_pool import IDLE_THREADS, PooledThreadASGIHandler
@@ -18,7 +21,10 @@ from tests.jmapsite import asgi_pool_urls
 pytestmark = pytest.mark.usefixtures("db")
 
 
-async def _get(handler: PooledThreadASGIHandler, path: str) -> tuple[int, bytes]:
+async def _get(handler: PooledThreadASGIHandler, path: str, *, events: list[str] | None = None,
+               leave_after: int | None = None) -> tuple[int, bytes]:  # fmt: skip
+    """GET `path` as daphne would; `events` gets "body" for each body message sent, and the client
+    goes away (http.disconnect) after `leave_after` body messages."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
@@ -37,14 +43,18 @@ async def _get(handler: PooledThreadASGIHandler, path: str) -> tuple[int, bytes]
 
     status = 0
     body = b""
+    sent = 0
 
     async def send(message: dict[str, Any]) -> None:
-        nonlocal status, body
+        nonlocal status, body, sent
         if message["type"] == "http.response.start":
             status = message["status"]
         elif message["type"] == "http.response.body":
             body += message.get("body", b"")
-            if not message.get("more_body"):
+            sent += 1
+            if events is not None:
+                events.append("body")
+            if not message.get("more_body") or (leave_after is not None and sent >= leave_after):
                 done.set()
 
     await asyncio.wait_for(handler(scope, receive, send), timeout=30)
@@ -108,3 +118,85 @@ def test_idle_threads_are_bounded() -> None:
 
     asyncio.run(run())
     assert len(handler._idle) == IDLE_THREADS
+
+
+class _Signals:
+    """Records request_started and request_finished with the thread each was sent on."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+        self.threads: set[int] = set()
+
+    def started(self, **_kwargs: Any) -> None:
+        self.events.append("started")
+        self.threads.add(threading.get_ident())
+
+    def finished(self, **_kwargs: Any) -> None:
+        self.events.append("finished")
+        self.threads.add(threading.get_ident())
+
+    def __enter__(self) -> _Signals:
+        signals.request_started.connect(self.started)
+        signals.request_finished.connect(self.finished)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signals.request_started.disconnect(self.started)
+        signals.request_finished.disconnect(self.finished)
+
+
+def _hand_offs_counted(handler: PooledThreadASGIHandler) -> list[int]:
+    """Count the calls run on the pooled request threads (each a hand-off from the event loop)."""
+    count = [0]
+    take = handler._executor_take
+
+    def counting_take() -> Any:
+        executor = take()
+        submit = executor.submit
+        if not getattr(submit, "_counted", False):
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                count[0] += 1
+                return submit(*args, **kwargs)
+
+            counted._counted = True  # type: ignore[attr-defined]
+            executor.submit = counted  # type: ignore[method-assign]
+        return executor
+
+    handler._executor_take = counting_take  # type: ignore[method-assign]
+    return count
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_complete_response_takes_one_hand_off_with_its_signals_on_the_request_thread() -> None:
+    handler = PooledThreadASGIHandler()
+    hand_offs = _hand_offs_counted(handler)
+    events: list[str] = []
+    with _Signals(events) as recorded:
+        status, body = asyncio.run(_get(handler, "/thread/", events=events))
+    assert status == 200
+    assert hand_offs[0] == 1  # Django's own handler: three (request_started, the view, the close)
+    assert events == ["started", "finished", "body"]
+    assert recorded.threads == {int(body)}  # the view's thread sent both signals
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_streamed_response_is_closed_after_its_body() -> None:
+    handler = PooledThreadASGIHandler()
+    events: list[str] = []
+    with _Signals(events):
+        status, body = asyncio.run(_get(handler, "/stream/", events=events))
+    assert (status, body) == (200, b"one two three")
+    assert events[0] == "started" and events[-1] == "finished"
+    assert events.count("finished") == 1 and "body" in events
+    assert events.index("finished") > max(index for index, event in enumerate(events) if event == "body")
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_client_gone_from_an_endless_stream_ends_it_and_closes_it() -> None:
+    handler = PooledThreadASGIHandler()
+    events: list[str] = []
+    with _Signals(events):
+        status, body = asyncio.run(_get(handler, "/endless/", events=events, leave_after=3))
+    assert status == 200
+    assert body.startswith(b"tick tick")
+    assert events[-1] == "finished"  # closed, and the handler returned (_get waits at most 30 s)
