@@ -7,16 +7,21 @@ and in order (empty, under Twisted's 100 kB in-memory limit, many pieces with
 a short last one); streamed responses arrive whole, twice on one kept-alive
 connection (the producer of the first is gone before the second), and a
 client that goes away in the middle of either leaves the server serving.
+A form POST reaches the application as sent: Twisted does not parse it (one
+with a multipart Content-Type and no boundary was answered 400 by Twisted
+itself, never reaching the application).
 """
 from __future__ import annotations
 
 import hashlib
 import socket
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
+from jmapsite.daphne_server import _no_delay
 from tests.jmapsite.daphne_echo_app import stream_piece
 from tests.jmapsite.daphne_process import daphne_server_run
 
@@ -33,6 +38,16 @@ def test_a_request_body_arrives_whole_and_in_order(server: str, size: int) -> No
     answer = httpx.post(server + "/echo", content=body, timeout=120).json()
     assert answer["length"] == size
     assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize("content_type", [
+    "multipart/form-data", "multipart/form-data; boundary=never-closed", "application/x-www-form-urlencoded",
+    "application/json"])
+def test_a_form_post_reaches_the_application_as_sent(server: str, content_type: str) -> None:
+    body = b"--never-closed\r\nContent-Disposition: form-data; name=x\r\n\r\n" + b"a=1&b=%zz" * 1000
+    answer = httpx.post(server + "/echo", content=body, headers={"Content-Type": content_type}, timeout=30)
+    assert answer.status_code == 200, answer.text[:200]
+    assert answer.json()["sha256"] == hashlib.sha256(body).hexdigest()
 
 
 def test_streamed_responses_arrive_whole_on_one_connection(server: str) -> None:
@@ -94,3 +109,35 @@ def test_clients_that_go_away_leave_the_server_serving(server: str) -> None:
     answer = httpx.post(server + "/echo", content=b"still here", timeout=30).json()
     assert answer["sha256"] == hashlib.sha256(b"still here").hexdigest()
     assert httpx.get(server + "/stream?mib=1", timeout=30).content[:8] == stream_piece(0)[:8]
+
+
+class _Transport:
+    """A TCP transport's setTcpNoDelay, recorded (Twisted's ITCPTransport)."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        self.calls: list[bool] = []
+        self.fails = fails
+
+    def setTcpNoDelay(self, enabled: bool) -> None:  # Twisted's name
+        if self.fails:
+            raise OSError("gone")
+        self.calls.append(enabled)
+
+
+def _protocol(transport: object) -> object:
+    return SimpleNamespace(channel=SimpleNamespace(transport=transport))
+
+
+def test_a_connection_sends_each_write_at_once_set_once() -> None:
+    transport = _Transport()
+    for _request in range(3):  # three requests on one kept-alive connection
+        _no_delay(_protocol(transport))
+    assert transport.calls == [True]
+
+
+def test_a_transport_without_tcp_options_or_gone_is_left_as_it_is() -> None:
+    _no_delay(_protocol(SimpleNamespace()))  # a transport that is not TCP
+    _no_delay(SimpleNamespace(channel=None))  # no connection any more
+    gone = _Transport(fails=True)
+    _no_delay(_protocol(gone))
+    assert gone.calls == []
