@@ -354,6 +354,13 @@ class EarlyStartHTTPFactory(HTTPFactory):
             protocol.requestFactory = EarlyStartRequest
         return protocol
 
+    def log(self, request: Any) -> None:
+        # Twisted formats a combined-log line for every finished request and writes it to
+        # Twisted's log, which daphne sends nowhere at verbosity 1 or less (the access log is
+        # daphne's own, AccessLogGenerator): the line is only made where it can be seen.
+        if getattr(getattr(self, "server", None), "verbosity", 0) > 1:
+            super().log(request)
+
 
 class _WriteGate:
     """A streaming producer (Twisted IPushProducer) registered on one HTTP request while its body is sent.

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from jmapsite.daphne_server import _no_delay
+from jmapsite.daphne_server import EarlyStartHTTPFactory, _no_delay
 from tests.jmapsite.daphne_echo_app import stream_piece
 from tests.jmapsite.daphne_process import daphne_server_run
 
@@ -141,3 +141,27 @@ def test_a_transport_without_tcp_options_or_gone_is_left_as_it_is() -> None:
     gone = _Transport(fails=True)
     _no_delay(_protocol(gone))
     assert gone.calls == []
+
+
+class _Formatter:
+    """Twisted's access-log formatter, counted."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def __call__(self, timestamp: str, request: object) -> str:
+        self.lines += 1
+        return "a combined-log line"
+
+
+@pytest.mark.parametrize(("verbosity", "lines"), [(0, 0), (1, 0), (2, 1)])
+def test_twisted_makes_its_access_line_only_where_daphne_shows_twisted_logs(verbosity: int, lines: int) -> None:
+    factory = EarlyStartHTTPFactory(SimpleNamespace(verbosity=verbosity))
+    formatter = _Formatter()
+    written: list[str] = []
+    factory._logFormatter = formatter
+    factory._logFile = SimpleNamespace(write=written.append)
+    factory._logDateTime = "now"
+    factory.log(SimpleNamespace())
+    assert formatter.lines == lines
+    assert len(written) == lines
