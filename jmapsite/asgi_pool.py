@@ -46,6 +46,7 @@ Two things for large bodies (issue 12, item 7: passthrough blobs):
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,8 @@ from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, SPOOLED_BODY_MIN
+
+log = logging.getLogger(__name__)
 
 # Idle request threads kept for the next requests; more concurrent requests
 # than this still run, each on a thread of its own.
@@ -104,7 +107,13 @@ class PooledThreadASGIHandler(ASGIHandler):
                 response.block_size = self.chunk_size
         assert response is not None  # create_request gives a request or an error response
         if not response.streaming:
-            response.close()
+            try:
+                response.close()
+            except Exception:
+                # A request_finished receiver failed (closing the database connection, a cache).
+                # The view's work is done: its answer still goes out, as Django sends before it
+                # closes; only the exception is logged.
+                log.exception("closing a complete response failed; it is sent all the same")
         return response
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -133,20 +142,24 @@ class PooledThreadASGIHandler(ASGIHandler):
                 pass  # the client went away while the response was sent
 
         tasks = [asyncio.create_task(self.listen_for_disconnect(receive)), asyncio.create_task(respond())]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task.done():
-                try:
-                    task.result()
-                except RequestAborted:
-                    pass  # the client disconnected
-            else:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-        await sync_to_async(response.close, thread_sensitive=True)()
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done():
+                    try:
+                        task.result()
+                    except RequestAborted:
+                        pass  # the client disconnected
+                else:
+                    task.cancel()
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
+        finally:
+            # Also when the body failed half-way (a broken upstream download): its resources (the
+            # upstream connection, a file) are released and request_finished is sent.
+            await sync_to_async(response.close, thread_sensitive=True)()
 
     async def read_body(self, receive: Any) -> Any:
         """The request body: the server's own spool file when it offers it for a large body, else

@@ -40,9 +40,20 @@ def endless_view(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
+def broken_view(request: HttpRequest) -> StreamingHttpResponse:
+    """A stream whose source breaks after its first piece (an upstream download cut off)."""
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"one "
+        raise RuntimeError("the upstream broke")
+
+    return StreamingHttpResponse(parts(), content_type="text/plain")
+
+
 urlpatterns = [
     path("thread/", thread_view),
     path("wait/", wait_view),
     path("stream/", stream_view),
     path("endless/", endless_view),
+    path("broken/", broken_view),
 ]

@@ -200,3 +200,29 @@ def test_a_client_gone_from_an_endless_stream_ends_it_and_closes_it() -> None:
     assert status == 200
     assert body.startswith(b"tick tick")
     assert events[-1] == "finished"  # closed, and the handler returned (_get waits at most 30 s)
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_failing_request_finished_receiver_does_not_lose_a_complete_response(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(**_kwargs: Any) -> None:
+        raise RuntimeError("closing failed")
+
+    signals.request_finished.connect(broken)
+    try:
+        status, body = asyncio.run(_get(PooledThreadASGIHandler(), "/thread/"))
+    finally:
+        signals.request_finished.disconnect(broken)
+    assert status == 200 and body.isdigit()  # the view's answer, not a 500
+    assert "closing a complete response failed" in caplog.text
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_streamed_response_whose_body_breaks_is_still_closed() -> None:
+    handler = PooledThreadASGIHandler()
+    events: list[str] = []
+    with _Signals(events), pytest.raises(RuntimeError, match="the upstream broke"):
+        asyncio.run(_get(handler, "/broken/", events=events))
+    assert events[0] == "started" and "body" in events
+    assert events[-1] == "finished"  # request_finished, and the response's resources released
