@@ -35,8 +35,8 @@ streamed 100 MB download from a fast upstream to a slow client piled up in
 memory. Here a response body waits while Twisted says the connection is
 full (a registered streaming producer, paused and resumed by Twisted), and
 "full" means SEND_BUFFER octets waiting, not Twisted's 64 KiB.
-Connections send each write at once (TCP_NODELAY), and Twisted does not parse
-form bodies daphne never uses (EarlyStartRequest.__init__).
+Twisted does not parse form bodies daphne never uses (EarlyStartRequest.__init__),
+nor format access-log lines nobody sees (EarlyStartHTTPFactory.log).
 Everything else is daphne's.
 
 Run as daphne is run: `python -m jmapsite.daphne_server <daphne arguments>`
@@ -415,27 +415,6 @@ def _send_buffer_widen(protocol: Any) -> None:
             _writes_unjoined(transport)
 
 
-def _no_delay(protocol: Any) -> None:
-    """Send what the application writes at once (TCP_NODELAY), as HTTP servers do.
-
-    Twisted leaves Nagle's algorithm on: a small write that follows another
-    still unacknowledged (the next event of an EventSource stream, a
-    WebSocket message, a body sent after its headers) waited for that
-    acknowledgement, which a client sends ~40 ms late when it has nothing to
-    send back (delayed ACK). Set once per connection.
-    """
-    transport: Any = getattr(getattr(protocol, "channel", None), "transport", None)
-    if transport is None or getattr(transport, "_jmap_no_delay", False):
-        return
-    set_no_delay = getattr(transport, "setTcpNoDelay", None)
-    if callable(set_no_delay):
-        try:
-            set_no_delay(True)
-        except OSError:
-            return  # the connection is gone already
-        transport._jmap_no_delay = True
-
-
 _TWISTED_WRITE_STATE = ("dataBuffer", "offset", "_tempDataBuffer", "_tempDataLen", "doWrite")
 
 
@@ -501,10 +480,9 @@ class SpooledBodyServer(Server):
 
     def protocol_connected(self, protocol: Any) -> None:
         # A request starts (daphne calls this as its WebRequest is made, before the body is
-        # read): large socket reads and writes from now on (module doc), each sent at once.
+        # read): large socket reads and writes from now on (module doc).
         super().protocol_connected(protocol)
         _send_buffer_widen(protocol)
-        _no_delay(protocol)
 
     def protocol_disconnected(self, protocol: Any) -> None:
         # A reply waiting for a socket that is gone would wait for ever: let it through (daphne drops it).

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from jmapsite.daphne_server import EarlyStartHTTPFactory, _no_delay
+from jmapsite.daphne_server import EarlyStartHTTPFactory
 from tests.jmapsite.daphne_echo_app import stream_piece
 from tests.jmapsite.daphne_process import daphne_server_run
 
@@ -109,38 +109,6 @@ def test_clients_that_go_away_leave_the_server_serving(server: str) -> None:
     answer = httpx.post(server + "/echo", content=b"still here", timeout=30).json()
     assert answer["sha256"] == hashlib.sha256(b"still here").hexdigest()
     assert httpx.get(server + "/stream?mib=1", timeout=30).content[:8] == stream_piece(0)[:8]
-
-
-class _Transport:
-    """A TCP transport's setTcpNoDelay, recorded (Twisted's ITCPTransport)."""
-
-    def __init__(self, *, fails: bool = False) -> None:
-        self.calls: list[bool] = []
-        self.fails = fails
-
-    def setTcpNoDelay(self, enabled: bool) -> None:  # Twisted's name
-        if self.fails:
-            raise OSError("gone")
-        self.calls.append(enabled)
-
-
-def _protocol(transport: object) -> object:
-    return SimpleNamespace(channel=SimpleNamespace(transport=transport))
-
-
-def test_a_connection_sends_each_write_at_once_set_once() -> None:
-    transport = _Transport()
-    for _request in range(3):  # three requests on one kept-alive connection
-        _no_delay(_protocol(transport))
-    assert transport.calls == [True]
-
-
-def test_a_transport_without_tcp_options_or_gone_is_left_as_it_is() -> None:
-    _no_delay(_protocol(SimpleNamespace()))  # a transport that is not TCP
-    _no_delay(SimpleNamespace(channel=None))  # no connection any more
-    gone = _Transport(fails=True)
-    _no_delay(_protocol(gone))
-    assert gone.calls == []
 
 
 class _Formatter:
