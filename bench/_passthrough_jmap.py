@@ -16,7 +16,7 @@ measure that stall, not Cyrus, and the proxy would look faster than direct.
 """
 from __future__ import annotations
 
-import socket
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ from urllib.parse import quote, urljoin
 
 import httpcore
 import httpx
+
+from backends.jmap.quick_ack import ack_at_once
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -58,7 +60,7 @@ class _QuickAckStream(httpcore.NetworkStream):
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         sock = self._inner.get_extra_info("socket")
         if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            ack_at_once(sock)
         return self._inner.read(max_bytes, timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -66,6 +68,10 @@ class _QuickAckStream(httpcore.NetworkStream):
 
     def close(self) -> None:
         self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:  # fmt: skip
+        return _QuickAckStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -87,8 +93,14 @@ class _QuickAckBackend(httpcore.NetworkBackend):
 
 def _quick_ack_transport() -> httpx.HTTPTransport:
     transport = httpx.HTTPTransport()
-    # httpx has no argument for httpcore's network backend; its pool is replaced by an equal one that has it.
-    transport._pool = httpcore.ConnectionPool(network_backend=_QuickAckBackend())
+    # httpx has no argument for httpcore's network backend; its pool is replaced by one with the
+    # settings httpx gives its own (httpx.Limits() and the keep-alive expiry of httpx 0.28) and that backend.
+    limits = httpx.Limits()
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_QuickAckBackend(),
+    )  # fmt: skip
     return transport
 
 
