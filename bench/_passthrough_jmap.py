@@ -78,7 +78,7 @@ class _QuickAckStream(httpcore.NetworkStream):
 
 
 class _QuickAckBackend(httpcore.NetworkBackend):
-    """Plain TCP connections (loopback http only) whose streams ask for quick ACKs."""
+    """httpcore's TCP connections, whose streams ask for quick ACKs."""
 
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()
