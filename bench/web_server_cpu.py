@@ -55,6 +55,7 @@ for _path in (str(BENCH), str(ROOT)):
 import passthrough as passthrough_bench  # noqa: E402
 from _passthrough_jmap import JmapEndpoint  # noqa: E402
 from _proxy import free_port, proxy_env, wait_ready  # noqa: E402
+from passthrough import process_cpu_seconds as cpu_seconds  # noqa: E402
 
 ECHO = {"using": ["urn:ietf:params:jmap:core"], "methodCalls": [["Core/echo", {"hello": "bench"}, "e"]]}
 WARMUP = 20
@@ -71,11 +72,6 @@ class Served:
     endpoint: JmapEndpoint | None = None
     times: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def server_argv(name: str, port: int) -> list[str]:
@@ -131,7 +127,7 @@ def measure(servers: list[Served], *, requests: int) -> None:
             bodies[served.name] = served.endpoint.list_view_request()
             for _ in range(WARMUP):
                 one_request(served.endpoint, kind, bodies[served.name])
-        started = {served.name: process_cpu_seconds(served.process.pid) for served in servers}
+        started = {served.name: cpu_seconds(served.process.pid) for served in servers}
         for served in servers:
             served.times[kind] = []
         for _ in range(requests):
@@ -139,7 +135,7 @@ def measure(servers: list[Served], *, requests: int) -> None:
                 assert served.endpoint is not None
                 served.times[kind].append(one_request(served.endpoint, kind, bodies[served.name]))
         for served in servers:
-            served.cpu[kind] = (process_cpu_seconds(served.process.pid) - started[served.name]) / requests
+            served.cpu[kind] = (cpu_seconds(served.process.pid) - started[served.name]) / requests
 
 
 def main() -> None:
