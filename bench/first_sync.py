@@ -106,7 +106,7 @@ class RssPeaks:
             celery = {pid for pid, (cmd, _rss) in tree.items() if "celery" in cmd and " worker" in cmd}
             for pid in celery:
                 rss = tree[pid][1]
-                if _parent_pid(pid) in celery:
+                if parent_pid(pid) in celery:
                     self.child = max(self.child, rss)
                 else:
                     self.worker = max(self.worker, rss)
@@ -118,7 +118,7 @@ class RssPeaks:
                 f"process tree {self.tree // 1024} MiB")  # fmt: skip
 
 
-def _parent_pid(pid: int) -> int:
+def parent_pid(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):

@@ -55,13 +55,6 @@ def _role(command: str, pid: int, celery: set[int], parents: dict[int, int]) -> 
     return command.split()[0].rsplit("/", 1)[-1][:12] if command else "?"
 
 
-def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 def _machine_busy_ns() -> int:
     """Nanoseconds all CPUs were busy since boot (/proc/stat: all but idle and iowait)."""
     with open("/proc/stat") as handle:
@@ -122,7 +115,7 @@ class Sampler:
                     command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
                 except OSError:
                     continue
-                self.roles[pid] = role or _role(command, pid, self._celery(), {pid: _parent(pid)})
+                self.roles[pid] = role or _role(command, pid, self._celery(), {pid: first_sync.parent_pid(pid)})
             files = self._files.setdefault(pid, {})
             try:
                 tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
