@@ -154,7 +154,7 @@ def process_cpu_seconds(root_pid: int) -> dict[int, tuple[str, float]]:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        role = next((name for key, name in (("daphne", "web"), ("celery", "worker"), ("supervisor", "supervisor"),
+        role = next((name for key, name in (("web_server", "web"), ("celery", "worker"), ("supervisor", "supervisor"),
                                             ("runproxy", "runproxy")) if key in command), command[:30])  # fmt: skip
         found[pid] = (role, sum(int(value) for value in fields[11:15]) / ticks)
     return found

@@ -44,7 +44,7 @@ import first_sync  # noqa: E402
 
 
 def _role(command: str, pid: int, celery: set[int], parents: dict[int, int]) -> str:
-    if "daphne" in command:
+    if "jmapsite.web_server" in command:
         return "web"
     if "celery" in command and " worker" in command:
         return "fetch" if parents.get(pid) in celery else "worker"

@@ -372,7 +372,7 @@ def main() -> None:
         median = statistics.median(lat)
         print(f"c. Email/query (INBOX, receivedAt desc, collapseThreads, 50) + Email/get "
               f"({len(LIST_PROPERTIES)} properties), one request over HTTP to a real proxy process "
-              f"(daphne, keep-alive): median {median:.1f} ms of "
+              f"(uvicorn, keep-alive): median {median:.1f} ms of "
               f"{len(lat)} (p90 {lat[int(len(lat) * 0.9) - 1]:.1f}, max {lat[-1]:.1f}; response "
               f"{http['list_bytes']:,} bytes) target <= {TARGET_LIST_MS:.0f} ms: {verdict(median <= TARGET_LIST_MS)}")
         reconnect = http["reconnect_request"] + http["reconnect_response"]

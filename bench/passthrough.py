@@ -217,8 +217,8 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def web_pid(proxy_pid: int) -> int:
-    """The proxy's web process (daphne), which serves every request; 0 when not found."""
-    return next((pid for pid, (cmd, _rss) in process_tree_rss_kib(proxy_pid).items() if "daphne" in cmd), 0)
+    """The proxy's web process (jmapsite.web_server), which serves every request; 0 when not found."""
+    return next((pid for pid, (cmd, _rss) in process_tree_rss_kib(proxy_pid).items() if "web_server" in cmd), 0)
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -13,7 +13,7 @@ management API, and per round:
 4. closes every stream and waits until the gauge is back to 0.
 
 Prints the figures of each round and their median (3 rounds by default).
-Memory per connection is (RSS with N open - RSS before) / N of the daphne
+Memory per connection is (RSS with N open - RSS before) / N of the web
 process. Everything started is stopped, also on failure; every wait is bounded.
 
     .venv/bin/python bench/sse_idle.py [--connections 1000] [--rounds 3] [--echo 300]
@@ -56,9 +56,9 @@ def fd_limit_raise(wanted: int) -> int:
 
 def web_pid(proxy: RunningProxy) -> int:
     for pid, (cmd, _) in process_tree_rss_kib(proxy.process.pid).items():
-        if "daphne" in cmd:
+        if "jmapsite.web_server" in cmd:
             return pid
-    raise RuntimeError("no daphne process under the proxy")
+    raise RuntimeError("no web process (jmapsite.web_server) under the proxy")
 
 
 def rss_kib(pid: int) -> int:
@@ -243,7 +243,7 @@ def main() -> None:
     # The first round grows a fresh process; the allocator keeps that memory
     # after the streams close, so later rounds reuse it and show less.
     print(f"  memory per idle EventSource connection: {rounds[0]['kib_per_conn']:.1f} KiB in a fresh process "
-          f"(round 1), {med('kib_per_conn'):.1f} KiB median of rounds (daphne RSS delta / N); "
+          f"(round 1), {med('kib_per_conn'):.1f} KiB median of rounds (web process RSS delta / N); "
           f"RSS after closing all: {rounds[-1]['rss_before_mib'] if len(rounds) > 1 else float('nan'):.1f} MiB")
     print(f"  Core/echo without streams: median {med('echo_idle_median_ms'):.2f} ms, "
           f"p99 {med('echo_idle_p99_ms'):.2f} ms")  # fmt: skip

@@ -57,7 +57,7 @@ def roles(proxy: RunningProxy) -> dict[str, int]:
     for pid, (cmd, _) in process_tree_rss_kib(proxy.process.pid).items():
         if pid == proxy.process.pid:
             continue
-        if "daphne" in cmd:
+        if "jmapsite.web_server" in cmd:
             found["web"] = pid
         elif " worker" in cmd and "celery" in cmd:
             found["worker"] = pid

@@ -1,13 +1,13 @@
-"""The web process's own cost per JMAP request under daphne and, when installed, uvicorn.
+"""The web process's own cost per JMAP request: jmapsite.web_server beside stock uvicorn and, given a checkout, daphne.
 
-Usage: .venv/bin/python bench/web_server_cpu.py [--messages 300] [--requests 400] [--uvicorn-path DIR]
+Usage: .venv/bin/python bench/web_server_cpu.py [--messages 300] [--requests 400]
+           [--daphne-checkout DIR --daphne-path DIR]
 
 bench/passthrough.py puts the proxy's added latency over Cyrus near its 5 ms
-target, and the proxy's CPU per forwarded request is most of it. About half of
-that CPU is spent outside Django (py-spy of the web process): the ASGI server
-parsing and writing HTTP, and handing each request between the event loop and
-the request thread. This bench asks how much of it another ASGI server would save,
-serving the very same application:
+target, and the proxy's CPU per forwarded request is most of it; about half
+of that CPU was spent outside Django, in the ASGI server. This bench serves
+the very same application under several servers, taking turns request by
+request, and measures each server process's CPU:
 
 - Upstream: a private Cyrus IMAP 3.6 seeded with --messages messages
   (bench/_passthrough_upstream.py), a passthrough account added through the
@@ -16,10 +16,15 @@ serving the very same application:
   directory and the worker.
 - Servers: beside it, one web process per server on a port of its own, same
   environment and data directory, serving jmapsite.asgi:application:
-  `python -m jmapsite.daphne_server` (what runproxy runs) and, if uvicorn can
-  be imported (from --uvicorn-path, e.g. after `pip install --target DIR
-  uvicorn httptools`; it is not a requirement of the project), `python -m
-  uvicorn --http httptools --loop asyncio`.
+  - `web_server`: `python -m jmapsite.web_server` (what runproxy runs:
+    uvicorn with httptools and the proxy's head limits);
+  - `uvicorn`: stock `python -m uvicorn --http httptools --loop asyncio`,
+    the cost of those additions being the difference;
+  - `daphne`, with --daphne-checkout (a checkout of a commit that still has
+    jmapsite/daphne_server.py, the web process up to 1b950fc, e.g. `git
+    worktree add /tmp/old 1b950fc`) and --daphne-path (where daphne 4.2.3
+    and Twisted are installed: `pip install --target DIR daphne==4.2.3`):
+    `python -m jmapsite.daphne_server` run in that checkout.
 - Requests: Core/echo (the floor of any request) and the list view of
   bench/passthrough.py (Email/query + Email/get by back-reference, forwarded to
   Cyrus), --requests of each per server, the servers taking turns request by
@@ -75,6 +80,8 @@ class Served:
 
 
 def server_argv(name: str, port: int) -> list[str]:
+    if name == "web_server":
+        return [sys.executable, "-m", "jmapsite.web_server", "--bind", f"127.0.0.1:{port}", "jmapsite.asgi:application"]
     if name == "daphne":
         return [sys.executable, "-m", "jmapsite.daphne_server", "--verbosity", "0", "-b", "127.0.0.1",
                 "-p", str(port), "jmapsite.asgi:application"]  # fmt: skip
@@ -83,9 +90,12 @@ def server_argv(name: str, port: int) -> list[str]:
             "jmapsite.asgi:application"]  # fmt: skip
 
 
-def uvicorn_importable(path: str) -> bool:
-    env = dict(os.environ, PYTHONPATH=path) if path else None
-    done = subprocess.run([sys.executable, "-c", "import uvicorn, httptools"], env=env, capture_output=True)
+def daphne_runnable(checkout: str, path: str) -> bool:
+    """Whether `checkout` has the daphne web process and daphne imports from `path`."""
+    if not (Path(checkout) / "jmapsite" / "daphne_server.py").is_file():
+        return False
+    env = dict(os.environ, PYTHONPATH=path)
+    done = subprocess.run([sys.executable, "-c", "import daphne, twisted"], env=env, capture_output=True)
     return done.returncode == 0
 
 
@@ -142,17 +152,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--messages", type=int, default=300, help="messages seeded into the Cyrus INBOX")
     parser.add_argument("--requests", type=int, default=400, help="requests of each kind per server")
-    parser.add_argument("--uvicorn-path", default="", help="a directory uvicorn and httptools are installed in")
+    parser.add_argument("--daphne-checkout", default="",
+                        help="a checkout with jmapsite/daphne_server.py (up to 1b950fc)")  # fmt: skip
+    parser.add_argument("--daphne-path", default="", help="a directory daphne and Twisted are installed in")
     opts = parser.parse_args()
     print(f"command: cd {ROOT} && {shlex.join([sys.executable, *sys.argv])}")
     print(f"machine: {passthrough_bench.machine()}; load average {passthrough_bench.load_average()}")
     print(f"code: {passthrough_bench.code_version()}", flush=True)
-    names = ["daphne"]
-    if uvicorn_importable(opts.uvicorn_path):
-        names.append("uvicorn")
-    else:
-        print("uvicorn: not measured: uvicorn and httptools cannot be imported (pip install --target DIR "
-              "uvicorn httptools, then --uvicorn-path DIR)", flush=True)  # fmt: skip
+    names = ["web_server", "uvicorn"]
+    if opts.daphne_checkout:
+        if daphne_runnable(opts.daphne_checkout, opts.daphne_path):
+            names.append("daphne")
+        else:
+            print("daphne: not measured: the checkout has no jmapsite/daphne_server.py, or daphne and Twisted "
+                  "cannot be imported from --daphne-path", flush=True)  # fmt: skip
     upstream = passthrough_bench.seeded_cyrus(messages=opts.messages)
     datadir = Path(tempfile.mkdtemp(prefix="jmap-bench-web-server-"))
     proxy = passthrough_bench.proxy_start(datadir)
@@ -164,9 +177,12 @@ def main() -> None:
         for name in names:
             port = free_port()
             env = proxy_env(datadir, port, proxy.mgmt_port)
-            if name == "uvicorn" and opts.uvicorn_path:
-                env["PYTHONPATH"] = opts.uvicorn_path
-            process = subprocess.Popen(server_argv(name, port), cwd=ROOT, env=env)
+            cwd = ROOT
+            if name == "daphne":
+                # The old checkout's modules first, then its daphne; the venv's packages after.
+                env["PYTHONPATH"] = os.pathsep.join([opts.daphne_checkout, opts.daphne_path])
+                cwd = Path(opts.daphne_checkout)
+            process = subprocess.Popen(server_argv(name, port), cwd=cwd, env=env)
             servers.append(Served(name=name, process=process, port=port))
         for served in servers:
             served.endpoint = endpoint_ready(served, login=passthrough_bench.PROXY_LOGIN,
@@ -177,7 +193,7 @@ def main() -> None:
         for kind in ("echo", "list view"):
             for served in servers:
                 times = served.times[kind]
-                print(f"    {kind:9} {served.name:8} median {statistics.median(times) * 1000:6.2f} ms, "
+                print(f"    {kind:9} {served.name:10} median {statistics.median(times) * 1000:6.2f} ms, "
                       f"min {min(times) * 1000:6.2f} ms, server CPU per request "
                       f"{served.cpu[kind] * 1000:5.2f} ms", flush=True)  # fmt: skip
         print(f"load average after {passthrough_bench.load_average()}", flush=True)

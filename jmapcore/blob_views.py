@@ -137,11 +137,12 @@ class _SlotKeepingReader:
     def spooled_file(self) -> IO[bytes] | None:
         """The file the whole body lies in, at its start, when nothing has been read yet; else None.
 
-        Under daphne a large body is the server's own spool file
-        (jmapsite/spooled_body.py), which a passthrough upload sends with
-        sendfile (jmapcore.passthrough_blobs.BlobPassthrough.upload). A
-        body Django keeps in memory, or one already partly read, is None:
-        it is read with read().
+        A body Django spooled to disk (a large one of unknown length: one
+        with a Content-Length is read as it arrives, jmapsite/upload_body_feed.py)
+        is that file, which a passthrough upload sends with sendfile
+        (jmapcore.passthrough_blobs.BlobPassthrough.upload). A body Django
+        keeps in memory, or one already partly read, is None: it is read
+        with read().
         """
         if getattr(self._request, "_read_started", True):
             return None
@@ -159,10 +160,10 @@ class _SlotKeepingReader:
     def seek(self, position: int) -> int:
         """Back to the start, for a forwarded upload sent again after an OAuth refresh.
 
-        A body Django or the server spooled to a file (its `_stream`) can be
-        read again; anything else raises OSError and the upload is not
-        retried, among them a large upload under daphne, which is read as it
-        arrives and not kept (jmapsite/daphne_server.py EarlyStartRequest).
+        A body Django spooled (its `_stream`) can be read again; anything
+        else raises OSError and the upload is not retried, among them a
+        large upload, which is read as it arrives and not kept
+        (jmapsite/upload_body_feed.py).
         """
         stream = getattr(self._request, "_stream", None)
         if position != 0 or stream is None or not getattr(stream, "seekable", lambda: False)():

@@ -20,7 +20,7 @@ class CoreLimits:
 
 
 LIMITS = CoreLimits()
-# The largest WebSocket message daphne is told to accept and send (RFC 8887 §4:
+# The largest WebSocket message the web server accepts and the proxy sends (RFC 8887 §4:
 # a Request message may be as large as maxSizeRequest, plus its envelope).
 WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
 # Room kept for the Response envelope (@type, requestId, createdIds, sessionState)

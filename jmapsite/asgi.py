@@ -1,4 +1,4 @@
-"""The one ASGI application behind both ports (served by daphne).
+"""The one ASGI application behind both ports (served by uvicorn, jmapsite/web_server.py).
 
 HTTP goes to Django, whose PortRoutingMiddleware picks the URLconf by the port
 the request arrived on (jmapsite/ports.py), through PooledThreadASGIHandler

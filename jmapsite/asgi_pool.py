@@ -36,9 +36,9 @@ proxied list view, 2.64 -> 2.30 ms per Core/echo (a second pair, at a
 noisier moment, could not tell them apart).
 
 Two things for large bodies (issue 12, item 7: passthrough blobs):
-- A request body of at least SPOOLED_BODY_MIN octets that the server already
-  holds in a file (jmapsite/daphne_server.py offers it, jmapsite/spooled_body.py)
-  is given to Django as that file, not copied into a spool file of Django's.
+- A large upload (jmapsite/upload_body_feed.py: piped_body_wanted) is not
+  read whole first: its view starts at once and reads the body through a
+  pipe while the client sends it (BodyFeed).
 - Streamed response bodies go to the server in pieces of up to CHUNK_SIZE
   (Django cuts them at 64 KiB: four ASGI messages for every 256 KiB of a
   passthrough download), and file responses are read in pieces that size.
@@ -48,10 +48,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
-from typing import IO, Any
+from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core import signals
@@ -60,7 +58,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
-from jmapsite.spooled_body import SPOOLED_BODY_EXTENSION, SPOOLED_BODY_MIN
+from jmapsite.upload_body_feed import BodyFeed, piped_body_wanted
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +67,6 @@ log = logging.getLogger(__name__)
 IDLE_THREADS = 8
 # The largest ASGI message of a response body (module doc).
 CHUNK_SIZE = 1024 * 1024
-
-# The server's offer of the request body as its spool file, for the request this task serves.
-_body_take: ContextVar[Callable[[int], IO[bytes] | None] | None] = ContextVar("jmap_body_take", default=None)
 
 
 class PooledThreadASGIHandler(ASGIHandler):
@@ -117,14 +112,27 @@ class PooledThreadASGIHandler(ASGIHandler):
         return response
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """ASGIHandler.handle with one thread hand-off for a response that is not streamed (module doc)."""
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
+        """ASGIHandler.handle with one thread hand-off for a response that is not streamed (module doc);
+        a large upload's body is read by the view as it arrives (module doc)."""
+        feed: BodyFeed | None = None
+        body_file: Any
+        if piped_body_wanted(scope):
+            feed = BodyFeed(receive)
+            body_file = feed.reader
+        else:
+            try:
+                body_file = await self.read_body(receive)
+            except RequestAborted:
+                return
         try:
             set_script_prefix(get_script_prefix(scope))
-            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            try:
+                response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
+            finally:
+                if feed is not None:
+                    # The view is done with the body: what is still on its way is not read
+                    # here (the server drops it once the response is out).
+                    await feed.stop()
             if response.streaming:
                 await self._streamed_send(response, receive, send)
             else:
@@ -161,16 +169,6 @@ class PooledThreadASGIHandler(ASGIHandler):
             # upstream connection, a file) are released and request_finished is sent.
             await sync_to_async(response.close, thread_sensitive=True)()
 
-    async def read_body(self, receive: Any) -> Any:
-        """The request body: the server's own spool file when it offers it for a large body, else
-        Django's copy (module doc)."""
-        take = _body_take.get()
-        if take is not None:
-            body = take(SPOOLED_BODY_MIN)
-            if body is not None:
-                return body
-        return await super().read_body(receive)
-
     def _executor_take(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._idle:
@@ -188,10 +186,6 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        offer = (scope.get("extensions") or {}).get(SPOOLED_BODY_EXTENSION) or {}
-        take = offer.get("take") if isinstance(offer, dict) else None
-        # Each request is its own asyncio task, so the variable is this request's alone.
-        _body_take.set(take if callable(take) else None)
         executor = self._executor_take()
         try:
             # A context with an executor can be entered only once: a new one per request.

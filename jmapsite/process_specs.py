@@ -1,7 +1,7 @@
 """The command lines of the proxy's processes (runproxy builds its plan from them).
 
 Embedded (the all-in-one `make run`): two children of a Django-free supervisor,
-- web: one daphne process on both ports;
+- web: one uvicorn process on both ports (jmapsite.web_server);
 - worker: one Celery worker process that runs the task queue (a thread pool),
   the beat schedule and the IMAP IDLE listener as threads (`--embedded`,
   jmapsite.embedded), so that one machine idles in three small processes.
@@ -15,36 +15,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from jmapcore.limits import LIMITS
 from jmapsite.supervisor import ChildSpec
 
-# Incoming WebSocket message limit (RFC 8887): a little over maxSizeRequest, so
-# that a too-large request gets a "limit" RequestError rather than a dropped socket.
-WEBSOCKET_MAX_MESSAGE = LIMITS.maxSizeRequest + 64 * 1024
 MANAGE_PY = Path(__file__).resolve().parent.parent / "manage.py"
 
 
-def twisted_interface(host: str) -> str:
-    """Escape an address for a Twisted endpoint string (IPv6 colons)."""
-    return host.replace(":", r"\:")
+def bind_address(host: str, port: int) -> str:
+    """HOST:PORT for jmapsite.web_server, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def web_argv(*, jmap_host: str, jmap_port: int, mgmt_host: str, mgmt_port: int, log_level: str) -> list[str]:
-    """One daphne process listening on both ports; its access log (a line per
-    request on stdout) only at JMAP_LOG_LEVEL INFO or DEBUG. It runs as
-    jmapsite.daphne_server, daphne with request bodies read from its spool file
-    and response bodies held while the client's socket is full, so a large
-    upload or download does not sit in the web process's memory."""
-    verbosity = "1" if log_level in ("DEBUG", "INFO") else "0"
+    """One web process (jmapsite.web_server: uvicorn) listening on both ports; its access log
+    (a line per request) only at JMAP_LOG_LEVEL INFO or DEBUG."""
+    access_log = ["--access-log"] if log_level in ("DEBUG", "INFO") else []
     return [
-        sys.executable, "-m", "jmapsite.daphne_server", "--verbosity", verbosity,
-        "-e", f"tcp:{jmap_port}:interface={twisted_interface(jmap_host)}",
-        "-e", f"tcp:{mgmt_port}:interface={twisted_interface(mgmt_host)}",
-        "--application-close-timeout", "30",
-        # daphne's 1 MiB default would cut JMAP WebSocket requests far below
-        # maxSizeRequest; the consumer answers a RequestError up to this size.
-        "--websocket-max-message-size", str(WEBSOCKET_MAX_MESSAGE),
-        "--websocket-max-frame-size", str(WEBSOCKET_MAX_MESSAGE),
+        sys.executable, "-m", "jmapsite.web_server", *access_log,
+        "--bind", bind_address(jmap_host, jmap_port), "--bind", bind_address(mgmt_host, mgmt_port),
         "jmapsite.asgi:application",
     ]  # fmt: skip
 
@@ -91,7 +78,7 @@ def embedded_specs(
                 jmap_host=jmap_host, jmap_port=jmap_port, mgmt_host=mgmt_host, mgmt_port=mgmt_port,
                 log_level=log_level,
             ),
-            "daphne, the JMAP and management ports",
+            "uvicorn, the JMAP and management ports",
         ),
         ChildSpec(
             "worker",
@@ -115,7 +102,7 @@ def role_specs(
                     jmap_host=jmap_host, jmap_port=jmap_port, mgmt_host=mgmt_host, mgmt_port=mgmt_port,
                     log_level=log_level,
                 ),
-                "daphne, the JMAP and management ports",
+                "uvicorn, the JMAP and management ports",
             )
         )
     if role == "worker":

@@ -105,8 +105,6 @@ SECRET_KEY = _django_secret_key()
 DEBUG = False
 ALLOWED_HOSTS = ["*"]  # every URL we emit is built from BASEURL, never from Host
 
-# Not "daphne": the web process runs daphne itself (jmapsite/process_specs.py);
-# as an app it only replaces runserver, and would load Twisted into every process.
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -282,7 +280,6 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["stderr"], "level": JMAP_LOG_LEVEL},
     "loggers": {
         "django.request": {"level": "ERROR"},
-        "daphne": {"level": "WARNING"},
         # httpx logs every DAV request's full URL at INFO, userinfo included: ours say enough.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

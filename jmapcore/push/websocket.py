@@ -57,9 +57,9 @@ _TYPE_NAME_MAX = 256
 def websocket_request_run(*, pool: Pool, value: dict[str, Any]) -> dict[str, Any]:
     """Run one decoded Request message; raises RequestError like the HTTP API."""
     with request_slot(pool_id=pool.pk):
-        # daphne cannot send a message over WEBSOCKET_MAX_MESSAGE: bound the
-        # response below it so that a large one ends in requestTooLarge, not a
-        # response that never arrives.
+        # No client need accept a message over WEBSOCKET_MAX_MESSAGE (the
+        # largest the proxy accepts): bound the response below it, so that a
+        # large one ends in requestTooLarge, not a message the client drops.
         # The Response message also echoes the request's id (RFC 8887 §4.3.3);
         # createdIds are charged by the engine itself.
         echoed = len(json.dumps(value.get("id"), ensure_ascii=False).encode())

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 # The first request to /wait/ blocks here until the test sets it (or 10 s pass).
 RELEASE = threading.Event()
@@ -50,7 +52,25 @@ def broken_view(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
+# Set by the upload view once it has started reading its body.
+READING = threading.Event()
+
+
+@csrf_exempt
+def upload_view(request: HttpRequest) -> HttpResponse:
+    """Reads its body piece by piece as an upload view does; answers its SHA-256, or the read's error."""
+    READING.set()
+    digest = hashlib.sha256()
+    try:
+        while piece := request.read(256 * 1024):
+            digest.update(piece)
+    except OSError as error:
+        return HttpResponse(f"failed: {error}", status=400)
+    return HttpResponse(digest.hexdigest())
+
+
 urlpatterns = [
+    path("upload/digest/", upload_view),
     path("thread/", thread_view),
     path("wait/", wait_view),
     path("stream/", stream_view),

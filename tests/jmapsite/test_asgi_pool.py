@@ -1,13 +1,16 @@
-"""PooledThreadASGIHandler (jmapsite/asgi_pool.py), driven as daphne drives it:
+"""PooledThreadASGIHandler (jmapsite/asgi_pool.py), driven as the ASGI server drives it:
 each request's synchronous code runs on a thread taken from a pool and given
 back (so the next request reuses it), a request in flight keeps its thread (a
 slow one never blocks another), and an async view's streamed body still
 arrives whole. A complete response takes one hand-off to the thread, which
 sends request_started and request_finished around the view; a streamed one is
-closed (request_finished) after its body, or when its client goes away."""
+closed (request_finished) after its body, or when its client goes away. A
+large upload's view reads its body while it arrives, and fails its read when
+the client goes away mid-body."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from typing import Any
 
@@ -16,6 +19,7 @@ from django.core import signals
 from django.test import override_settings
 
 from jmapsite.asgi_pool import IDLE_THREADS, PooledThreadASGIHandler
+from jmapsite.upload_body_feed import PIPED_MIN
 from tests.jmapsite import asgi_pool_urls
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -23,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("db")
 
 async def _get(handler: PooledThreadASGIHandler, path: str, *, events: list[str] | None = None,
                leave_after: int | None = None) -> tuple[int, bytes]:  # fmt: skip
-    """GET `path` as daphne would; `events` gets "body" for each body message sent, and the client
+    """GET `path` as the ASGI server would; `events` gets "body" for each body message sent, and the client
     goes away (http.disconnect) after `leave_after` body messages."""
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
@@ -226,3 +230,56 @@ def test_a_streamed_response_whose_body_breaks_is_still_closed() -> None:
         asyncio.run(_get(handler, "/broken/", events=events))
     assert events[0] == "started" and "body" in events
     assert events[-1] == "finished"  # request_finished, and the response's resources released
+
+
+async def _upload(handler: PooledThreadASGIHandler, body: bytes, *, leave_at: int | None = None) -> tuple[int, bytes]:
+    """POST `body` to /upload/digest/ in 256 KiB messages; after the first, the next waits until the
+    view has started reading (it could not, were the body read whole first). With `leave_at`, the
+    client goes away (http.disconnect) once that many octets are sent."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/upload/digest/", "raw_path": b"/upload/digest/", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 40000), "server": ("testserver", 80),
+    }  # fmt: skip
+    pieces = [body[offset : offset + 256 * 1024] for offset in range(0, len(body), 256 * 1024)]
+    sent = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent and not asgi_pool_urls.READING.is_set():
+            await asyncio.wait_for(asyncio.to_thread(asgi_pool_urls.READING.wait), timeout=10)
+        if (leave_at is not None and sent >= leave_at) or not pieces:
+            await asyncio.sleep(0.05)
+            return {"type": "http.disconnect"}
+        piece = pieces.pop(0)
+        sent += len(piece)
+        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+
+    answer: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await asyncio.wait_for(handler(scope, receive, send), timeout=30)
+    return answer["status"], answer["body"]
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_large_upload_is_read_by_its_view_while_it_arrives() -> None:
+    asgi_pool_urls.READING.clear()
+    body = hashlib.sha256(b"alice").digest() * (PIPED_MIN // 8)  # 4 MiB, more than one pipe-full at times
+    status, answer = asyncio.run(_upload(PooledThreadASGIHandler(), body))
+    assert (status, answer) == (200, hashlib.sha256(body).hexdigest().encode())
+
+
+@override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
+def test_a_large_upload_whose_client_leaves_fails_its_read_and_ends() -> None:
+    asgi_pool_urls.READING.clear()
+    body = b"m" * (PIPED_MIN * 2)
+    status, answer = asyncio.run(_upload(PooledThreadASGIHandler(), body, leave_at=PIPED_MIN))
+    assert status == 400
+    assert answer.startswith(b"failed: the client went away")

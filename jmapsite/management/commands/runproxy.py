@@ -1,6 +1,6 @@
 """`manage.py runproxy`: prepare the data directory and start every process.
 
-Embedded default (the all-in-one `make run`): web (daphne, both ports) and one
+Embedded default (the all-in-one `make run`): web (uvicorn, both ports) and one
 Celery worker that also runs the beat schedule and the IMAP IDLE listener, on
 SQLite and the filesystem queue in $JMAP_DATADIR. In scale-out, run web-only
 processes (--web-only) and workers (--worker-only) as often as needed, and

@@ -2,7 +2,7 @@
 
 The proxy runs as `manage.py runproxy` (tests/servers/proxy.py); alice's
 Cyrus account is added with the management API. While the blob passes, the
-resident memory of the web process (daphne, the one that streams) is sampled
+resident memory of the web process (jmapsite.web_server, the one that streams) is sampled
 from /proc; it must not grow by more than MEMORY_BOUND, far less than the
 blob: a memory bound, not a time bound. Content is checked by SHA-256 on
 Cyrus's side (direct download) and on the client's side (through the proxy).
@@ -112,18 +112,17 @@ def alice(proxy: ProxyProcess, cyrus: CyrusServer) -> tuple[str, str, CyrusUser]
 
 @pytest.fixture(scope="module")
 def spooled_web(proxy: ProxyProcess) -> Iterator[tuple[str, int]]:
-    """A second web process on the proxy's data directory, run by jmapsite.daphne_server: (JMAP URL, pid).
+    """A second web process on the proxy's data directory, run by jmapsite.web_server: (JMAP URL, pid).
 
     The command is the web process's own (jmapsite.process_specs.web_argv), on
-    free ports: jmapsite.daphne_server, which feeds request bodies from daphne's
-    spool file. (Stock daphne queues a whole body in memory before Django reads
-    it: +105 MiB for this upload.) A process of its own, so that its memory is
-    the transfer's alone.
+    free ports. (Stock daphne, the server before, queued a whole body in memory
+    before Django read it: +105 MiB for this upload.) A process of its own, so
+    that its memory is the transfer's alone.
     """
     jmap_port, mgmt_port = free_port(), free_port()
     argv = web_argv(jmap_host="127.0.0.1", jmap_port=jmap_port, mgmt_host="127.0.0.1", mgmt_port=mgmt_port,
                     log_level="WARNING")  # fmt: skip
-    assert argv[argv.index("-m") + 1] == "jmapsite.daphne_server", argv
+    assert argv[argv.index("-m") + 1] == "jmapsite.web_server", argv
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JMAP_", "DJANGO_"))}
     env.update(JMAP_DATADIR=str(proxy.datadir), JMAP_PORT=str(jmap_port), JMAP_MGMT_PORT=str(mgmt_port),
                BASEURL=f"http://127.0.0.1:{jmap_port}")  # fmt: skip

@@ -1,9 +1,9 @@
 """An upload whose body stops arriving (RFC 8620 §6.1): the client's failure, answered 400, nothing kept.
 
-Under daphne a large upload starts before its body is in
-(jmapsite/daphne_server.py) and reads it as it arrives; a client that goes
-away, or stops sending, mid-body makes the read fail (jmapsite/spooled_body.py
-raises OSError, which Django's request.read turns into UnreadablePostError).
+A large upload starts before its body is in (jmapsite/upload_body_feed.py)
+and reads it as it arrives; a client that goes away, or stops sending,
+mid-body makes the read fail (jmapsite/body_pipe.py raises OSError, which
+Django's request.read turns into UnreadablePostError).
 That is a 400 problem, not the 500 "could not be stored" of a full disk, no
 blob is kept, and the upload's concurrency slot is given back.
 """

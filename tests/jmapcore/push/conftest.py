@@ -1,4 +1,4 @@
-"""The whole proxy (`manage.py runproxy`: daphne, Celery worker and beat) in
+"""The whole proxy (`manage.py runproxy`: the web process, Celery worker and beat) in
 embedded mode for the push tests, and the people who use it: alice (a login
 with two accounts), bob and mallory (one account each)."""
 from __future__ import annotations

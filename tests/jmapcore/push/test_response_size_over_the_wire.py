@@ -1,5 +1,5 @@
 """The response bound (JMAP_MAX_RESPONSE_SIZE, default 32 MiB) in the real web
-process (daphne, started by `manage.py runproxy`), over HTTP and over the
+process (jmapsite.web_server, started by `manage.py runproxy`), over HTTP and over the
 WebSocket (RFC 8887): maxCallsInRequest Core/echo calls that each reference
 the previous result twice end in requestTooLarge after about 21 calls, the
 process's peak memory stays bounded, and it answers the next request."""
@@ -34,17 +34,17 @@ def _doubling_echoes() -> list[list[Any]]:
 
 
 def _web_process_peak_rss(proxy: ProxyProcess) -> int:
-    """VmHWM of the daphne child of runproxy, in octets."""
+    """VmHWM of the web child of runproxy, in octets."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == proxy.process.pid and b"daphne" in cmdline:
+        if int(fields[1]) == proxy.process.pid and b"jmapsite.web_server" in cmdline:
             status = (stat.parent / "status").read_text()
             return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmHWM:"))
-    raise AssertionError("no daphne process under runproxy")
+    raise AssertionError("no web process under runproxy")
 
 
 def _decoded(raw: bytes | str) -> dict[str, Any]:

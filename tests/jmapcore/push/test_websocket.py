@@ -1,4 +1,4 @@
-"""JMAP over WebSocket (RFC 8887) against the real proxy (daphne + Channels)."""
+"""JMAP over WebSocket (RFC 8887) against the real proxy (uvicorn + Channels)."""
 from __future__ import annotations
 
 import json
@@ -31,7 +31,9 @@ def jmap_socket(
     headers = {"Authorization": auth or person.basic}
     with connect(
         url or ws_url(person.proxy),
-        subprotocols=[Subprotocol(name) for name in (subprotocols if subprotocols is not None else ["jmap"])],
+        # An empty list offers none: no Sec-WebSocket-Protocol header (websockets would send it empty,
+        # which the server refuses as malformed, 400, before the application sees the request).
+        subprotocols=[Subprotocol(name) for name in (subprotocols if subprotocols is not None else ["jmap"])] or None,
         additional_headers=headers,
         open_timeout=10,
         close_timeout=5,

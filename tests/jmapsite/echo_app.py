@@ -1,4 +1,4 @@
-"""A small ASGI application for tests/jmapsite/test_daphne_server.py, served by jmapsite.daphne_server.
+"""A small ASGI application for tests/jmapsite/test_web_server.py, served by jmapsite.web_server.
 
 POST /echo: answers the SHA-256 and length of the body it received, read
 message by message. GET /stream?mib=N: N MiB of counted octets in 64 KiB

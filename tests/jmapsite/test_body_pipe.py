@@ -1,35 +1,17 @@
-"""jmapsite.spooled_body: readers of a request body in the server's spool file.
+"""jmapsite.body_pipe: a request body still arriving, read on another thread.
 
-A reader of the spool file has a position of its own (the server's file
-object may move or close without disturbing it). A body still arriving
-comes through a bounded pipe: its reader gets pieces as they arrive, ends
-where the complete body ends, fails (never hangs) when the client goes
-away or stalls; a full pipe stops the server reading until the reader has
-made room, and a closed reader lets the rest through unkept. Real files,
-real threads.
+Its reader gets pieces as they arrive, ends where the complete body ends,
+fails (never hangs) when the client goes away or stalls; a full pipe stops
+the feed until the reader has made room, and a closed reader lets the rest
+through unkept. Real threads.
 """
 from __future__ import annotations
 
-import tempfile
 import threading
 
 import pytest
 
-from jmapsite.spooled_body import BodyPipe, pipe_reader, spool_reader
-
-
-def test_a_reader_keeps_its_own_position_and_outlives_the_servers_file() -> None:
-    with tempfile.TemporaryFile() as spool:
-        spool.write(b"alice's body")
-        spool.flush()
-        reader = spool_reader(spool.fileno())
-        spool.seek(3)  # the server's file moves ...
-        assert reader.read(5) == b"alice"
-        spool.close()  # ... and closes
-        assert reader.read() == b"'s body"
-        reader.seek(0)
-        assert reader.read(5) == b"alice"
-        reader.close()
+from jmapsite.body_pipe import BodyPipe, pipe_reader
 
 
 def test_a_body_through_the_pipe_is_read_as_it_arrives_and_ends_with_it() -> None:

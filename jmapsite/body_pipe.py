@@ -1,39 +1,21 @@
-"""A request body handed to Django as the very file the ASGI server spooled it to.
+"""A request body still arriving, handed from the event loop to the view's thread in memory.
 
-daphne (through jmapsite/daphne_server.py) has the whole request body in a
-temporary file before the application starts. Django's ASGI handler would
-then read it back message by message and write it into a spooled file of its
-own before the view sees a byte: for a 100 MB upload a second 100 MB written
-and read, on the critical path of every passthrough upload (issue 12, item 7).
-
-jmapsite/daphne_server.py offers, in the scope's extensions under
-SPOOLED_BODY_EXTENSION, a `take(min_size)` that gives the body as a
-`spool_reader()` over its file (and drops the body messages from the
-application's queue) when the body is at least `min_size` octets and lies in
-a real file; jmapsite/asgi_pool.py uses it instead of Django's copy. Nothing
-here imports daphne or Django, so both sides can import it.
-
-A large upload is also started before its body has arrived (daphne_server:
-EarlyStartRequest), so that a passthrough upload goes on to the upstream
-while the client is still sending it. Its body then comes through a
-`BodyPipe` in memory (bounded, the server stops reading the client while it
-is full) and is read with a `pipe_reader()`: a read waits for the next
-piece, the end of the body, or fails (OSError) when the client has gone
-away or stalled.
+A large upload starts before its body has arrived (jmapsite/upload_body_feed.py),
+so that a passthrough upload goes on to the upstream while the client is
+still sending it. Its body comes through a `BodyPipe` (bounded: the feed asks
+the server for more only while it has room) and is read with a
+`pipe_reader()`: a read waits for the next piece, the end of the body, or
+fails (OSError) when the client has gone away or stalled. Nothing here
+imports the server or Django.
 """
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
-# The scope["extensions"] key of the offer; its value is {"take": Callable[[int], IO[bytes] | None]}.
-SPOOLED_BODY_EXTENSION = "jmap.spooled_body"
-# Bodies smaller than this take Django's usual path (it keeps them in memory anyway).
-SPOOLED_BODY_MIN = 1024 * 1024
 READ_BUFFER = 1024 * 1024
 # A read of a body still arriving gives up when no octet has arrived for this long (the client
 # stalled). Below jmapcore.concurrency.SLOT_TTL (180 s), so a stalled upload fails before its slot lapses.
@@ -42,79 +24,14 @@ STALL_TIMEOUT = 60.0
 PIPE_LIMIT = 4 * 1024 * 1024
 
 
-class SpoolFile(io.RawIOBase):
-    """A read-only view of a file descriptor with a position of its own (os.pread).
-
-    The descriptor is a duplicate of the server's: the server may close its
-    own file object, or move its offset, without disturbing this reader (a
-    plain duplicate would share the offset). `fileno()` lets a sender use
-    os.sendfile with explicit offsets.
-    """
-
-    def __init__(self, descriptor: int) -> None:
-        super().__init__()
-        self._descriptor = descriptor
-        self._position = 0
-        self._size = os.fstat(descriptor).st_size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        return self._descriptor
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        view = memoryview(buffer).cast("B")
-        count = os.preadv(self._descriptor, [view], self._position)
-        self._position += count
-        return count
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence == os.SEEK_SET:
-            position = offset
-        elif whence == os.SEEK_CUR:
-            position = self._position + offset
-        elif whence == os.SEEK_END:
-            position = self._size + offset
-        else:
-            raise ValueError(f"invalid whence ({whence})")
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._position = position
-        return position
-
-    def tell(self) -> int:
-        return self._position
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                os.close(self._descriptor)
-            finally:
-                super().close()
-
-
-def spool_reader(descriptor: int) -> io.BufferedReader:
-    """A buffered reader from the start of the file behind `descriptor` (duplicated here; the caller
-    keeps and closes its own). Closing the reader closes the duplicate."""
-    return io.BufferedReader(SpoolFile(os.dup(descriptor)), buffer_size=READ_BUFFER)
-
-
 class BodyPipe:
     """A request body still arriving, handed from the server's event loop to its reader in memory.
 
-    The server `put`s each piece as it reads it from the client's socket and
-    stops reading while `put` says the pipe is full (PIPE_LIMIT octets
+    The feed `put`s each piece as the server reads it from the client and
+    asks for no more while `put` says the pipe is full (PIPE_LIMIT octets
     waiting); once the reader has taken it below half, `on_room` (called on
-    the reader's thread) lets the server read on. So at most about
-    PIPE_LIMIT octets, plus one socket read, wait here whatever the two
+    the reader's thread) lets it go on. So at most about
+    PIPE_LIMIT octets, plus one ASGI message, wait here whatever the two
     sides' speeds (issue 12, item 3: blobs never held whole).
 
     Not a file: a 100 MB upload written to a temporary file cost 100 MB of
@@ -260,5 +177,5 @@ class PipeReader(io.RawIOBase):
 
 
 def pipe_reader(pipe: BodyPipe) -> PipeReader:
-    """The reader of a body still arriving through `pipe` (daphne_server.EarlyStartRequest)."""
+    """The reader of a body still arriving through `pipe` (upload_body_feed.BodyFeed)."""
     return PipeReader(pipe)

@@ -1,0 +1,254 @@
+"""The web process: uvicorn with httptools, serving one ASGI application on both ports.
+
+Run as the web process is run (jmapsite/process_specs.py builds its command):
+`python -m jmapsite.web_server --bind HOST:PORT [--bind HOST:PORT] [--access-log] [APP]`,
+APP "module:attribute", jmapsite.asgi:application unless given.
+
+Why uvicorn and not daphne (DESIGN.md names daphne): the server's own share
+of every request. bench/web_server_cpu.py serves the same application under
+both, the two taking turns; the web process's CPU per request, daphne against
+this server, was 4.70 against 2.87 ms for Core/echo and 6.03 against 4.47 ms
+for a forwarded list view (earlier runs: the same 1.4-1.8 ms apart). That is
+Twisted's HTTP parsing and writing, daphne's bookkeeping and its extra
+hand-offs between Twisted and asyncio, and it was most of what stood between
+the passthrough list view and issue 12's 5 ms of added latency.
+
+What daphne (with Twisted) gave and uvicorn does not, added here:
+- a bounded request head: at most HEAD_LIMIT octets of request line and
+  header fields and HEAD_FIELDS fields, else 431 and the connection closed
+  (Twisted's limits were 16 KiB and 500; httptools keeps any head it is sent);
+- a deadline for the head: a connection that has not sent a whole head
+  HEAD_TIMEOUT after it was opened, or after the first octet of a later
+  request, is closed (a slow-header client holds no connection for ever);
+- access-log lines without the query string (a download's name, an
+  EventSource's types: nothing a log needs), and a request that cannot be
+  parsed logged at INFO, not WARNING (BadRequestsAtInfo).
+
+What uvicorn does itself and the proxy relies on: a request body is read
+from the socket only as the application asks for it (reading pauses past
+64 KiB waiting), and a response body waits while the socket's buffer is full
+(its flow control), so neither a large upload nor a large download sits in
+memory; a large upload is handed to the view while the client still sends it
+(jmapsite/upload_body_feed.py). WebSockets (RFC 8887) use the websockets
+library, with messages up to WEBSOCKET_MAX_MESSAGE and no compression, as
+under daphne (zlib state would cost every open connection tens of KiB).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import socket
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from jmapcore.limits import WEBSOCKET_MAX_MESSAGE
+
+HEAD_LIMIT = 16 * 1024
+HEAD_FIELDS = 500
+HEAD_TIMEOUT = 30.0
+# An idle kept-alive connection is closed after this long (uvicorn's 5 s would make a client
+# that asks every few seconds open a new connection each time).
+KEEP_ALIVE_TIMEOUT = 60.0
+# On SIGTERM: requests in flight get this long to finish; an EventSource never does (the
+# supervisor kills a child after 10 s).
+SHUTDOWN_GRACE = 5
+LISTEN_BACKLOG = 2048
+DEFAULT_APPLICATION = "jmapsite.asgi:application"
+
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 32\r\nconnection: close\r\n\r\nRequest header fields too large."
+)
+
+
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback; httptools turns it into a parser error (send_400_response)."""
+
+
+class BoundedHeadProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the request head bounded in size, fields and time (module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_octets = 0
+        self._head_fields = 0
+        self._head_refused = False
+        self._head_timer: asyncio.TimerHandle | None = None
+        self.head_timeout: float = getattr(self.config, "jmap_head_timeout", HEAD_TIMEOUT)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_deadline_arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_deadline_cancel()
+        super().connection_lost(exc)
+
+    def _head_deadline_arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_deadline_passed)
+
+    def _head_deadline_cancel(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_deadline_passed(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _head_count(self, octets: int, *, fields: int = 0) -> None:
+        self._head_octets += octets
+        self._head_fields += fields
+        if self._head_octets > HEAD_LIMIT or self._head_fields > HEAD_FIELDS:
+            self._head_refused = True
+            raise _HeadTooLarge
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_octets = self._head_fields = 0
+        self._head_deadline_arm()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # Each field as it stood on the wire: name, ": ", value, CRLF.
+        self._head_count(len(name) + len(value) + 4, fields=1)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_deadline_cancel()
+        super().on_headers_complete()
+
+    def shutdown(self) -> None:
+        """The server stops (SIGTERM): a response already being sent is cut off at once.
+
+        uvicorn lets every request in flight finish within SHUTDOWN_GRACE
+        and then cancels it, logging an error. A streamed response (an
+        EventSource, which never ends by itself; a download) is ended now
+        instead: its client sees the connection close, as it would on any
+        restart, and the view hears http.disconnect and cleans up. A request
+        whose answer has not started yet still gets its grace.
+        """
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            # abort, not close: close waits to flush what is buffered, which a client that
+            # does not read never lets happen.
+            self.transport.abort()
+            return
+        super().shutdown()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._head_refused:
+            super().send_400_response(msg)
+            return
+        self.transport.write(_HEAD_TOO_LARGE)
+        self.transport.close()
+
+
+class NoQueryString(logging.Filter):
+    """Access-log lines name the path only (module doc); uvicorn gives the path with its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+class BadRequestsAtInfo(logging.Filter):
+    """uvicorn logs every request it cannot parse as a WARNING: on a public port, every scanner
+    (a TLS handshake sent to plain HTTP) would write to the console. Such a line is logged at
+    INFO instead, shown only where INFO is (JMAP_LOG_LEVEL); the client got its 400 or 431."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "Invalid HTTP request received.":
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return logging.getLogger().isEnabledFor(logging.INFO)
+
+
+def address_parse(text: str) -> tuple[str, int]:
+    """"HOST:PORT" or "[V6]:PORT" as (host, port); ValueError when it is neither."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        raise ValueError(f"not HOST:PORT: {text!r}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket (SO_REUSEADDR, as uvicorn's own).
+
+    Made with proto IPPROTO_TCP, as asyncio's own listeners are: asyncio turns
+    Nagle's algorithm off only on connections of such a socket
+    (base_events._set_nodelay), and socket.create_server's proto 0 left it on.
+    A response's head and body, written one after the other, then waited for
+    the client's delayed ACK: 44 ms for every small request, measured.
+    """
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a name (localhost): whatever it resolves to first
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(LISTEN_BACKLOG)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def server_config(application: Any, *, access_log: bool, head_timeout: float = HEAD_TIMEOUT) -> uvicorn.Config:
+    config = uvicorn.Config(
+        application,
+        http=BoundedHeadProtocol,
+        ws="websockets-sansio",
+        ws_max_size=WEBSOCKET_MAX_MESSAGE,
+        ws_per_message_deflate=False,
+        lifespan="off",
+        # Logging is Django's (jmapsite/settings.py LOGGING), set up when the application loads.
+        log_config=None,
+        access_log=access_log,
+        # X-Forwarded-For is read by jmapsite/client_address.py, from trusted proxies only.
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT),
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
+    # Read by BoundedHeadProtocol (uvicorn hands each protocol its config).
+    config.jmap_head_timeout = head_timeout  # type: ignore[attr-defined]
+    return config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jmapsite.web_server", description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", action="append", required=True, help="HOST:PORT to listen on (repeatable)")
+    parser.add_argument("--access-log", action="store_true", help="a line per request, at INFO")
+    parser.add_argument("--head-timeout", type=float, default=HEAD_TIMEOUT,
+                        help=f"seconds a request head may take to arrive (default {HEAD_TIMEOUT:g})")
+    parser.add_argument("application", nargs="?", default=DEFAULT_APPLICATION)
+    options = parser.parse_args(argv)
+    try:
+        addresses = [address_parse(text) for text in options.bind]
+    except ValueError as exc:
+        parser.error(str(exc))
+    sockets = [listening_socket(host, port) for host, port in addresses]
+    logging.getLogger("uvicorn.access").addFilter(NoQueryString())
+    logging.getLogger("uvicorn.error").addFilter(BadRequestsAtInfo())
+    config = server_config(options.application, access_log=options.access_log, head_timeout=options.head_timeout)
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+if __name__ == "__main__":
+    main()
