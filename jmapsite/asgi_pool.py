@@ -36,9 +36,9 @@ proxied list view, 2.64 -> 2.30 ms per Core/echo (a second pair, at a
 noisier moment, could not tell them apart).
 
 Two things for large bodies (issue 12, item 7: passthrough blobs):
-- A large upload (jmapsite/upload_body_feed.py: piped_body_wanted) is not
-  read whole first: its view starts at once and reads the body through a
-  pipe while the client sends it (BodyFeed).
+- A large upload whose body the server offers as a pipe (jmapsite/body_pipe.py)
+  is not read whole first: the pipe is taken, the view starts at once and
+  reads the body from it while the client sends it.
 - Streamed response bodies go to the server in pieces of up to CHUNK_SIZE
   (Django cuts them at 64 KiB: four ASGI messages for every 256 KiB of a
   passthrough download), and file responses are read in pieces that size.
@@ -58,7 +58,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
-from jmapsite.upload_body_feed import BodyFeed, piped_body_wanted
+from jmapsite.body_pipe import BODY_PIPE_EXTENSION, BodyPipe, pipe_reader
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,11 @@ class PooledThreadASGIHandler(ASGIHandler):
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """ASGIHandler.handle with one thread hand-off for a response that is not streamed (module doc);
         a large upload's body is read by the view as it arrives (module doc)."""
-        feed: BodyFeed | None = None
+        take = (scope.get("extensions") or {}).get(BODY_PIPE_EXTENSION)
+        pipe = take() if callable(take) else None
         body_file: Any
-        if piped_body_wanted(scope):
-            feed = BodyFeed(receive)
-            body_file = feed.reader
+        if isinstance(pipe, BodyPipe):
+            body_file = pipe_reader(pipe)
         else:
             try:
                 body_file = await self.read_body(receive)
@@ -126,18 +126,13 @@ class PooledThreadASGIHandler(ASGIHandler):
                 return
         try:
             set_script_prefix(get_script_prefix(scope))
-            try:
-                response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
-            finally:
-                if feed is not None:
-                    # The view is done with the body: what is still on its way is not read
-                    # here (the server drops it once the response is out).
-                    await feed.stop()
+            response = await sync_to_async(self._respond, thread_sensitive=True)(scope, body_file)
             if response.streaming:
                 await self._streamed_send(response, receive, send)
             else:
                 await self.send_response(response, send)
         finally:
+            # For a pipe: the rest of the body, if any, is dropped as it comes.
             body_file.close()
 
     async def _streamed_send(self, response: HttpResponseBase, receive: Any, send: Any) -> None:

@@ -1,12 +1,26 @@
-"""A request body still arriving, handed from the event loop to the view's thread in memory.
+"""A large upload's body, handed from the web server's event loop to the view's thread as it arrives.
 
-A large upload starts before its body has arrived (jmapsite/upload_body_feed.py),
-so that a passthrough upload goes on to the upstream while the client is
-still sending it. Its body comes through a `BodyPipe` (bounded: the feed asks
-the server for more only while it has room) and is read with a
-`pipe_reader()`: a read waits for the next piece, the end of the body, or
-fails (OSError) when the client has gone away or stalled. Nothing here
-imports the server or Django.
+Django's ASGI handler reads a whole request body (into a spooled file)
+before the view starts, so a passthrough upload was received whole before a
+byte of it went on to the upstream: the two transfers took turns (issue 12,
+item 7: uploads at 60-77 % of direct). For a request `piped_body_wanted`
+accepts, the web server (jmapsite/web_server.py) offers in the scope's
+extensions, under BODY_PIPE_EXTENSION, a `take()` that gives the body as a
+`BodyPipe`, into which the server puts each piece as it reads it from the
+socket; jmapsite/asgi_pool.py takes it before reading anything and starts
+the view at once with a `pipe_reader()` as its body. A read waits for the
+next piece, the end of the body, or fails (OSError) when the client has gone
+away or stalled. The pipe is bounded: the server stops reading the client
+while it is full, so memory stays bounded whatever the two sides' speeds,
+and nothing is written to disk.
+
+Only a POST to an upload endpoint (PIPED_PATHS) declaring a Content-Length
+of at least PIPED_MIN: the upload view reads its body only after
+authentication and under the login's maxConcurrentUpload slot
+(jmapcore/blob_views.py), so a slow sender holds at most that many request
+threads. Other bodies are read whole first, costing no thread while they
+arrive; a body of unknown length (chunked) too. Nothing here imports the
+server or Django.
 """
 from __future__ import annotations
 
@@ -15,7 +29,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
+# The scope["extensions"] key of the web server's offer: a callable taking no argument that gives
+# the request's body as a BodyPipe, or None (call it before reading any of the body).
+BODY_PIPE_EXTENSION = "jmap.body_pipe"
+PIPED_MIN = 1024 * 1024
+PIPED_PATHS = ("/upload/",)
 READ_BUFFER = 1024 * 1024
 # A read of a body still arriving gives up when no octet has arrived for this long (the client
 # stalled). Below jmapcore.concurrency.SLOT_TTL (180 s), so a stalled upload fails before its slot lapses.
@@ -24,14 +44,24 @@ STALL_TIMEOUT = 60.0
 PIPE_LIMIT = 4 * 1024 * 1024
 
 
+def piped_body_wanted(scope: dict[str, Any]) -> bool:
+    """Whether this HTTP request's body goes to the view through a pipe (module doc)."""
+    if scope.get("method") != "POST" or not str(scope.get("path", "")).startswith(PIPED_PATHS):
+        return False
+    lengths = [value for name, value in scope.get("headers", ()) if name.lower() == b"content-length"]
+    if len(lengths) != 1 or not lengths[0].isdigit():
+        return False
+    return int(lengths[0]) >= PIPED_MIN
+
+
 class BodyPipe:
     """A request body still arriving, handed from the server's event loop to its reader in memory.
 
-    The feed `put`s each piece as the server reads it from the client and
-    asks for no more while `put` says the pipe is full (PIPE_LIMIT octets
+    The server `put`s each piece as it reads it from the client's socket and
+    stops reading while `put` says the pipe is full (PIPE_LIMIT octets
     waiting); once the reader has taken it below half, `on_room` (called on
-    the reader's thread) lets it go on. So at most about
-    PIPE_LIMIT octets, plus one ASGI message, wait here whatever the two
+    the reader's thread) lets the server read on. So at most about
+    PIPE_LIMIT octets, plus one socket read, wait here whatever the two
     sides' speeds (issue 12, item 3: blobs never held whole).
 
     Not a file: a 100 MB upload written to a temporary file cost 100 MB of
@@ -177,5 +207,5 @@ class PipeReader(io.RawIOBase):
 
 
 def pipe_reader(pipe: BodyPipe) -> PipeReader:
-    """The reader of a body still arriving through `pipe` (upload_body_feed.BodyFeed)."""
+    """The reader of a body still arriving through `pipe` (web_server.BoundedHeadProtocol)."""
     return PipeReader(pipe)

@@ -19,7 +19,7 @@ from django.core import signals
 from django.test import override_settings
 
 from jmapsite.asgi_pool import IDLE_THREADS, PooledThreadASGIHandler
-from jmapsite.upload_body_feed import PIPED_MIN
+from jmapsite.body_pipe import BODY_PIPE_EXTENSION, PIPED_MIN, BodyPipe
 from tests.jmapsite import asgi_pool_urls
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -233,28 +233,35 @@ def test_a_streamed_response_whose_body_breaks_is_still_closed() -> None:
 
 
 async def _upload(handler: PooledThreadASGIHandler, body: bytes, *, leave_at: int | None = None) -> tuple[int, bytes]:
-    """POST `body` to /upload/digest/ in 256 KiB messages; after the first, the next waits until the
-    view has started reading (it could not, were the body read whole first). With `leave_at`, the
-    client goes away (http.disconnect) once that many octets are sent."""
+    """POST `body` to /upload/digest/ as the web server does a large upload: its body offered as a
+    BodyPipe (jmapsite/body_pipe.py), put in 256 KiB pieces; after the first, the next waits until
+    the view has started reading (it could not, were the body read whole first). With `leave_at`,
+    the client goes away once that many octets are sent."""
+    pipe = BodyPipe()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/upload/digest/", "raw_path": b"/upload/digest/", "query_string": b"", "root_path": "",
         "headers": [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())],
         "client": ("127.0.0.1", 40000), "server": ("testserver", 80),
+        "extensions": {BODY_PIPE_EXTENSION: lambda: pipe},
     }  # fmt: skip
-    pieces = [body[offset : offset + 256 * 1024] for offset in range(0, len(body), 256 * 1024)]
-    sent = 0
+    answered = asyncio.Event()
+
+    async def client() -> None:
+        for offset in range(0, len(body), 256 * 1024):
+            if leave_at is not None and offset >= leave_at:
+                pipe.aborted()
+                return
+            if pipe.put(body[offset : offset + 256 * 1024]):
+                while pipe.buffered > 0 and not answered.is_set():  # full: the server reads no more
+                    await asyncio.sleep(0.01)
+            if offset == 0:
+                await asyncio.wait_for(asyncio.to_thread(asgi_pool_urls.READING.wait), timeout=10)
+        pipe.finished()
 
     async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent and not asgi_pool_urls.READING.is_set():
-            await asyncio.wait_for(asyncio.to_thread(asgi_pool_urls.READING.wait), timeout=10)
-        if (leave_at is not None and sent >= leave_at) or not pieces:
-            await asyncio.sleep(0.05)
-            return {"type": "http.disconnect"}
-        piece = pieces.pop(0)
-        sent += len(piece)
-        return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+        await answered.wait()
+        return {"type": "http.disconnect"}
 
     answer: dict[str, Any] = {"status": 0, "body": b""}
 
@@ -263,15 +270,19 @@ async def _upload(handler: PooledThreadASGIHandler, body: bytes, *, leave_at: in
             answer["status"] = message["status"]
         elif message["type"] == "http.response.body":
             answer["body"] += message.get("body", b"")
+            if not message.get("more_body"):
+                answered.set()
 
+    sending = asyncio.create_task(client())
     await asyncio.wait_for(handler(scope, receive, send), timeout=30)
+    await asyncio.wait_for(sending, timeout=30)
     return answer["status"], answer["body"]
 
 
 @override_settings(ROOT_URLCONF="tests.jmapsite.asgi_pool_urls")
 def test_a_large_upload_is_read_by_its_view_while_it_arrives() -> None:
     asgi_pool_urls.READING.clear()
-    body = hashlib.sha256(b"alice").digest() * (PIPED_MIN // 8)  # 4 MiB, more than one pipe-full at times
+    body = hashlib.sha256(b"alice").digest() * (PIPED_MIN // 4)  # 8 MiB: more than the pipe holds
     status, answer = asyncio.run(_upload(PooledThreadASGIHandler(), body))
     assert (status, answer) == (200, hashlib.sha256(body).hexdigest().encode())
 

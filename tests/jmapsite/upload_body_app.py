@@ -1,11 +1,13 @@
-"""A small ASGI application for tests/jmapsite/test_upload_body_feed.py, served by jmapsite.web_server.
+"""A small ASGI application for tests/jmapsite/test_upload_body_pipe.py, served by jmapsite.web_server.
 
-POST .../first: answers as soon as the first body octets are in, with how
-many it had (`first`), without reading the rest. POST .../take: when
-upload_body_feed.piped_body_wanted accepts the request, reads its body
-through a BodyFeed on a thread, as the upload view does, and answers its
-SHA-256 and length and how much of the body had arrived when the reader
-started (`arrived_at_start`); else `piped: false`. GET /ping: "pong".
+POST .../first: answers as soon as the first body octets are in (read with
+`receive`, the pipe not taken), with how many it had (`first`), without
+reading the rest. POST .../take: when the
+server offers the body as a pipe (jmapsite/body_pipe.py), takes it, reads it on a
+thread, as the upload view does, and answers its SHA-256 and length and how
+much of the body had arrived when the reader started (`arrived_at_start`);
+else `piped: false`. Both answer under any path prefix: the server pipes
+only /upload/... GET /ping: "pong".
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from jmapsite.upload_body_feed import BodyFeed, piped_body_wanted
+from jmapsite.body_pipe import BODY_PIPE_EXTENSION, BodyPipe, pipe_reader
 
 
 async def _answer(send: Any, status: int, value: object) -> None:
@@ -24,17 +26,18 @@ async def _answer(send: Any, status: int, value: object) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _digest(feed: BodyFeed) -> dict[str, object]:
-    arrived = feed.pipe.received
+def _digest(pipe: BodyPipe) -> dict[str, object]:
+    arrived = pipe.received
+    reader = pipe_reader(pipe)
     digest, length = hashlib.sha256(), 0
     try:
-        while piece := feed.reader.read(256 * 1024):
+        while piece := reader.read(256 * 1024):
             digest.update(piece)
             length += len(piece)
     except OSError as error:
         return {"piped": True, "error": str(error)}
     finally:
-        feed.reader.close()
+        reader.close()
     return {"piped": True, "sha256": digest.hexdigest(), "length": length, "arrived_at_start": arrived}
 
 
@@ -53,15 +56,12 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await _answer(send, 200, {"first": first})
         return
     if scope["path"].endswith("/take"):
-        if not piped_body_wanted(scope):
+        take = (scope.get("extensions") or {}).get(BODY_PIPE_EXTENSION)
+        pipe = take() if callable(take) else None
+        if not isinstance(pipe, BodyPipe):
             await _answer(send, 200, {"piped": False})
             return
-        feed = BodyFeed(receive)
-        try:
-            answer = await asyncio.to_thread(_digest, feed)
-        finally:
-            await feed.stop()
-        await _answer(send, 200, answer)
+        await _answer(send, 200, await asyncio.to_thread(_digest, pipe))
         return
     if scope["path"] == "/ping":
         await _answer(send, 200, "pong")

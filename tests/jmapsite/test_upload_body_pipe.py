@@ -1,15 +1,16 @@
-"""jmapsite.upload_body_feed: a large upload reaches its reader while the client still sends it.
+"""jmapsite.web_server with jmapsite.body_pipe: a large upload reaches its reader while the client still sends it.
 
 So that a passthrough upload goes on to the upstream while the client still
-sends it (issue 12, item 7), a POST to an upload endpoint declaring at least
-PIPED_MIN octets is read through a BodyFeed; nothing else is
-(piped_body_wanted). The server runs as the web process runs it
-(jmapsite.web_server), serving tests/jmapsite/upload_body_app.py, spoken to
-over raw sockets so the test decides when each part of a body is sent:
+sends it (issue 12, item 7), the server puts the body of a POST to an upload
+endpoint declaring at least PIPED_MIN octets into a BodyPipe as it reads it;
+nothing else (piped_body_wanted). The server runs as the web process runs it,
+serving tests/jmapsite/upload_body_app.py, spoken to over raw sockets so the
+test decides when each part of a body is sent:
 - an answer can come while part of the body is still unsent, and the
   connection serves the next request once the rest is in;
-- a body read through the feed reads whole and in order, larger than the
-  pipe, so the feed waited for room; its reader started before the body was in;
+- a body read through the pipe reads whole and in order, larger than the
+  pipe, so the server stopped reading until the reader made room; its reader
+  started before the body was in;
 - a client gone in the middle of a body leaves the server serving.
 The upload view's own path (Django, the proxy) is tested in
 tests/jmapsite/test_asgi_pool.py and tests/jmapcore/blobs/test_upload_body_unreadable.py.
@@ -24,8 +25,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from jmapsite.body_pipe import PIPE_LIMIT
-from jmapsite.upload_body_feed import PIPED_MIN, piped_body_wanted
+from jmapsite.body_pipe import PIPE_LIMIT, PIPED_MIN, piped_body_wanted
 from tests.jmapsite.web_process import web_server_run
 
 # Liveness bound for each socket read: a server that waits for a body the client holds back never answers.
