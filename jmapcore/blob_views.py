@@ -138,7 +138,7 @@ class _SlotKeepingReader:
         """The file the whole body lies in, at its start, when nothing has been read yet; else None.
 
         A body Django spooled to disk (a large one of unknown length: one
-        with a Content-Length is read as it arrives, jmapsite/upload_body_feed.py)
+        with a Content-Length is read as it arrives, jmapsite/body_pipe.py)
         is that file, which a passthrough upload sends with sendfile
         (jmapcore.passthrough_blobs.BlobPassthrough.upload). A body Django
         keeps in memory, or one already partly read, is None: it is read
@@ -163,7 +163,7 @@ class _SlotKeepingReader:
         A body Django spooled (its `_stream`) can be read again; anything
         else raises OSError and the upload is not retried, among them a
         large upload, which is read as it arrives and not kept
-        (jmapsite/upload_body_feed.py).
+        (jmapsite/body_pipe.py).
         """
         stream = getattr(self._request, "_stream", None)
         if position != 0 or stream is None or not getattr(stream, "seekable", lambda: False)():

@@ -1,6 +1,6 @@
 """jmapsite.web_server started as the web process runs it (`python -m jmapsite.web_server`),
 serving one of the test applications here, for the tests of the server (tests/jmapsite/test_web_server.py,
-test_upload_body_feed.py)."""
+test_upload_body_pipe.py)."""
 from __future__ import annotations
 
 import contextlib

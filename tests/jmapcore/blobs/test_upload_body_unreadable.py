@@ -1,6 +1,6 @@
 """An upload whose body stops arriving (RFC 8620 §6.1): the client's failure, answered 400, nothing kept.
 
-A large upload starts before its body is in (jmapsite/upload_body_feed.py)
+A large upload starts before its body is in (jmapsite/body_pipe.py)
 and reads it as it arrives; a client that goes away, or stops sending,
 mid-body makes the read fail (jmapsite/body_pipe.py raises OSError, which
 Django's request.read turns into UnreadablePostError).
