@@ -75,8 +75,12 @@ class BodyPipe:
     still comes, so the client can finish sending and the connection goes on.
     """
 
-    def __init__(self, *, limit: int = PIPE_LIMIT, on_room: Callable[[], None] | None = None) -> None:
+    def __init__(self, *, limit: int = PIPE_LIMIT, on_room: Callable[[], None] | None = None,
+                 on_first_read: Callable[[], None] | None = None) -> None:  # fmt: skip
         self._changed = threading.Condition()
+        # Called (on the reader's thread) when the reader first asks for the body: the server may
+        # then tell a client that waits for it to send (Expect: 100-continue).
+        self._on_first_read = on_first_read
         self._pieces: deque[bytes] = deque()
         self._limit = limit
         self._full = False
@@ -133,6 +137,9 @@ class BodyPipe:
         """
         limit = STALL_TIMEOUT if timeout is None else timeout
         deadline = time.monotonic() + limit
+        first_read, self._on_first_read = self._on_first_read, None
+        if first_read is not None:
+            first_read()
         with self._changed:
             while not self._pieces:
                 if self.gone:

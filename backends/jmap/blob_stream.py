@@ -10,8 +10,9 @@ same url_policy, TLS and redirect rules): through httpx they cost the proxy
 enough CPU per octet to hold blobs to 60-70 % of the upstream's own speed
 (issue 12, item 7).
 
-Memory: an upload is sent from the file the ASGI server spooled it to (or
-read CHUNK_SIZE octets at a time), with a Content-Length; a download is
+Memory: an upload is read as it arrives (jmapsite/body_pipe.py) CHUNK_SIZE
+octets at a time, or sent from the file Django spooled it to, with a
+Content-Length; a download is
 handed to the ASGI server piece by piece as it arrives, at most READ_AHEAD
 pieces ahead of the client. Neither ever holds a whole blob. Copies between
 accounts go through a temporary file.
@@ -331,8 +332,9 @@ class UpstreamBlobs:
             url = url_template_fill(client.session().upload_url, accountId=target.upstream_id)
         except UpstreamError as error:
             raise _problem_from_error(error, what="account") from None
-        # The file the ASGI server spooled the body to, when the caller can name it: sent with
-        # sendfile (jmapcore.passthrough_blobs.SpooledBody); else the body is read piece by piece.
+        # The file Django spooled the body to (one of unknown length), when the caller can name it
+        # (jmapcore.blob_views._SlotKeepingReader.spooled_file): sent with sendfile; else the body
+        # is read piece by piece.
         spooled = getattr(data, "spooled_file", None)
         source: Any = (spooled() if callable(spooled) else None) or data
         keep_alive = getattr(data, "keep_alive", None)

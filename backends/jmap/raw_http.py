@@ -70,7 +70,7 @@ class RawHttpRefused(RawHttpError):
 
 class RawBodyUnreadable(RawHttpError):
     """The body to send could not be read: the proxy's own client stopped sending it or went away
-    (an upload is read as it arrives, jmapsite/spooled_body.py), not an upstream failure."""
+    (an upload is read as it arrives, jmapsite/body_pipe.py), not an upstream failure."""
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,21 @@ def upload_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(digest.hexdigest())
 
 
+@csrf_exempt
+def upload_stream_view(request: HttpRequest) -> StreamingHttpResponse:
+    """Reads its body, then answers its SHA-256 as a stream."""
+    READING.set()
+    digest = hashlib.sha256(request.read())
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield digest.hexdigest().encode()
+
+    return StreamingHttpResponse(parts(), content_type="text/plain")
+
+
 urlpatterns = [
     path("upload/digest/", upload_view),
+    path("upload/stream/", upload_stream_view),
     path("thread/", thread_view),
     path("wait/", wait_view),
     path("stream/", stream_view),

@@ -11,7 +11,14 @@ test decides when each part of a body is sent:
 - a body read through the pipe reads whole and in order, larger than the
   pipe, so the server stopped reading until the reader made room; its reader
   started before the body was in;
-- a client gone in the middle of a body leaves the server serving.
+- while the reader is slow, the pipe never holds much more than its limit:
+  the server stopped reading the client;
+- an upload refused before its body is read (401) is answered at once, also
+  to a client that waits for `100 Continue` (which never comes), and the
+  connection serves the next request once the rest of the body is in;
+- a client that waits for `100 Continue` gets it when the reader first reads;
+- a client gone in the middle of a body fails the reader's read at once and
+  leaves the server serving.
 The upload view's own path (Django, the proxy) is tested in
 tests/jmapsite/test_asgi_pool.py and tests/jmapcore/blobs/test_upload_body_unreadable.py.
 """
@@ -20,12 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from jmapsite.body_pipe import PIPE_LIMIT, PIPED_MIN, piped_body_wanted
+from jmapsite.web_protocol import LARGE_READ
 from tests.jmapsite.web_process import web_server_run
 
 # Liveness bound for each socket read: a server that waits for a body the client holds back never answers.
@@ -57,8 +66,9 @@ def _answer(connection: socket.socket, buffered: bytearray) -> tuple[int, object
     return status, json.loads(bytes(body[:length]))
 
 
-def _post_head(path: str, length: int) -> bytes:
-    return f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {length}\r\n\r\n".encode()
+def _post_head(path: str, length: int, *, expect: bool = False) -> bytes:
+    expectation = "Expect: 100-continue\r\n" if expect else ""
+    return f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {length}\r\n{expectation}\r\n".encode()
 
 
 def test_the_answer_comes_before_the_body_and_the_connection_goes_on(server: int) -> None:
@@ -123,9 +133,61 @@ def test_only_large_uploads_are_piped(method: str, path: str, headers: list[tupl
     assert piped_body_wanted(_scope(method, path, headers)) is wanted
 
 
-def test_a_client_gone_mid_body_leaves_the_server_serving(server: int) -> None:
+def test_a_slow_reader_holds_the_pipe_near_its_limit(server: int) -> None:
+    length = PIPE_LIMIT * 6
+    body = hashlib.sha256(b"bob").digest() * (length // 32)
+    with socket.create_connection(("127.0.0.1", server), timeout=READ_TIMEOUT) as connection:
+        connection.sendall(_post_head("/upload/take?slow=1", length) + body)
+        status, answer = _answer(connection, bytearray())
+    assert status == 200 and isinstance(answer, dict)
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+    # Full, the server reads no more: what waits is the limit and the one read that filled it.
+    assert 0 < answer["max_buffered"] <= PIPE_LIMIT + LARGE_READ
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_an_upload_refused_unread_is_answered_at_once_and_the_connection_goes_on(server: int, expect: bool) -> None:
+    length = PIPED_MIN * 3
+    with socket.create_connection(("127.0.0.1", server), timeout=READ_TIMEOUT) as connection:
+        buffered = bytearray()
+        connection.sendall(_post_head("/upload/refuse", length, expect=expect) + (b"" if expect else b"m" * PIPED_MIN))
+        status, answer = _answer(connection, buffered)
+        assert (status, answer) == (401, {"piped": True})
+        assert b"100 Continue" not in buffered  # a refused upload is never asked for
+        # The client sends the body all the same (it may: RFC 9110 §10.1.1), then the next request.
+        connection.sendall(b"m" * (length - (0 if expect else PIPED_MIN)) + b"GET /ping HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert _answer(connection, buffered) == (200, "pong")
+
+
+def test_a_client_that_expects_100_continue_gets_it_when_the_reader_reads(server: int) -> None:
+    length = PIPED_MIN * 2
+    body = hashlib.sha256(b"carol").digest() * (length // 32)
+    with socket.create_connection(("127.0.0.1", server), timeout=READ_TIMEOUT) as connection:
+        connection.sendall(_post_head("/upload/take", length, expect=True))
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            piece = connection.recv(1024)
+            assert piece, "the server closed the connection"
+            interim += piece
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), interim[:100]
+        connection.sendall(body)
+        status, answer = _answer(connection, bytearray(interim[len(b"HTTP/1.1 100 Continue\r\n\r\n") :]))
+    assert status == 200 and isinstance(answer, dict)
+    assert (answer["sha256"], answer["length"]) == (hashlib.sha256(body).hexdigest(), length)
+
+
+def test_a_client_gone_mid_body_fails_the_read_and_leaves_the_server_serving(server: int) -> None:
+    errors_before = len(httpx.get(f"http://127.0.0.1:{server}/errors", timeout=READ_TIMEOUT).json())
     for path in ("/upload/take", "/upload/first"):
         with socket.create_connection(("127.0.0.1", server), timeout=READ_TIMEOUT) as connection:
             connection.sendall(_post_head(path, PIPED_MIN * 4) + b"m" * PIPED_MIN)
         # mallory is gone; the next client is served.
         assert httpx.get(f"http://127.0.0.1:{server}/ping", timeout=READ_TIMEOUT).json() == "pong"
+    # The reader of /take was told at once, not after the pipe's 60 s stall limit.
+    errors: list[str] = []
+    for _attempt in range(100):
+        errors = httpx.get(f"http://127.0.0.1:{server}/errors", timeout=READ_TIMEOUT).json()[errors_before:]
+        if errors:
+            break
+        threading.Event().wait(0.1)
+    assert errors == ["the client went away before the whole request body arrived"]

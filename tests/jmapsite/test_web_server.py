@@ -5,14 +5,16 @@ serving tests/jmapsite/echo_app.py. Bodies of every size arrive whole and in
 order (empty, one piece, many pieces with a short last one); a form POST
 reaches the application as sent; streamed responses arrive whole, twice on
 one kept-alive connection, and to a client that reads slowly; a client that
-goes away in the middle of either leaves the server serving. The request
-head is bounded in size, in fields and in time (slowloris), and its
+goes away in the middle of either leaves the server serving. Its
 connections turn Nagle's algorithm off. A stop does not wait for a stream
-that never ends.
+that never ends. Its log: request lines without query strings, a request
+that cannot be parsed not on a WARNING console. (The protocol's limits:
+tests/jmapsite/test_web_protocol.py.)
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import signal
@@ -22,14 +24,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import IO
 
 import httpx
 import pytest
 
 from jmapsite.process_specs import web_argv
 from jmapsite.web_server import (
-    HEAD_FIELDS,
-    HEAD_LIMIT,
     BadRequestsAtInfo,
     NoQueryString,
     address_parse,
@@ -40,14 +41,10 @@ from tests.jmapsite.web_process import web_server_run
 from tests.servers.dovecot import free_port
 from tests.servers.proxy import ROOT
 
-# The head deadline the fixture's server runs with (--head-timeout), short so the test is quick.
-HEAD_TIMEOUT = 1.0
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with web_server_run(application="tests.jmapsite.echo_app:application", probe_path="/nothing",
-                        options=("--head-timeout", str(HEAD_TIMEOUT))) as port:  # fmt: skip
+    with web_server_run(application="tests.jmapsite.echo_app:application", probe_path="/nothing") as port:
         yield f"http://127.0.0.1:{port}"
 
 
@@ -130,74 +127,6 @@ def test_clients_that_go_away_leave_the_server_serving(server: str) -> None:
     assert httpx.get(server + "/stream?mib=1", timeout=30).content[:8] == stream_piece(0)[:8]
 
 
-def _exchange(server: str, request: bytes) -> bytes:
-    """Send `request` on a fresh connection and read until the server closes it."""
-    host, port = server.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        connection.sendall(request)
-        received = bytearray()
-        while chunk := connection.recv(65536):
-            received += chunk
-    return bytes(received)
-
-
-@pytest.mark.parametrize("shape", ["one huge field", "too many fields", "huge target"])
-def test_a_head_too_large_is_refused_with_431_and_the_server_serves_on(server: str, shape: str) -> None:
-    if shape == "one huge field":
-        head = b"GET /nothing HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * HEAD_LIMIT + b"\r\n\r\n"
-    elif shape == "too many fields":
-        head = b"GET /nothing HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * (HEAD_FIELDS + 1) + b"\r\n"
-    else:
-        head = b"GET /" + b"a" * HEAD_LIMIT + b" HTTP/1.1\r\nHost: x\r\n\r\n"
-    answer = _exchange(server, head)
-    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
-    assert httpx.get(server + "/nothing", timeout=30).status_code == 404
-
-
-def test_a_head_within_the_limits_is_served(server: str) -> None:
-    # Near both limits (httpx adds five fields of its own): each field counts as sent (name, ": ", value, CRLF).
-    fields = [(f"X-{index:03}", "v" * 10) for index in range(HEAD_FIELDS - 10)]
-    answer = httpx.get(server + "/nothing", headers=fields, timeout=30)
-    assert answer.status_code == 404
-
-
-def test_a_head_sent_too_slowly_is_cut_off(server: str) -> None:
-    host, port = server.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as connection:
-        started = time.monotonic()
-        connection.sendall(b"GET /nothing HTTP/1.1\r\nHost: x\r\n")
-        # mallory sends a field now and then, never the end of the head.
-        closed = False
-        for _ in range(int(HEAD_TIMEOUT * 20)):
-            try:
-                connection.sendall(b"X-Slow: 1\r\n")
-            except OSError:
-                closed = True
-                break
-            connection.settimeout(0.2)
-            try:
-                if connection.recv(1) == b"":
-                    closed = True
-                    break
-            except TimeoutError:
-                pass
-        assert closed, "the server kept a connection whose head never ended"
-        assert time.monotonic() - started < HEAD_TIMEOUT * 20
-    # A connection that sends nothing at all is closed too.
-    with socket.create_connection((host, int(port)), timeout=HEAD_TIMEOUT * 20) as silent:
-        assert silent.recv(1) == b""
-    assert httpx.get(server + "/nothing", timeout=30).status_code == 404
-
-
-def test_a_body_framed_two_ways_is_refused_and_the_connection_closed(server: str) -> None:
-    # mallory: a Content-Length and chunked coding at once, the request-smuggling shape (RFC 9112 §6.3).
-    answer = _exchange(server, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                               b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
-                               b"GET /stream?mib=1 HTTP/1.1\r\nHost: x\r\n\r\n")  # fmt: skip
-    assert answer.startswith(b"HTTP/1.1 400 ")
-    assert stream_piece(0)[:8] not in answer  # nothing after the refused request was served
-
-
 def test_connections_of_the_listening_socket_turn_nagle_off() -> None:
     # asyncio turns Nagle off only on a socket made with proto IPPROTO_TCP (web_server.listening_socket).
     listener = listening_socket("127.0.0.1", 0)
@@ -237,34 +166,57 @@ def test_a_bad_bind_address_is_refused(text: str) -> None:
         address_parse(text)
 
 
+@contextlib.contextmanager
+def _own_server(log: IO[bytes]) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A web_server of this test's own (it is stopped or its log read), serving the echo application."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jmapsite.web_server", "--bind", f"127.0.0.1:{port}",
+         "tests.jmapsite.echo_app:application"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+    )  # fmt: skip
+    try:
+        for _attempt in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=30).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
 def test_a_stream_in_flight_does_not_hold_up_a_stop() -> None:
     # bob reads a long stream slowly (an EventSource's shape: it never ends by itself) when the
     # supervisor stops the web process: it is cut off at once, not cancelled after the grace.
-    port = free_port()
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jmapsite.web_server", "--bind", f"127.0.0.1:{port}",
-             "tests.jmapsite.echo_app:application"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
-        )  # fmt: skip
-        try:
-            for _attempt in range(300):
-                try:
-                    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            with connection:
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-                connection.sendall(b"GET /stream?mib=64 HTTP/1.1\r\nHost: x\r\n\r\n")
-                assert connection.recv(1024).startswith(b"HTTP/1.1 200")
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
+        with _own_server(log) as (process, port), socket.create_connection(("127.0.0.1", port), timeout=30) as bob:
+            bob.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+            bob.sendall(b"GET /stream?mib=64 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert bob.recv(1024).startswith(b"HTTP/1.1 200")
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
         log.seek(0)
         assert b"timeout graceful shutdown exceeded" not in log.read()
+
+
+def test_requests_that_cannot_be_parsed_stay_off_a_warning_console() -> None:
+    # mallory's scanner: a TLS handshake and an h2c upgrade on the plain-HTTP port. The server runs
+    # with no logging set up (Python's last-resort handler prints WARNING and up): nothing is printed.
+    with tempfile.TemporaryFile() as log:
+        with _own_server(log) as (_process, port):
+            for probe in (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 64,
+                          b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                          b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"):  # fmt: skip
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as scanner:
+                    scanner.sendall(probe)
+                    assert scanner.recv(1024)  # answered (400, or 404 for the h2c request)
+        log.seek(0)
+        printed = log.read()
+    assert b"Invalid HTTP request" not in printed
+    assert b"Unsupported upgrade" not in printed
 
 
 def test_access_lines_name_the_path_without_its_query() -> None:
@@ -274,6 +226,11 @@ def test_access_lines_name_the_path_without_its_query() -> None:
                                 200), None)  # fmt: skip
     assert NoQueryString().filter(record) is True
     assert record.getMessage() == '127.0.0.1:40000 - "GET /download/a1/b2/c.pdf HTTP/1.1" 200'
+    # The WebSocket protocol's lines (uvicorn.error: client, path).
+    accepted = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+                                 ("127.0.0.1:40000", "/jmap/ws/?token=x"), None)  # fmt: skip
+    assert NoQueryString().filter(accepted) is True
+    assert accepted.getMessage() == '127.0.0.1:40000 - "WebSocket /jmap/ws/" [accepted]'
 
 
 @pytest.mark.parametrize(("level", "logged"), [("DEBUG", True), ("INFO", True), ("WARNING", False), ("ERROR", False)])

@@ -111,7 +111,7 @@ def alice(proxy: ProxyProcess, cyrus: CyrusServer) -> tuple[str, str, CyrusUser]
 
 
 @pytest.fixture(scope="module")
-def spooled_web(proxy: ProxyProcess) -> Iterator[tuple[str, int]]:
+def web_process(proxy: ProxyProcess) -> Iterator[tuple[str, int]]:
     """A second web process on the proxy's data directory, run by jmapsite.web_server: (JMAP URL, pid).
 
     The command is the web process's own (jmapsite.process_specs.web_argv), on
@@ -126,13 +126,13 @@ def spooled_web(proxy: ProxyProcess) -> Iterator[tuple[str, int]]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JMAP_", "DJANGO_"))}
     env.update(JMAP_DATADIR=str(proxy.datadir), JMAP_PORT=str(jmap_port), JMAP_MGMT_PORT=str(mgmt_port),
                BASEURL=f"http://127.0.0.1:{jmap_port}")  # fmt: skip
-    log = (proxy.datadir / "spooled-web.log").open("ab")
+    log = (proxy.datadir / "web.log").open("ab")
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{jmap_port}"
         for _attempt in range(600):
             if process.poll() is not None:
-                raise RuntimeError((proxy.datadir / "spooled-web.log").read_text()[-3000:])
+                raise RuntimeError((proxy.datadir / "web.log").read_text()[-3000:])
             try:
                 httpx.get(url + "/.well-known/jmap", timeout=1)
                 break
@@ -171,10 +171,10 @@ def _cyrus_sha256(cyrus: CyrusServer, user: CyrusUser, blob_id: str) -> str:
 
 
 def test_a_100_mb_upload_goes_to_cyrus_in_bounded_memory(
-    spooled_web: tuple[str, int], cyrus: CyrusServer, alice: tuple[str, str, CyrusUser]
+    web_process: tuple[str, int], cyrus: CyrusServer, alice: tuple[str, str, CyrusUser]
 ) -> None:
     account_id, auth, user = alice
-    url, web = spooled_web
+    url, web = web_process
     _warm(url, account_id, auth)
     sent = hashlib.sha256()
     baseline = _rss(web)
@@ -195,10 +195,10 @@ def test_a_100_mb_upload_goes_to_cyrus_in_bounded_memory(
 
 
 def test_a_100_mb_download_comes_from_cyrus_in_bounded_memory(
-    spooled_web: tuple[str, int], cyrus: CyrusServer, alice: tuple[str, str, CyrusUser]
+    web_process: tuple[str, int], cyrus: CyrusServer, alice: tuple[str, str, CyrusUser]
 ) -> None:
     account_id, auth, user = alice
-    url, web = spooled_web
+    url, web = web_process
     # Put the blob on Cyrus directly, so that only the download passes the proxy.
     sent = hashlib.sha256()
     direct = httpx.post(f"{cyrus.base_url}/jmap/upload/{user.login}/",
