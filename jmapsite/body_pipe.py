@@ -4,7 +4,7 @@ Django's ASGI handler reads a whole request body (into a spooled file)
 before the view starts, so a passthrough upload was received whole before a
 byte of it went on to the upstream: the two transfers took turns (issue 12,
 item 7: uploads at 60-77 % of direct). For a request `piped_body_wanted`
-accepts, the web server (jmapsite/web_server.py) offers in the scope's
+accepts, the web server (jmapsite/web_protocol.py) offers in the scope's
 extensions, under BODY_PIPE_EXTENSION, a `take()` that gives the body as a
 `BodyPipe`, into which the server puts each piece as it reads it from the
 socket; jmapsite/asgi_pool.py takes it before reading anything and starts
@@ -214,5 +214,5 @@ class PipeReader(io.RawIOBase):
 
 
 def pipe_reader(pipe: BodyPipe) -> PipeReader:
-    """The reader of a body still arriving through `pipe` (web_server.BoundedHeadProtocol)."""
+    """The reader of a body still arriving through `pipe` (web_protocol.BoundedHeadProtocol)."""
     return PipeReader(pipe)
