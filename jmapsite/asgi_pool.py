@@ -69,20 +69,6 @@ IDLE_THREADS = 8
 CHUNK_SIZE = 1024 * 1024
 
 
-def _disconnect_waiter(receive: Any) -> Any:
-    """`receive` for a request whose body went through a pipe: the server may still queue an empty
-    http.request message, which the disconnect listener of a streamed response must not see
-    (Django's raises on any message after the body); only what follows it is given."""
-
-    async def next_after_body() -> dict[str, Any]:
-        while True:
-            message: dict[str, Any] = await receive()
-            if message.get("type") != "http.request":
-                return message
-
-    return next_after_body
-
-
 class PooledThreadASGIHandler(ASGIHandler):
     """ASGIHandler whose per-request thread comes from a pool (module doc)."""
 
@@ -133,7 +119,6 @@ class PooledThreadASGIHandler(ASGIHandler):
         body_file: Any
         if isinstance(pipe, BodyPipe):
             body_file = pipe_reader(pipe)
-            receive = _disconnect_waiter(receive)
         else:
             try:
                 body_file = await self.read_body(receive)

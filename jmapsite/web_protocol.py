@@ -15,7 +15,8 @@ with Twisted, did the same before it, jmapsite/web_server.py says why it went):
 - A large upload's body (jmapsite/body_pipe.py: piped_body_wanted) is offered
   in the scope's extensions as a BodyPipe (`take()`); once taken, each piece
   goes into the pipe as it is read, reading paused while the pipe is full,
-  the socket read LARGE_READ at a time. `Expect: 100-continue` is answered
+  the socket read LARGE_READ at a time; `receive` then gives only the
+  disconnect after the answer. `Expect: 100-continue` is answered
   when the view first reads the body (so a refused upload is never sent).
   An application that does not take it gets the body by `receive`.
 - On SIGTERM, a response being sent (an EventSource, a download) or a body
@@ -260,9 +261,14 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._parser_spoke = True
         self._body_deadline_cancel()
-        if self._pipe is not None:
+        if self._pipe is None:
+            super().on_message_complete()
+        else:
+            # The body went through the pipe: `receive` has nothing more to give than the
+            # disconnect that follows the answer (uvicorn would announce an empty last body message,
+            # which a disconnect listener takes for a message after the body).
             self._pipe.finished()
-        super().on_message_complete()
+            self.cycle.more_body = False
         self._large_reads(False)
 
     def _large_reads(self, wanted: bool) -> None:
@@ -302,6 +308,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             cycle.body = bytearray()
         if not cycle.more_body:
             pipe.finished()
+        # What uvicorn queued for `receive` is in the pipe now: receive waits for the disconnect.
+        cycle.message_event.clear()
         self._pipe = pipe
         self.flow.resume_reading()  # uvicorn may have paused for its own queue, now empty
         return pipe

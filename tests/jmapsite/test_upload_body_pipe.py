@@ -17,6 +17,7 @@ test decides when each part of a body is sent:
   to a client that waits for `100 Continue` (which never comes), and the
   connection serves the next request once the rest of the body is in;
 - a client that waits for `100 Continue` gets it when the reader first reads;
+- once a piped body is read, `receive` gives nothing until the disconnect;
 - a client gone in the middle of a body fails the reader's read at once and
   leaves the server serving.
 The upload view's own path (Django, the proxy) is tested in
@@ -99,6 +100,15 @@ def test_a_body_larger_than_the_pipe_reads_whole_and_its_reader_starts_before_it
     assert (answer["sha256"], answer["length"]) == (hashlib.sha256(body).hexdigest(), length)
     # The reader started before the whole body was in (the pipe could not have held it).
     assert answer["arrived_at_start"] < length
+
+
+def test_after_a_piped_body_receive_gives_nothing_until_the_disconnect(server: int) -> None:
+    # ASGI: once the body is in, receive waits for the disconnect. The body went through the pipe, so
+    # no last body message may come (a streamed answer's disconnect listener would fail on it).
+    body = b"dave" * PIPED_MIN
+    answer = httpx.post(f"http://127.0.0.1:{server}/upload/take?listen=1", content=body, timeout=READ_TIMEOUT).json()
+    assert answer["sha256"] == hashlib.sha256(body).hexdigest()
+    assert answer["after_body"] is None
 
 
 def test_a_small_body_or_another_path_is_not_piped(server: int) -> None:

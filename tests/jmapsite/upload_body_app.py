@@ -6,7 +6,9 @@ reading the rest. POST .../take: when the server offers the body as a pipe
 (jmapsite/body_pipe.py), takes it, reads it on a thread, as the upload view
 does, and answers its SHA-256 and length, how much of the body had arrived
 when the reader started (`arrived_at_start`) and the most octets the pipe
-ever held at a read (`max_buffered`); with ?slow=1 it reads slowly; else
+ever held at a read (`max_buffered`); with ?slow=1 it reads slowly; with
+?listen=1 it then asks `receive` for a message and says which came
+(`after_body`, None when none did before the answer); else
 `piped: false`. A read that fails is answered `error` and kept for GET
 /errors. POST .../refuse: takes the pipe and answers 401 at once, reading
 none of it (as the upload view refuses a caller). All answer under any path
@@ -33,6 +35,8 @@ async def _answer(send: Any, status: int, value: object) -> None:
 # The errors of failed reads, in order (GET /errors).
 ERRORS: list[str] = []
 SLOW_READ_PAUSE = 0.02
+# How long /take?listen=1 waits for a message after the body (one queued would come at once).
+LISTEN_WAIT = 0.5
 
 
 def _digest(pipe: BodyPipe, *, slow: bool) -> dict[str, object]:
@@ -78,8 +82,16 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not isinstance(pipe, BodyPipe):
             await _answer(send, 200, {"piped": False})
             return
-        slow = b"slow=1" in scope.get("query_string", b"")
-        await _answer(send, 200, await asyncio.to_thread(_digest, pipe, slow=slow))
+        query = scope.get("query_string", b"")
+        answer = await asyncio.to_thread(_digest, pipe, slow=b"slow=1" in query)
+        if b"listen=1" in query:
+            # What `receive` gives once the body is read (a disconnect listener's first call).
+            try:
+                message = await asyncio.wait_for(receive(), timeout=LISTEN_WAIT)
+                answer["after_body"] = message.get("type")
+            except TimeoutError:
+                answer["after_body"] = None
+        await _answer(send, 200, answer)
         return
     if scope["path"].endswith("/refuse"):
         take = (scope.get("extensions") or {}).get(BODY_PIPE_EXTENSION)
