@@ -82,6 +82,8 @@ class BodyPipe:
         # then tell a client that waits for it to send (Expect: 100-continue).
         self._on_first_read = on_first_read
         self._pieces: deque[bytes] = deque()
+        # Octets of the first piece already taken (take): it is left whole until all of it is.
+        self._head_taken = 0
         self._limit = limit
         self._full = False
         self._discarding = False
@@ -114,6 +116,7 @@ class BodyPipe:
         with self._changed:
             self.gone = True
             self._pieces.clear()
+            self._head_taken = 0
             self.buffered = 0
             self._changed.notify_all()
 
@@ -122,6 +125,7 @@ class BodyPipe:
         with self._changed:
             self._discarding = True
             self._pieces.clear()
+            self._head_taken = 0
             self.buffered = 0
             wake, self._full = self._full, False
             self._changed.notify_all()
@@ -154,13 +158,17 @@ class BodyPipe:
                 if left <= 0:
                     raise OSError(f"the client sent no part of the request body for {limit:g} s")
                 self._changed.wait(left)
-            piece = self._pieces[0]
-            if len(piece) <= size:
+            head, start = self._pieces[0], self._head_taken
+            if len(head) - start <= size:
                 self._pieces.popleft()
+                self._head_taken = 0
+                piece = head[start:] if start else head
             else:
-                # Asked for less than a piece (a copy of the part taken; the bodies here ask for 1 MiB).
-                self._pieces[0] = piece[size:]
-                piece = piece[:size]
+                # Asked for less than what is left of a piece (the local blob store reads 64 KiB at a
+                # time from 1 MiB pieces): only the part taken is copied, the rest stays where it is,
+                # so the copying is linear in the body, whatever the sizes.
+                piece = head[start : start + size]
+                self._head_taken = start + size
             self.buffered -= len(piece)
             wake = self._full and self.buffered <= self._limit // 2
             if wake:
