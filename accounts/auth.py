@@ -31,9 +31,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, is_password_usable, make_password
@@ -49,6 +52,7 @@ from django.utils.module_loading import import_string
 from accounts.models import Account, ApiToken, Pool
 from accounts.password_memo import password_memo_matches, password_memo_remember
 from accounts.ratelimit import attempt_count, attempt_succeeded, failures_blocked
+from accounts.rows_memo import memo_get, memo_put, memo_token
 from jmapsite.client_address import client_address
 
 logger = logging.getLogger(__name__)
@@ -128,7 +132,8 @@ class _Compiled:
     model: Any
     alias: str
     sql: str
-    converters: list[tuple[int, list[Any], Any]]
+    converters_at: dict[int, tuple[list[Any], Any]]  # select position -> (converters, expression)
+    shared_at: frozenset[int]  # positions whose converter shares its values by design (_JsonMemo)
     init_list: list[str]
     start: int
     end: int
@@ -148,6 +153,10 @@ class _PreparedSelect(Generic[M]):
     the same converters). ``build(value)`` must return the queryset for
     ``value``; if its SQL does not carry ``value`` as its only parameter, the
     ORM runs it every time instead.
+
+    On SQLite, the rows a thread's connection read are used again, without
+    running the SELECT, until any change to the database (accounts.rows_memo);
+    each call still gets instances of its own.
     """
 
     def __init__(
@@ -170,15 +179,19 @@ class _PreparedSelect(Generic[M]):
         if klass_info is None or compiler.annotation_col_map:
             return None
         fields = klass_info["select_fields"]
-        converters = [
-            (position, self._converters_for(select[position][0], convs), expression)
+        converters_at = {
+            position: (self._converters_for(select[position][0], convs), expression)
             for position, (convs, expression) in compiler.get_converters([col for col, _, _ in select]).items()
-        ]
+        }
         return _Compiled(
             model=queryset.model,
             alias=queryset.db,
             sql=sql,
-            converters=converters,
+            converters_at=converters_at,
+            shared_at=frozenset(
+                position for position, (convs, _) in converters_at.items()
+                if any(isinstance(convert, _JsonMemo) for convert in convs)
+            ),
             init_list=[col.target.attname for col, _, _ in select[fields[0] : fields[-1] + 1]],
             start=fields[0],
             end=fields[-1] + 1,
@@ -199,23 +212,51 @@ class _PreparedSelect(Generic[M]):
         if compiled is None:
             return list(self._build(value))
         connection = connections[compiled.alias]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, (value,))
-            rows = cursor.fetchall()
+        token = memo_token(connection)  # before the read: a change committed meanwhile voids what is kept
+        key = (id(self), value)
+        kept: list[_KeptRow] | None = memo_get(connection, token, key)
+        if kept is None:
+            with connection.cursor() as cursor:
+                cursor.execute(compiled.sql, (value,))
+                kept = [self._converted(compiled, raw, connection) for raw in cursor.fetchall()]
+            memo_put(connection, token, key, kept)
         model = compiled.model
         found: list[M] = []
-        for raw in rows:
-            row = list(raw)
-            for position, convs, expression in compiled.converters:
-                converted = row[position]
-                for converter in convs:
-                    converted = converter(converted, expression, connection)
-                row[position] = converted
+        for values, again in kept:
+            row = list(values)
+            for position, stored in again:  # mutable values: converted afresh for each caller
+                row[position] = self._convert(compiled.converters_at[position], stored, connection)
             obj = model.from_db(compiled.alias, compiled.init_list, row[compiled.start : compiled.end])
             for populator in compiled.related:
                 populator.populate(row, obj)
             found.append(obj)
         return found
+
+    @staticmethod
+    def _convert(converter: tuple[list[Any], Any], value: Any, connection: Any) -> Any:
+        convs, expression = converter
+        for convert in convs:
+            value = convert(value, expression, connection)
+        return value
+
+    def _converted(self, compiled: _Compiled, raw: tuple[Any, ...], connection: Any) -> _KeptRow:
+        """A row as the ORM converts it, and the stored values of those of its converted values that
+        are mutable (accounts.rows_memo: those are converted again for each caller)."""
+        row = list(raw)
+        again: list[tuple[int, Any]] = []
+        for position, converter in compiled.converters_at.items():
+            converted = self._convert(converter, row[position], connection)
+            if type(converted) not in _IMMUTABLE and position not in compiled.shared_at:
+                again.append((position, row[position]))
+            row[position] = converted
+        return tuple(row), tuple(again)
+
+
+# Converted values of these exact types are handed out again by the rows memo; others are converted afresh.
+_IMMUTABLE = frozenset(
+    {type(None), bool, int, float, str, bytes, datetime, date, time_of_day, timedelta, Decimal, UUID}
+)
+_KeptRow = tuple[tuple[Any, ...], tuple[tuple[int, Any], ...]]
 
 
 class _JsonMemo:
