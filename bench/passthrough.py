@@ -44,13 +44,14 @@ Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [
    A part the proxy cannot do yet at the measured commit is reported as "not
    measured" with the proxy's answer; the direct figures are printed anyway.
 Prints the machine, the commit, Cyrus's version, the load average before and
-after each part, and the exact command. Everything started is stopped on exit.
+after each part, the host's speed before (a) (host_speed), and the exact command. Everything started is stopped on exit.
 """
 from __future__ import annotations
 
 import argparse
 import base64
 import imaplib
+import json
 import os
 import platform
 import random
@@ -106,6 +107,24 @@ def percentile(values: list[float], fraction: float) -> float:
 def load_average() -> str:
     one, five, _fifteen = os.getloadavg()
     return f"{one:.2f} (5 min {five:.2f})"
+
+
+def host_speed() -> str:
+    """CPU time of a fixed pure-Python workload, median of 7: how fast the shared host runs code right now.
+
+    The proxy's added latency is mostly its own CPU time, which this host stretches two- or threefold at
+    its busiest hours; this figure, taken just before a measurement, tells such a run from one on a host
+    running at its usual speed: compare it between runs."""
+    document = {"ids": [f"M{index:024x}" for index in range(2000)], "keywords": {"$seen": True}, "n": 1.5}
+    spent: list[float] = []
+    for _ in range(7):
+        started = time.thread_time()
+        for _ in range(10):
+            text = json.dumps(document)
+            sorted(json.loads(text)["ids"], reverse=True)
+        sum(index * index for index in range(100_000))
+        spent.append(time.thread_time() - started)
+    return f"reference workload {statistics.median(spent) * 1000:.1f} ms of CPU (median of 7)"
 
 
 def machine() -> str:
@@ -283,7 +302,7 @@ def list_view_measure(direct: JmapEndpoint, proxied: JmapEndpoint | None, *, sam
     the added latency judged against TARGET_ADDED_MS, else the added latency for information."""
     print(f"(a) list view, {client}: Email/query INBOX receivedAt desc collapseThreads limit 50 + "
           f"Email/get of 8 properties by back-reference, one request; {warmup} warm-up then {samples} "
-          f"each, alternating; load average {load_average()}", flush=True)  # fmt: skip
+          f"each, alternating; load average {load_average()}; host speed: {host_speed()}", flush=True)  # fmt: skip
     direct.inbox_find()
     direct_body = direct.list_view_request()
     proxied_body: dict[str, Any] | None = None
