@@ -51,8 +51,9 @@ class RecordingHasher(MD5PasswordHasher):
 
     def encode(self, password: str, salt: str) -> str:
         type(self).seen.append(threading.current_thread().name)
-        if type(self).wait_for is not None:
-            type(self).committed_before_hash = _committed_within(type(self).wait_for, WAIT_FOR_COMMIT)
+        wait_for = type(self).wait_for
+        if wait_for is not None:
+            type(self).committed_before_hash = _committed_within(wait_for, WAIT_FOR_COMMIT)
         if type(self).fail:
             raise RuntimeError("hashing failed")
         return super().encode(password, salt)
