@@ -10,11 +10,14 @@ tests/jmapsite/echo_app.py, spoken to over raw sockets by mallory:
 - a head that does not arrive within the deadline, on a new connection or
   on a kept-alive one, and a body that stalls, close the connection;
 - a body framed two ways (request smuggling's shape) is refused and the
-  connection closed.
+  connection closed;
+- a connection's write buffer holds a whole streamed piece before it waits
+  (this one in-process, to read the transport's marks).
 Every test also checks that the server then serves the next client.
 """
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
@@ -151,3 +154,34 @@ def test_a_body_framed_two_ways_is_refused_and_the_connection_closed(server: str
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert stream_piece(0)[:8] not in answer  # nothing after the refused request was served
     _serves_on(server)
+
+
+def test_a_connection_queues_a_whole_streamed_piece_before_it_waits() -> None:
+    """The write buffer's high-water mark is WRITE_BUFFER_HIGH, not asyncio's 64 KiB (module doc): the next
+    piece of a streamed response is taken while the socket still has a quarter of one to send."""
+    from uvicorn.server import ServerState
+
+    from jmapsite.web_protocol import WRITE_BUFFER_HIGH, BoundedHeadProtocol
+    from jmapsite.web_server import listening_socket, server_config
+    from tests.jmapsite.echo_app import application
+
+    config = server_config(application, access_log=False)
+    state = ServerState()
+    listener = listening_socket("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    limits: list[tuple[int, int]] = []
+
+    async def serve_one() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: BoundedHeadProtocol(config=config, server_state=state, app_state={}), sock=listener
+        )
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /stream?mib=64 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            await reader.readexactly(1)  # the server has the connection and is answering
+            limits.extend(protocol.transport.get_write_buffer_limits() for protocol in state.connections)
+            writer.close()
+
+    asyncio.run(asyncio.wait_for(serve_one(), timeout=30))
+    assert limits == [(WRITE_BUFFER_HIGH // 4, WRITE_BUFFER_HIGH)]
