@@ -24,9 +24,9 @@ with Twisted, did the same before it, jmapsite/web_server.py says why it went):
   with asyncio's 64 KiB mark each piece waited until the last one had
   drained to 16 KiB, so the socket ran dry between pieces. With the mark at
   a piece's size, the next piece is taken while a quarter of one is still
-  queued. A small gain, smaller than one run's noise: over 15 runs without
-  and 18 with it, alternating (bench/passthrough.py (b)), downloads through
-  the proxy went from a median 84 % to 88 % of Cyrus's own speed. A client
+  queued. A small gain, smaller than one run's noise: over 15 pairs of runs
+  without and with it, alternating (bench/passthrough.py (b)), downloads
+  through the proxy went from a median 84 % to 89 % of Cyrus's own speed. A client
   that does not read holds at most the mark and one piece (one piece before).
 - On SIGTERM, a response being sent (an EventSource, a download) or a body
   still arriving is cut off at once instead of being cancelled after
