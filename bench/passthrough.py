@@ -44,7 +44,8 @@ Usage: .venv/bin/python bench/passthrough.py [--messages 3000] [--samples 100] [
    A part the proxy cannot do yet at the measured commit is reported as "not
    measured" with the proxy's answer; the direct figures are printed anyway.
 Prints the machine, the commit, Cyrus's version, the load average before and
-after each part, the host's speed before (a) (host_speed), and the exact command. Everything started is stopped on exit.
+after each part, the host's speed before each list-view measurement
+(host_speed), and the exact command. Everything started is stopped on exit.
 """
 from __future__ import annotations
 
