@@ -77,8 +77,11 @@ def test_other_clients_changes_reach_eventsource_within_2s(
     with eventsource(alice, types="*") as stream:
         # Opening the stream makes the listener watch alice.
         assert wait_until(lambda: idle_sessions(alice.login) == 1, timeout=5), "no IDLE session on Dovecot"
-        watcher = wait_until(lambda: watcher_of(embedded_proxy, alice.account_id), timeout=2)
-        assert watcher is not None and watcher["mode"] == "notify", watcher  # Dovecot offers NOTIFY
+        # The status file may list the watcher before its connection is through (mode "", connects 0):
+        # wait for the mode it settled on, then check that it is NOTIFY, which Dovecot offers.
+        watcher = wait_until(lambda: (w := watcher_of(embedded_proxy, alice.account_id)) and w["mode"] and w,
+                             timeout=10)  # fmt: skip
+        assert watcher and watcher["mode"] == "notify", watcher_of(embedded_proxy, alice.account_id)
 
         # Her phone: another IMAP client.
         with IMAPClient(idle_dovecot.host, idle_dovecot.imap_port, ssl=False, timeout=10) as phone:
