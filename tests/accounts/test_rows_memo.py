@@ -156,6 +156,18 @@ def file_database(tmp_path: Path, django_db_blocker: Any) -> Iterator[DatabaseWr
             wrapper.close()
 
 
+def _kept_until(wrapper: DatabaseWrapper, event: Callable[[], Any]) -> None:
+    """Rows kept on `wrapper` are found again while its token holds, and no longer after `event`."""
+    before = rows_memo.memo_token(wrapper)
+    assert before is not None and rows_memo.memo_token(wrapper) == before
+    rows_memo.memo_put(wrapper, before, "key", ["rows"])
+    assert rows_memo.memo_get(wrapper, rows_memo.memo_token(wrapper), "key") == ["rows"]
+    event()
+    after = rows_memo.memo_token(wrapper)
+    assert after is not None and after != before
+    assert rows_memo.memo_get(wrapper, after, "key") is None
+
+
 def test_a_commit_by_another_process_changes_the_token(file_database: DatabaseWrapper) -> None:
     """The embedded database is one WAL file shared by the web and worker processes."""
     wrapper = file_database
@@ -163,26 +175,17 @@ def test_a_commit_by_another_process_changes_the_token(file_database: DatabaseWr
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("CREATE TABLE t (x INTEGER)")
         cursor.execute("INSERT INTO t VALUES (0)")
-    before = rows_memo.memo_token(wrapper)
-    assert before is not None and rows_memo.memo_token(wrapper) == before
-    rows_memo.memo_put(wrapper, before, "key", ["rows"])
-    assert rows_memo.memo_get(wrapper, rows_memo.memo_token(wrapper), "key") == ["rows"]
-    subprocess.run([sys.executable, "-c", _OTHER_PROCESS_WRITE, wrapper.settings_dict["NAME"]], check=True, timeout=60)
-    after = rows_memo.memo_token(wrapper)
-    assert after is not None and after != before
-    assert rows_memo.memo_get(wrapper, after, "key") is None
+    _kept_until(wrapper, lambda: subprocess.run(
+        [sys.executable, "-c", _OTHER_PROCESS_WRITE, wrapper.settings_dict["NAME"]], check=True, timeout=60))
 
 
 def test_a_new_connection_starts_with_nothing(file_database: DatabaseWrapper) -> None:
+    def reconnect() -> None:
+        file_database.close()
+        file_database.ensure_connection()
+
     file_database.ensure_connection()
-    token = rows_memo.memo_token(file_database)
-    rows_memo.memo_put(file_database, token, "key", ["rows"])
-    assert rows_memo.memo_get(file_database, token, "key") == ["rows"]
-    file_database.close()
-    file_database.ensure_connection()
-    fresh = rows_memo.memo_token(file_database)
-    assert fresh is not None and fresh != token
-    assert rows_memo.memo_get(file_database, fresh, "key") is None
+    _kept_until(file_database, reconnect)
 
 
 def test_at_most_max_entries_are_kept_per_connection(login: Pool) -> None:
